@@ -1,0 +1,586 @@
+//! Binary operators: checked arithmetic, comparisons, and Kleene logic.
+//!
+//! Operand typing rules (shared by `data_type` and evaluation):
+//! - `AND`/`OR` take booleans; a `Null`-typed operand counts as a NULL boolean.
+//! - Otherwise a `Null`-typed operand takes the other operand's type.
+//! - Comparisons need equal types, except that two `Decimal128` of different
+//!   precision or scale are both rescaled to `Decimal128(38, max scale)`.
+//! - Arithmetic follows Arrow's `numeric` kernels: integers are checked,
+//!   decimals follow Arrow's (Hive's) precision and scale rules.
+//!
+//! Floats compare as in PostgreSQL: `-0.0 = 0.0`, `NaN = NaN`, and NaN is
+//! greater than every number (Arrow's total order, after normalizing zeros
+//! and NaN payloads).
+
+use std::sync::Arc;
+
+use arrow::array::{
+    Array, ArrayRef, AsArray, Datum, Float32Array, Float64Array, Scalar, new_empty_array,
+};
+use arrow::compute::kernels::{boolean, cmp, numeric};
+use arrow::datatypes::{DataType, Float32Type, Float64Type};
+use arrow::error::ArrowError;
+
+use crate::error::{Error, Result};
+use crate::expr::{BinaryOp, Value, as_boolean, to_boolean};
+
+/// The result type of `left op right`.
+pub(crate) fn binary_data_type(
+    op: BinaryOp,
+    left: &DataType,
+    right: &DataType,
+) -> Result<DataType> {
+    let (l, r) = operand_types(op, left, right)?;
+    if op.is_comparison() || op.is_logical() {
+        return Ok(DataType::Boolean);
+    }
+    let out = arithmetic(op, &new_empty_array(&l), &new_empty_array(&r))?;
+    Ok(out.data_type().clone())
+}
+
+/// Evaluates `left op right` over `rows` rows.
+pub(crate) fn evaluate_binary(
+    op: BinaryOp,
+    left: Value,
+    right: Value,
+    rows: usize,
+) -> Result<Value> {
+    let (lt, rt) = operand_types(op, left.array().data_type(), right.array().data_type())?;
+    let both_scalar = left.is_scalar() && right.is_scalar();
+    let out = if op.is_logical() {
+        let n = if both_scalar { 1 } else { rows };
+        let l = to_boolean(&left.into_array(n)?)?;
+        let r = to_boolean(&right.into_array(n)?)?;
+        logical(op, &l, &r)?
+    } else if op.is_comparison() {
+        let l = left.map(|a| comparable(a, &lt))?;
+        let r = right.map(|a| comparable(a, &rt))?;
+        with_datums(&l, &r, |l, r| compare(op, l, r))?
+    } else {
+        let l = left.map(|a| crate::cast::cast(a, &lt))?;
+        let r = right.map(|a| crate::cast::cast(a, &rt))?;
+        with_datums(&l, &r, |l, r| arithmetic(op, l, r))?
+    };
+    Ok(if both_scalar {
+        Value::Scalar(out)
+    } else {
+        Value::Array(out)
+    })
+}
+
+/// The types both operands are brought to before the kernel runs.
+fn operand_types(op: BinaryOp, left: &DataType, right: &DataType) -> Result<(DataType, DataType)> {
+    use DataType::*;
+    if op.is_logical() {
+        for t in [left, right] {
+            if !matches!(t, Boolean | Null) {
+                return Err(Error::internal(format!("{op:?} of non-boolean type {t}")));
+            }
+        }
+        return Ok((Boolean, Boolean));
+    }
+    let (l, r) = match (left, right) {
+        (Null, r) => (r.clone(), r.clone()),
+        (l, Null) => (l.clone(), l.clone()),
+        (l, r) => (l.clone(), r.clone()),
+    };
+    if !op.is_comparison() {
+        return Ok((l, r));
+    }
+    if let (Decimal128(_, s1), Decimal128(_, s2)) = (&l, &r)
+        && l != r
+    {
+        let common = Decimal128(38, (*s1).max(*s2));
+        return Ok((common.clone(), common));
+    }
+    if l != r {
+        return Err(Error::internal(format!("cannot compare {l} with {r}")));
+    }
+    if l.is_nested() || matches!(l, Dictionary(..) | RunEndEncoded(..) | Union(..)) {
+        return Err(Error::internal(format!(
+            "cannot compare values of type {l}"
+        )));
+    }
+    Ok((l, r))
+}
+
+/// Runs `f` with each operand as an Arrow `Datum`: a scalar side stays
+/// scalar unless both are, in which case both are one-row arrays.
+fn with_datums<T>(l: &Value, r: &Value, f: impl FnOnce(&dyn Datum, &dyn Datum) -> T) -> T {
+    let both = l.is_scalar() && r.is_scalar();
+    let scalar = |v: &Value| match v {
+        Value::Scalar(a) if !both => Some(Scalar::new(a.clone())),
+        _ => None,
+    };
+    let (ls, rs) = (scalar(l), scalar(r));
+    let ld: &dyn Datum = match &ls {
+        Some(s) => s,
+        None => l.array(),
+    };
+    let rd: &dyn Datum = match &rs {
+        Some(s) => s,
+        None => r.array(),
+    };
+    f(ld, rd)
+}
+
+/// Maps an Arrow error from an arithmetic kernel: a type the kernel does not
+/// take is a plan bug; overflow and division by zero keep their meaning.
+pub(crate) fn arithmetic_error(e: ArrowError) -> Error {
+    match e {
+        ArrowError::InvalidArgumentError(what) | ArrowError::NotYetImplemented(what) => {
+            Error::Internal { what }
+        }
+        e => Error::from(e),
+    }
+}
+
+fn arithmetic(op: BinaryOp, l: &dyn Datum, r: &dyn Datum) -> Result<ArrayRef> {
+    let out = match op {
+        BinaryOp::Add => numeric::add(l, r),
+        BinaryOp::Sub => numeric::sub(l, r),
+        BinaryOp::Mul => numeric::mul(l, r),
+        BinaryOp::Div => numeric::div(l, r),
+        BinaryOp::Mod => numeric::rem(l, r),
+        op => return Err(Error::internal(format!("{op:?} is not arithmetic"))),
+    };
+    out.map_err(arithmetic_error)
+}
+
+fn compare(op: BinaryOp, l: &dyn Datum, r: &dyn Datum) -> Result<ArrayRef> {
+    let out = match op {
+        BinaryOp::Eq => cmp::eq(l, r),
+        BinaryOp::NotEq => cmp::neq(l, r),
+        BinaryOp::Lt => cmp::lt(l, r),
+        BinaryOp::LtEq => cmp::lt_eq(l, r),
+        BinaryOp::Gt => cmp::gt(l, r),
+        BinaryOp::GtEq => cmp::gt_eq(l, r),
+        op => return Err(Error::internal(format!("{op:?} is not a comparison"))),
+    };
+    Ok(Arc::new(out.map_err(arithmetic_error)?))
+}
+
+fn logical(op: BinaryOp, l: &ArrayRef, r: &ArrayRef) -> Result<ArrayRef> {
+    let (l, r) = (as_boolean(l)?, as_boolean(r)?);
+    let out = match op {
+        BinaryOp::And => boolean::and_kleene(l, r)?,
+        BinaryOp::Or => boolean::or_kleene(l, r)?,
+        op => return Err(Error::internal(format!("{op:?} is not logical"))),
+    };
+    Ok(Arc::new(out))
+}
+
+/// Brings a comparison operand to `to`, with floats normalized.
+fn comparable(array: &ArrayRef, to: &DataType) -> Result<ArrayRef> {
+    Ok(normalize_floats(&crate::cast::cast(array, to)?))
+}
+
+/// Rewrites `-0.0` as `0.0` and every NaN as the canonical NaN, so that
+/// Arrow's total order on floats agrees with SQL equality. Other types are
+/// returned as they are.
+pub(crate) fn normalize_floats(array: &ArrayRef) -> ArrayRef {
+    // `x + 0.0` turns -0.0 into 0.0 and leaves every other number unchanged.
+    match array.data_type() {
+        DataType::Float64 => {
+            let a: Float64Array = array
+                .as_primitive::<Float64Type>()
+                .unary(|x: f64| if x.is_nan() { f64::NAN } else { x + 0.0 });
+            Arc::new(a)
+        }
+        DataType::Float32 => {
+            let a: Float32Array = array
+                .as_primitive::<Float32Type>()
+                .unary(|x: f32| if x.is_nan() { f32::NAN } else { x + 0.0 });
+            Arc::new(a)
+        }
+        _ => array.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::expr::PhysicalExpr;
+    use crate::test_util::{bools, ints, lit_i64, lit_null};
+    use arrow::array::{BooleanArray, Date32Array, Decimal128Array, Int32Array, StringArray};
+    use arrow::datatypes::{Decimal128Type, Int32Type, Int64Type, Schema};
+    use arrow::record_batch::RecordBatch;
+
+    fn batch(columns: Vec<ArrayRef>) -> RecordBatch {
+        crate::test_util::nullable_batch(
+            columns
+                .into_iter()
+                .enumerate()
+                .map(|(i, c)| (format!("c{i}"), c)),
+        )
+        .unwrap()
+    }
+
+    fn bin(op: BinaryOp, l: PhysicalExpr, r: PhysicalExpr) -> PhysicalExpr {
+        PhysicalExpr::Binary {
+            op,
+            left: Box::new(l),
+            right: Box::new(r),
+        }
+    }
+
+    fn col(index: usize) -> PhysicalExpr {
+        PhysicalExpr::Column { index }
+    }
+
+    /// Evaluates `c0 op c1` and checks that `data_type` agrees.
+    fn eval(op: BinaryOp, l: ArrayRef, r: ArrayRef) -> Result<ArrayRef> {
+        let b = batch(vec![l, r]);
+        let e = bin(op, col(0), col(1));
+        let out = e.evaluate(&b)?;
+        assert_eq!(&e.data_type(&b.schema())?, out.data_type());
+        Ok(out)
+    }
+
+    fn bool_vec(a: &ArrayRef) -> Vec<Option<bool>> {
+        a.as_boolean().iter().collect()
+    }
+
+    fn int_vec(a: &ArrayRef) -> Vec<Option<i64>> {
+        a.as_primitive::<Int64Type>().iter().collect()
+    }
+
+    #[test]
+    fn kleene_truth_tables() {
+        let vals = [Some(true), Some(false), None];
+        let (mut l, mut r) = (vec![], vec![]);
+        for a in vals {
+            for b in vals {
+                l.push(a);
+                r.push(b);
+            }
+        }
+        let and = eval(BinaryOp::And, bools(&l), bools(&r)).unwrap();
+        let or = eval(BinaryOp::Or, bools(&l), bools(&r)).unwrap();
+        let (t, f, n) = (Some(true), Some(false), None);
+        assert_eq!(bool_vec(&and), vec![t, f, n, f, f, f, n, f, n]);
+        assert_eq!(bool_vec(&or), vec![t, t, t, t, f, n, t, n, n]);
+    }
+
+    #[test]
+    fn kleene_with_null_literal_and_scalars() {
+        let b = batch(vec![bools(&[Some(true), Some(false), None])]);
+        let e = bin(BinaryOp::And, col(0), lit_null(DataType::Null));
+        assert_eq!(e.data_type(&b.schema()).unwrap(), DataType::Boolean);
+        assert_eq!(
+            bool_vec(&e.evaluate(&b).unwrap()),
+            vec![None, Some(false), None]
+        );
+        let f = PhysicalExpr::Literal {
+            value: Arc::new(BooleanArray::from(vec![false])),
+        };
+        let e = bin(BinaryOp::And, f.clone(), lit_null(DataType::Boolean));
+        assert_eq!(bool_vec(&e.evaluate(&b).unwrap()), vec![Some(false); 3]);
+        let e = bin(BinaryOp::Or, col(0), f);
+        assert_eq!(
+            bool_vec(&e.evaluate(&b).unwrap()),
+            vec![Some(true), Some(false), None]
+        );
+        let e = bin(BinaryOp::Or, col(0), lit_i64(1));
+        assert!(matches!(
+            e.data_type(&b.schema()),
+            Err(Error::Internal { .. })
+        ));
+        assert!(matches!(e.evaluate(&b), Err(Error::Internal { .. })));
+    }
+
+    #[test]
+    fn comparisons_with_null_are_null() {
+        let l = ints(&[Some(1), None, Some(3), Some(2)]);
+        let r = ints(&[Some(1), Some(1), None, Some(3)]);
+        let cases = [
+            (BinaryOp::Eq, [Some(true), None, None, Some(false)]),
+            (BinaryOp::NotEq, [Some(false), None, None, Some(true)]),
+            (BinaryOp::Lt, [Some(false), None, None, Some(true)]),
+            (BinaryOp::LtEq, [Some(true), None, None, Some(true)]),
+            (BinaryOp::Gt, [Some(false), None, None, Some(false)]),
+            (BinaryOp::GtEq, [Some(true), None, None, Some(false)]),
+        ];
+        for (op, want) in cases {
+            let out = eval(op, l.clone(), r.clone()).unwrap();
+            assert_eq!(bool_vec(&out), want.to_vec(), "{op:?}");
+        }
+        let b = batch(vec![l]);
+        let e = bin(BinaryOp::Eq, col(0), lit_null(DataType::Null));
+        assert_eq!(bool_vec(&e.evaluate(&b).unwrap()), vec![None; 4]);
+        let e = bin(BinaryOp::Lt, lit_i64(2), col(0));
+        assert_eq!(
+            bool_vec(&e.evaluate(&b).unwrap()),
+            vec![Some(false), None, Some(true), Some(false)]
+        );
+    }
+
+    #[test]
+    fn comparisons_over_many_types() {
+        use arrow::array::*;
+        let arrays: Vec<(ArrayRef, ArrayRef)> = vec![
+            (
+                Arc::new(Int32Array::from(vec![1, 2])),
+                Arc::new(Int32Array::from(vec![2, 2])),
+            ),
+            (
+                Arc::new(Float64Array::from(vec![1.0, 2.0])),
+                Arc::new(Float64Array::from(vec![2.0, 2.0])),
+            ),
+            (
+                Arc::new(StringArray::from(vec!["a", "b"])),
+                Arc::new(StringArray::from(vec!["b", "b"])),
+            ),
+            (
+                Arc::new(BooleanArray::from(vec![false, true])),
+                Arc::new(BooleanArray::from(vec![true, true])),
+            ),
+            (
+                Arc::new(Date32Array::from(vec![1, 2])),
+                Arc::new(Date32Array::from(vec![2, 2])),
+            ),
+            (
+                Arc::new(TimestampMicrosecondArray::from(vec![1, 2]).with_timezone("UTC")),
+                Arc::new(TimestampMicrosecondArray::from(vec![2, 2]).with_timezone("UTC")),
+            ),
+            (
+                Arc::new(TimestampMicrosecondArray::from(vec![1, 2])),
+                Arc::new(TimestampMicrosecondArray::from(vec![2, 2])),
+            ),
+            (
+                Arc::new(Time64MicrosecondArray::from(vec![1, 2])),
+                Arc::new(Time64MicrosecondArray::from(vec![2, 2])),
+            ),
+            (
+                Arc::new(BinaryArray::from(vec![&b"a"[..], b"b"])),
+                Arc::new(BinaryArray::from(vec![&b"b"[..], b"b"])),
+            ),
+            (
+                Arc::new(
+                    Decimal128Array::from(vec![100, 200])
+                        .with_precision_and_scale(10, 2)
+                        .unwrap(),
+                ),
+                Arc::new(
+                    Decimal128Array::from(vec![200, 200])
+                        .with_precision_and_scale(10, 2)
+                        .unwrap(),
+                ),
+            ),
+        ];
+        for (l, r) in arrays {
+            let t = l.data_type().clone();
+            let lt = eval(BinaryOp::Lt, l.clone(), r.clone()).unwrap();
+            assert_eq!(bool_vec(&lt), vec![Some(true), Some(false)], "{t}");
+            let eq = eval(BinaryOp::Eq, l, r).unwrap();
+            assert_eq!(bool_vec(&eq), vec![Some(false), Some(true)], "{t}");
+        }
+    }
+
+    #[test]
+    fn mismatched_comparison_is_internal() {
+        let l: ArrayRef = Arc::new(Int32Array::from(vec![1]));
+        let r = ints(&[Some(1)]);
+        assert!(matches!(
+            eval(BinaryOp::Eq, l.clone(), r.clone()),
+            Err(Error::Internal { .. })
+        ));
+        let s: ArrayRef = Arc::new(StringArray::from(vec!["1"]));
+        assert!(matches!(
+            eval(BinaryOp::Lt, s, r),
+            Err(Error::Internal { .. })
+        ));
+    }
+
+    #[test]
+    fn decimal_comparison_rescales() {
+        let l: ArrayRef = Arc::new(
+            Decimal128Array::from(vec![150, 100])
+                .with_precision_and_scale(10, 2)
+                .unwrap(),
+        );
+        let r: ArrayRef = Arc::new(
+            Decimal128Array::from(vec![15, 15])
+                .with_precision_and_scale(2, 1)
+                .unwrap(),
+        );
+        assert_eq!(
+            bool_vec(&eval(BinaryOp::Eq, l.clone(), r.clone()).unwrap()),
+            vec![Some(true), Some(false)]
+        );
+        assert_eq!(
+            bool_vec(&eval(BinaryOp::Lt, l, r).unwrap()),
+            vec![Some(false), Some(true)]
+        );
+    }
+
+    #[test]
+    fn float_equality_is_sql_like() {
+        let l: ArrayRef = Arc::new(Float64Array::from(vec![-0.0, f64::NAN, f64::NAN, 1e308]));
+        let r: ArrayRef = Arc::new(Float64Array::from(vec![0.0, -f64::NAN, 1.0, f64::INFINITY]));
+        assert_eq!(
+            bool_vec(&eval(BinaryOp::Eq, l.clone(), r.clone()).unwrap()),
+            vec![Some(true), Some(true), Some(false), Some(false)]
+        );
+        assert_eq!(
+            bool_vec(&eval(BinaryOp::Gt, l, r).unwrap()),
+            vec![Some(false), Some(false), Some(true), Some(false)]
+        );
+    }
+
+    #[test]
+    fn integer_arithmetic_is_checked() {
+        let max = ints(&[Some(i64::MAX)]);
+        let one = ints(&[Some(1)]);
+        assert!(matches!(
+            eval(BinaryOp::Add, max.clone(), one.clone()),
+            Err(Error::Overflow { .. })
+        ));
+        assert!(matches!(
+            eval(BinaryOp::Mul, max.clone(), ints(&[Some(2)])),
+            Err(Error::Overflow { .. })
+        ));
+        let min = ints(&[Some(i64::MIN)]);
+        assert!(matches!(
+            eval(BinaryOp::Sub, min.clone(), one),
+            Err(Error::Overflow { .. })
+        ));
+        assert!(matches!(
+            eval(BinaryOp::Div, min.clone(), ints(&[Some(-1)])),
+            Err(Error::Overflow { .. })
+        ));
+        // PostgreSQL: MIN % -1 = 0
+        assert_eq!(
+            int_vec(&eval(BinaryOp::Mod, min, ints(&[Some(-1)])).unwrap()),
+            vec![Some(0)]
+        );
+        let l: ArrayRef = Arc::new(Int32Array::from(vec![i32::MAX]));
+        let r: ArrayRef = Arc::new(Int32Array::from(vec![1]));
+        assert!(matches!(
+            eval(BinaryOp::Add, l, r),
+            Err(Error::Overflow { .. })
+        ));
+    }
+
+    #[test]
+    fn integer_division_truncates() {
+        let l = ints(&[Some(7), Some(-7), Some(7), Some(-7), None]);
+        let r = ints(&[Some(2), Some(2), Some(-3), Some(3), Some(0)]);
+        assert_eq!(
+            int_vec(&eval(BinaryOp::Div, l.clone(), r.clone()).unwrap()),
+            vec![Some(3), Some(-3), Some(-2), Some(-2), None]
+        );
+        assert_eq!(
+            int_vec(&eval(BinaryOp::Mod, l, r).unwrap()),
+            vec![Some(1), Some(-1), Some(1), Some(-1), None]
+        );
+    }
+
+    #[test]
+    fn division_by_zero() {
+        for op in [BinaryOp::Div, BinaryOp::Mod] {
+            let e = eval(op, ints(&[Some(1), Some(2)]), ints(&[Some(1), Some(0)]));
+            assert!(matches!(e, Err(Error::DivisionByZero)), "{op:?}");
+            let d = |v: i128| -> ArrayRef {
+                Arc::new(
+                    Decimal128Array::from(vec![v])
+                        .with_precision_and_scale(10, 2)
+                        .unwrap(),
+                )
+            };
+            assert!(
+                matches!(eval(op, d(100), d(0)), Err(Error::DivisionByZero)),
+                "{op:?}"
+            );
+        }
+        // a NULL divisor is NULL, not an error, and so is a NULL dividend
+        let out = eval(
+            BinaryOp::Div,
+            ints(&[None, Some(1)]),
+            ints(&[Some(0), None]),
+        )
+        .unwrap();
+        assert_eq!(int_vec(&out), vec![None, None]);
+        // by a scalar zero
+        let b = batch(vec![ints(&[Some(1)])]);
+        let e = bin(BinaryOp::Div, col(0), lit_i64(0));
+        assert!(matches!(e.evaluate(&b), Err(Error::DivisionByZero)));
+    }
+
+    #[test]
+    fn float_division_by_zero_is_ieee() {
+        let l: ArrayRef = Arc::new(Float64Array::from(vec![1.0, 0.0, -1.0]));
+        let r: ArrayRef = Arc::new(Float64Array::from(vec![0.0, 0.0, 0.0]));
+        let out = eval(BinaryOp::Div, l, r).unwrap();
+        let out = out.as_primitive::<arrow::datatypes::Float64Type>();
+        assert_eq!(out.value(0), f64::INFINITY);
+        assert!(out.value(1).is_nan());
+        assert_eq!(out.value(2), f64::NEG_INFINITY);
+    }
+
+    #[test]
+    fn decimal_arithmetic_types_agree() {
+        let a: ArrayRef = Arc::new(
+            Decimal128Array::from(vec![150])
+                .with_precision_and_scale(5, 2)
+                .unwrap(),
+        );
+        let b: ArrayRef = Arc::new(
+            Decimal128Array::from(vec![25])
+                .with_precision_and_scale(3, 1)
+                .unwrap(),
+        );
+        // each `eval` asserts data_type() == evaluate().data_type()
+        let add = eval(BinaryOp::Add, a.clone(), b.clone()).unwrap();
+        assert_eq!(add.data_type(), &DataType::Decimal128(6, 2));
+        assert_eq!(add.as_primitive::<Decimal128Type>().value(0), 400);
+        let mul = eval(BinaryOp::Mul, a.clone(), b.clone()).unwrap();
+        assert_eq!(mul.data_type(), &DataType::Decimal128(9, 3));
+        assert_eq!(mul.as_primitive::<Decimal128Type>().value(0), 3750);
+        let div = eval(BinaryOp::Div, a.clone(), b.clone()).unwrap();
+        assert_eq!(div.data_type(), &DataType::Decimal128(10, 6));
+        assert_eq!(div.as_primitive::<Decimal128Type>().value(0), 600_000);
+        eval(BinaryOp::Sub, a.clone(), b.clone()).unwrap();
+        eval(BinaryOp::Mod, a, b).unwrap();
+        let big: ArrayRef = Arc::new(
+            Decimal128Array::from(vec![1])
+                .with_precision_and_scale(38, 20)
+                .unwrap(),
+        );
+        assert!(matches!(
+            eval(BinaryOp::Mul, big.clone(), big),
+            Err(Error::Internal { .. })
+        ));
+    }
+
+    #[test]
+    fn mismatched_arithmetic_is_internal() {
+        let l: ArrayRef = Arc::new(Int32Array::from(vec![1]));
+        assert!(matches!(
+            eval(BinaryOp::Add, l, ints(&[Some(1)])),
+            Err(Error::Internal { .. })
+        ));
+        let s: ArrayRef = Arc::new(StringArray::from(vec!["a"]));
+        assert!(matches!(
+            eval(BinaryOp::Add, s.clone(), s),
+            Err(Error::Internal { .. })
+        ));
+        let schema = Schema::empty();
+        let e = bin(
+            BinaryOp::Add,
+            lit_null(DataType::Null),
+            lit_null(DataType::Null),
+        );
+        assert!(matches!(e.data_type(&schema), Err(Error::Internal { .. })));
+    }
+
+    #[test]
+    fn null_literal_in_arithmetic_takes_other_type() {
+        let b = batch(vec![Arc::new(Int32Array::from(vec![1, 2]))]);
+        let e = bin(BinaryOp::Add, col(0), lit_null(DataType::Null));
+        assert_eq!(e.data_type(&b.schema()).unwrap(), DataType::Int32);
+        let out = e.evaluate(&b).unwrap();
+        assert_eq!(out.as_primitive::<Int32Type>().null_count(), 2);
+        let _ = Date32Array::from(vec![0]);
+    }
+}

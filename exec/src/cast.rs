@@ -1,0 +1,147 @@
+//! SQL casts on Arrow arrays: an error on a bad value, never a silent NULL.
+//!
+//! We use Arrow's cast kernel with `safe = false`. What Arrow does, and where
+//! it differs from Hyper (kept as is for now, see the tests):
+//! - float -> int truncates toward zero (`2.7::float8::int` is 2 in Arrow,
+//!   3 in Hyper, which rounds half to even for floats);
+//! - decimal -> int truncates as well (Hyper rounds half away from zero);
+//! - an out-of-range numeric value is an error, reported as
+//!   [`Error::Overflow`]; any other bad value is [`Error::InvalidCast`].
+
+use arrow::array::{Array, ArrayRef};
+use arrow::compute::{CastOptions, can_cast_types, cast_with_options};
+use arrow::datatypes::DataType;
+use arrow::util::display::{ArrayFormatter, FormatOptions};
+
+use crate::error::{Error, Result};
+
+/// Checks that `from` can be cast to `to` at all.
+pub(crate) fn check_cast(from: &DataType, to: &DataType) -> Result<()> {
+    if can_cast_types(from, to) {
+        Ok(())
+    } else {
+        Err(Error::internal(format!("cannot cast {from} to {to}")))
+    }
+}
+
+/// Casts `array` to `to`, failing on the first value that does not convert.
+pub(crate) fn cast(array: &ArrayRef, to: &DataType) -> Result<ArrayRef> {
+    if array.data_type() == to {
+        return Ok(array.clone());
+    }
+    check_cast(array.data_type(), to)?;
+    let options = CastOptions {
+        safe: false,
+        format_options: FormatOptions::default(),
+    };
+    match cast_with_options(array, to, &options) {
+        Ok(out) => Ok(out),
+        Err(e) => Err(cast_error(array, to, e)),
+    }
+}
+
+/// Turns a failed cast into an error that names the first bad value.
+fn cast_error(array: &ArrayRef, to: &DataType, e: arrow::error::ArrowError) -> Error {
+    use arrow::error::ArrowError;
+    let reason = match e {
+        ArrowError::CastError(r) | ArrowError::ParseError(r) | ArrowError::ComputeError(r) => r,
+        ArrowError::InvalidArgumentError(r) => r,
+        e => return Error::from(e),
+    };
+    let value = first_bad_value(array, to).unwrap_or_default();
+    let from = array.data_type();
+    if from.is_numeric() && to.is_numeric() {
+        Error::Overflow {
+            what: format!("value {value} out of range for {to}"),
+        }
+    } else {
+        Error::InvalidCast {
+            value,
+            to: to.to_string(),
+            reason,
+        }
+    }
+}
+
+/// The first non-null value of `array` that a lenient cast turns into NULL.
+fn first_bad_value(array: &ArrayRef, to: &DataType) -> Option<String> {
+    let lenient = arrow::compute::cast(array, to).ok()?;
+    let index = (0..array.len()).find(|&i| array.is_valid(i) && lenient.is_null(i))?;
+    let formatter = ArrayFormatter::try_new(array.as_ref(), &FormatOptions::default()).ok()?;
+    Some(formatter.value(index).to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::{AsArray, Decimal128Array, Float64Array, Int32Array, StringArray};
+    use arrow::datatypes::{Decimal128Type, Int32Type};
+    use std::sync::Arc;
+
+    #[test]
+    fn bad_string_is_invalid_cast_with_value() {
+        let a: ArrayRef = Arc::new(StringArray::from(vec![Some("1"), None, Some("abc")]));
+        let e = cast(&a, &DataType::Int32).unwrap_err();
+        match e {
+            Error::InvalidCast { value, to, .. } => {
+                assert_eq!(value, "abc");
+                assert_eq!(to, "Int32");
+            }
+            e => panic!("unexpected {e:?}"),
+        }
+    }
+
+    #[test]
+    fn good_strings_cast() {
+        let a: ArrayRef = Arc::new(StringArray::from(vec![Some(" 12"), None, Some("-3")]));
+        // Arrow 60 trims surrounding whitespace, as Hyper does.
+        let out = cast(&a, &DataType::Int32).unwrap();
+        let out = out.as_primitive::<Int32Type>();
+        assert_eq!(
+            out.iter().collect::<Vec<_>>(),
+            vec![Some(12), None, Some(-3)]
+        );
+    }
+
+    #[test]
+    fn out_of_range_is_overflow() {
+        let a: ArrayRef = Arc::new(Int32Array::from(vec![1, 300]));
+        let e = cast(&a, &DataType::Int8).unwrap_err();
+        assert!(
+            matches!(&e, Error::Overflow { what } if what.contains("300")),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn float_to_int_truncates_in_arrow() {
+        let a: ArrayRef = Arc::new(Float64Array::from(vec![2.5, 2.7, -2.7]));
+        let out = cast(&a, &DataType::Int32).unwrap();
+        let out = out.as_primitive::<Int32Type>();
+        // Hyper: 2, 3, -3 (round half to even). Arrow truncates.
+        assert_eq!(out.values().to_vec(), vec![2, 2, -2]);
+    }
+
+    #[test]
+    fn decimal_to_int_truncates_in_arrow() {
+        let a = Decimal128Array::from(vec![25, -27])
+            .with_precision_and_scale(5, 1)
+            .unwrap();
+        let a: ArrayRef = Arc::new(a);
+        let out = cast(&a, &DataType::Int32).unwrap();
+        // Hyper: 3, -3 (numeric rounds half away from zero). Arrow truncates.
+        assert_eq!(
+            out.as_primitive::<Int32Type>().values().to_vec(),
+            vec![2, -2]
+        );
+        let back = cast(&out, &DataType::Decimal128(10, 2)).unwrap();
+        assert_eq!(back.as_primitive::<Decimal128Type>().value(0), 200);
+    }
+
+    #[test]
+    fn impossible_cast_is_internal() {
+        let a: ArrayRef = Arc::new(Int32Array::from(vec![1]));
+        let to = DataType::Struct(Default::default());
+        assert!(matches!(cast(&a, &to), Err(Error::Internal { .. })));
+    }
+}

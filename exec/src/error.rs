@@ -1,0 +1,100 @@
+//! The error type of `hyperctl-exec`, and its mapping from Arrow's errors.
+//!
+//! Arrow reports overflow, division by zero and bad casts with its own
+//! variants; they are translated here once, so that operators can use `?` on
+//! any Arrow call and the SQL layer sees the SQL-level error kind.
+
+/// What can go wrong while planning a schema or running an operator.
+#[non_exhaustive]
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Integer or decimal overflow in arithmetic or aggregation.
+    #[error("numeric overflow: {what}")]
+    Overflow {
+        /// The operation or value that overflowed.
+        what: String,
+    },
+    /// Integer or decimal division (or modulo) by zero.
+    #[error("division by zero")]
+    DivisionByZero,
+    /// A value could not be cast, e.g. `'abc'` to an integer.
+    #[error("invalid input syntax for {to}: \"{value}\"")]
+    InvalidCast {
+        /// The offending value, as text.
+        value: String,
+        /// The target type.
+        to: String,
+        /// Arrow's explanation.
+        reason: String,
+    },
+    /// A plan that the SQL layer should never build (wrong types, bad column
+    /// index, ...): a bug in the caller or in exec.
+    #[error("internal error in hyperctl-exec: {what}; this is a bug, please report it")]
+    Internal {
+        /// What was wrong with the plan or the data.
+        what: String,
+    },
+    /// A scan source failed (storage: I/O, a damaged block, ...); the
+    /// source's own error is kept whole so the caller can report it.
+    #[error("{source}")]
+    Source {
+        /// The source's error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync + 'static>,
+    },
+    /// Any other Arrow error.
+    #[error("arrow error: {0}")]
+    Arrow(#[source] arrow::error::ArrowError),
+}
+
+/// `Result` with [`enum@Error`] as the default error type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// Shorthand for [`Error::Internal`].
+    pub(crate) fn internal(what: impl Into<String>) -> Self {
+        Error::Internal { what: what.into() }
+    }
+}
+
+impl From<arrow::error::ArrowError> for Error {
+    fn from(e: arrow::error::ArrowError) -> Self {
+        use arrow::error::ArrowError;
+        match e {
+            ArrowError::ArithmeticOverflow(what) => Error::Overflow { what },
+            ArrowError::DivideByZero => Error::DivisionByZero,
+            // Casts are mapped with the offending value in `cast.rs`; a cast
+            // error that reaches this point has no value to show.
+            e => Error::Arrow(e),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::error::ArrowError;
+
+    #[test]
+    fn arrow_errors_map_to_sql_kinds() {
+        let e = Error::from(ArrowError::ArithmeticOverflow("1 + 2".into()));
+        assert!(matches!(&e, Error::Overflow { what } if what == "1 + 2"));
+        assert_eq!(e.to_string(), "numeric overflow: 1 + 2");
+        let e = Error::from(ArrowError::DivideByZero);
+        assert!(matches!(e, Error::DivisionByZero));
+        assert_eq!(e.to_string(), "division by zero");
+        let e = Error::from(ArrowError::ComputeError("x".into()));
+        assert!(matches!(e, Error::Arrow(_)));
+    }
+
+    #[test]
+    fn messages() {
+        let e = Error::InvalidCast {
+            value: "abc".into(),
+            to: "Int32".into(),
+            reason: "r".into(),
+        };
+        assert_eq!(e.to_string(), "invalid input syntax for Int32: \"abc\"");
+        assert!(Error::internal("x").to_string().contains("report"));
+    }
+}

@@ -1,0 +1,84 @@
+//! `hyperctl-exec`: vectorized query execution over Arrow record batches.
+//!
+//! exec evaluates [`PhysicalExpr`]essions and runs [`PhysicalPlan`]s — scan,
+//! values, filter, projection, hash aggregate, sort, limit — as pull-based
+//! streams of [`RecordBatch`](arrow::record_batch::RecordBatch)es, with SQL
+//! semantics as Tableau Hyper has them (PostgreSQL-like): three-valued logic,
+//! NULLs skipped by aggregates, checked integer and decimal arithmetic.
+//!
+//! # Where it sits
+//!
+//! `format` <- `exec` <- `sql`. exec is pure computation: it knows nothing of
+//! files, storage or SQL text. The `sql` crate builds plans and reaches
+//! storage through the [`ScanSource`] trait, which exec owns and `sql`
+//! implements; [`MemorySource`] serves batches from memory.
+//!
+//! Invariant: bad input is an [`enum@Error`], never a panic. A plan the SQL
+//! layer should not have built (wrong types, bad column index) is
+//! [`Error::Internal`].
+//!
+//! # Example
+//!
+//! `SELECT k, count(*), sum(v) FROM t WHERE v > 1 GROUP BY k`:
+//!
+//! ```
+//! use std::sync::Arc;
+//! use hyperctl_exec::arrow::array::{AsArray, Int64Array, StringArray};
+//! use hyperctl_exec::arrow::datatypes::Int64Type;
+//! use hyperctl_exec::arrow::record_batch::RecordBatch;
+//! use hyperctl_exec::{
+//!     AggregateExpr, AggregateFunction, BinaryOp, MemorySource, PhysicalExpr, PhysicalPlan, collect,
+//! };
+//!
+//! let batch = RecordBatch::try_from_iter([
+//!     ("k", Arc::new(StringArray::from(vec!["a", "b", "a", "a"])) as _),
+//!     ("v", Arc::new(Int64Array::from(vec![Some(1), Some(5), Some(2), None])) as _),
+//! ])?;
+//! let table = MemorySource::try_new(batch.schema(), vec![batch])?;
+//!
+//! let scan = PhysicalPlan::Scan { source: Arc::new(table), projection: vec![0, 1] };
+//! let v_gt_1 = PhysicalExpr::Binary {
+//!     op: BinaryOp::Gt,
+//!     left: Box::new(PhysicalExpr::Column { index: 1 }),
+//!     right: Box::new(PhysicalExpr::Literal { value: Arc::new(Int64Array::from(vec![1])) }),
+//! };
+//! let filter = PhysicalPlan::Filter { input: Box::new(scan), predicate: v_gt_1 };
+//! let plan = PhysicalPlan::HashAggregate {
+//!     input: Box::new(filter),
+//!     group_by: vec![(PhysicalExpr::Column { index: 0 }, "k".into())],
+//!     aggregates: vec![
+//!         AggregateExpr { func: AggregateFunction::CountStar, arg: None, name: "n".into() },
+//!         AggregateExpr {
+//!             func: AggregateFunction::Sum,
+//!             arg: Some(PhysicalExpr::Column { index: 1 }),
+//!             name: "s".into(),
+//!         },
+//!     ],
+//! };
+//!
+//! let out = collect(&plan)?;
+//! let k: Vec<_> = out[0].column(0).as_string::<i32>().iter().collect();
+//! let sum = out[0].column(2).as_primitive::<Int64Type>();
+//! assert_eq!(k, vec![Some("b"), Some("a")]); // first-seen order
+//! assert_eq!(sum.values().to_vec(), vec![5, 2]);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod accumulator;
+mod aggregate;
+mod binary;
+mod cast;
+mod error;
+mod expr;
+mod operators;
+mod plan;
+mod source;
+#[cfg(test)]
+mod test_util;
+
+pub use aggregate::{AggregateExpr, AggregateFunction};
+pub use arrow;
+pub use error::{Error, Result};
+pub use expr::{BinaryOp, PhysicalExpr};
+pub use plan::{PhysicalPlan, SortKey, collect};
+pub use source::{BatchStream, MemorySource, ScanSource};

@@ -1,0 +1,616 @@
+//! Hash aggregate: groups rows by key and feeds each group's rows to the
+//! aggregates' accumulators.
+//!
+//! Group keys of any types are encoded with Arrow's row format; equal keys
+//! have equal bytes (NULL included, so NULLs form one group; floats are
+//! normalized first so that `-0.0` and `0.0` share a group). Groups are
+//! numbered, and output, in first-seen order.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use arrow::array::{Array, ArrayRef};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use arrow::record_batch::RecordBatch;
+use arrow::row::{RowConverter, Rows, SortField};
+
+use crate::accumulator::Accumulator;
+use crate::aggregate::{AggregateExpr, AggregateFunction};
+use crate::binary::normalize_floats;
+use crate::error::{Error, Result};
+use crate::expr::PhysicalExpr;
+use crate::plan::{deferred, make_batch};
+use crate::source::BatchStream;
+
+pub(crate) fn schema(
+    input: &Schema,
+    group_by: &[(PhysicalExpr, String)],
+    aggregates: &[AggregateExpr],
+) -> Result<SchemaRef> {
+    let mut fields = Vec::with_capacity(group_by.len() + aggregates.len());
+    for (e, name) in group_by {
+        fields.push(Field::new(name, e.data_type(input)?, e.nullable(input)));
+    }
+    for a in aggregates {
+        let arg = a.arg.as_ref().map(|e| e.data_type(input)).transpose()?;
+        let nullable = !matches!(
+            a.func,
+            AggregateFunction::Count | AggregateFunction::CountStar
+        );
+        fields.push(Field::new(
+            &a.name,
+            a.func.return_type(arg.as_ref())?,
+            nullable,
+        ));
+    }
+    Ok(Arc::new(Schema::new(fields)))
+}
+
+/// Everything the operator needs, checked against the input schema.
+#[derive(Debug)]
+pub(crate) struct Spec {
+    group_by: Vec<PhysicalExpr>,
+    group_types: Vec<DataType>,
+    aggregates: Vec<(Option<PhysicalExpr>, Box<dyn Accumulator>)>,
+    schema: SchemaRef,
+}
+
+impl Spec {
+    pub(crate) fn new(
+        input: &Schema,
+        group_by: &[(PhysicalExpr, String)],
+        aggregates: &[AggregateExpr],
+        schema: SchemaRef,
+    ) -> Result<Self> {
+        let group_types = group_by
+            .iter()
+            .map(|(e, _)| e.data_type(input))
+            .collect::<Result<_>>()?;
+        let aggregates = aggregates
+            .iter()
+            .map(|a| {
+                let arg = a.arg.as_ref().map(|e| e.data_type(input)).transpose()?;
+                Ok((a.arg.clone(), a.func.accumulator(arg.as_ref())?))
+            })
+            .collect::<Result<_>>()?;
+        Ok(Spec {
+            group_by: group_by.iter().map(|(e, _)| e.clone()).collect(),
+            group_types,
+            aggregates,
+            schema,
+        })
+    }
+}
+
+pub(crate) fn execute(input: BatchStream, spec: Spec) -> BatchStream {
+    deferred(move || aggregate(input, spec))
+}
+
+fn aggregate(input: BatchStream, mut spec: Spec) -> Result<Vec<RecordBatch>> {
+    let mut groups = Groups::try_new(&spec.group_types)?;
+    let mut group_of_row = Vec::new();
+    for batch in input {
+        let batch = batch?;
+        let keys = spec
+            .group_by
+            .iter()
+            .map(|e| Ok(normalize_floats(&e.evaluate(&batch)?)))
+            .collect::<Result<Vec<_>>>()?;
+        groups.assign(&keys, batch.num_rows(), &mut group_of_row)?;
+        for (arg, acc) in &mut spec.aggregates {
+            let values = arg.as_ref().map(|e| e.evaluate(&batch)).transpose()?;
+            acc.update(values.as_ref(), &group_of_row, groups.len())?;
+        }
+    }
+    let num_groups = groups.len();
+    if num_groups == 0 {
+        return Ok(vec![]);
+    }
+    let mut columns = groups.finish()?;
+    for (_, acc) in &mut spec.aggregates {
+        columns.push(acc.finish(num_groups)?);
+    }
+    Ok(vec![make_batch(spec.schema, columns, num_groups)?])
+}
+
+/// The groups seen so far.
+#[derive(Debug)]
+struct Groups {
+    /// `None` without GROUP BY: then there is exactly one group.
+    keyed: Option<Keyed>,
+}
+
+#[derive(Debug)]
+struct Keyed {
+    types: Vec<DataType>,
+    converter: RowConverter,
+    /// Row-format key bytes -> group index.
+    index: HashMap<Box<[u8]>, usize>,
+    /// The key of each group, in group order.
+    keys: Rows,
+}
+
+impl Groups {
+    fn try_new(types: &[DataType]) -> Result<Self> {
+        if types.is_empty() {
+            return Ok(Groups { keyed: None });
+        }
+        let fields = types.iter().map(|t| SortField::new(t.clone())).collect();
+        let converter = RowConverter::new(fields)?;
+        let keys = converter.empty_rows(0, 0);
+        let keyed = Keyed {
+            types: types.to_vec(),
+            converter,
+            index: HashMap::new(),
+            keys,
+        };
+        Ok(Groups { keyed: Some(keyed) })
+    }
+
+    fn len(&self) -> usize {
+        self.keyed.as_ref().map_or(1, |k| k.keys.num_rows())
+    }
+
+    /// Sets `out[i]` to the group of row `i`, adding new groups as needed.
+    fn assign(&mut self, keys: &[ArrayRef], rows: usize, out: &mut Vec<usize>) -> Result<()> {
+        out.clear();
+        let Some(k) = &mut self.keyed else {
+            out.resize(rows, 0);
+            return Ok(());
+        };
+        let fits = keys.len() == k.types.len()
+            && keys
+                .iter()
+                .zip(&k.types)
+                .all(|(a, t)| a.data_type() == t && a.len() == rows);
+        if !fits {
+            return Err(Error::internal(
+                "group keys do not match their declared types",
+            ));
+        }
+        let encoded = k.converter.convert_columns(keys)?;
+        for row in encoded.iter() {
+            let group = match k.index.get(row.data()) {
+                Some(&g) => g,
+                None => {
+                    let g = k.keys.num_rows();
+                    k.index.insert(row.data().into(), g);
+                    k.keys.push(row);
+                    g
+                }
+            };
+            out.push(group);
+        }
+        Ok(())
+    }
+
+    /// The key columns, one row per group.
+    fn finish(&self) -> Result<Vec<ArrayRef>> {
+        match &self.keyed {
+            None => Ok(vec![]),
+            Some(k) => Ok(k.converter.convert_rows(k.keys.iter())?),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::{PhysicalPlan, collect};
+    use crate::test_util::{col, ints, nullable_batch, proptest_config, scan_of, split, strs};
+    use AggregateFunction::*;
+    use arrow::array::{
+        AsArray, BooleanArray, Date32Array, Decimal128Array, Float64Array, Int32Array,
+        TimestampMicrosecondArray,
+    };
+    use arrow::datatypes::{
+        Date32Type, Decimal128Type, Float64Type, Int64Type, TimestampMicrosecondType,
+    };
+    use proptest::prelude::*;
+    use std::collections::BTreeMap;
+
+    fn agg(func: AggregateFunction, arg: Option<usize>) -> AggregateExpr {
+        AggregateExpr {
+            func,
+            arg: arg.map(col),
+            name: format!("{func:?}"),
+        }
+    }
+
+    fn run(
+        batches: Vec<RecordBatch>,
+        group_by: &[usize],
+        aggregates: Vec<AggregateExpr>,
+    ) -> Result<RecordBatch> {
+        let plan = PhysicalPlan::HashAggregate {
+            input: scan_of(batches),
+            group_by: group_by
+                .iter()
+                .map(|&i| (col(i), format!("g{i}")))
+                .collect(),
+            aggregates,
+        };
+        let schema = plan.schema()?;
+        let out = collect(&plan)?;
+        assert!(out.len() <= 1);
+        Ok(out
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| RecordBatch::new_empty(schema)))
+    }
+
+    fn i64s(a: &ArrayRef) -> Vec<Option<i64>> {
+        a.as_primitive::<Int64Type>().iter().collect()
+    }
+
+    fn decimals(a: &ArrayRef) -> Vec<Option<i128>> {
+        a.as_primitive::<Decimal128Type>().iter().collect()
+    }
+
+    fn kv(keys: &[Option<&str>], values: &[Option<i64>]) -> RecordBatch {
+        nullable_batch([("k", strs(keys)), ("v", ints(values))]).unwrap()
+    }
+
+    #[test]
+    fn count_star_vs_count_and_null_group() {
+        let b1 = kv(&[Some("a"), None, Some("b")], &[Some(1), Some(2), None]);
+        let b2 = kv(&[None, Some("a"), Some("a")], &[None, None, Some(5)]);
+        let out = run(
+            vec![b1, b2],
+            &[0],
+            vec![agg(CountStar, None), agg(Count, Some(1)), agg(Sum, Some(1))],
+        )
+        .unwrap();
+        let keys: Vec<_> = out.column(0).as_string::<i32>().iter().collect();
+        assert_eq!(keys, vec![Some("a"), None, Some("b")]);
+        assert_eq!(i64s(out.column(1)), vec![Some(3), Some(2), Some(1)]);
+        assert_eq!(i64s(out.column(2)), vec![Some(2), Some(1), Some(0)]);
+        assert_eq!(i64s(out.column(3)), vec![Some(6), Some(2), None]);
+        let schema = out.schema();
+        assert!(!schema.field(1).is_nullable() && !schema.field(2).is_nullable());
+        assert!(schema.field(3).is_nullable());
+    }
+
+    #[test]
+    fn all_null_group() {
+        let b = kv(&[Some("a"), Some("a")], &[None, None]);
+        let aggs = vec![
+            agg(Count, Some(1)),
+            agg(Sum, Some(1)),
+            agg(Min, Some(1)),
+            agg(Max, Some(1)),
+            agg(Avg, Some(1)),
+        ];
+        let out = run(vec![b], &[0], aggs).unwrap();
+        assert_eq!(i64s(out.column(1)), vec![Some(0)]);
+        for c in 2..6 {
+            assert_eq!(out.column(c).null_count(), 1, "column {c}");
+        }
+    }
+
+    #[test]
+    fn empty_input_without_group_by_gives_one_row() {
+        let b = kv(&[], &[]);
+        let aggs = vec![
+            agg(CountStar, None),
+            agg(Count, Some(1)),
+            agg(Sum, Some(1)),
+            agg(Min, Some(0)),
+            agg(Avg, Some(1)),
+        ];
+        let out = run(vec![b.clone()], &[], aggs.clone()).unwrap();
+        assert_eq!(out.num_rows(), 1);
+        assert_eq!(i64s(out.column(0)), vec![Some(0)]);
+        assert_eq!(i64s(out.column(1)), vec![Some(0)]);
+        assert_eq!(out.column(2).null_count(), 1);
+        assert_eq!(out.column(3).null_count(), 1);
+        assert_eq!(out.column(4).null_count(), 1);
+        let out = run(vec![b], &[0], aggs).unwrap();
+        assert_eq!(out.num_rows(), 0);
+    }
+
+    #[test]
+    fn no_aggregates_is_distinct() {
+        let b = kv(&[Some("a"), None, Some("a"), None], &[Some(1); 4]);
+        let out = run(vec![b.clone()], &[0], vec![]).unwrap();
+        assert_eq!(out.num_rows(), 2);
+        let out = run(vec![b], &[], vec![]).unwrap();
+        assert_eq!((out.num_rows(), out.num_columns()), (1, 0));
+    }
+
+    #[test]
+    fn sum_overflow_is_an_error() {
+        let b = kv(&[Some("a"), Some("a")], &[Some(i64::MAX), Some(1)]);
+        assert!(matches!(
+            run(vec![b], &[0], vec![agg(Sum, Some(1))]),
+            Err(Error::Overflow { .. })
+        ));
+        let d = Decimal128Array::from(vec![10i128.pow(37) * 9, 10i128.pow(37) * 9])
+            .with_precision_and_scale(38, 0)
+            .unwrap();
+        let b = nullable_batch([("d", Arc::new(d) as ArrayRef)]).unwrap();
+        assert!(matches!(
+            run(vec![b], &[], vec![agg(Sum, Some(0))]),
+            Err(Error::Overflow { .. })
+        ));
+    }
+
+    #[test]
+    fn sum_of_small_ints_floats_and_decimals() {
+        let i = Int32Array::from(vec![Some(i32::MAX), Some(i32::MAX), None]);
+        let f = Float64Array::from(vec![Some(0.5), None, Some(0.25)]);
+        let d = Decimal128Array::from(vec![Some(150), Some(275), None])
+            .with_precision_and_scale(5, 2)
+            .unwrap();
+        let b = nullable_batch([
+            ("i", Arc::new(i) as ArrayRef),
+            ("f", Arc::new(f) as _),
+            ("d", Arc::new(d) as _),
+        ])
+        .unwrap();
+        let out = run(
+            vec![b],
+            &[],
+            vec![agg(Sum, Some(0)), agg(Sum, Some(1)), agg(Sum, Some(2))],
+        )
+        .unwrap();
+        assert_eq!(i64s(out.column(0)), vec![Some(2 * i64::from(i32::MAX))]);
+        assert_eq!(out.column(1).as_primitive::<Float64Type>().value(0), 0.75);
+        assert_eq!(out.column(2).data_type(), &DataType::Decimal128(38, 2));
+        assert_eq!(decimals(out.column(2)), vec![Some(425)]);
+    }
+
+    #[test]
+    fn avg_scales_and_rounding() {
+        let b = kv(
+            &[
+                Some("a"),
+                Some("a"),
+                Some("a"),
+                Some("b"),
+                Some("b"),
+                Some("b"),
+                Some("c"),
+                Some("c"),
+            ],
+            &[
+                Some(1),
+                Some(2),
+                Some(4),
+                Some(0),
+                Some(-1),
+                Some(-1),
+                Some(1),
+                Some(2),
+            ],
+        );
+        let out = run(vec![b], &[0], vec![agg(Avg, Some(1))]).unwrap();
+        assert_eq!(out.column(1).data_type(), &DataType::Decimal128(38, 6));
+        // 7/3 = 2.333333, -2/3 = -0.666667 (half away from zero), 1.5
+        assert_eq!(
+            decimals(out.column(1)),
+            vec![Some(2_333_333), Some(-666_667), Some(1_500_000)]
+        );
+
+        let d = Decimal128Array::from(vec![100, 200, 200])
+            .with_precision_and_scale(10, 2)
+            .unwrap();
+        let e = Decimal128Array::from(vec![1, 1, 0])
+            .with_precision_and_scale(20, 8)
+            .unwrap();
+        let f = Float64Array::from(vec![1.0, 2.0, 4.0]);
+        let b = nullable_batch([
+            ("d", Arc::new(d) as ArrayRef),
+            ("e", Arc::new(e) as _),
+            ("f", Arc::new(f) as _),
+        ])
+        .unwrap();
+        let out = run(
+            vec![b],
+            &[],
+            vec![agg(Avg, Some(0)), agg(Avg, Some(1)), agg(Avg, Some(2))],
+        )
+        .unwrap();
+        assert_eq!(out.column(0).data_type(), &DataType::Decimal128(38, 6));
+        assert_eq!(decimals(out.column(0)), vec![Some(1_666_667)]);
+        // 0.00000002 / 3 = 0.00000000667 -> 0.00000001 at scale 8
+        assert_eq!(out.column(1).data_type(), &DataType::Decimal128(38, 8));
+        assert_eq!(decimals(out.column(1)), vec![Some(1)]);
+        assert_eq!(
+            out.column(2).as_primitive::<Float64Type>().value(0),
+            7.0 / 3.0
+        );
+    }
+
+    #[test]
+    fn avg_of_negative_scale_decimal() {
+        let d = Decimal128Array::from(vec![1, 2])
+            .with_precision_and_scale(5, -3)
+            .unwrap();
+        let b = nullable_batch([("d", Arc::new(d) as ArrayRef)]).unwrap();
+        let out = run(vec![b], &[], vec![agg(Avg, Some(0)), agg(Sum, Some(0))]).unwrap();
+        // (1000 + 2000) / 2 = 1500 at scale 6
+        assert_eq!(decimals(out.column(0)), vec![Some(1_500_000_000)]);
+        assert_eq!(out.column(1).data_type(), &DataType::Decimal128(38, -3));
+        assert_eq!(decimals(out.column(1)), vec![Some(3)]);
+        let d = Decimal128Array::from(vec![1])
+            .with_precision_and_scale(5, -127)
+            .unwrap();
+        let b = nullable_batch([("d", Arc::new(d) as ArrayRef)]).unwrap();
+        assert!(matches!(
+            run(vec![b], &[], vec![agg(Avg, Some(0))]),
+            Err(Error::Overflow { .. })
+        ));
+    }
+
+    #[test]
+    fn min_max_of_strings_dates_decimals_and_more() {
+        let s = strs(&[Some("pear"), None, Some("apple"), Some("zoo")]);
+        let d: ArrayRef = Arc::new(Date32Array::from(vec![Some(10), Some(-5), None, Some(3)]));
+        let n: ArrayRef = Arc::new(
+            Decimal128Array::from(vec![Some(5), Some(-7), Some(100), None])
+                .with_precision_and_scale(9, 2)
+                .unwrap(),
+        );
+        let t: ArrayRef = Arc::new(
+            TimestampMicrosecondArray::from(vec![Some(2), Some(1), Some(3), None])
+                .with_timezone("UTC"),
+        );
+        let bo: ArrayRef = Arc::new(BooleanArray::from(vec![
+            Some(true),
+            None,
+            Some(false),
+            Some(true),
+        ]));
+        let b = nullable_batch([("s", s), ("d", d), ("n", n), ("t", t), ("b", bo)]).unwrap();
+        let aggs = (0..5)
+            .flat_map(|c| [agg(Min, Some(c)), agg(Max, Some(c))])
+            .collect();
+        let out = run(split(&b, &[1, 3]), &[], aggs).unwrap();
+        let s: Vec<_> = (0..2)
+            .map(|c| out.column(c).as_string::<i32>().value(0).to_string())
+            .collect();
+        assert_eq!(s, vec!["apple", "zoo"]);
+        let d: Vec<_> = (2..4)
+            .map(|c| out.column(c).as_primitive::<Date32Type>().value(0))
+            .collect();
+        assert_eq!(d, vec![-5, 10]);
+        assert_eq!(out.column(4).data_type(), &DataType::Decimal128(9, 2));
+        assert_eq!(
+            [decimals(out.column(4)), decimals(out.column(5))],
+            [vec![Some(-7)], vec![Some(100)]]
+        );
+        assert_eq!(
+            out.column(6).data_type(),
+            &DataType::Timestamp(arrow::datatypes::TimeUnit::Microsecond, Some("UTC".into()))
+        );
+        let t: Vec<_> = (6..8)
+            .map(|c| {
+                out.column(c)
+                    .as_primitive::<TimestampMicrosecondType>()
+                    .value(0)
+            })
+            .collect();
+        assert_eq!(t, vec![1, 3]);
+        let bo: Vec<_> = (8..10)
+            .map(|c| out.column(c).as_boolean().value(0))
+            .collect();
+        assert_eq!(bo, vec![false, true]);
+    }
+
+    #[test]
+    fn multi_column_keys_and_float_zero() {
+        let f: ArrayRef = Arc::new(Float64Array::from(vec![
+            Some(0.0),
+            Some(-0.0),
+            None,
+            Some(0.0),
+            None,
+        ]));
+        let k = strs(&[Some("x"), Some("x"), None, Some("y"), None]);
+        let b = nullable_batch([("k", k), ("f", f), ("v", ints(&[Some(1); 5]))]).unwrap();
+        let out = run(vec![b], &[0, 1], vec![agg(CountStar, None)]).unwrap();
+        assert_eq!(i64s(out.column(2)), vec![Some(2), Some(2), Some(1)]);
+    }
+
+    #[test]
+    fn group_by_expression() {
+        let b = kv(&[None; 4], &[Some(1), Some(2), Some(3), Some(4)]);
+        let modulo = PhysicalExpr::Binary {
+            op: crate::expr::BinaryOp::Mod,
+            left: Box::new(col(1)),
+            right: Box::new(crate::test_util::lit_i64(2)),
+        };
+        let plan = PhysicalPlan::HashAggregate {
+            input: scan_of(vec![b]),
+            group_by: vec![(modulo, "m".into())],
+            aggregates: vec![agg(Sum, Some(1))],
+        };
+        let out = collect(&plan).unwrap();
+        assert_eq!(i64s(out[0].column(0)), vec![Some(1), Some(0)]);
+        assert_eq!(i64s(out[0].column(1)), vec![Some(4), Some(6)]);
+    }
+
+    #[test]
+    fn ill_typed_aggregates_are_internal() {
+        let b = kv(&[Some("a")], &[Some(1)]);
+        let plan = PhysicalPlan::HashAggregate {
+            input: scan_of(vec![b.clone()]),
+            group_by: vec![],
+            aggregates: vec![agg(Sum, Some(0))],
+        };
+        assert!(matches!(plan.execute(), Err(Error::Internal { .. })));
+        let plan = PhysicalPlan::HashAggregate {
+            input: scan_of(vec![b.clone()]),
+            group_by: vec![],
+            aggregates: vec![agg(Min, None)],
+        };
+        assert!(matches!(plan.schema(), Err(Error::Internal { .. })));
+        let plan = PhysicalPlan::HashAggregate {
+            input: scan_of(vec![b]),
+            group_by: vec![(col(5), "x".into())],
+            aggregates: vec![],
+        };
+        assert!(matches!(plan.execute(), Err(Error::Internal { .. })));
+    }
+
+    /// count(*), count, sum, min, max of one group.
+    type Expected = (i64, i64, Option<i64>, Option<i64>, Option<i64>);
+
+    /// The naive answer: a BTreeMap per key, plus the first-seen key order.
+    fn oracle(
+        rows: &[(Option<i64>, Option<i64>)],
+    ) -> (Vec<Option<i64>>, BTreeMap<Option<i64>, Expected>) {
+        let mut order = Vec::new();
+        let mut map: BTreeMap<Option<i64>, Expected> = BTreeMap::new();
+        for &(k, v) in rows {
+            if !map.contains_key(&k) {
+                order.push(k);
+            }
+            let e = map.entry(k).or_insert((0, 0, None, None, None));
+            e.0 += 1;
+            if let Some(v) = v {
+                e.1 += 1;
+                e.2 = Some(e.2.unwrap_or(0) + v);
+                e.3 = Some(e.3.map_or(v, |m| m.min(v)));
+                e.4 = Some(e.4.map_or(v, |m| m.max(v)));
+            }
+        }
+        (order, map)
+    }
+
+    fn row_strategy() -> impl Strategy<Value = (Option<i64>, Option<i64>)> {
+        (
+            prop::option::weighted(0.8, 0i64..4),
+            prop::option::weighted(0.7, -1_000_000i64..1_000_000),
+        )
+    }
+
+    proptest! {
+        #![proptest_config(proptest_config())]
+
+        #[test]
+        fn grouped_aggregates_match_oracle(
+            rows in prop::collection::vec(row_strategy(), 0..200),
+            cuts in prop::collection::vec(0usize..256, 0..6),
+        ) {
+            let keys: Vec<_> = rows.iter().map(|r| r.0).collect();
+            let values: Vec<_> = rows.iter().map(|r| r.1).collect();
+            let b = nullable_batch([("k", ints(&keys)), ("v", ints(&values))]).unwrap();
+            let aggs = vec![agg(CountStar, None), agg(Count, Some(1)), agg(Sum, Some(1)), agg(Min, Some(1)), agg(Max, Some(1))];
+            let out = run(split(&b, &cuts), &[0], aggs).unwrap();
+            let (order, want) = oracle(&rows);
+            prop_assert_eq!(i64s(out.column(0)), order);
+            for (i, key) in i64s(out.column(0)).into_iter().enumerate() {
+                let got = (
+                    out.column(1).as_primitive::<Int64Type>().value(i),
+                    out.column(2).as_primitive::<Int64Type>().value(i),
+                    i64s(out.column(3))[i],
+                    i64s(out.column(4))[i],
+                    i64s(out.column(5))[i],
+                );
+                prop_assert_eq!(got, want[&key], "key {:?}", key);
+            }
+        }
+    }
+}

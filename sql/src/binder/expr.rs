@@ -1,0 +1,721 @@
+//! Binding of scalar expressions: names to columns, literals to typed arrays,
+//! operators to typed exec operators with implicit casts.
+//!
+//! Type rules follow Hyper (PostgreSQL's with Hyper's differences): integer
+//! literals are INTEGER or BIGINT by size, decimal literals NUMERIC(p,s),
+//! exponent literals DOUBLE PRECISION; string and NULL literals take the type
+//! their context needs; arithmetic wants numeric operands (Hyper does not
+//! coerce strings there: `'1' + 2` is an error).
+
+use std::sync::Arc;
+
+use hyperctl_exec::arrow::array::{
+    Array, ArrayRef, BooleanArray, Decimal128Array, Float64Array, Int32Array, Int64Array,
+    StringArray, new_null_array,
+};
+use hyperctl_exec::arrow::compute::{CastOptions, cast_with_options};
+use hyperctl_exec::{AggregateFunction, BinaryOp, PhysicalExpr};
+use hyperctl_format::SqlType;
+use sqlparser::ast::{self, Expr, Spanned, Value};
+use sqlparser::tokenizer::Span;
+
+use super::Scope;
+use crate::error::{SqlError, state};
+use crate::plan::{BoundAggregate, BoundExpr};
+
+/// Aggregate context: while binding the select list, HAVING and ORDER BY of a
+/// grouped query, column references must match a GROUP BY expression and
+/// aggregate calls become references to the aggregate's output.
+#[derive(Debug, Default)]
+pub(crate) struct AggContext {
+    pub(crate) group_by: Vec<BoundExpr>,
+    pub(crate) aggregates: Vec<BoundAggregate>,
+}
+
+impl AggContext {
+    fn group_ref(&self, index: usize) -> BoundExpr {
+        let e = &self.group_by[index];
+        BoundExpr::Column {
+            index,
+            ty: e.ty(),
+            nullable: e.nullable(),
+        }
+    }
+}
+
+/// Binds expressions against one scope (the FROM clause's columns).
+#[derive(Debug)]
+pub(crate) struct ExprBinder<'a> {
+    pub(crate) scope: &'a Scope,
+    pub(crate) agg: Option<&'a mut AggContext>,
+}
+
+type BindResult = Result<BoundExpr, SqlError>;
+
+impl<'a> ExprBinder<'a> {
+    pub(crate) fn plain(scope: &'a Scope) -> Self {
+        ExprBinder { scope, agg: None }
+    }
+
+    pub(crate) fn bind(&mut self, expr: &Expr) -> BindResult {
+        if self.agg.is_some() && !contains_aggregate(expr) {
+            let plain = ExprBinder::plain(self.scope).bind(expr)?;
+            let agg = self.agg.as_deref().expect("checked above");
+            if let Some(i) = agg.group_by.iter().position(|g| *g == plain) {
+                return Ok(agg.group_ref(i));
+            }
+            if let Some(name) = first_column(expr) {
+                return Err(SqlError::new(
+                    state::GROUPING_ERROR,
+                    format!(
+                        "column \"{name}\" must appear in the GROUP BY clause or be used in an aggregate function"
+                    ),
+                )
+                .at(expr.span()));
+            }
+            return Ok(plain);
+        }
+        self.bind_node(expr)
+    }
+
+    fn bind_node(&mut self, expr: &Expr) -> BindResult {
+        match expr {
+            Expr::Identifier(ident) => self.scope.resolve(None, ident),
+            Expr::CompoundIdentifier(parts) => match parts.as_slice() {
+                [table, column] => self.scope.resolve(Some(table), column),
+                _ => Err(not_supported("names with more than two parts", expr.span())),
+            },
+            Expr::Value(v) => literal(&v.value, v.span),
+            Expr::Nested(inner) => self.bind(inner),
+            Expr::BinaryOp { left, op, right } => self.binary(left, op, right, expr.span()),
+            Expr::UnaryOp { op, expr: inner } => self.unary(*op, inner, expr.span()),
+            Expr::IsNull(e) => Ok(BoundExpr::IsNull(Box::new(self.bind(e)?))),
+            Expr::IsNotNull(e) => Ok(BoundExpr::IsNotNull(Box::new(self.bind(e)?))),
+            Expr::Cast {
+                expr: inner,
+                data_type,
+                format: None,
+                ..
+            } => {
+                let ty = sql_type(data_type, expr.span())?;
+                let bound = self.bind(inner)?;
+                cast(bound, ty, inner.span())
+            }
+            Expr::TypedString(ts) => {
+                let ty = sql_type(&ts.data_type, expr.span())?;
+                let bound = literal(&ts.value.value, ts.value.span)?;
+                cast(bound, ty, ts.value.span)
+            }
+            Expr::Function(f) => self.function(f, expr.span()),
+            _ => Err(not_supported(&describe(expr), expr.span())),
+        }
+    }
+
+    fn unary(&mut self, op: ast::UnaryOperator, inner: &Expr, span: Span) -> BindResult {
+        let bound = self.bind(inner)?;
+        match op {
+            ast::UnaryOperator::Not => Ok(BoundExpr::Not(Box::new(coerce(
+                bound,
+                SqlType::Bool,
+                inner.span(),
+                "NOT",
+            )?))),
+            ast::UnaryOperator::Minus => {
+                if !bound.ty().is_numeric() {
+                    return Err(type_error(
+                        format!("operator does not exist: - {}", bound.ty()),
+                        span,
+                    ));
+                }
+                Ok(BoundExpr::Negate(Box::new(bound)))
+            }
+            ast::UnaryOperator::Plus if bound.ty().is_numeric() => Ok(bound),
+            other => Err(not_supported(&format!("operator {other}"), span)),
+        }
+    }
+
+    fn binary(
+        &mut self,
+        left: &Expr,
+        op: &ast::BinaryOperator,
+        right: &Expr,
+        span: Span,
+    ) -> BindResult {
+        use ast::BinaryOperator as B;
+        let l = self.bind(left)?;
+        let r = self.bind(right)?;
+        let (op, kind) = match op {
+            B::Plus => (BinaryOp::Add, OpKind::Arithmetic),
+            B::Minus => (BinaryOp::Sub, OpKind::Arithmetic),
+            B::Multiply => (BinaryOp::Mul, OpKind::Arithmetic),
+            B::Divide => (BinaryOp::Div, OpKind::Arithmetic),
+            B::Modulo => (BinaryOp::Mod, OpKind::Arithmetic),
+            B::Eq => (BinaryOp::Eq, OpKind::Comparison),
+            B::NotEq => (BinaryOp::NotEq, OpKind::Comparison),
+            B::Lt => (BinaryOp::Lt, OpKind::Comparison),
+            B::LtEq => (BinaryOp::LtEq, OpKind::Comparison),
+            B::Gt => (BinaryOp::Gt, OpKind::Comparison),
+            B::GtEq => (BinaryOp::GtEq, OpKind::Comparison),
+            B::And => (BinaryOp::And, OpKind::Logical),
+            B::Or => (BinaryOp::Or, OpKind::Logical),
+            other => return Err(not_supported(&format!("operator {other}"), span)),
+        };
+        let symbol = op_symbol(op);
+        match kind {
+            OpKind::Logical => {
+                let l = coerce(l, SqlType::Bool, left.span(), symbol)?;
+                let r = coerce(r, SqlType::Bool, right.span(), symbol)?;
+                Ok(binary_expr(op, l, r, SqlType::Bool))
+            }
+            OpKind::Comparison => {
+                let (l, r) = unify(l, r, left.span(), right.span(), symbol)?;
+                Ok(binary_expr(op, l, r, SqlType::Bool))
+            }
+            OpKind::Arithmetic => arithmetic(op, l, r, span),
+        }
+    }
+
+    fn function(&mut self, f: &ast::Function, span: Span) -> BindResult {
+        let name = object_name(&f.name).to_ascii_lowercase();
+        let Some(func) = aggregate_function(&name) else {
+            return Err(SqlError::new(
+                state::UNDEFINED_FUNCTION,
+                format!("function \"{name}\" does not exist"),
+            )
+            .at(span));
+        };
+        if f.over.is_some() || f.filter.is_some() || !f.within_group.is_empty() {
+            return Err(not_supported(
+                "window functions and aggregate FILTER/WITHIN GROUP",
+                span,
+            ));
+        }
+        let Some(agg) = self.agg.as_deref_mut() else {
+            return Err(SqlError::new(
+                state::GROUPING_ERROR,
+                format!("aggregate function {name} is not allowed here"),
+            )
+            .at(span));
+        };
+        let args = function_args(f, span)?;
+        let (func, arg) = match (func, args.as_slice()) {
+            (AggregateFunction::Count, [FnArg::Star]) => (AggregateFunction::CountStar, None),
+            (func, [FnArg::Expr(e)]) => {
+                if contains_aggregate(e) {
+                    return Err(SqlError::new(
+                        state::GROUPING_ERROR,
+                        "aggregate function calls cannot be nested",
+                    )
+                    .at(e.span()));
+                }
+                let arg = ExprBinder::plain(self.scope).bind(e)?;
+                (func, Some(default_literal_type(arg)))
+            }
+            _ => {
+                return Err(SqlError::new(
+                    state::UNDEFINED_FUNCTION,
+                    format!("function {name} takes exactly one argument"),
+                )
+                .at(span));
+            }
+        };
+        let arg_type = arg.as_ref().map(|a| a.ty().to_arrow());
+        let ty = func
+            .return_type(arg_type.as_ref())
+            .map_err(|e| type_error(format!("function {name}: {e}"), span))
+            .and_then(|t| {
+                SqlType::from_arrow(&t)
+                    .map_err(|e| type_error(format!("function {name}: {e}"), span))
+            })?;
+        let bound = BoundAggregate {
+            func,
+            arg,
+            ty,
+            name: name.clone(),
+        };
+        let index = match agg.aggregates.iter().position(|a| *a == bound) {
+            Some(i) => i,
+            None => {
+                agg.aggregates.push(bound);
+                agg.aggregates.len() - 1
+            }
+        };
+        Ok(BoundExpr::Column {
+            index: agg.group_by.len() + index,
+            ty,
+            nullable: func != AggregateFunction::CountStar && func != AggregateFunction::Count,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum OpKind {
+    Arithmetic,
+    Comparison,
+    Logical,
+}
+
+enum FnArg<'e> {
+    Star,
+    Expr(&'e Expr),
+}
+
+fn function_args(f: &ast::Function, span: Span) -> Result<Vec<FnArg<'_>>, SqlError> {
+    let list = match &f.args {
+        ast::FunctionArguments::List(list) => list,
+        ast::FunctionArguments::None => return Ok(Vec::new()),
+        ast::FunctionArguments::Subquery(_) => {
+            return Err(not_supported("subquery arguments", span));
+        }
+    };
+    if list.duplicate_treatment == Some(ast::DuplicateTreatment::Distinct) {
+        return Err(not_supported("DISTINCT in aggregate calls", span));
+    }
+    list.args
+        .iter()
+        .map(|a| match a {
+            ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Wildcard) => Ok(FnArg::Star),
+            ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => Ok(FnArg::Expr(e)),
+            _ => Err(not_supported("named or qualified-wildcard arguments", span)),
+        })
+        .collect()
+}
+
+pub(crate) fn aggregate_function(name: &str) -> Option<AggregateFunction> {
+    Some(match name {
+        "count" => AggregateFunction::Count,
+        "sum" => AggregateFunction::Sum,
+        "min" => AggregateFunction::Min,
+        "max" => AggregateFunction::Max,
+        "avg" => AggregateFunction::Avg,
+        _ => return None,
+    })
+}
+
+/// Whether an expression calls an aggregate function (outside subqueries).
+pub(crate) fn contains_aggregate(expr: &Expr) -> bool {
+    match expr {
+        Expr::Function(f) => {
+            let name = object_name(&f.name).to_ascii_lowercase();
+            (aggregate_function(&name).is_some() && f.over.is_none())
+                || match &f.args {
+                    ast::FunctionArguments::List(l) => l.args.iter().any(|a| match a {
+                        ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => {
+                            contains_aggregate(e)
+                        }
+                        _ => false,
+                    }),
+                    _ => false,
+                }
+        }
+        Expr::BinaryOp { left, right, .. } => contains_aggregate(left) || contains_aggregate(right),
+        Expr::UnaryOp { expr, .. }
+        | Expr::Nested(expr)
+        | Expr::IsNull(expr)
+        | Expr::IsNotNull(expr)
+        | Expr::Cast { expr, .. } => contains_aggregate(expr),
+        _ => false,
+    }
+}
+
+/// The first column name an expression mentions (for grouping errors).
+fn first_column(expr: &Expr) -> Option<String> {
+    match expr {
+        Expr::Identifier(i) => Some(i.value.clone()),
+        Expr::CompoundIdentifier(parts) => parts.last().map(|i| i.value.clone()),
+        Expr::BinaryOp { left, right, .. } => first_column(left).or_else(|| first_column(right)),
+        Expr::UnaryOp { expr, .. }
+        | Expr::Nested(expr)
+        | Expr::IsNull(expr)
+        | Expr::IsNotNull(expr)
+        | Expr::Cast { expr, .. } => first_column(expr),
+        _ => None,
+    }
+}
+
+pub(crate) fn object_name(name: &ast::ObjectName) -> String {
+    name.0
+        .iter()
+        .map(|p| match p {
+            ast::ObjectNamePart::Identifier(i) => i.value.clone(),
+            ast::ObjectNamePart::Function(f) => f.name.value.clone(),
+        })
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
+fn describe(expr: &Expr) -> String {
+    let text = expr.to_string();
+    let short: String = text.chars().take(40).collect();
+    format!("expression \"{short}\"")
+}
+
+pub(crate) fn not_supported(what: &str, span: Span) -> SqlError {
+    SqlError::new(
+        state::FEATURE_NOT_SUPPORTED,
+        format!("{what} is not supported yet"),
+    )
+    .at(span)
+}
+
+fn type_error(message: String, span: Span) -> SqlError {
+    SqlError::new(state::DATATYPE_MISMATCH, message).at(span)
+}
+
+fn op_symbol(op: BinaryOp) -> &'static str {
+    match op {
+        BinaryOp::Add => "+",
+        BinaryOp::Sub => "-",
+        BinaryOp::Mul => "*",
+        BinaryOp::Div => "/",
+        BinaryOp::Mod => "%",
+        BinaryOp::Eq => "=",
+        BinaryOp::NotEq => "<>",
+        BinaryOp::Lt => "<",
+        BinaryOp::LtEq => "<=",
+        BinaryOp::Gt => ">",
+        BinaryOp::GtEq => ">=",
+        BinaryOp::And => "AND",
+        BinaryOp::Or => "OR",
+        _ => "?",
+    }
+}
+
+fn binary_expr(op: BinaryOp, l: BoundExpr, r: BoundExpr, ty: SqlType) -> BoundExpr {
+    BoundExpr::Binary {
+        op,
+        left: Box::new(l),
+        right: Box::new(r),
+        ty,
+    }
+}
+
+/// The SQL type of a parser data type, via its SQL spelling.
+pub(crate) fn sql_type(data_type: &ast::DataType, span: Span) -> Result<SqlType, SqlError> {
+    let spelling = data_type.to_string();
+    SqlType::parse(&spelling).map_err(|e| {
+        SqlError::new(
+            state::UNDEFINED_FUNCTION,
+            format!("type \"{spelling}\" is not supported: {e}"),
+        )
+        .at(span)
+    })
+}
+
+/// A literal from the parser.
+pub(crate) fn literal(value: &Value, span: Span) -> BindResult {
+    let typed = |value: ArrayRef, ty| {
+        Ok(BoundExpr::Literal {
+            value,
+            ty,
+            untyped: false,
+        })
+    };
+    match value {
+        Value::Number(text, _) => number_literal(text, span),
+        Value::SingleQuotedString(s)
+        | Value::EscapedStringLiteral(s)
+        | Value::DoubleQuotedString(s)
+        | Value::DollarQuotedString(ast::DollarQuotedString { value: s, .. }) => {
+            Ok(BoundExpr::Literal {
+                value: Arc::new(StringArray::from(vec![s.as_str()])),
+                ty: SqlType::Text,
+                untyped: true,
+            })
+        }
+        Value::Boolean(b) => typed(Arc::new(BooleanArray::from(vec![*b])), SqlType::Bool),
+        Value::Null => Ok(BoundExpr::Literal {
+            value: new_null_array(&SqlType::Text.to_arrow(), 1),
+            ty: SqlType::Text,
+            untyped: true,
+        }),
+        other => Err(not_supported(&format!("literal {other}"), span)),
+    }
+}
+
+fn number_literal(text: &str, span: Span) -> BindResult {
+    let typed = |value: ArrayRef, ty| {
+        Ok(BoundExpr::Literal {
+            value,
+            ty,
+            untyped: false,
+        })
+    };
+    if !text.contains(['e', 'E']) {
+        let (int_part, frac_part) = text.split_once('.').unwrap_or((text, ""));
+        let digits = format!("{int_part}{frac_part}");
+        if frac_part.is_empty() {
+            if let Ok(v) = digits.parse::<i32>() {
+                return typed(Arc::new(Int32Array::from(vec![v])), SqlType::Int);
+            }
+            if let Ok(v) = digits.parse::<i64>() {
+                return typed(Arc::new(Int64Array::from(vec![v])), SqlType::BigInt);
+            }
+        }
+        let significant = digits.trim_start_matches('0').len().max(1);
+        let precision = significant.max(frac_part.len()).max(1);
+        if precision <= 38
+            && let Ok(v) = digits.parse::<i128>()
+        {
+            let ty = SqlType::numeric(precision as u8, frac_part.len() as u8)
+                .map_err(|e| type_error(e.to_string(), span))?;
+            let array = Decimal128Array::from(vec![v])
+                .with_precision_and_scale(precision as u8, frac_part.len() as i8)
+                .map_err(|e| type_error(e.to_string(), span))?;
+            return typed(Arc::new(array), ty);
+        }
+    }
+    match text.parse::<f64>() {
+        Ok(v) => typed(Arc::new(Float64Array::from(vec![v])), SqlType::Double),
+        Err(_) => {
+            Err(SqlError::new(state::SYNTAX_ERROR, format!("invalid number \"{text}\"")).at(span))
+        }
+    }
+}
+
+/// An untyped literal that nothing gave a type gets its natural one (TEXT).
+pub(crate) fn default_literal_type(e: BoundExpr) -> BoundExpr {
+    match e {
+        BoundExpr::Literal { value, ty, .. } => BoundExpr::Literal {
+            value,
+            ty,
+            untyped: false,
+        },
+        other => other,
+    }
+}
+
+/// Converts a literal's value to `ty` now, so that a bad literal is reported
+/// at its position ("invalid input syntax for type integer").
+fn convert_literal(value: &ArrayRef, ty: SqlType, span: Span) -> Result<ArrayRef, SqlError> {
+    let options = CastOptions {
+        safe: false,
+        ..CastOptions::default()
+    };
+    let target = ty.to_arrow();
+    let out = cast_with_options(value.as_ref(), &target, &options).map_err(|_| {
+        let shown = value
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .filter(|a| a.is_valid(0))
+            .map_or_else(|| "value".to_string(), |a| format!("\"{}\"", a.value(0)));
+        SqlError::new(
+            state::INVALID_TEXT,
+            format!(
+                "invalid input syntax for type {}: {shown}",
+                ty.to_string().to_lowercase()
+            ),
+        )
+        .at(span)
+    })?;
+    Ok(out)
+}
+
+/// An explicit CAST.
+pub(crate) fn cast(e: BoundExpr, ty: SqlType, span: Span) -> BindResult {
+    if let BoundExpr::Literal { value, .. } = &e {
+        return Ok(BoundExpr::Literal {
+            value: convert_literal(value, ty, span)?,
+            ty,
+            untyped: false,
+        });
+    }
+    if e.ty() == ty {
+        return Ok(e);
+    }
+    Ok(BoundExpr::Cast {
+        expr: Box::new(e),
+        ty,
+    })
+}
+
+/// Whether values of `from` may be converted to `to` without an explicit cast.
+pub(crate) fn implicitly_castable(from: SqlType, to: SqlType) -> bool {
+    from == to
+        || (from.is_numeric() && to.is_numeric())
+        || (from.is_string() && to.is_string())
+        || matches!(
+            (from, to),
+            (SqlType::Date, SqlType::Timestamp | SqlType::TimestampTz)
+                | (SqlType::Timestamp, SqlType::TimestampTz)
+                | (SqlType::TimestampTz, SqlType::Timestamp)
+        )
+}
+
+/// Converts `e` to `ty` where the context demands it (operands, INSERT targets).
+pub(crate) fn coerce(e: BoundExpr, ty: SqlType, span: Span, context: &str) -> BindResult {
+    if e.ty() == ty {
+        return Ok(e);
+    }
+    if e.is_untyped_literal() {
+        return cast(e, ty, span);
+    }
+    if implicitly_castable(e.ty(), ty) {
+        return Ok(BoundExpr::Cast {
+            expr: Box::new(e),
+            ty,
+        });
+    }
+    Err(type_error(
+        format!(
+            "{context} requires {ty}, but the expression is of type {}",
+            e.ty()
+        ),
+        span,
+    )
+    .hint("add an explicit cast, for example CAST(x AS TEXT)"))
+}
+
+fn integer_rank(ty: SqlType) -> Option<u8> {
+    match ty {
+        SqlType::SmallInt => Some(1),
+        SqlType::Int => Some(2),
+        SqlType::BigInt => Some(3),
+        _ => None,
+    }
+}
+
+fn integer_as_numeric(ty: SqlType) -> SqlType {
+    let precision = match ty {
+        SqlType::SmallInt => 5,
+        SqlType::Int => 10,
+        _ => 19,
+    };
+    SqlType::Numeric {
+        precision,
+        scale: 0,
+    }
+}
+
+/// The common type of two numeric types: integers widen, integers meet
+/// NUMERIC as NUMERIC, anything meets a float as DOUBLE (REAL with REAL).
+fn numeric_common(a: SqlType, b: SqlType) -> SqlType {
+    match (a, b) {
+        _ if a == b => a,
+        (SqlType::Real, x) | (x, SqlType::Real) if x == SqlType::Real => SqlType::Real,
+        (SqlType::Double | SqlType::Real, _) | (_, SqlType::Double | SqlType::Real) => {
+            SqlType::Double
+        }
+        (SqlType::Numeric { .. }, SqlType::Numeric { .. }) => a,
+        _ if integer_rank(a).is_some() && integer_rank(b).is_some() => {
+            if integer_rank(a) > integer_rank(b) {
+                a
+            } else {
+                b
+            }
+        }
+        (SqlType::Numeric { .. }, int) => {
+            let _ = int;
+            a
+        }
+        (_, SqlType::Numeric { .. }) => b,
+        _ => SqlType::Double,
+    }
+}
+
+/// Brings two operands of a comparison to one type.
+fn unify(
+    l: BoundExpr,
+    r: BoundExpr,
+    lspan: Span,
+    rspan: Span,
+    symbol: &str,
+) -> Result<(BoundExpr, BoundExpr), SqlError> {
+    let (lt, rt) = (l.ty(), r.ty());
+    let context = format!("operator {symbol}");
+    if lt == rt && !(l.is_untyped_literal() && r.is_untyped_literal()) {
+        return Ok((l, r));
+    }
+    if l.is_untyped_literal() && !r.is_untyped_literal() {
+        return Ok((coerce(l, rt, lspan, &context)?, r));
+    }
+    if r.is_untyped_literal() && !l.is_untyped_literal() {
+        return Ok((l, coerce(r, lt, rspan, &context)?));
+    }
+    let target = if lt.is_numeric() && rt.is_numeric() {
+        match (lt, rt) {
+            (SqlType::Numeric { .. }, SqlType::Numeric { .. }) => {
+                SqlType::numeric(38, numeric_scale(lt).max(numeric_scale(rt)))
+                    .unwrap_or(SqlType::Double)
+            }
+            _ => numeric_common(lt, rt),
+        }
+    } else if lt.is_string() && rt.is_string() {
+        SqlType::Text
+    } else if implicitly_castable(lt, rt) {
+        rt
+    } else if implicitly_castable(rt, lt) {
+        lt
+    } else {
+        return Err(type_error(
+            format!("operator does not exist: {lt} {symbol} {rt}"),
+            lspan.union(&rspan),
+        )
+        .hint("the operands have different types; add an explicit cast"));
+    };
+    Ok((
+        coerce(l, target, lspan, &context)?,
+        coerce(r, target, rspan, &context)?,
+    ))
+}
+
+fn numeric_scale(ty: SqlType) -> u8 {
+    match ty {
+        SqlType::Numeric { scale, .. } => scale,
+        _ => 0,
+    }
+}
+
+fn arithmetic(op: BinaryOp, l: BoundExpr, r: BoundExpr, span: Span) -> BindResult {
+    let (lt, rt) = (l.ty(), r.ty());
+    if !lt.is_numeric() || !rt.is_numeric() || l.is_untyped_literal() || r.is_untyped_literal() {
+        return Err(type_error(
+            format!(
+                "'{}' requires numerical arguments, got {lt} and {rt}",
+                op_symbol(op)
+            ),
+            span,
+        ));
+    }
+    let (l, r) = match (lt, rt) {
+        (SqlType::Numeric { .. }, t) if integer_rank(t).is_some() => {
+            let target = integer_as_numeric(t);
+            (l, cast(r, target, span)?)
+        }
+        (t, SqlType::Numeric { .. }) if integer_rank(t).is_some() => {
+            let target = integer_as_numeric(t);
+            (cast(l, target, span)?, r)
+        }
+        (SqlType::Numeric { .. }, SqlType::Numeric { .. }) => (l, r),
+        _ => {
+            let target = numeric_common(lt, rt);
+            (cast(l, target, span)?, cast(r, target, span)?)
+        }
+    };
+    let ty = result_type(op, &l, &r, span)?;
+    Ok(binary_expr(op, l, r, ty))
+}
+
+/// The result type exec will produce (asked from exec itself, so the two
+/// layers cannot disagree).
+fn result_type(
+    op: BinaryOp,
+    l: &BoundExpr,
+    r: &BoundExpr,
+    span: Span,
+) -> Result<SqlType, SqlError> {
+    let probe = PhysicalExpr::Binary {
+        op,
+        left: Box::new(PhysicalExpr::Literal {
+            value: new_null_array(&l.ty().to_arrow(), 1),
+        }),
+        right: Box::new(PhysicalExpr::Literal {
+            value: new_null_array(&r.ty().to_arrow(), 1),
+        }),
+    };
+    let empty = hyperctl_exec::arrow::datatypes::Schema::empty();
+    let arrow_type = probe
+        .data_type(&empty)
+        .map_err(|e| type_error(format!("'{}': {e}", op_symbol(op)), span))?;
+    SqlType::from_arrow(&arrow_type).map_err(|e| type_error(e.to_string(), span))
+}

@@ -1,0 +1,185 @@
+//! The binder: resolves names against the catalog, types expressions and
+//! builds logical plans from sqlparser's AST. Errors carry the position of the
+//! offending token.
+
+mod expr;
+mod query;
+mod statement;
+
+pub(crate) use expr::{not_supported, sql_type};
+pub(crate) use statement::{BoundStatement, InsertPlan, bind_statement};
+
+use hyperctl_storage::{DEFAULT_SCHEMA, Snapshot, TableHandle, WriteTxn};
+use sqlparser::ast::{Ident, ObjectName, ObjectNamePart, Spanned};
+
+use crate::error::{SqlError, state};
+use crate::plan::{BoundExpr, ColumnInfo};
+
+/// What the binder needs to know of the catalog: a snapshot, or the open
+/// write transaction (which sees its own changes).
+pub(crate) trait CatalogView {
+    fn table(&self, schema: &str, name: &str) -> Option<TableHandle>;
+    fn has_schema(&self, schema: &str) -> bool;
+}
+
+impl CatalogView for Snapshot {
+    fn table(&self, schema: &str, name: &str) -> Option<TableHandle> {
+        Snapshot::table(self, schema, name)
+    }
+
+    fn has_schema(&self, schema: &str) -> bool {
+        self.schema_names().iter().any(|s| s == schema)
+    }
+}
+
+impl CatalogView for WriteTxn {
+    fn table(&self, schema: &str, name: &str) -> Option<TableHandle> {
+        WriteTxn::table(self, schema, name)
+    }
+
+    fn has_schema(&self, schema: &str) -> bool {
+        self.schema_names().iter().any(|s| s == schema)
+    }
+}
+
+/// An identifier as SQL means it: unquoted names fold to lower case.
+pub(crate) fn normalize(ident: &Ident) -> String {
+    if ident.quote_style.is_some() {
+        ident.value.clone()
+    } else {
+        ident.value.to_lowercase()
+    }
+}
+
+/// A resolved `[schema.]table` name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct QualifiedName {
+    pub(crate) schema: String,
+    pub(crate) table: String,
+}
+
+/// Splits an object name into schema and table, defaulting to `public`.
+pub(crate) fn qualified_name(name: &ObjectName) -> Result<QualifiedName, SqlError> {
+    let parts: Vec<&Ident> = name
+        .0
+        .iter()
+        .filter_map(|p| match p {
+            ObjectNamePart::Identifier(i) => Some(i),
+            ObjectNamePart::Function(_) => None,
+        })
+        .collect();
+    match parts.as_slice() {
+        [table] if name.0.len() == 1 => Ok(QualifiedName {
+            schema: DEFAULT_SCHEMA.to_string(),
+            table: normalize(table),
+        }),
+        [schema, table] if name.0.len() == 2 => Ok(QualifiedName {
+            schema: normalize(schema),
+            table: normalize(table),
+        }),
+        _ => Err(not_supported(
+            &format!("the name {name} (database-qualified names come with ATTACH DATABASE)"),
+            name.span(),
+        )),
+    }
+}
+
+/// Looks a table up, with Hyper's error when it is missing.
+pub(crate) fn resolve_table(
+    catalog: &dyn CatalogView,
+    name: &ObjectName,
+) -> Result<TableHandle, SqlError> {
+    let q = qualified_name(name)?;
+    if !catalog.has_schema(&q.schema) {
+        return Err(SqlError::new(
+            state::UNDEFINED_TABLE,
+            format!("schema \"{}\" does not exist", q.schema),
+        )
+        .at(name.span()));
+    }
+    catalog.table(&q.schema, &q.table).ok_or_else(|| {
+        SqlError::new(
+            state::UNDEFINED_TABLE,
+            format!("table \"{}\" does not exist", q.table),
+        )
+        .at(name.span())
+    })
+}
+
+/// The columns visible to expressions: the FROM clause's output.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Scope {
+    pub(crate) columns: Vec<ColumnInfo>,
+}
+
+impl Scope {
+    /// Resolves `[qualifier.]name` to a column.
+    pub(crate) fn resolve(
+        &self,
+        qualifier: Option<&Ident>,
+        name: &Ident,
+    ) -> Result<BoundExpr, SqlError> {
+        let wanted = normalize(name);
+        let qual = qualifier.map(normalize);
+        let matches: Vec<usize> = self
+            .columns
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| {
+                c.name == wanted
+                    && qual
+                        .as_ref()
+                        .is_none_or(|q| c.qualifier.as_deref() == Some(q.as_str()))
+            })
+            .map(|(i, _)| i)
+            .collect();
+        let span = match qualifier {
+            Some(q) => q.span.union(&name.span),
+            None => name.span,
+        };
+        match matches.as_slice() {
+            [i] => {
+                let c = &self.columns[*i];
+                Ok(BoundExpr::Column {
+                    index: *i,
+                    ty: c.ty,
+                    nullable: c.nullable,
+                })
+            }
+            [] => Err(self.unknown_column(&wanted, qual.as_deref(), span)),
+            _ => Err(SqlError::new(
+                state::AMBIGUOUS_COLUMN,
+                format!("column reference \"{wanted}\" is ambiguous"),
+            )
+            .at(span)),
+        }
+    }
+
+    fn unknown_column(
+        &self,
+        wanted: &str,
+        qual: Option<&str>,
+        span: sqlparser::tokenizer::Span,
+    ) -> SqlError {
+        let shown = match qual {
+            Some(q) => format!("{q}.{wanted}"),
+            None => wanted.to_string(),
+        };
+        let err =
+            SqlError::new(state::UNDEFINED_COLUMN, format!("unknown column '{shown}'")).at(span);
+        let similar: Vec<String> = self
+            .columns
+            .iter()
+            .filter(|c| c.name.eq_ignore_ascii_case(wanted))
+            .map(|c| format!("\"{}\"", c.name))
+            .collect();
+        if similar.is_empty() {
+            err
+        } else {
+            err.hint(format!(
+                "Did you mean one of the following names: {}?",
+                similar.join(", ")
+            ))
+        }
+    }
+}

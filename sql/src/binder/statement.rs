@@ -1,0 +1,350 @@
+//! Binding of statements other than queries: CREATE TABLE [AS], DROP TABLE,
+//! INSERT, and transaction control.
+
+use hyperctl_format::SqlType;
+use hyperctl_storage::{ColumnDef, TableDef, TableHandle};
+use sqlparser::ast::{self, ColumnOption, Spanned, Statement};
+
+use super::expr::{coerce, default_literal_type};
+use super::query::bind_query;
+use super::{
+    CatalogView, QualifiedName, Scope, normalize, not_supported, qualified_name, resolve_table,
+    sql_type,
+};
+use crate::error::{SqlError, state};
+use crate::plan::{BoundExpr, ColumnInfo, LogicalPlan};
+
+type BindResult<T> = Result<T, SqlError>;
+
+/// A statement ready to run.
+#[derive(Debug)]
+pub(crate) enum BoundStatement {
+    Query(LogicalPlan),
+    CreateTable {
+        def: TableDef,
+        if_not_exists: bool,
+        span: sqlparser::tokenizer::Span,
+        as_query: Option<LogicalPlan>,
+    },
+    DropTable {
+        names: Vec<(QualifiedName, sqlparser::tokenizer::Span)>,
+        if_exists: bool,
+    },
+    Insert(InsertPlan),
+    Begin,
+    Commit,
+    Rollback,
+}
+
+/// INSERT: rows from `source`, whose column i goes to table column `targets[i]`
+/// (already of that column's type); other columns get NULL.
+#[derive(Debug)]
+pub(crate) struct InsertPlan {
+    pub(crate) table: TableHandle,
+    pub(crate) targets: Vec<usize>,
+    pub(crate) source: LogicalPlan,
+}
+
+pub(crate) fn bind_statement(
+    catalog: &dyn CatalogView,
+    stmt: &Statement,
+) -> BindResult<BoundStatement> {
+    match stmt {
+        Statement::Query(q) => Ok(BoundStatement::Query(bind_query(catalog, q)?)),
+        Statement::CreateTable(ct) => bind_create_table(catalog, ct),
+        Statement::Drop {
+            object_type: ast::ObjectType::Table,
+            if_exists,
+            names,
+            cascade: false,
+            ..
+        } => Ok(BoundStatement::DropTable {
+            names: names
+                .iter()
+                .map(|n| Ok((qualified_name(n)?, n.span())))
+                .collect::<BindResult<_>>()?,
+            if_exists: *if_exists,
+        }),
+        Statement::Insert(insert) => Ok(BoundStatement::Insert(bind_insert(catalog, insert)?)),
+        Statement::StartTransaction { statements, .. } if statements.is_empty() => {
+            Ok(BoundStatement::Begin)
+        }
+        Statement::Commit { chain: false, .. } => Ok(BoundStatement::Commit),
+        Statement::Rollback {
+            chain: false,
+            savepoint: None,
+        } => Ok(BoundStatement::Rollback),
+        other => {
+            let text = other.to_string();
+            let first: String = text
+                .split_whitespace()
+                .take(2)
+                .collect::<Vec<_>>()
+                .join(" ");
+            Err(not_supported(
+                &format!("the statement {first}"),
+                other.span(),
+            ))
+        }
+    }
+}
+
+fn bind_create_table(
+    catalog: &dyn CatalogView,
+    ct: &ast::CreateTable,
+) -> BindResult<BoundStatement> {
+    let span = ct.name.span();
+    if ct.or_replace || ct.temporary || ct.external || ct.like.is_some() || ct.clone.is_some() {
+        return Err(not_supported(
+            "CREATE OR REPLACE / TEMP / EXTERNAL / LIKE / CLONE TABLE",
+            span,
+        ));
+    }
+    if let Some(c) = ct.constraints.first() {
+        return Err(SqlError::new(state::FEATURE_NOT_SUPPORTED, "Index support is disabled.")
+            .at(c.span())
+            .hint("table constraints are not supported yet; ASSUMED PRIMARY KEY comes with the SQL dialect issue"));
+    }
+    let q = qualified_name(&ct.name)?;
+    if !catalog.has_schema(&q.schema) {
+        return Err(SqlError::new(
+            state::UNDEFINED_TABLE,
+            format!("schema \"{}\" does not exist", q.schema),
+        )
+        .at(span));
+    }
+    let (columns, as_query) = match &ct.query {
+        Some(query) => {
+            if !ct.columns.is_empty() {
+                return Err(not_supported("column definitions with AS", span));
+            }
+            let plan = bind_query(catalog, query)?;
+            let cols = plan
+                .columns()
+                .iter()
+                .map(|c| ColumnDef::new(c.name.clone(), c.ty, true))
+                .collect();
+            (cols, Some(plan))
+        }
+        None => (
+            ct.columns
+                .iter()
+                .map(column_def)
+                .collect::<BindResult<Vec<_>>>()?,
+            None,
+        ),
+    };
+    Ok(BoundStatement::CreateTable {
+        def: TableDef {
+            schema: q.schema,
+            name: q.table,
+            columns,
+        },
+        if_not_exists: ct.if_not_exists,
+        span,
+        as_query,
+    })
+}
+
+fn column_def(c: &ast::ColumnDef) -> BindResult<ColumnDef> {
+    let ty = sql_type(&c.data_type, c.name.span)?;
+    let mut nullable = true;
+    for opt in &c.options {
+        match &opt.option {
+            ColumnOption::NotNull => nullable = false,
+            ColumnOption::Null => nullable = true,
+            other => {
+                let text = other.to_string();
+                return Err(not_supported(&format!("column option {text}"), c.name.span));
+            }
+        }
+    }
+    Ok(ColumnDef::new(normalize(&c.name), ty, nullable))
+}
+
+fn bind_insert(catalog: &dyn CatalogView, insert: &ast::Insert) -> BindResult<InsertPlan> {
+    let ast::TableObject::TableName(name) = &insert.table else {
+        return Err(not_supported(
+            "INSERT INTO a table function",
+            insert.insert_token.0.span,
+        ));
+    };
+    if insert.on.is_some() || insert.returning.is_some() || insert.overwrite || insert.or.is_some()
+    {
+        return Err(not_supported(
+            "INSERT ... ON CONFLICT / RETURNING / OVERWRITE",
+            name.span(),
+        ));
+    }
+    let table = resolve_table(catalog, name)?;
+    let def = table.def().clone();
+    let targets = target_columns(&def, &insert.columns)?;
+    let Some(source) = &insert.source else {
+        return Err(not_supported("INSERT ... DEFAULT VALUES", name.span()));
+    };
+    let types: Vec<SqlType> = targets.iter().map(|i| def.columns[*i].ty).collect();
+    let plan = match source.body.as_ref() {
+        ast::SetExpr::Values(values)
+            if source.order_by.is_none() && source.limit_clause.is_none() =>
+        {
+            bind_insert_values(values, &def, &targets)?
+        }
+        _ => {
+            let plan = bind_query(catalog, source)?;
+            assignment_project(plan, &def, &targets, source.span())?
+        }
+    };
+    if plan.columns().len() != types.len() {
+        let (what, n) = if plan.columns().len() > types.len() {
+            ("more", plan.columns().len())
+        } else {
+            ("fewer", plan.columns().len())
+        };
+        return Err(SqlError::new(
+            state::SYNTAX_ERROR,
+            format!(
+                "INSERT has {what} expressions ({n}) than target columns ({})",
+                types.len()
+            ),
+        )
+        .at(source.span()));
+    }
+    Ok(InsertPlan {
+        table,
+        targets,
+        source: plan,
+    })
+}
+
+fn target_columns(def: &TableDef, columns: &[ast::ObjectName]) -> BindResult<Vec<usize>> {
+    if columns.is_empty() {
+        return Ok((0..def.columns.len()).collect());
+    }
+    let mut out = Vec::with_capacity(columns.len());
+    for name in columns {
+        let ident = match name.0.as_slice() {
+            [ast::ObjectNamePart::Identifier(i)] => i,
+            _ => return Err(not_supported("qualified target column names", name.span())),
+        };
+        let wanted = normalize(ident);
+        let i = def
+            .columns
+            .iter()
+            .position(|c| c.name == wanted)
+            .ok_or_else(|| {
+                SqlError::new(
+                    state::UNDEFINED_COLUMN,
+                    format!(
+                        "column \"{wanted}\" of table \"{}\" does not exist",
+                        def.name
+                    ),
+                )
+                .at(ident.span)
+            })?;
+        if out.contains(&i) {
+            return Err(SqlError::new(
+                state::SYNTAX_ERROR,
+                format!("column \"{wanted}\" specified more than once"),
+            )
+            .at(ident.span));
+        }
+        out.push(i);
+    }
+    Ok(out)
+}
+
+/// INSERT ... VALUES: each value converted to its target column's type, with
+/// the value's own position in errors.
+fn bind_insert_values(
+    values: &ast::Values,
+    def: &TableDef,
+    targets: &[usize],
+) -> BindResult<LogicalPlan> {
+    let scope = Scope::default();
+    let mut rows = Vec::with_capacity(values.rows.len());
+    for row in &values.rows {
+        if row.content.len() != targets.len() {
+            let more = row.content.len() > targets.len();
+            return Err(SqlError::new(
+                state::SYNTAX_ERROR,
+                format!(
+                    "INSERT has {} expressions than target columns",
+                    if more { "more" } else { "fewer" }
+                ),
+            )
+            .at(row.opening_token.0.span));
+        }
+        let mut bound = Vec::with_capacity(targets.len());
+        for (e, &t) in row.content.iter().zip(targets) {
+            let col = &def.columns[t];
+            let b = super::expr::ExprBinder::plain(&scope).bind(e)?;
+            bound.push(assign(b, col, e.span())?);
+        }
+        rows.push(bound);
+    }
+    let columns = targets
+        .iter()
+        .map(|&t| {
+            let c = &def.columns[t];
+            ColumnInfo {
+                name: c.name.clone(),
+                ty: c.ty,
+                nullable: true,
+                qualifier: None,
+            }
+        })
+        .collect();
+    Ok(LogicalPlan::Values { rows, columns })
+}
+
+/// Assignment conversion into a column: the implicit casts, and untyped
+/// literals parsed as the column's type.
+fn assign(
+    e: BoundExpr,
+    col: &ColumnDef,
+    span: sqlparser::tokenizer::Span,
+) -> BindResult<BoundExpr> {
+    coerce(e, col.ty, span, &format!("column \"{}\"", col.name)).map_err(|mut err| {
+        if err.sqlstate == state::DATATYPE_MISMATCH {
+            err.message = format!(
+                "column \"{}\" is of type {} but the expression is of another type",
+                col.name, col.ty
+            );
+        }
+        err
+    })
+}
+
+fn assignment_project(
+    plan: LogicalPlan,
+    def: &TableDef,
+    targets: &[usize],
+    span: sqlparser::tokenizer::Span,
+) -> BindResult<LogicalPlan> {
+    let input_columns = plan.columns().to_vec();
+    if input_columns.len() != targets.len() {
+        return Ok(plan); // reported by the caller with the counts
+    }
+    let mut exprs = Vec::with_capacity(targets.len());
+    let mut columns = Vec::with_capacity(targets.len());
+    for (i, (&t, c)) in targets.iter().zip(&input_columns).enumerate() {
+        let col = &def.columns[t];
+        let input = default_literal_type(BoundExpr::Column {
+            index: i,
+            ty: c.ty,
+            nullable: c.nullable,
+        });
+        exprs.push(assign(input, col, span)?);
+        columns.push(ColumnInfo {
+            name: col.name.clone(),
+            ty: col.ty,
+            nullable: c.nullable,
+            qualifier: None,
+        });
+    }
+    Ok(LogicalPlan::Project {
+        input: Box::new(plan),
+        exprs,
+        columns,
+    })
+}

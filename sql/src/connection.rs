@@ -1,0 +1,468 @@
+//! The engine facade, named after the Hyper API: [`Database`] opens a file,
+//! [`Connection`] runs statements on it (`execute_command`, `execute_query`).
+//!
+//! Transactions: each statement runs in its own transaction (autocommit)
+//! unless `BEGIN` opened one; `COMMIT` makes it durable, `ROLLBACK` (or an
+//! error inside it, or dropping the connection) discards it.
+
+use std::path::Path;
+
+use hyperctl_exec::arrow::array::AsArray;
+use hyperctl_exec::arrow::array::{ArrayRef, RecordBatch, RecordBatchOptions, new_null_array};
+use hyperctl_exec::arrow::compute::kernels::substring::substring_by_char;
+use hyperctl_exec::arrow::datatypes::SchemaRef;
+use hyperctl_format::SqlType;
+use hyperctl_storage::{CreateMode, OpenOptions, TableDef, WriteTxn};
+
+use crate::binder::{BoundStatement, CatalogView, InsertPlan, bind_statement};
+use crate::error::{Error, Result, SqlError, state};
+use crate::parse::{StatementText, parse_one};
+use crate::plan::{LogicalPlan, arrow_schema};
+
+/// An open database file (the Hyper API's database behind a connection).
+#[derive(Debug, Clone)]
+pub struct Database {
+    storage: hyperctl_storage::Database,
+}
+
+impl Database {
+    /// Opens the database at `path` as `mode` says, locking it for writing.
+    ///
+    /// # Errors
+    /// As `hyperctl_storage::Database::open`: missing or existing file per the
+    /// create mode, `Locked`, damaged files.
+    pub fn open(path: impl AsRef<Path>, mode: CreateMode) -> Result<Database> {
+        let options = OpenOptions::new().create_mode(mode);
+        Ok(Database {
+            storage: hyperctl_storage::Database::open(path, &options)?,
+        })
+    }
+
+    /// Opens an existing database read-only (shared lock).
+    ///
+    /// # Errors
+    /// As [`Database::open`].
+    pub fn open_read_only(path: impl AsRef<Path>) -> Result<Database> {
+        let options = OpenOptions::new().read_only(true);
+        Ok(Database {
+            storage: hyperctl_storage::Database::open(path, &options)?,
+        })
+    }
+
+    /// A new empty database in memory.
+    pub fn in_memory() -> Database {
+        Database {
+            storage: hyperctl_storage::Database::in_memory(),
+        }
+    }
+
+    /// A connection to this database.
+    pub fn connect(&self) -> Connection {
+        Connection {
+            db: self.storage.clone(),
+            txn: None,
+            aborted: false,
+        }
+    }
+
+    /// The storage handle underneath.
+    pub fn storage(&self) -> &hyperctl_storage::Database {
+        &self.storage
+    }
+}
+
+/// A column of a query result.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResultColumn {
+    /// Column name (Hyper's naming: unnamed expressions by position).
+    pub name: String,
+    /// SQL type.
+    pub ty: SqlType,
+    /// Whether NULLs may occur.
+    pub nullable: bool,
+}
+
+/// The rows of a query.
+#[derive(Debug, Clone)]
+pub struct QueryResult {
+    /// The columns.
+    pub columns: Vec<ResultColumn>,
+    /// The Arrow schema of `batches` (SQL types in the field metadata).
+    pub schema: SchemaRef,
+    /// The rows.
+    pub batches: Vec<RecordBatch>,
+}
+
+impl QueryResult {
+    /// Number of rows.
+    pub fn num_rows(&self) -> usize {
+        self.batches.iter().map(RecordBatch::num_rows).sum()
+    }
+}
+
+/// What a statement gave back.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum StatementResult {
+    /// Rows of a query.
+    Rows(QueryResult),
+    /// Rows affected by INSERT (and later UPDATE, DELETE, COPY).
+    Count(u64),
+    /// DDL and transaction control.
+    Done,
+}
+
+/// A session on a database.
+#[derive(Debug)]
+pub struct Connection {
+    db: hyperctl_storage::Database,
+    txn: Option<WriteTxn>,
+    aborted: bool,
+}
+
+impl Connection {
+    /// Opens a database and connects to it.
+    ///
+    /// # Errors
+    /// As [`Database::open`].
+    pub fn open(path: impl AsRef<Path>, mode: CreateMode) -> Result<Connection> {
+        Ok(Database::open(path, mode)?.connect())
+    }
+
+    /// Runs one statement; returns the affected row count for INSERT (and
+    /// other DML), `None` for everything else (as the Hyper API does).
+    ///
+    /// # Errors
+    /// SQL errors with their position, storage and execution errors.
+    pub fn execute_command(&mut self, sql: &str) -> Result<Option<u64>> {
+        Ok(match self.execute(sql)? {
+            StatementResult::Count(n) => Some(n),
+            StatementResult::Rows(_) | StatementResult::Done => None,
+        })
+    }
+
+    /// Runs one query and returns its rows.
+    ///
+    /// # Errors
+    /// As [`Connection::execute_command`]; a statement that is not a query is
+    /// an error.
+    pub fn execute_query(&mut self, sql: &str) -> Result<QueryResult> {
+        match self.execute(sql)? {
+            StatementResult::Rows(r) => Ok(r),
+            _ => Err(
+                SqlError::new(state::SYNTAX_ERROR, "the statement does not return rows")
+                    .hint("use execute_command for statements without results")
+                    .into(),
+            ),
+        }
+    }
+
+    /// Runs one statement of any kind.
+    ///
+    /// # Errors
+    /// As [`Connection::execute_command`].
+    pub fn execute(&mut self, sql: &str) -> Result<StatementResult> {
+        self.execute_at(&StatementText {
+            text: sql.to_string(),
+            line_offset: 0,
+        })
+    }
+
+    /// Runs one statement cut out of a script (errors report script lines).
+    ///
+    /// # Errors
+    /// As [`Connection::execute_command`].
+    pub fn execute_at(&mut self, stmt: &StatementText) -> Result<StatementResult> {
+        let result = self.run(&stmt.text);
+        if result.is_err() && self.txn.is_some() {
+            self.aborted = true;
+        }
+        result.map_err(|e| match e {
+            Error::Sql(s) => Error::Sql(Box::new(s.with_sql(&stmt.text, stmt.line_offset))),
+            other => other,
+        })
+    }
+
+    /// Whether a transaction opened by BEGIN is running.
+    pub fn in_transaction(&self) -> bool {
+        self.txn.is_some()
+    }
+
+    fn run(&mut self, sql: &str) -> Result<StatementResult> {
+        let parsed = parse_one(sql)?;
+        let bound = match &self.txn {
+            Some(txn) => bind_statement(txn, &parsed)?,
+            None => bind_statement(&self.db.snapshot(), &parsed)?,
+        };
+        if self.aborted && !matches!(bound, BoundStatement::Commit | BoundStatement::Rollback) {
+            return Err(SqlError::new(
+                "25P02",
+                "current transaction is aborted, commands ignored until end of transaction block",
+            )
+            .into());
+        }
+        match bound {
+            BoundStatement::Query(plan) => Ok(StatementResult::Rows(run_query(&plan)?)),
+            BoundStatement::Begin => self.begin(),
+            BoundStatement::Commit => self.commit(),
+            BoundStatement::Rollback => {
+                self.txn = None;
+                self.aborted = false;
+                Ok(StatementResult::Done)
+            }
+            other => self.write(other),
+        }
+    }
+
+    fn begin(&mut self) -> Result<StatementResult> {
+        if self.txn.is_some() {
+            return Err(SqlError::new(
+                state::ACTIVE_TRANSACTION,
+                "there is already a transaction in progress",
+            )
+            .into());
+        }
+        self.txn = Some(self.db.begin_write()?);
+        Ok(StatementResult::Done)
+    }
+
+    fn commit(&mut self) -> Result<StatementResult> {
+        let Some(txn) = self.txn.take() else {
+            return Err(SqlError::new(
+                state::NO_ACTIVE_TRANSACTION,
+                "there is no transaction in progress",
+            )
+            .into());
+        };
+        if std::mem::take(&mut self.aborted) {
+            // As PostgreSQL and Hyper: COMMIT of a failed transaction rolls back.
+            return Ok(StatementResult::Done);
+        }
+        txn.commit()?;
+        Ok(StatementResult::Done)
+    }
+
+    /// Runs a writing statement in the open transaction, or in its own.
+    fn write(&mut self, stmt: BoundStatement) -> Result<StatementResult> {
+        match self.txn.as_mut() {
+            Some(txn) => apply(txn, stmt),
+            None => {
+                let mut txn = self.db.begin_write()?;
+                let result = apply(&mut txn, stmt)?;
+                txn.commit()?;
+                Ok(result)
+            }
+        }
+    }
+
+    /// Creates a table from a definition (the Hyper API's `catalog.create_table`).
+    ///
+    /// # Errors
+    /// `TableExists`, `SchemaNotFound`, I/O.
+    pub fn create_table(&mut self, def: TableDef) -> Result<()> {
+        self.with_txn(|txn| Ok(txn.create_table(def)?))
+    }
+
+    /// Appends Arrow batches to a table in one transaction (the bulk path of
+    /// the Inserter and of `hyperctl import`). Each batch's columns must be the
+    /// table's, with the Arrow types of their SQL types.
+    ///
+    /// # Errors
+    /// `TableNotFound`, `SchemaMismatch`, `NullViolation`, I/O; nothing is
+    /// appended when any batch fails.
+    pub fn append_batches(
+        &mut self,
+        schema: &str,
+        table: &str,
+        batches: impl IntoIterator<Item = Result<RecordBatch>>,
+    ) -> Result<u64> {
+        self.with_txn(|txn| {
+            let mut rows = 0;
+            for batch in batches {
+                rows += txn.append(schema, table, &batch?)?;
+            }
+            Ok(rows)
+        })
+    }
+
+    fn with_txn<T>(&mut self, f: impl FnOnce(&mut WriteTxn) -> Result<T>) -> Result<T> {
+        match self.txn.as_mut() {
+            Some(txn) => f(txn),
+            None => {
+                let mut txn = self.db.begin_write()?;
+                let out = f(&mut txn)?;
+                txn.commit()?;
+                Ok(out)
+            }
+        }
+    }
+
+    /// The table definition, if the table exists.
+    pub fn table_definition(&self, schema: &str, table: &str) -> Option<TableDef> {
+        let handle = match &self.txn {
+            Some(txn) => CatalogView::table(txn, schema, table),
+            None => CatalogView::table(&self.db.snapshot(), schema, table),
+        };
+        handle.map(|h| h.def().clone())
+    }
+
+    /// The names of the tables of `schema`.
+    pub fn table_names(&self, schema: &str) -> Vec<String> {
+        match &self.txn {
+            Some(txn) => txn.table_names(schema),
+            None => self.db.snapshot().table_names(schema),
+        }
+    }
+}
+
+fn run_query(plan: &LogicalPlan) -> Result<QueryResult> {
+    let physical = plan.lower();
+    let batches = hyperctl_exec::collect(&physical)?;
+    let columns = plan.columns();
+    let schema = arrow_schema(columns);
+    // Re-label batches with our schema (names and SQL types in metadata).
+    let batches = batches
+        .into_iter()
+        .map(|b| relabel(&schema, b))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(QueryResult {
+        columns: columns
+            .iter()
+            .map(|c| ResultColumn {
+                name: c.name.clone(),
+                ty: c.ty,
+                nullable: c.nullable,
+            })
+            .collect(),
+        schema,
+        batches,
+    })
+}
+
+fn relabel(schema: &SchemaRef, batch: RecordBatch) -> Result<RecordBatch> {
+    let options = RecordBatchOptions::new().with_row_count(Some(batch.num_rows()));
+    let fixed = schema.fields().iter().zip(batch.columns()).map(|(f, a)| {
+        if f.data_type() == a.data_type() {
+            Ok(a.clone())
+        } else {
+            hyperctl_exec::arrow::compute::cast(a, f.data_type()).map_err(|e| Error::Internal {
+                what: format!(
+                    "column {} came out as {} instead of {}: {e}",
+                    f.name(),
+                    a.data_type(),
+                    f.data_type()
+                ),
+            })
+        }
+    });
+    let columns = fixed.collect::<Result<Vec<_>>>()?;
+    RecordBatch::try_new_with_options(schema.clone(), columns, &options).map_err(|e| {
+        Error::Internal {
+            what: format!("result batch: {e}"),
+        }
+    })
+}
+
+fn apply(txn: &mut WriteTxn, stmt: BoundStatement) -> Result<StatementResult> {
+    match stmt {
+        BoundStatement::CreateTable {
+            def,
+            if_not_exists,
+            span,
+            as_query,
+        } => {
+            if txn.table(&def.schema, &def.name).is_some() {
+                if if_not_exists {
+                    return Ok(StatementResult::Done);
+                }
+                return Err(SqlError::new(
+                    state::DUPLICATE_TABLE,
+                    format!("table \"{}\" already exists", def.name),
+                )
+                .at(span)
+                .into());
+            }
+            let (schema, name) = (def.schema.clone(), def.name.clone());
+            txn.create_table(def)?;
+            if let Some(plan) = as_query {
+                let result = run_query(&plan)?;
+                for batch in &result.batches {
+                    txn.append(&schema, &name, batch)?;
+                }
+            }
+            Ok(StatementResult::Done)
+        }
+        BoundStatement::DropTable { names, if_exists } => {
+            for (q, span) in names {
+                if txn.table(&q.schema, &q.table).is_none() {
+                    if if_exists {
+                        continue;
+                    }
+                    return Err(SqlError::new(
+                        state::UNDEFINED_TABLE,
+                        format!("table \"{}\" does not exist", q.table),
+                    )
+                    .at(span)
+                    .into());
+                }
+                txn.drop_table(&q.schema, &q.table)?;
+            }
+            Ok(StatementResult::Done)
+        }
+        BoundStatement::Insert(plan) => Ok(StatementResult::Count(insert(txn, &plan)?)),
+        BoundStatement::Query(_)
+        | BoundStatement::Begin
+        | BoundStatement::Commit
+        | BoundStatement::Rollback => Err(Error::Internal {
+            what: "non-writing statement in apply".into(),
+        }),
+    }
+}
+
+fn insert(txn: &mut WriteTxn, plan: &InsertPlan) -> Result<u64> {
+    let def = plan.table.def().clone();
+    let result = run_query(&plan.source)?;
+    let schema = def.arrow_schema();
+    let mut rows = 0;
+    for batch in &result.batches {
+        let n = batch.num_rows();
+        let mut columns: Vec<ArrayRef> = def
+            .columns
+            .iter()
+            .map(|c| new_null_array(&c.ty.to_arrow(), n))
+            .collect();
+        for (source, &target) in batch.columns().iter().zip(&plan.targets) {
+            columns[target] = fit_strings(source.clone(), def.columns[target].ty)?;
+        }
+        let options = RecordBatchOptions::new().with_row_count(Some(n));
+        let full =
+            RecordBatch::try_new_with_options(schema.clone(), columns, &options).map_err(|e| {
+                Error::Internal {
+                    what: format!("insert batch for {}: {e}", def.name),
+                }
+            })?;
+        rows += txn.append(&def.schema, &def.name, &full)?;
+    }
+    Ok(rows)
+}
+
+/// Hyper truncates strings that are too long for VARCHAR(n) / CHAR(n) on
+/// INSERT (spec 4: `INSERT 'abcdef'` into VARCHAR(3) stores `abc`).
+fn fit_strings(array: ArrayRef, ty: SqlType) -> Result<ArrayRef> {
+    let max = match ty {
+        SqlType::Varchar { max_length } => max_length,
+        SqlType::Char { length } => length,
+        _ => return Ok(array),
+    };
+    let too_long = array
+        .as_string_opt::<i32>()
+        .is_some_and(|s| s.iter().flatten().any(|v| v.chars().count() > max as usize));
+    if !too_long {
+        return Ok(array);
+    }
+    substring_by_char(array.as_string::<i32>(), 0, Some(u64::from(max)))
+        .map(|a| std::sync::Arc::new(a) as ArrayRef)
+        .map_err(|e| Error::Internal {
+            what: format!("truncating strings: {e}"),
+        })
+}

@@ -1,0 +1,43 @@
+//! `hyperctl-sql`: the SQL front end (Tableau Hyper's dialect) and the engine
+//! facade.
+//!
+//! Place in the layers: on top of `format`, `storage` and `exec`; below the
+//! CLI. It parses with `sqlparser` (PostgreSQL dialect), binds names and types
+//! against the catalog (errors carry the position in the statement), builds a
+//! logical plan, lowers it to an `exec` plan and runs it over `storage`. It
+//! knows nothing of HTTP or terminals.
+//!
+//! The facade follows the Hyper API's names: [`Database`], [`Connection`]
+//! with `execute_command` (affected rows) and `execute_query` (rows).
+//!
+//! ```
+//! use hyperctl_sql::Database;
+//!
+//! let mut conn = Database::in_memory().connect();
+//! conn.execute_command("CREATE TABLE t (region text, sales numeric(10,2))")?;
+//! let n = conn.execute_command("INSERT INTO t VALUES ('East', 10.5), ('West', 2), ('East', 1.25)")?;
+//! assert_eq!(n, Some(3));
+//! let result = conn.execute_query(
+//!     "SELECT region, sum(sales) AS total FROM t GROUP BY region ORDER BY total DESC",
+//! )?;
+//! assert_eq!(result.num_rows(), 2);
+//! assert_eq!(result.columns[1].name, "total");
+//! # Ok::<(), hyperctl_sql::Error>(())
+//! ```
+#![forbid(unsafe_code)]
+
+mod binder;
+mod connection;
+mod error;
+mod load;
+mod parse;
+mod plan;
+
+pub use connection::{Connection, Database, QueryResult, ResultColumn, StatementResult};
+pub use error::{Error, Position, Result, SqlError};
+pub use hyperctl_exec::arrow;
+pub use hyperctl_format::SqlType;
+pub use hyperctl_storage::{ColumnDef, CreateMode, DEFAULT_SCHEMA, TableDef};
+pub use load::{CsvOptions, CsvSchema, infer_csv_schema, read_csv};
+pub use parse::{StatementText, split_statements};
+pub use sqlparser;

@@ -1,0 +1,207 @@
+//! Parsing: sqlparser with the PostgreSQL dialect, with its errors turned into
+//! [`SqlError`]s that carry a position (sqlparser keeps positions inside its
+//! message text; this is the one place that reads them out).
+
+use sqlparser::ast::Statement;
+use sqlparser::dialect::PostgreSqlDialect;
+use sqlparser::parser::{Parser, ParserError};
+use sqlparser::tokenizer::{Location, Span, Token, Tokenizer};
+
+use crate::error::{Position, SqlError, state};
+
+/// One statement of a script: its text and the line it starts on (0-based
+/// offset to add to positions inside it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatementText {
+    /// The statement, without the terminating `;`.
+    pub text: String,
+    /// Lines before the statement's first line in the script.
+    pub line_offset: u64,
+}
+
+/// Parses exactly one statement.
+pub(crate) fn parse_one(sql: &str) -> Result<Statement, SqlError> {
+    let mut statements =
+        Parser::parse_sql(&PostgreSqlDialect {}, sql).map_err(|e| convert(e, sql))?;
+    match statements.len() {
+        1 => Ok(statements.remove(0)),
+        0 => Err(SqlError::new(
+            state::SYNTAX_ERROR,
+            "empty statement: there is nothing to run",
+        )),
+        _ => Err(
+            SqlError::new(state::SYNTAX_ERROR, "multi-part queries are disabled")
+                .hint("run one statement per call, or split the script with split_statements"),
+        ),
+    }
+}
+
+/// Splits a script into statements at top-level semicolons (quotes, comments
+/// and dollar-quoted strings are respected by the tokenizer). Empty statements
+/// are dropped.
+///
+/// # Errors
+/// A tokenizer error (an unterminated string, ...) with its position.
+pub fn split_statements(script: &str) -> Result<Vec<StatementText>, SqlError> {
+    let dialect = PostgreSqlDialect {};
+    let tokens = Tokenizer::new(&dialect, script)
+        .tokenize_with_location()
+        .map_err(|e| syntax_at(&e.message, e.location))?;
+    let line_starts = line_starts(script);
+    let offset_of = |loc: Location| -> usize {
+        let line_start = line_starts
+            .get((loc.line.max(1) - 1) as usize)
+            .copied()
+            .unwrap_or(script.len());
+        let col = (loc.column.max(1) - 1) as usize;
+        script[line_start..]
+            .char_indices()
+            .nth(col)
+            .map_or(script.len(), |(i, _)| line_start + i)
+    };
+    let mut out = Vec::new();
+    let mut start: Option<Location> = None;
+    for token in &tokens {
+        match &token.token {
+            Token::SemiColon => {
+                if let Some(s) = start.take() {
+                    push_statement(
+                        script,
+                        offset_of(s),
+                        offset_of(token.span.start),
+                        s,
+                        &mut out,
+                    );
+                }
+            }
+            Token::Whitespace(_) | Token::EOF => {}
+            _ => {
+                start.get_or_insert(token.span.start);
+            }
+        }
+    }
+    if let Some(s) = start {
+        push_statement(script, offset_of(s), script.len(), s, &mut out);
+    }
+    Ok(out)
+}
+
+fn push_statement(
+    script: &str,
+    from: usize,
+    to: usize,
+    start: Location,
+    out: &mut Vec<StatementText>,
+) {
+    // Keep the statement's first line whole so that columns stay as in the script.
+    let line_start = script[..from].rfind('\n').map_or(0, |i| i + 1);
+    let text = format!(
+        "{}{}",
+        " ".repeat(script[line_start..from].chars().count()),
+        &script[from..to]
+    );
+    out.push(StatementText {
+        text: text.trim_end().to_string(),
+        line_offset: start.line - 1,
+    });
+}
+
+fn line_starts(s: &str) -> Vec<usize> {
+    std::iter::once(0)
+        .chain(s.match_indices('\n').map(|(i, _)| i + 1))
+        .collect()
+}
+
+fn syntax_at(message: &str, location: Location) -> SqlError {
+    SqlError::new(state::SYNTAX_ERROR, format!("syntax error: {message}"))
+        .at(Span::new(location, location))
+}
+
+/// Turns a sqlparser error into a positioned syntax error; an error at the
+/// end of input (sqlparser gives it no location) points just past the text.
+fn convert(e: ParserError, sql: &str) -> SqlError {
+    let text = match e {
+        ParserError::TokenizerError(s) | ParserError::ParserError(s) => s,
+        ParserError::RecursionLimitExceeded => {
+            return SqlError::new(state::SYNTAX_ERROR, "statement is nested too deeply")
+                .hint("simplify the statement");
+        }
+    };
+    match split_location(&text) {
+        Some((message, line, column)) => {
+            let mut err = SqlError::new(state::SYNTAX_ERROR, format!("syntax error: {message}"));
+            err.position = Some(Position {
+                line,
+                column,
+                len: 1,
+            });
+            err
+        }
+        None => {
+            let mut err = SqlError::new(state::SYNTAX_ERROR, format!("syntax error: {text}"));
+            if text.ends_with("found: EOF") {
+                let trimmed = sql.trim_end();
+                let line = trimmed.lines().count().max(1) as u64;
+                let column = trimmed.lines().last().map_or(0, |l| l.chars().count()) as u64 + 1;
+                err.position = Some(Position {
+                    line,
+                    column,
+                    len: 1,
+                });
+            }
+            err
+        }
+    }
+}
+
+/// Splits "Expected: x, found: y at Line: 1, Column: 8" into its parts.
+fn split_location(text: &str) -> Option<(&str, u64, u64)> {
+    let at = text.rfind(" at Line: ")?;
+    let rest = &text[at + " at Line: ".len()..];
+    let (line, column) = rest.split_once(", Column: ")?;
+    Some((
+        &text[..at],
+        line.trim().parse().ok()?,
+        column.trim().parse().ok()?,
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn syntax_errors_have_positions() {
+        let e = parse_one("SELECT * FROM").unwrap_err();
+        assert_eq!(e.sqlstate, state::SYNTAX_ERROR);
+        let p = e.position.expect("position");
+        assert_eq!((p.line, p.column), (1, 14));
+        let e = parse_one("SELECT 1,\n  2 +* 3").unwrap_err();
+        assert_eq!(e.position.unwrap().line, 2);
+    }
+
+    #[test]
+    fn one_statement_per_call() {
+        assert!(
+            parse_one("SELECT 1; SELECT 2")
+                .unwrap_err()
+                .message
+                .contains("multi-part")
+        );
+        assert!(parse_one("  ").is_err());
+    }
+
+    #[test]
+    fn split_respects_quotes_and_comments() {
+        let parts = split_statements(
+            "CREATE TABLE t(a text);\n-- a; comment\nINSERT INTO t VALUES ('x;y');\n\n  SELECT 1",
+        )
+        .unwrap();
+        assert_eq!(parts.len(), 3, "{parts:?}");
+        assert_eq!(parts[1].text, "INSERT INTO t VALUES ('x;y')");
+        assert_eq!(parts[1].line_offset, 2);
+        assert_eq!(parts[2].text, "  SELECT 1");
+        assert_eq!(parts[2].line_offset, 4);
+        assert!(split_statements("SELECT 'unterminated").is_err());
+    }
+}

@@ -1,0 +1,325 @@
+//! The logical plan: what a statement computes, with SQL types, before any
+//! choice of physical operators. `lower` turns it into an exec plan.
+//!
+//! Invariant: every `BoundExpr` knows its SQL type, and column indexes refer to
+//! the output of the plan node below.
+
+use std::sync::Arc;
+
+use hyperctl_exec::arrow::array::ArrayRef;
+use hyperctl_exec::arrow::datatypes::{Schema, SchemaRef};
+use hyperctl_exec::{
+    AggregateExpr, AggregateFunction, BatchStream, BinaryOp, PhysicalExpr, PhysicalPlan,
+    ScanSource, SortKey,
+};
+use hyperctl_format::SqlType;
+use hyperctl_storage::TableHandle;
+
+/// An output column of a plan node.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ColumnInfo {
+    pub(crate) name: String,
+    pub(crate) ty: SqlType,
+    pub(crate) nullable: bool,
+    /// The table name or alias that qualifies it, for `t.col`.
+    pub(crate) qualifier: Option<String>,
+}
+
+/// A bound scalar expression.
+#[derive(Debug, Clone)]
+pub(crate) enum BoundExpr {
+    Column {
+        index: usize,
+        ty: SqlType,
+        nullable: bool,
+    },
+    /// A one-row array; `untyped` for string and NULL literals whose type comes
+    /// from their context.
+    Literal {
+        value: ArrayRef,
+        ty: SqlType,
+        untyped: bool,
+    },
+    Binary {
+        op: BinaryOp,
+        left: Box<BoundExpr>,
+        right: Box<BoundExpr>,
+        ty: SqlType,
+    },
+    Not(Box<BoundExpr>),
+    Negate(Box<BoundExpr>),
+    IsNull(Box<BoundExpr>),
+    IsNotNull(Box<BoundExpr>),
+    Cast {
+        expr: Box<BoundExpr>,
+        ty: SqlType,
+    },
+}
+
+impl PartialEq for BoundExpr {
+    fn eq(&self, other: &Self) -> bool {
+        use BoundExpr::*;
+        match (self, other) {
+            (Column { index: a, .. }, Column { index: b, .. }) => a == b,
+            (
+                Literal {
+                    value: a, ty: ta, ..
+                },
+                Literal {
+                    value: b, ty: tb, ..
+                },
+            ) => ta == tb && a.to_data() == b.to_data(),
+            (
+                Binary {
+                    op: oa,
+                    left: la,
+                    right: ra,
+                    ..
+                },
+                Binary {
+                    op: ob,
+                    left: lb,
+                    right: rb,
+                    ..
+                },
+            ) => oa == ob && la == lb && ra == rb,
+            (Not(a), Not(b))
+            | (Negate(a), Negate(b))
+            | (IsNull(a), IsNull(b))
+            | (IsNotNull(a), IsNotNull(b)) => a == b,
+            (Cast { expr: a, ty: ta }, Cast { expr: b, ty: tb }) => ta == tb && a == b,
+            _ => false,
+        }
+    }
+}
+
+impl BoundExpr {
+    pub(crate) fn ty(&self) -> SqlType {
+        match self {
+            BoundExpr::Column { ty, .. }
+            | BoundExpr::Literal { ty, .. }
+            | BoundExpr::Binary { ty, .. }
+            | BoundExpr::Cast { ty, .. } => *ty,
+            BoundExpr::Not(_) | BoundExpr::IsNull(_) | BoundExpr::IsNotNull(_) => SqlType::Bool,
+            BoundExpr::Negate(e) => e.ty(),
+        }
+    }
+
+    pub(crate) fn nullable(&self) -> bool {
+        match self {
+            BoundExpr::Column { nullable, .. } => *nullable,
+            BoundExpr::Literal { value, .. } => value.null_count() > 0,
+            BoundExpr::Binary {
+                left, right, op, ..
+            } => left.nullable() || right.nullable() || matches!(op, BinaryOp::Div | BinaryOp::Mod),
+            BoundExpr::Not(e) | BoundExpr::Negate(e) | BoundExpr::Cast { expr: e, .. } => {
+                e.nullable()
+            }
+            BoundExpr::IsNull(_) | BoundExpr::IsNotNull(_) => false,
+        }
+    }
+
+    pub(crate) fn is_untyped_literal(&self) -> bool {
+        matches!(self, BoundExpr::Literal { untyped: true, .. })
+    }
+
+    pub(crate) fn to_physical(&self) -> PhysicalExpr {
+        match self {
+            BoundExpr::Column { index, .. } => PhysicalExpr::Column { index: *index },
+            BoundExpr::Literal { value, .. } => PhysicalExpr::Literal {
+                value: value.clone(),
+            },
+            BoundExpr::Binary {
+                op, left, right, ..
+            } => PhysicalExpr::Binary {
+                op: *op,
+                left: Box::new(left.to_physical()),
+                right: Box::new(right.to_physical()),
+            },
+            BoundExpr::Not(e) => PhysicalExpr::Not(Box::new(e.to_physical())),
+            BoundExpr::Negate(e) => PhysicalExpr::Negate(Box::new(e.to_physical())),
+            BoundExpr::IsNull(e) => PhysicalExpr::IsNull(Box::new(e.to_physical())),
+            BoundExpr::IsNotNull(e) => PhysicalExpr::IsNotNull(Box::new(e.to_physical())),
+            BoundExpr::Cast { expr, ty } => PhysicalExpr::Cast {
+                expr: Box::new(expr.to_physical()),
+                to: ty.to_arrow(),
+            },
+        }
+    }
+}
+
+/// A bound aggregate call.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct BoundAggregate {
+    pub(crate) func: AggregateFunction,
+    pub(crate) arg: Option<BoundExpr>,
+    pub(crate) ty: SqlType,
+    pub(crate) name: String,
+}
+
+/// A sort key.
+#[derive(Debug, Clone)]
+pub(crate) struct BoundSortKey {
+    pub(crate) expr: BoundExpr,
+    pub(crate) descending: bool,
+    pub(crate) nulls_first: bool,
+}
+
+/// The logical plan of a query.
+#[derive(Debug, Clone)]
+pub(crate) enum LogicalPlan {
+    Scan {
+        table: TableHandle,
+        columns: Vec<ColumnInfo>,
+    },
+    Values {
+        rows: Vec<Vec<BoundExpr>>,
+        columns: Vec<ColumnInfo>,
+    },
+    Filter {
+        input: Box<LogicalPlan>,
+        predicate: BoundExpr,
+    },
+    Project {
+        input: Box<LogicalPlan>,
+        exprs: Vec<BoundExpr>,
+        columns: Vec<ColumnInfo>,
+    },
+    Aggregate {
+        input: Box<LogicalPlan>,
+        group_by: Vec<BoundExpr>,
+        aggregates: Vec<BoundAggregate>,
+        columns: Vec<ColumnInfo>,
+    },
+    Sort {
+        input: Box<LogicalPlan>,
+        keys: Vec<BoundSortKey>,
+    },
+    Limit {
+        input: Box<LogicalPlan>,
+        skip: usize,
+        fetch: Option<usize>,
+    },
+}
+
+impl LogicalPlan {
+    /// The output columns.
+    pub(crate) fn columns(&self) -> &[ColumnInfo] {
+        match self {
+            LogicalPlan::Scan { columns, .. }
+            | LogicalPlan::Values { columns, .. }
+            | LogicalPlan::Project { columns, .. }
+            | LogicalPlan::Aggregate { columns, .. } => columns,
+            LogicalPlan::Filter { input, .. }
+            | LogicalPlan::Sort { input, .. }
+            | LogicalPlan::Limit { input, .. } => input.columns(),
+        }
+    }
+
+    /// The exec plan that computes this.
+    pub(crate) fn lower(&self) -> PhysicalPlan {
+        match self {
+            LogicalPlan::Scan { table, columns } => PhysicalPlan::Scan {
+                source: Arc::new(TableSource {
+                    table: table.clone(),
+                }),
+                projection: (0..columns.len()).collect(),
+            },
+            LogicalPlan::Values { rows, columns } => PhysicalPlan::Values {
+                schema: arrow_schema(columns),
+                rows: rows
+                    .iter()
+                    .map(|r| r.iter().map(BoundExpr::to_physical).collect())
+                    .collect(),
+            },
+            LogicalPlan::Filter { input, predicate } => PhysicalPlan::Filter {
+                input: Box::new(input.lower()),
+                predicate: predicate.to_physical(),
+            },
+            LogicalPlan::Project {
+                input,
+                exprs,
+                columns,
+            } => PhysicalPlan::Projection {
+                input: Box::new(input.lower()),
+                exprs: exprs
+                    .iter()
+                    .zip(columns)
+                    .map(|(e, c)| (e.to_physical(), c.name.clone()))
+                    .collect(),
+            },
+            LogicalPlan::Aggregate {
+                input,
+                group_by,
+                aggregates,
+                columns,
+            } => PhysicalPlan::HashAggregate {
+                input: Box::new(input.lower()),
+                group_by: group_by
+                    .iter()
+                    .zip(columns)
+                    .map(|(e, c)| (e.to_physical(), c.name.clone()))
+                    .collect(),
+                aggregates: aggregates
+                    .iter()
+                    .map(|a| AggregateExpr {
+                        func: a.func,
+                        arg: a.arg.as_ref().map(BoundExpr::to_physical),
+                        name: a.name.clone(),
+                    })
+                    .collect(),
+            },
+            LogicalPlan::Sort { input, keys } => PhysicalPlan::Sort {
+                input: Box::new(input.lower()),
+                keys: keys
+                    .iter()
+                    .map(|k| SortKey {
+                        expr: k.expr.to_physical(),
+                        descending: k.descending,
+                        nulls_first: k.nulls_first,
+                    })
+                    .collect(),
+            },
+            LogicalPlan::Limit { input, skip, fetch } => PhysicalPlan::Limit {
+                input: Box::new(input.lower()),
+                skip: *skip,
+                fetch: *fetch,
+            },
+        }
+    }
+}
+
+/// The Arrow schema of a list of columns (SQL types in the field metadata).
+pub(crate) fn arrow_schema(columns: &[ColumnInfo]) -> SchemaRef {
+    Arc::new(Schema::new(
+        columns
+            .iter()
+            .map(|c| c.ty.arrow_field(&c.name, c.nullable))
+            .collect::<Vec<_>>(),
+    ))
+}
+
+/// A stored table as an exec scan source.
+#[derive(Debug)]
+struct TableSource {
+    table: TableHandle,
+}
+
+impl ScanSource for TableSource {
+    fn schema(&self) -> SchemaRef {
+        self.table.def().arrow_schema()
+    }
+
+    fn scan(&self, projection: &[usize]) -> hyperctl_exec::Result<BatchStream> {
+        let scan = self.table.scan(projection).map_err(storage_to_exec)?;
+        Ok(Box::new(scan.map(|b| b.map_err(storage_to_exec))))
+    }
+}
+
+/// Storage errors cross the exec boundary as `Internal` wrapping their text;
+/// the connection reports them with the table name.
+fn storage_to_exec(e: hyperctl_storage::Error) -> hyperctl_exec::Error {
+    hyperctl_exec::Error::Source {
+        source: Box::new(e),
+    }
+}

@@ -83,7 +83,7 @@ fn write_table(out: &mut dyn Write, result: &QueryResult) -> Result<()> {
             .enumerate()
             .map(|(i, s)| pad(s, widths[i], right[i]))
             .collect();
-        writeln!(out, " {} ", parts.join(" | ").trim_end())?;
+        writeln!(out, " {}", parts.join(" | ").trim_end())?;
         Ok(())
     };
     let header: Vec<String> = result.columns.iter().map(|c| c.name.clone()).collect();
@@ -92,7 +92,7 @@ fn write_table(out: &mut dyn Write, result: &QueryResult) -> Result<()> {
         .enumerate()
         .map(|(i, h)| center(h, widths[i]))
         .collect();
-    writeln!(out, " {} ", header_line.join(" | ").trim_end())?;
+    writeln!(out, " {}", header_line.join(" | ").trim_end())?;
     let sep: Vec<String> = widths.iter().map(|w| "-".repeat(*w)).collect();
     writeln!(out, "-{}-", sep.join("-+-"))?;
     for row in &rows {

@@ -9,7 +9,7 @@
 //!   data type.
 //! - [`ByteWriter`] / [`ByteReader`]: explicit little-endian encoding with
 //!   checked lengths.
-//! - [`crc32c`] / [`crc32c_append`]: the checksum of every page, block and
+//! - [`crc32c()`] / [`crc32c_append`]: the checksum of every page, block and
 //!   encoded column (SSE4.2 when the CPU has it).
 //! - [`encode_column`] / [`decode_column`]: one column of a block as bytes, in a
 //!   [`ColumnEncoding`] (today: plain with a null bitmap), checksummed and

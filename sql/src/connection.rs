@@ -422,7 +422,14 @@ fn apply(txn: &mut WriteTxn, stmt: BoundStatement) -> Result<StatementResult> {
 fn insert(txn: &mut WriteTxn, plan: &InsertPlan) -> Result<u64> {
     let def = plan.table.def().clone();
     let result = run_query(&plan.source)?;
-    let schema = def.arrow_schema();
+    // Nullable on purpose: storage reports NULLs in NOT NULL columns with the
+    // table and column name (Hyper: "non-NULL value required").
+    let schema = std::sync::Arc::new(hyperctl_exec::arrow::datatypes::Schema::new(
+        def.columns
+            .iter()
+            .map(|c| c.ty.arrow_field(&c.name, true))
+            .collect::<Vec<_>>(),
+    ));
     let mut rows = 0;
     for batch in &result.batches {
         let n = batch.num_rows();

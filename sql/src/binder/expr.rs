@@ -64,16 +64,23 @@ impl<'a> ExprBinder<'a> {
             if let Some(i) = agg.group_by.iter().position(|g| *g == plain) {
                 return Ok(agg.group_ref(i));
             }
-            if let Some(name) = first_column(expr) {
-                return Err(SqlError::new(
-                    state::GROUPING_ERROR,
-                    format!(
-                        "column \"{name}\" must appear in the GROUP BY clause or be used in an aggregate function"
-                    ),
-                )
-                .at(expr.span()));
+            match expr {
+                // A bare column that is not grouped: the classic error.
+                Expr::Identifier(_) | Expr::CompoundIdentifier(_) => {
+                    let name = first_column(expr).unwrap_or_default();
+                    return Err(SqlError::new(
+                        state::GROUPING_ERROR,
+                        format!(
+                            "column \"{name}\" must appear in the GROUP BY clause or be used in an aggregate function"
+                        ),
+                    )
+                    .at(expr.span()));
+                }
+                // Constants need no grouping.
+                _ if first_column(expr).is_none() => return Ok(plain),
+                // Otherwise its parts must each be grouped (`a + 1` with GROUP BY a).
+                _ => {}
             }
-            return Ok(plain);
         }
         self.bind_node(expr)
     }

@@ -255,6 +255,15 @@ fn bind_from(catalog: &dyn CatalogView, select: &ast::Select) -> BindResult<(Log
             Ok((plan, Scope::default()))
         }
         [twj] if twj.joins.is_empty() => {
+            if let ast::TableFactor::Derived {
+                lateral: false,
+                subquery,
+                alias,
+                sample: None,
+            } = &twj.relation
+            {
+                return bind_derived(catalog, subquery, alias.as_ref());
+            }
             let ast::TableFactor::Table {
                 name,
                 alias,
@@ -294,6 +303,46 @@ fn bind_from(catalog: &dyn CatalogView, select: &ast::Select) -> BindResult<(Log
             second.relation.span(),
         )),
     }
+}
+
+/// A subquery in FROM: `(SELECT ...) AS alias` or `(VALUES ...) AS alias`.
+fn bind_derived(
+    catalog: &dyn CatalogView,
+    subquery: &ast::Query,
+    alias: Option<&ast::TableAlias>,
+) -> BindResult<(LogicalPlan, Scope)> {
+    let plan = bind_query(catalog, subquery)?;
+    let qualifier = alias.map(|a| normalize(&a.name));
+    let mut columns = plan.columns().to_vec();
+    if let Some(a) = alias.filter(|a| !a.columns.is_empty()) {
+        if a.columns.len() > columns.len() {
+            return Err(SqlError::new(
+                state::SYNTAX_ERROR,
+                format!(
+                    "{} has {} columns available but {} columns specified",
+                    a.name,
+                    columns.len(),
+                    a.columns.len()
+                ),
+            )
+            .at(a.name.span));
+        }
+        for (c, name) in columns.iter_mut().zip(&a.columns) {
+            c.name = normalize(&name.name);
+        }
+    }
+    for c in &mut columns {
+        c.qualifier.clone_from(&qualifier);
+    }
+    let exprs = (0..columns.len())
+        .map(|i| column_ref(&columns, i))
+        .collect();
+    let plan = LogicalPlan::Project {
+        input: Box::new(plan),
+        exprs,
+        columns: columns.clone(),
+    };
+    Ok((plan, Scope { columns }))
 }
 
 /// One item of the select list, before binding.

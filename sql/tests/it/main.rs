@@ -1,0 +1,6 @@
+//! Integration tests of hyperctl-sql: one binary, one module per area.
+
+mod errors;
+mod persistence;
+mod queries;
+mod util;

@@ -1,0 +1,263 @@
+//! SELECT, INSERT, CREATE/DROP and transactions through the whole stack.
+
+use hyperctl_sql::SqlType;
+
+use crate::util::{conn, query, run};
+
+fn sample() -> hyperctl_sql::Connection {
+    let mut c = conn();
+    run(
+        &mut c,
+        "CREATE TABLE t (a int NOT NULL, b text, c numeric(10,2), d date)",
+    );
+    run(
+        &mut c,
+        "INSERT INTO t VALUES (1, 'x', 1.50, '2024-01-02'), (2, 'y', NULL, '2023-12-31'), \
+         (3, NULL, 2.25, NULL), (4, 'x', 10, '2024-02-29')",
+    );
+    c
+}
+
+#[test]
+fn insert_returns_counts_and_ddl_returns_none() {
+    let mut c = conn();
+    assert_eq!(c.execute_command("CREATE TABLE t (a int)").unwrap(), None);
+    assert_eq!(
+        c.execute_command("INSERT INTO t VALUES (1), (2), (3)")
+            .unwrap(),
+        Some(3)
+    );
+    assert_eq!(
+        c.execute_command("INSERT INTO t SELECT a + 10 FROM t WHERE a > 1")
+            .unwrap(),
+        Some(2)
+    );
+    assert_eq!(
+        query(&mut c, "SELECT a FROM t ORDER BY a"),
+        ["1", "2", "3", "12", "13"]
+    );
+    assert_eq!(c.execute_command("DROP TABLE t").unwrap(), None);
+    assert!(c.execute_query("SELECT * FROM t").is_err());
+    c.execute_command("DROP TABLE IF EXISTS t").unwrap();
+}
+
+#[test]
+fn where_with_null_semantics() {
+    let mut c = sample();
+    assert_eq!(
+        query(&mut c, "SELECT a FROM t WHERE b = 'x' ORDER BY a"),
+        ["1", "4"]
+    );
+    assert_eq!(
+        query(&mut c, "SELECT a FROM t WHERE b <> 'x' ORDER BY a"),
+        ["2"]
+    );
+    assert_eq!(query(&mut c, "SELECT a FROM t WHERE b IS NULL"), ["3"]);
+    assert_eq!(
+        query(&mut c, "SELECT a FROM t WHERE NOT (c > 2) ORDER BY a"),
+        ["1"]
+    );
+    assert_eq!(
+        query(
+            &mut c,
+            "SELECT a FROM t WHERE c > 2 OR b IS NULL ORDER BY a"
+        ),
+        ["3", "4"]
+    );
+    assert_eq!(
+        query(
+            &mut c,
+            "SELECT a FROM t WHERE d >= '2024-01-01' AND d < DATE '2024-02-01'"
+        ),
+        ["1"]
+    );
+}
+
+#[test]
+fn arithmetic_and_casts() {
+    let mut c = conn();
+    assert_eq!(
+        query(&mut c, "SELECT 7/2, -7/2, -7%3, 2+3*4"),
+        ["3|-3|-1|14"]
+    );
+    assert_eq!(
+        query(
+            &mut c,
+            "SELECT 1.5 + 1, CAST('12' AS int) + 1, '2024-03-01'::date"
+        ),
+        ["2.5|13|2024-03-01"]
+    );
+    assert_eq!(query(&mut c, "SELECT 1::double precision / 0"), ["inf"]);
+    let r = c.execute_query("SELECT 10000000000, 1e3").unwrap();
+    assert_eq!(r.columns[0].ty, SqlType::BigInt);
+    assert_eq!(r.columns[1].ty, SqlType::Double);
+    assert!(
+        c.execute_query("SELECT 2147483647::int + 1")
+            .unwrap_err()
+            .to_string()
+            .contains("overflow")
+    );
+    assert!(
+        c.execute_query("SELECT 1/0")
+            .unwrap_err()
+            .to_string()
+            .contains("division by zero")
+    );
+}
+
+#[test]
+fn group_by_having_order_limit() {
+    let mut c = sample();
+    assert_eq!(
+        query(
+            &mut c,
+            "SELECT b, count(*), count(c), sum(c), min(a), max(d), avg(a) FROM t GROUP BY b ORDER BY b"
+        ),
+        [
+            "x|2|2|11.50|1|2024-02-29|2.500000",
+            "y|1|0|NULL|2|2023-12-31|2.000000",
+            "NULL|1|1|2.25|3|NULL|3.000000"
+        ]
+    );
+    assert_eq!(
+        query(
+            &mut c,
+            "SELECT b, count(*) AS n FROM t GROUP BY b HAVING count(*) > 1"
+        ),
+        ["x|2"]
+    );
+    assert_eq!(
+        query(&mut c, "SELECT count(*), sum(a) FROM t WHERE a > 100"),
+        ["0|NULL"]
+    );
+    assert_eq!(
+        query(&mut c, "SELECT a FROM t ORDER BY a DESC LIMIT 2"),
+        ["4", "3"]
+    );
+    assert_eq!(
+        query(&mut c, "SELECT a FROM t ORDER BY a LIMIT 2 OFFSET 1"),
+        ["2", "3"]
+    );
+    assert_eq!(
+        query(&mut c, "SELECT a, b FROM t ORDER BY b DESC, a"),
+        ["3|NULL", "2|y", "1|x", "4|x"]
+    );
+    assert_eq!(
+        query(&mut c, "SELECT a FROM t ORDER BY c NULLS FIRST, a"),
+        ["2", "1", "3", "4"]
+    );
+    assert_eq!(
+        query(
+            &mut c,
+            "SELECT b AS k, sum(a) FROM t GROUP BY k ORDER BY 2 DESC"
+        ),
+        ["x|5", "NULL|3", "y|2"]
+    );
+    assert_eq!(
+        query(&mut c, "SELECT a * 2 AS dbl FROM t ORDER BY -a LIMIT 1"),
+        ["8"]
+    );
+    assert_eq!(
+        query(&mut c, "SELECT DISTINCT b FROM t ORDER BY b"),
+        ["x", "y", "NULL"]
+    );
+    assert_eq!(
+        query(&mut c, "SELECT sum(a) + 1, count(*) * 2 FROM t"),
+        ["11|8"]
+    );
+}
+
+#[test]
+fn names_follow_hyper() {
+    let mut c = sample();
+    let r = c
+        .execute_query("SELECT a, a + 1, sum(a) AS total, count(*) FROM t GROUP BY a")
+        .unwrap();
+    let names: Vec<&str> = r.columns.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["a", "2", "total", "count"]);
+    run(&mut c, r#"CREATE TABLE "Mixed" ("MixedCase" int)"#);
+    run(&mut c, r#"INSERT INTO "Mixed" VALUES (5)"#);
+    assert_eq!(query(&mut c, r#"SELECT "MixedCase" FROM "Mixed""#), ["5"]);
+}
+
+#[test]
+fn insert_converts_to_column_types() {
+    let mut c = conn();
+    run(
+        &mut c,
+        "CREATE TABLE t (v varchar(3), n numeric(6,2), b bigint, ok bool, ts timestamp)",
+    );
+    run(
+        &mut c,
+        "INSERT INTO t VALUES ('abcdef', 1.5, 7, 'yes', '2024-01-02 03:04:05')",
+    );
+    run(&mut c, "INSERT INTO t (b) VALUES (2147483648)");
+    assert_eq!(
+        query(&mut c, "SELECT * FROM t ORDER BY b"),
+        [
+            "abc|1.50|7|true|2024-01-02T03:04:05",
+            "NULL|NULL|2147483648|NULL|NULL"
+        ]
+    );
+    run(&mut c, "CREATE TABLE nn (a int NOT NULL)");
+    let e = c
+        .execute_command("INSERT INTO nn VALUES (NULL)")
+        .unwrap_err();
+    assert!(e.to_string().contains("non-NULL value required"), "{e}");
+    assert_eq!(query(&mut c, "SELECT count(*) FROM nn"), ["0"]);
+}
+
+#[test]
+fn create_table_as_and_values() {
+    let mut c = sample();
+    assert_eq!(
+        c.execute_command("CREATE TABLE u AS SELECT b, sum(a) AS s FROM t GROUP BY b")
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        query(&mut c, "SELECT * FROM u ORDER BY s"),
+        ["y|2", "NULL|3", "x|5"]
+    );
+    assert_eq!(
+        query(&mut c, "VALUES (1, 'a'), (2, 'b') ORDER BY 1 DESC"),
+        ["2|b", "1|a"]
+    );
+    assert_eq!(
+        query(&mut c, "SELECT * FROM (VALUES (1), (NULL)) AS v ORDER BY 1").len(),
+        2
+    );
+}
+
+#[test]
+fn transactions_commit_and_roll_back() {
+    let mut c = conn();
+    run(&mut c, "CREATE TABLE t (a int)");
+    run(&mut c, "BEGIN");
+    run(&mut c, "INSERT INTO t VALUES (1)");
+    assert_eq!(
+        query(&mut c, "SELECT count(*) FROM t"),
+        ["1"],
+        "a transaction sees its own rows"
+    );
+    run(&mut c, "ROLLBACK");
+    assert_eq!(query(&mut c, "SELECT count(*) FROM t"), ["0"]);
+    run(&mut c, "BEGIN");
+    run(&mut c, "INSERT INTO t VALUES (2)");
+    assert!(c.execute_command("INSERT INTO t VALUES ('x')").is_err());
+    let aborted = c.execute_command("SELECT 1").unwrap_err().to_string();
+    assert!(
+        aborted.contains("current transaction is aborted"),
+        "{aborted}"
+    );
+    run(&mut c, "COMMIT");
+    assert_eq!(
+        query(&mut c, "SELECT count(*) FROM t"),
+        ["0"],
+        "COMMIT of a failed transaction rolls back"
+    );
+    run(&mut c, "START TRANSACTION");
+    run(&mut c, "INSERT INTO t VALUES (3)");
+    run(&mut c, "COMMIT");
+    assert_eq!(query(&mut c, "SELECT a FROM t"), ["3"]);
+}

@@ -99,7 +99,7 @@ impl<'a> ByteReader<'a> {
 
     /// The absolute offset of the next byte to read.
     pub fn offset(&self) -> u64 {
-        self.base_offset + self.pos as u64
+        self.base_offset.saturating_add(self.pos as u64)
     }
 
     /// Bytes left to read.

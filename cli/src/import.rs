@@ -76,11 +76,11 @@ pub(crate) fn run(args: &Args) -> Result<()> {
     Ok(())
 }
 
-fn quote_ident(name: &str) -> String {
+pub(crate) fn quote_ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
-fn create_table_sql(def: &hyperctl_sql::TableDef) -> String {
+pub(crate) fn create_table_sql(def: &hyperctl_sql::TableDef) -> String {
     let cols: Vec<String> = def
         .columns
         .iter()

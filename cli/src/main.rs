@@ -10,6 +10,11 @@
 mod import;
 mod output;
 mod sql;
+// issue 7: .hyper files and publishing
+mod config;
+mod export;
+mod hyper_files;
+mod publish;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -41,15 +46,20 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
-    /// Load a CSV file into a table, inferring column types from the data.
+    /// Load a CSV file into a table (inferring column types), or every table of a Tableau .hyper file.
     Import {
         /// The database file (.hxe); created if missing.
         file: PathBuf,
-        /// The CSV file (with a header row unless --no-header).
+        /// The CSV file (with a header row unless --no-header), or a .hyper file.
+        #[arg(value_name = "CSV_OR_HYPER")]
         csv: PathBuf,
-        /// The table to create (or replace / append to).
+        /// The table to create (or replace / append to); for a .hyper file, the
+        /// tables to import (repeatable; default all).
         #[arg(long)]
-        table: String,
+        table: Vec<String>,
+        /// Read the source as a Tableau .hyper file whatever its extension.
+        #[arg(long)]
+        from_hyper: bool,
         /// Drop the table first if it exists.
         #[arg(long, conflicts_with = "append")]
         replace: bool,
@@ -66,6 +76,66 @@ enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Write tables of a database into a new Tableau .hyper file (needs Tableau's hyperd).
+    Export {
+        /// The database file (.hxe).
+        file: PathBuf,
+        /// The .hyper file to create.
+        #[arg(long, value_name = "FILE.hyper")]
+        to: PathBuf,
+        /// A table to export (repeatable; default all).
+        #[arg(long = "table", value_name = "TABLE")]
+        tables: Vec<String>,
+    },
+    /// Publish an extract to Tableau Server or Tableau Cloud. Credentials come
+    /// from TABLEAU_PAT_NAME and TABLEAU_PAT_SECRET, or a --profile; never from flags.
+    Publish(PublishArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct PublishArgs {
+    /// The extract: .hxe (converted to .hyper first), .hyper, .tds, .tdsx or .tde.
+    #[arg(required_unless_present = "manifest", conflicts_with = "manifest")]
+    file: Option<PathBuf>,
+    /// The server URL, e.g. https://tableau.example.com.
+    #[arg(long, value_name = "URL")]
+    server: Option<String>,
+    /// The site's content URL ("" for Tableau Server's default site).
+    #[arg(long)]
+    site: Option<String>,
+    /// The project path, e.g. Finance/Reports (default: the project "default").
+    #[arg(long, value_name = "PATH")]
+    project: Option<String>,
+    /// The data source name (default: the file's stem).
+    #[arg(long)]
+    name: Option<String>,
+    /// What to do when the name exists in the project.
+    #[arg(long, value_enum)]
+    mode: Option<publish::Mode>,
+    /// For a .hxe: the tables to put into the .hyper file (repeatable; default all).
+    #[arg(long = "table", value_name = "TABLE")]
+    tables: Vec<String>,
+    /// Publish as an asynchronous job and wait for it.
+    #[arg(long)]
+    as_job: bool,
+    /// Print what would be sent, and send nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Chunk size of uploads of 64 MiB and more, 1 to 64.
+    #[arg(long, value_name = "N")]
+    chunk_size_mb: Option<u64>,
+    /// A profile of ~/.config/hyperctl/config.toml (or $HYPERCTL_CONFIG).
+    #[arg(long)]
+    profile: Option<String>,
+    /// A TOML manifest listing many extracts to publish.
+    #[arg(long, value_name = "FILE")]
+    manifest: Option<PathBuf>,
+    /// Publish this many manifest extracts at once.
+    #[arg(long, value_name = "N", requires = "manifest", value_parser = clap::value_parser!(u16).range(1..=64))]
+    parallel: Option<u16>,
+    /// Log each request to stderr (secrets redacted).
+    #[arg(short, long)]
+    verbose: bool,
 }
 
 fn parse_delimiter(s: &str) -> Result<u8, String> {
@@ -91,20 +161,72 @@ fn main() -> ExitCode {
             file,
             csv,
             table,
+            from_hyper,
+            replace,
+            append,
+            dry_run,
+            ..
+        } if from_hyper
+            || csv
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("hyper")) =>
+        {
+            hyper_files::run_import(&hyper_files::ImportArgs {
+                file: &file,
+                source: &csv,
+                tables: &table,
+                replace,
+                append,
+                dry_run,
+            })
+        }
+        Command::Import {
+            file,
+            csv,
+            mut table,
             replace,
             append,
             delimiter,
             no_header,
             dry_run,
-        } => import::run(&import::Args {
-            file,
-            csv,
-            table,
-            replace,
-            append,
-            delimiter,
-            header: !no_header,
-            dry_run,
+            ..
+        } => {
+            if table.len() != 1 {
+                use clap::CommandFactory;
+                Cli::command()
+                    .error(
+                        clap::error::ErrorKind::MissingRequiredArgument,
+                        "a CSV import needs exactly one --table NAME",
+                    )
+                    .exit();
+            }
+            import::run(&import::Args {
+                file,
+                csv,
+                table: table.remove(0),
+                replace,
+                append,
+                delimiter,
+                header: !no_header,
+                dry_run,
+            })
+        }
+        Command::Export { file, to, tables } => export::run(&file, &to, &tables),
+        Command::Publish(a) => publish::run(&publish::Args {
+            file: a.file,
+            manifest: a.manifest,
+            parallel: a.parallel.map(usize::from),
+            server: a.server,
+            site: a.site,
+            project: a.project,
+            name: a.name,
+            mode: a.mode,
+            tables: a.tables,
+            as_job: a.as_job,
+            dry_run: a.dry_run,
+            chunk_size_mb: a.chunk_size_mb,
+            profile: a.profile,
+            verbose: a.verbose,
         }),
     };
     match result {
@@ -130,6 +252,14 @@ fn render_error(e: &anyhow::Error) -> String {
 
 fn exit_code(e: &anyhow::Error) -> u8 {
     use hyperctl_sql::Error as E;
+    // issue 7: publish and bridge errors; only reading a local file is I/O.
+    if let Some(p) = e.downcast_ref::<hyperctl_publish::Error>() {
+        return if matches!(p, hyperctl_publish::Error::Io { .. }) {
+            3
+        } else {
+            1
+        };
+    }
     match e.downcast_ref::<hyperctl_sql::Error>() {
         Some(E::Storage(_) | E::Io { .. }) => 3,
         Some(_) => 1,

@@ -189,10 +189,19 @@ impl Connection {
     }
 
     fn run(&mut self, sql: &str) -> Result<StatementResult> {
-        let parsed = parse_one(sql)?;
-        let bound = match &self.txn {
-            Some(txn) => bind_statement(txn, &parsed)?,
-            None => bind_statement(&self.db.snapshot(), &parsed)?,
+        // COPY has its own parser (binder/copy.rs): sqlparser lacks Hyper's
+        // `OPTION => value` style.
+        let bound = if let Some(copy) = crate::binder::parse_copy(sql)? {
+            BoundStatement::Copy(match &self.txn {
+                Some(txn) => crate::binder::bind_copy(txn, &copy)?,
+                None => crate::binder::bind_copy(&self.db.snapshot(), &copy)?,
+            })
+        } else {
+            let parsed = parse_one(sql)?;
+            match &self.txn {
+                Some(txn) => bind_statement(txn, &parsed)?,
+                None => bind_statement(&self.db.snapshot(), &parsed)?,
+            }
         };
         if self.aborted && !matches!(bound, BoundStatement::Commit | BoundStatement::Rollback) {
             return Err(SqlError::new(
@@ -410,6 +419,9 @@ fn apply(txn: &mut WriteTxn, stmt: BoundStatement) -> Result<StatementResult> {
             Ok(StatementResult::Done)
         }
         BoundStatement::Insert(plan) => Ok(StatementResult::Count(insert(txn, &plan)?)),
+        BoundStatement::Copy(plan) => {
+            Ok(StatementResult::Count(crate::load::copy_from(txn, &plan)?))
+        }
         BoundStatement::Query(_)
         | BoundStatement::Begin
         | BoundStatement::Commit

@@ -33,6 +33,11 @@ mod load;
 mod parse;
 mod plan;
 
+// Fuzz target bodies, public so that `fuzz/` and the corpus replay test in
+// `tests/` can call them; not part of the API.
+#[doc(hidden)]
+pub mod fuzzing;
+
 pub use connection::{Connection, Database, QueryResult, ResultColumn, StatementResult};
 pub use error::{Error, Position, Result, SqlError};
 pub use hyperctl_exec::arrow;

@@ -10,6 +10,8 @@ use std::os::unix::fs::FileExt;
 
 use parking_lot::Mutex;
 
+pub(crate) mod faulty;
+
 /// Positional I/O on one file.
 #[allow(clippy::len_without_is_empty)] // reason: a file's length is a byte count, not a collection size
 pub trait Backend: Send + Sync + std::fmt::Debug {
@@ -80,7 +82,8 @@ impl Backend for FileBackend {
     }
 }
 
-/// A file in memory, for tests (and later the fault-injecting twin).
+/// A file in memory, for tests (its fault-injecting twin is
+/// `testing::FaultyBackend`).
 #[derive(Debug, Default)]
 pub struct MemBackend {
     bytes: Mutex<Vec<u8>>,

@@ -8,12 +8,28 @@
 //! header write is durable the previous commit is what every reader and every
 //! crash recovery sees.
 //!
+//! Recovery ([`recover`]) reads both slots and uses the valid one with the
+//! larger sequence number; a slot that fails its checksum is a torn header
+//! write and is ignored. It never falls back past a valid newest header whose
+//! catalog is damaged or lies past the end of the file: that commit may have
+//! returned to its caller, so using the older one would silently lose it; the
+//! open fails with `Corrupt` instead. (A bit flip inside the newest slot looks
+//! exactly like a torn write and does fall back; [`Database::verify`] reports
+//! it. The WAL will close that gap.)
+//!
+//! Creating (or replacing) a database truncates the file and syncs before the
+//! first commit, so a crash leaves the old file, an empty one, or the new one.
+//! An error while writing or syncing a commit poisons the handle: whether the
+//! commit is durable is unknown, and a later commit could overwrite what it
+//! wrote, so writes fail with `Poisoned` until the database is reopened.
+//!
 //! Invariant: readers only read extents below the committed `file_end` of
 //! their snapshot; the writer only writes at or past it.
 
 use std::fs::{File, OpenOptions as FsOpenOptions, TryLockError};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use hyperctl_format::arrow::array::{ArrayRef, RecordBatch, RecordBatchOptions};
 use hyperctl_format::arrow::datatypes::{Schema, SchemaRef};
@@ -23,7 +39,11 @@ use parking_lot::{Mutex, RawMutex, RwLock, lock_api::ArcMutexGuard};
 use crate::backend::{Backend, FileBackend, MemBackend};
 use crate::catalog::{CHUNK_ROWS_MAX, Catalog, Chunk, Extent, TableDef, TableEntry};
 use crate::error::{Error, Result};
-use crate::header::{DATA_START, FORMAT_VERSION, Header, SLOT_LEN, SLOT_OFFSETS, SlotError};
+use crate::header::{
+    DATA_START, FORMAT_VERSION, Header, SLOT_LEN, SLOT_OFFSETS, SlotError, SlotState, choose_slot,
+    read_slot,
+};
+use crate::verify::{self, VerifyReport};
 
 /// What to do about a database file that does or does not exist (as the Hyper
 /// API's `CreateMode`).
@@ -81,6 +101,8 @@ struct Inner {
     read_only: bool,
     committed: RwLock<Committed>,
     writer: Arc<Mutex<()>>,
+    /// Set when writing or syncing a commit failed (see the module docs).
+    poisoned: AtomicBool,
 }
 
 impl Inner {
@@ -90,6 +112,37 @@ impl Inner {
             op,
             source,
         }
+    }
+
+    /// Reads `buf.len()` bytes of committed data at `offset`; a file that ends
+    /// before them is damaged (truncated), not an OS error.
+    fn read_committed(&self, buf: &mut [u8], offset: u64, what: &str) -> Result<()> {
+        self.backend.read_exact_at(buf, offset).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::UnexpectedEof {
+                corrupt_at(
+                    &self.path,
+                    Some(what.to_string()),
+                    offset,
+                    "the file ends inside it (truncated?)",
+                )
+            } else {
+                self.io("reading")(e)
+            }
+        })
+    }
+}
+
+/// A `Corrupt` error at file offset `offset`.
+pub(crate) fn corrupt_at(
+    path: &Path,
+    context: Option<String>,
+    offset: u64,
+    what: impl Into<String>,
+) -> Error {
+    Error::Corrupt {
+        path: path.to_path_buf(),
+        context,
+        source: hyperctl_format::ByteReader::new(&[], offset).error(what),
     }
 }
 
@@ -105,7 +158,8 @@ impl Database {
     /// writing, shared when read-only.
     ///
     /// # Errors
-    /// `NotFound`, `AlreadyExists` as the create mode demands; `Locked` when
+    /// `NotFound`, `AlreadyExists` as the create mode demands; `ReadOnly` for a
+    /// read-only open that would replace the file; `Locked` when
     /// another process holds the file; `NotADatabase`, `UnsupportedVersion`,
     /// `Corrupt` for files we cannot read; `Io` otherwise.
     pub fn open(path: impl AsRef<Path>, options: &OpenOptions) -> Result<Database> {
@@ -114,12 +168,8 @@ impl Database {
         let backend = FileBackend::new(file);
         lock(&path, backend.file(), options.read_only)?;
         let replace = created || options.create_mode == CreateMode::CreateAndReplace;
-        let io = |op| {
-            let path = path.clone();
-            move |source| Error::Io { path, op, source }
-        };
-        if replace {
-            backend.set_len(0).map_err(io("truncating"))?;
+        if replace && options.read_only {
+            return Err(Error::ReadOnly { path });
         }
         let db = Self::from_backend(path.clone(), Box::new(backend), options.read_only, replace)?;
         if created {
@@ -135,7 +185,8 @@ impl Database {
             .expect("initialising an in-memory database cannot fail")
     }
 
-    /// Opens a database on any backend; `init` writes a new empty database.
+    /// Opens a database on any backend; `init` replaces whatever the backend
+    /// holds with a new empty database (truncate, sync, first commit).
     ///
     /// # Errors
     /// As [`Database::open`].
@@ -154,8 +205,13 @@ impl Database {
                 header: empty_header(),
             }),
             writer: Arc::new(Mutex::new(())),
+            poisoned: AtomicBool::new(false),
         };
         if init {
+            // Durably empty before the first commit: a crash must not leave
+            // the old headers pointing into half-overwritten old data.
+            inner.backend.set_len(0).map_err(inner.io("truncating"))?;
+            inner.backend.sync().map_err(inner.io("syncing"))?;
             write_commit(&inner, &Catalog::default(), DATA_START, 0)?;
         }
         let committed = recover(&inner)?;
@@ -183,7 +239,8 @@ impl Database {
     /// this process.
     ///
     /// # Errors
-    /// `ReadOnly` on a read-only handle.
+    /// `ReadOnly` on a read-only handle; `Poisoned` after a commit of this
+    /// handle failed with an I/O error (reopen the database).
     pub fn begin_write(&self) -> Result<WriteTxn> {
         if self.inner.read_only {
             return Err(Error::ReadOnly {
@@ -191,6 +248,11 @@ impl Database {
             });
         }
         let guard = self.inner.writer.lock_arc();
+        if self.inner.poisoned.load(Ordering::Acquire) {
+            return Err(Error::Poisoned {
+                path: self.inner.path.clone(),
+            });
+        }
         let committed = self.inner.committed.read();
         Ok(WriteTxn {
             inner: self.inner.clone(),
@@ -200,6 +262,65 @@ impl Database {
             sequence: committed.header.sequence,
             dirty: false,
         })
+    }
+
+    /// Checks the whole file as it is on disk: both header slots, the catalog
+    /// of the current commit and every column chunk of every table (checksums
+    /// and decoding). Problems are reported, not returned as errors; see
+    /// [`VerifyReport`]. A commit of this handle that runs at the same time is
+    /// either seen whole or not at all.
+    pub fn verify(&self) -> VerifyReport {
+        verify::verify_backend(&self.inner.path, self.inner.backend.as_ref())
+    }
+
+    /// Checks the database in `backend` without opening it, like
+    /// [`Database::verify_file`] (for in-memory images and tests).
+    pub fn verify_backend(path: impl AsRef<Path>, backend: &dyn Backend) -> VerifyReport {
+        verify::verify_backend(path.as_ref(), backend)
+    }
+
+    /// Checks the database file at `path` without opening it as a database
+    /// (so it also reports on files that do not open), under a shared lock.
+    ///
+    /// # Errors
+    /// `NotFound`; `Locked` while a writer has the file open; `Io`.
+    pub fn verify_file(path: impl AsRef<Path>) -> Result<VerifyReport> {
+        let path = path.as_ref().to_path_buf();
+        let options = OpenOptions::new().read_only(true);
+        let (file, _) = open_file(&path, &options)?;
+        let backend = FileBackend::new(file);
+        lock(&path, backend.file(), true)?;
+        Ok(verify::verify_backend(&path, &backend))
+    }
+
+    /// Every byte range that the current commit needs, with what it holds
+    /// (for corruption tests: a damaged byte anywhere else must not matter).
+    pub(crate) fn live_extents(&self) -> Vec<(std::ops::Range<u64>, String)> {
+        let committed = self.inner.committed.read();
+        let header = committed.header;
+        let slot = SLOT_OFFSETS[Header::slot_of(header.sequence)];
+        let mut out = vec![
+            (
+                slot..slot + SLOT_LEN as u64,
+                "current header slot".to_string(),
+            ),
+            (
+                header.catalog_offset..header.catalog_offset + header.catalog_len,
+                "catalog".to_string(),
+            ),
+        ];
+        for table in &committed.catalog.tables {
+            for (i, chunk) in table.chunks.iter().enumerate() {
+                for (extent, column) in chunk.columns.iter().zip(&table.def.columns) {
+                    let what = format!(
+                        "{}.{} chunk {i} column {}",
+                        table.def.schema, table.def.name, column.name
+                    );
+                    out.push((extent.offset..extent.offset + u64::from(extent.len), what));
+                }
+            }
+        }
+        out
     }
 }
 
@@ -286,96 +407,159 @@ fn sync_parent_dir(path: &Path) -> Result<()> {
         })
 }
 
-/// Reads both header slots and loads the newest commit whose catalog is intact.
+/// Reads both header slots and loads the newest commit (rules: module docs).
 fn recover(inner: &Inner) -> Result<Committed> {
-    let mut candidates = Vec::new();
-    let mut errors = Vec::new();
-    for (slot, offset) in SLOT_OFFSETS.iter().enumerate() {
-        let mut buf = [0u8; SLOT_LEN];
-        match inner.backend.read_exact_at(&mut buf, *offset) {
-            Ok(()) => match Header::decode(&buf) {
-                Ok(h) => candidates.push(h),
-                Err(e) => errors.push((slot, e)),
-            },
-            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
-                errors.push((slot, SlotError::BadMagic))
-            }
-            Err(e) => return Err(inner.io("reading header")(e)),
+    let mut slots = [SlotState::Unused, SlotState::Unused];
+    for (slot, state) in slots.iter_mut().enumerate() {
+        *state = read_slot(inner.backend.as_ref(), slot).map_err(inner.io("reading header"))?;
+    }
+    let (slot, header) = match choose_slot(&slots) {
+        Ok(chosen) => chosen,
+        Err(Some((slot, reason))) => {
+            return Err(corrupt_at(
+                &inner.path,
+                Some(format!("header slot {}", slot_name(slot))),
+                SLOT_OFFSETS[slot],
+                reason,
+            ));
         }
-    }
-    if candidates.is_empty() {
-        let all_foreign = errors.iter().all(|(_, e)| *e == SlotError::BadMagic);
-        return Err(Error::NotADatabase {
-            path: inner.path.clone(),
-            reason: if all_foreign {
-                "no hyperctl header (wrong magic bytes)".into()
-            } else {
-                format!("both header slots are damaged: {errors:?}")
-            },
-        });
-    }
-    candidates.sort_by_key(|h| std::cmp::Reverse(h.sequence));
-    let mut last_err = None;
-    for header in candidates {
-        if header.version > FORMAT_VERSION {
-            return Err(Error::UnsupportedVersion {
+        Err(None) => {
+            let all_foreign = slots
+                .iter()
+                .all(|s| !matches!(s, SlotState::Bad(e) if *e != SlotError::BadMagic));
+            return Err(Error::NotADatabase {
                 path: inner.path.clone(),
-                version: header.version,
-                supported: FORMAT_VERSION,
+                reason: if all_foreign {
+                    "no hyperctl header (wrong magic bytes)".into()
+                } else {
+                    format!("both header slots are damaged: {slots:?}")
+                },
             });
         }
-        match load_catalog(inner, &header) {
-            Ok(catalog) => {
-                return Ok(Committed {
-                    catalog: Arc::new(catalog),
-                    header,
-                });
-            }
-            Err(e) => last_err = Some(e),
-        }
+    };
+    if header.version > FORMAT_VERSION {
+        return Err(Error::UnsupportedVersion {
+            path: inner.path.clone(),
+            version: header.version,
+            supported: FORMAT_VERSION,
+        });
     }
-    Err(last_err.unwrap_or_else(|| Error::Internal {
-        what: "no header candidate and no error".into(),
-    }))
+    let catalog = load_catalog(inner, &header).map_err(|e| match e {
+        Error::Corrupt {
+            path,
+            context,
+            source,
+        } => Error::Corrupt {
+            path,
+            context: Some(format!(
+                "{} of the commit in header slot {}",
+                context.as_deref().unwrap_or("catalog"),
+                slot_name(slot)
+            )),
+            source,
+        },
+        other => other,
+    })?;
+    Ok(Committed {
+        catalog: Arc::new(catalog),
+        header,
+    })
+}
+
+/// "A" or "B".
+pub(crate) fn slot_name(slot: usize) -> &'static str {
+    if slot == 0 { "A" } else { "B" }
 }
 
 fn load_catalog(inner: &Inner, header: &Header) -> Result<Catalog> {
-    let corrupt = |source| Error::Corrupt {
-        path: inner.path.clone(),
-        context: Some("catalog".into()),
-        source,
+    load_catalog_from(&inner.path, inner.backend.as_ref(), header)
+}
+
+/// Reads, checks and decodes the catalog `header` points to.
+pub(crate) fn load_catalog_from(
+    path: &Path,
+    backend: &dyn Backend,
+    header: &Header,
+) -> Result<Catalog> {
+    let context = || Some("catalog".to_string());
+    let io = |op| {
+        move |source| Error::Io {
+            path: path.to_path_buf(),
+            op,
+            source,
+        }
     };
-    let len = usize::try_from(header.catalog_len).map_err(|_| {
-        corrupt(
-            hyperctl_format::ByteReader::new(&[], header.catalog_offset).error("catalog too large"),
-        )
-    })?;
-    let file_len = inner.backend.len().map_err(inner.io("reading"))?;
+    let file_len = backend.len().map_err(io("reading"))?;
     if header.file_end > file_len {
-        return Err(corrupt(
-            hyperctl_format::ByteReader::new(&[], file_len).error(format!(
-                "file ends at {file_len}, the header says {}",
+        return Err(corrupt_at(
+            path,
+            context(),
+            file_len,
+            format!(
+                "file ends at {file_len}, the header says {} (truncated?)",
                 header.file_end
-            )),
+            ),
         ));
     }
+    read_catalog(path, backend, header)
+}
+
+/// Reads, checks and decodes the catalog `header` points to, without checking
+/// the file's length first (`verify` reports that on its own).
+pub(crate) fn read_catalog(path: &Path, backend: &dyn Backend, header: &Header) -> Result<Catalog> {
+    let context = || Some("catalog".to_string());
+    let io = |op| {
+        move |source| Error::Io {
+            path: path.to_path_buf(),
+            op,
+            source,
+        }
+    };
+    // Header::check put the catalog below file_end (and load_catalog_from
+    // file_end below the file's length), so this allocation is bounded.
+    let len = usize::try_from(header.catalog_len)
+        .map_err(|_| corrupt_at(path, context(), header.catalog_offset, "catalog too large"))?;
     let mut buf = vec![0u8; len];
-    inner
-        .backend
+    backend
         .read_exact_at(&mut buf, header.catalog_offset)
-        .map_err(inner.io("reading catalog"))?;
+        .map_err(|e| {
+            if e.kind() == std::io::ErrorKind::UnexpectedEof {
+                corrupt_at(
+                    path,
+                    context(),
+                    header.catalog_offset,
+                    "the file ends inside the catalog",
+                )
+            } else {
+                io("reading catalog")(e)
+            }
+        })?;
     if crc32c(&buf) != header.catalog_crc {
-        return Err(corrupt(
-            hyperctl_format::ByteReader::new(&[], header.catalog_offset)
-                .error("catalog checksum mismatch"),
+        return Err(corrupt_at(
+            path,
+            context(),
+            header.catalog_offset,
+            "catalog checksum mismatch",
         ));
     }
-    Catalog::decode(&buf, header.catalog_offset, header.file_end).map_err(corrupt)
+    Catalog::decode(&buf, header.catalog_offset, header.file_end).map_err(|source| Error::Corrupt {
+        path: path.to_path_buf(),
+        context: context(),
+        source,
+    })
 }
 
 /// Appends the catalog at `end`, syncs, then writes and syncs header `sequence + 1`.
 fn write_commit(inner: &Inner, catalog: &Catalog, end: u64, sequence: u64) -> Result<Header> {
     let blob = catalog.encode();
+    let sequence_next = sequence.checked_add(1).ok_or_else(|| Error::Internal {
+        what: "commit sequence number overflow".into(),
+    })?;
+    let file_end = end
+        .checked_add(blob.len() as u64)
+        .ok_or_else(|| Error::Internal {
+            what: "file offset overflow".into(),
+        })?;
     inner
         .backend
         .write_all_at(&blob, end)
@@ -383,13 +567,13 @@ fn write_commit(inner: &Inner, catalog: &Catalog, end: u64, sequence: u64) -> Re
     inner.backend.sync().map_err(inner.io("syncing"))?;
     let header = Header {
         version: FORMAT_VERSION,
-        sequence: sequence + 1,
+        sequence: sequence_next,
         catalog_offset: end,
         catalog_len: blob.len() as u64,
-        file_end: end + blob.len() as u64,
+        file_end,
         catalog_crc: crc32c(&blob),
     };
-    let slot = SLOT_OFFSETS[(header.sequence % 2) as usize];
+    let slot = SLOT_OFFSETS[Header::slot_of(header.sequence)];
     inner
         .backend
         .write_all_at(&header.encode(), slot)
@@ -414,6 +598,19 @@ impl Snapshot {
     /// The names of the tables in `schema`.
     pub fn table_names(&self, schema: &str) -> Vec<String> {
         table_names(&self.catalog, schema)
+    }
+
+    /// Every table of this snapshot, also those of schemas the catalog does
+    /// not list (only a damaged file has those).
+    pub(crate) fn all_tables(&self) -> Vec<TableHandle> {
+        self.catalog
+            .tables
+            .iter()
+            .map(|entry| TableHandle {
+                inner: self.inner.clone(),
+                entry: entry.clone(),
+            })
+            .collect()
     }
 
     /// A table of this snapshot.
@@ -509,18 +706,12 @@ impl TableScan {
             };
             let extent = chunk.columns[col];
             let mut buf = vec![0u8; extent.len as usize];
-            inner
-                .backend
-                .read_exact_at(&mut buf, extent.offset)
-                .map_err(inner.io("reading"))?;
+            let context = format!("table \"{}\", column \"{}\"", def.name, column.name);
+            inner.read_committed(&mut buf, extent.offset, &context)?;
             let array = decode_column(column.ty, &buf, extent.offset).map_err(corrupt)?;
-            if array.len() != chunk.rows as usize {
+            if let Some(what) = chunk_mismatch(column, array.as_ref(), chunk.rows) {
                 return Err(corrupt(
-                    hyperctl_format::ByteReader::new(&[], extent.offset).error(format!(
-                        "column chunk holds {} rows, the catalog says {}",
-                        array.len(),
-                        chunk.rows
-                    )),
+                    hyperctl_format::ByteReader::new(&[], extent.offset).error(what),
                 ));
             }
             arrays.push(array);
@@ -542,6 +733,27 @@ impl Iterator for TableScan {
         self.next_chunk += 1;
         Some(self.read_chunk(chunk))
     }
+}
+
+/// Why a decoded column chunk does not fit its catalog entry, if it does not.
+pub(crate) fn chunk_mismatch(
+    column: &crate::catalog::ColumnDef,
+    array: &dyn hyperctl_format::arrow::array::Array,
+    rows: u32,
+) -> Option<String> {
+    if array.len() != rows as usize {
+        return Some(format!(
+            "column chunk holds {} rows, the catalog says {rows}",
+            array.len()
+        ));
+    }
+    if !column.nullable && array.null_count() > 0 {
+        return Some(format!(
+            "column chunk holds {} NULLs in a NOT NULL column",
+            array.null_count()
+        ));
+    }
+    None
 }
 
 /// The one write transaction. Changes are invisible to others until
@@ -694,13 +906,21 @@ impl WriteTxn {
     /// `Ok`, the changes survive a crash.
     ///
     /// # Errors
-    /// `Io` when the file cannot be written or synced; the changes are then not
-    /// committed (and after a crash, not visible).
+    /// `Io` when the file cannot be written or synced. The changes are then not
+    /// visible to this handle, but may or may not be durable (a reopen shows
+    /// them whole or not at all), and the handle is poisoned: later writes fail
+    /// with `Poisoned` until the database is reopened.
     pub fn commit(self) -> Result<()> {
         if !self.dirty {
             return Ok(());
         }
-        let header = write_commit(&self.inner, &self.catalog, self.end, self.sequence)?;
+        let header = match write_commit(&self.inner, &self.catalog, self.end, self.sequence) {
+            Ok(header) => header,
+            Err(e) => {
+                self.inner.poisoned.store(true, Ordering::Release);
+                return Err(e);
+            }
+        };
         let mut committed = self.inner.committed.write();
         committed.catalog = Arc::new(self.catalog);
         committed.header = header;

@@ -132,6 +132,16 @@ pub enum Error {
         /// The file.
         path: PathBuf,
     },
+    /// An earlier commit through this handle failed while writing or syncing,
+    /// so the file's state is unknown to it; it refuses to write more.
+    #[error(
+        "an earlier commit to database {path} failed with an I/O error, so it may or may \
+         not be durable; close and reopen the database to continue writing"
+    )]
+    Poisoned {
+        /// The file.
+        path: PathBuf,
+    },
     /// A broken invariant of our own code.
     #[error("internal error in hyperctl-storage: {what}; please report this as a bug")]
     Internal {

@@ -29,6 +29,8 @@
 
 use hyperctl_format::{ByteReader, ByteWriter, crc32c};
 
+use crate::backend::Backend;
+
 /// First bytes of every `.hxe` file (PNG-style: catches text-mode mangling).
 pub(crate) const MAGIC: [u8; 8] = *b"\x89HXE\r\n\x1a\n";
 /// The file format version this code writes (and the newest it reads).
@@ -69,7 +71,77 @@ pub(crate) enum SlotError {
     /// Our magic, but the checksum fails: a torn or damaged write.
     BadChecksum,
     /// Our magic and checksum, but fields that cannot be right.
-    Invalid(String),
+    Invalid {
+        /// The slot's commit number (its checksum is right, so it is what
+        /// was written).
+        sequence: u64,
+        /// What cannot be right.
+        reason: String,
+    },
+}
+
+/// What one header slot of a file holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum SlotState {
+    /// A valid header.
+    Valid(Header),
+    /// Never written: all zeros, or past the end of the file.
+    Unused,
+    /// Not a valid header (see [`SlotError`]).
+    Bad(SlotError),
+}
+
+/// Reads header slot `slot` (0 = A, 1 = B).
+///
+/// # Errors
+/// The backend's error, except that a file too short to hold the slot makes
+/// it `Unused` (a slot can only be torn, never half present: the data region
+/// behind it is written first).
+pub(crate) fn read_slot(backend: &dyn Backend, slot: usize) -> std::io::Result<SlotState> {
+    let mut buf = [0u8; SLOT_LEN];
+    match backend.read_exact_at(&mut buf, SLOT_OFFSETS[slot]) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(SlotState::Unused),
+        Err(e) => return Err(e),
+    }
+    if buf.iter().all(|b| *b == 0) {
+        return Ok(SlotState::Unused);
+    }
+    Ok(match Header::decode(&buf) {
+        Ok(h) => SlotState::Valid(h),
+        Err(e) => SlotState::Bad(e),
+    })
+}
+
+/// Which slot recovery uses: the valid one with the larger sequence number.
+///
+/// The other slot may be unused or torn (a crash during a header write) and
+/// is then ignored. A slot that carries a correct checksum but impossible
+/// fields cannot come from a torn write; it is damage, and recovery must not
+/// fall back past it when it claims a newer commit than the valid slot.
+///
+/// # Errors
+/// `Err(None)` when no slot is valid, `Err(Some((slot, reason)))` for a slot
+/// that is damaged as above.
+pub(crate) fn choose_slot(
+    slots: &[SlotState; 2],
+) -> Result<(usize, Header), Option<(usize, String)>> {
+    let valid = slots
+        .iter()
+        .enumerate()
+        .filter_map(|(i, s)| match s {
+            SlotState::Valid(h) => Some((i, *h)),
+            _ => None,
+        })
+        .max_by_key(|(_, h)| h.sequence);
+    for (i, s) in slots.iter().enumerate() {
+        if let SlotState::Bad(SlotError::Invalid { sequence, reason }) = s
+            && valid.is_none_or(|(_, h)| *sequence >= h.sequence)
+        {
+            return Err(Some((i, reason.clone())));
+        }
+    }
+    valid.ok_or(None)
 }
 
 impl Header {
@@ -119,13 +191,21 @@ impl Header {
         Ok(header)
     }
 
+    /// The slot (0 = A, 1 = B) that commit `sequence` is written to.
+    pub(crate) fn slot_of(sequence: u64) -> usize {
+        (sequence % 2) as usize
+    }
+
     fn check(&self) -> Result<(), SlotError> {
         let catalog_end = self.catalog_offset.checked_add(self.catalog_len);
         if self.catalog_offset < DATA_START || catalog_end.is_none_or(|end| end > self.file_end) {
-            return Err(SlotError::Invalid(format!(
-                "catalog at {}+{} lies outside the data region ending at {}",
-                self.catalog_offset, self.catalog_len, self.file_end
-            )));
+            return Err(SlotError::Invalid {
+                sequence: self.sequence,
+                reason: format!(
+                    "catalog at {}+{} lies outside the data region ending at {}",
+                    self.catalog_offset, self.catalog_len, self.file_end
+                ),
+            });
         }
         Ok(())
     }
@@ -168,7 +248,7 @@ mod tests {
         h.catalog_len = u64::MAX;
         assert!(matches!(
             Header::decode(&h.encode()),
-            Err(SlotError::Invalid(_))
+            Err(SlotError::Invalid { .. })
         ));
     }
 }

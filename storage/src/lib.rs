@@ -3,7 +3,9 @@
 //!
 //! Place in the layers: above `format` (types and encodings), below `sql`. It
 //! knows nothing of SQL or operators. All file I/O goes through the
-//! [`Backend`] trait, with [`MemBackend`] as the in-memory twin for tests.
+//! [`Backend`] trait, with [`MemBackend`] as the in-memory twin for tests
+//! (and `testing::FaultyBackend`, which loses power and damages reads, for
+//! crash tests). [`Database::verify`] checks every byte a database needs.
 //!
 //! One file per database (`.hxe`), locked while open: exclusively by a writer,
 //! shared by read-only handles. Commits are atomic and durable when
@@ -40,6 +42,14 @@ mod catalog;
 mod db;
 mod error;
 mod header;
+mod verify;
+
+// Fuzz target bodies and test support, public so that `fuzz/`, this crate's
+// `tests/` and other crates' tests can call them; not part of the API.
+#[doc(hidden)]
+pub mod fuzzing;
+#[doc(hidden)]
+pub mod testing;
 
 pub use backend::{Backend, FileBackend, MemBackend};
 pub use catalog::{ColumnDef, DEFAULT_SCHEMA, TableDef};
@@ -47,3 +57,4 @@ pub use db::{
     CreateMode, Database, OpenOptions, Snapshot, TableHandle, TableScan, WriteTxn, projected_schema,
 };
 pub use error::{Error, Result};
+pub use verify::{Place, Problem, Severity, SlotStatus, VerifyReport};

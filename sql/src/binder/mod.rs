@@ -2,10 +2,12 @@
 //! builds logical plans from sqlparser's AST. Errors carry the position of the
 //! offending token.
 
+mod copy;
 mod expr;
 mod query;
 mod statement;
 
+pub(crate) use copy::{bind_copy, parse_copy};
 pub(crate) use expr::{not_supported, sql_type};
 pub(crate) use statement::{BoundStatement, InsertPlan, bind_statement};
 

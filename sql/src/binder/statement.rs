@@ -31,6 +31,8 @@ pub(crate) enum BoundStatement {
         if_exists: bool,
     },
     Insert(InsertPlan),
+    /// COPY ... FROM a file (parsed and bound in `copy.rs`).
+    Copy(crate::load::CopyFrom),
     Begin,
     Commit,
     Rollback,

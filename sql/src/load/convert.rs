@@ -1,0 +1,200 @@
+//! Turning CSV fields into Arrow columns of the target SQL types.
+//!
+//! The types inference can produce (and text) parse field by field with the
+//! parsers of `infer`. Other types (SMALLINT, NUMERIC, REAL, TIME, ...) are
+//! collected as text and cast with Arrow's cast kernels when the batch is
+//! finished; a failure is then traced back to its row, so errors name the line
+//! either way.
+
+use hyperctl_exec::arrow::array::{
+    Array, ArrayBuilder, ArrayRef, BooleanBuilder, Date32Builder, Float64Builder, Int32Builder,
+    Int64Builder, RecordBatch, StringArray, StringBuilder, TimestampMicrosecondBuilder,
+};
+use hyperctl_exec::arrow::compute::{CastOptions, cast_with_options};
+use hyperctl_exec::arrow::datatypes::SchemaRef;
+use hyperctl_format::SqlType;
+use hyperctl_storage::ColumnDef;
+
+use super::infer::{
+    parse_bigint, parse_bool, parse_date, parse_double, parse_int, parse_timestamp,
+};
+
+/// A value that does not fit its column: the row in the batch, the column
+/// index and the reason.
+#[derive(Debug)]
+pub(crate) struct ValueError {
+    pub(crate) row: usize,
+    pub(crate) column: usize,
+    pub(crate) reason: String,
+}
+
+/// Builders for one batch of rows.
+pub(crate) struct BatchBuilder {
+    columns: Vec<ColumnDef>,
+    builders: Vec<Box<dyn ArrayBuilder>>,
+    rows: usize,
+}
+
+impl std::fmt::Debug for BatchBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BatchBuilder")
+            .field("columns", &self.columns)
+            .field("rows", &self.rows)
+            .finish()
+    }
+}
+
+impl BatchBuilder {
+    pub(crate) fn new(columns: &[ColumnDef]) -> Self {
+        BatchBuilder {
+            columns: columns.to_vec(),
+            builders: columns.iter().map(|c| builder(c.ty)).collect(),
+            rows: 0,
+        }
+    }
+
+    pub(crate) fn rows(&self) -> usize {
+        self.rows
+    }
+
+    /// Appends one field of the current row; `None` is NULL.
+    ///
+    /// # Errors
+    /// The reason, when the text is not a value of the column's type.
+    pub(crate) fn append(&mut self, column: usize, value: Option<&str>) -> Result<(), String> {
+        let ty = self.columns[column].ty;
+        append(self.builders[column].as_mut(), ty, value)
+    }
+
+    /// Ends the current row (after every column got a value).
+    pub(crate) fn end_row(&mut self) {
+        self.rows += 1;
+    }
+
+    /// The batch, with `schema` (of `columns`' types).
+    ///
+    /// # Errors
+    /// The first value a deferred cast rejects.
+    pub(crate) fn finish(&mut self, schema: &SchemaRef) -> Result<RecordBatch, FinishError> {
+        let mut arrays: Vec<ArrayRef> = Vec::with_capacity(self.builders.len());
+        for (i, b) in self.builders.iter_mut().enumerate() {
+            let array = b.finish();
+            let ty = self.columns[i].ty;
+            if deferred(ty) {
+                arrays.push(cast_text(&array, ty).map_err(|(row, reason)| {
+                    FinishError::Value(ValueError {
+                        row,
+                        column: i,
+                        reason,
+                    })
+                })?);
+            } else {
+                arrays.push(array);
+            }
+        }
+        self.rows = 0;
+        RecordBatch::try_new(schema.clone(), arrays)
+            .map_err(|e| FinishError::Internal(e.to_string()))
+    }
+}
+
+/// Why a batch could not be finished.
+#[derive(Debug)]
+pub(crate) enum FinishError {
+    Value(ValueError),
+    Internal(String),
+}
+
+/// Types collected as text and cast at the end of the batch.
+fn deferred(ty: SqlType) -> bool {
+    !matches!(
+        ty,
+        SqlType::Int
+            | SqlType::BigInt
+            | SqlType::Double
+            | SqlType::Date
+            | SqlType::Timestamp
+            | SqlType::Bool
+            | SqlType::Text
+            | SqlType::Varchar { .. }
+            | SqlType::Char { .. }
+            | SqlType::Json
+    )
+}
+
+fn builder(ty: SqlType) -> Box<dyn ArrayBuilder> {
+    match ty {
+        SqlType::Int => Box::new(Int32Builder::new()),
+        SqlType::BigInt => Box::new(Int64Builder::new()),
+        SqlType::Double => Box::new(Float64Builder::new()),
+        SqlType::Date => Box::new(Date32Builder::new()),
+        SqlType::Timestamp => Box::new(TimestampMicrosecondBuilder::new()),
+        SqlType::Bool => Box::new(BooleanBuilder::new()),
+        _ => Box::new(StringBuilder::new()),
+    }
+}
+
+fn invalid(ty: SqlType, value: &str) -> String {
+    format!(
+        "invalid input syntax for type {}: \"{value}\"",
+        ty.to_string().to_lowercase()
+    )
+}
+
+/// Appends to a builder made by [`builder`] for `ty`.
+fn append(b: &mut dyn ArrayBuilder, ty: SqlType, value: Option<&str>) -> Result<(), String> {
+    fn typed<T: 'static>(b: &mut dyn ArrayBuilder) -> Result<&mut T, String> {
+        b.as_any_mut()
+            .downcast_mut::<T>()
+            .ok_or_else(|| "internal error: builder of the wrong type".to_string())
+    }
+    fn parse<V>(
+        ty: SqlType,
+        value: Option<&str>,
+        f: impl Fn(&str) -> Option<V>,
+    ) -> Result<Option<V>, String> {
+        value
+            .map(|v| f(v).ok_or_else(|| invalid(ty, v)))
+            .transpose()
+    }
+    match ty {
+        SqlType::Int => typed::<Int32Builder>(b)?.append_option(parse(ty, value, parse_int)?),
+        SqlType::BigInt => {
+            typed::<Int64Builder>(b)?.append_option(parse(ty, value, parse_bigint)?);
+        }
+        SqlType::Double => {
+            typed::<Float64Builder>(b)?.append_option(parse(ty, value, parse_double)?);
+        }
+        SqlType::Date => typed::<Date32Builder>(b)?.append_option(parse(ty, value, parse_date)?),
+        SqlType::Timestamp => typed::<TimestampMicrosecondBuilder>(b)?.append_option(parse(
+            ty,
+            value,
+            parse_timestamp,
+        )?),
+        SqlType::Bool => typed::<BooleanBuilder>(b)?.append_option(parse(ty, value, parse_bool)?),
+        _ => typed::<StringBuilder>(b)?.append_option(value),
+    }
+    Ok(())
+}
+
+/// Casts a text column to `ty`; on failure, the first row that fails alone.
+fn cast_text(array: &ArrayRef, ty: SqlType) -> Result<ArrayRef, (usize, String)> {
+    let options = CastOptions {
+        safe: false,
+        ..CastOptions::default()
+    };
+    let target = ty.to_arrow();
+    match cast_with_options(array, &target, &options) {
+        Ok(a) => Ok(a),
+        Err(e) => {
+            let text = array.as_any().downcast_ref::<StringArray>();
+            for row in 0..array.len() {
+                if cast_with_options(&array.slice(row, 1), &target, &options).is_err() {
+                    let value = text.map_or("", |t| t.value(row));
+                    return Err((row, invalid(ty, value)));
+                }
+            }
+            Err((0, format!("cannot load text as {ty}: {e}")))
+        }
+    }
+}

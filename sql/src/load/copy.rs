@@ -1,0 +1,64 @@
+//! Running `COPY t [(cols)] FROM 'file' WITH (...)`: the file's fields go to
+//! the listed columns (all by default), converted to their types; the other
+//! columns get NULL.
+//!
+//! Invariant: the caller runs this inside a write transaction and discards it
+//! on error, so a failed COPY appends nothing (batches already appended are
+//! rolled back with the transaction).
+
+use std::path::Path;
+
+use hyperctl_exec::arrow::array::{ArrayRef, RecordBatch, RecordBatchOptions, new_null_array};
+use hyperctl_storage::{TableHandle, WriteTxn};
+
+use super::{CsvOptions, CsvSchema, read_csv};
+use crate::error::{Error, Result};
+
+/// A bound `COPY ... FROM`.
+#[derive(Debug)]
+pub(crate) struct CopyFrom {
+    pub(crate) table: TableHandle,
+    /// Table column of each field of the file, in file order.
+    pub(crate) targets: Vec<usize>,
+    /// The files, loaded one after the other.
+    pub(crate) paths: Vec<String>,
+    pub(crate) options: CsvOptions,
+}
+
+/// Loads the files of `plan` into its table; returns the number of rows.
+///
+/// # Errors
+/// The first CSV, conversion or storage error; see the module invariant.
+pub(crate) fn copy_from(txn: &mut WriteTxn, plan: &CopyFrom) -> Result<u64> {
+    let def = plan.table.def().clone();
+    let fields = CsvSchema {
+        columns: plan
+            .targets
+            .iter()
+            .map(|&t| def.columns[t].clone())
+            .collect(),
+    };
+    let schema = def.arrow_schema();
+    let mut rows = 0;
+    for path in &plan.paths {
+        for batch in read_csv(Path::new(path), &plan.options, &fields)? {
+            let batch = batch?;
+            let n = batch.num_rows();
+            let mut columns: Vec<ArrayRef> = def
+                .columns
+                .iter()
+                .map(|c| new_null_array(&c.ty.to_arrow(), n))
+                .collect();
+            for (array, &target) in batch.columns().iter().zip(&plan.targets) {
+                columns[target] = array.clone();
+            }
+            let options = RecordBatchOptions::new().with_row_count(Some(n));
+            let full = RecordBatch::try_new_with_options(schema.clone(), columns, &options)
+                .map_err(|e| Error::Internal {
+                    what: format!("COPY batch for {}: {e}", def.name),
+                })?;
+            rows += txn.append(&def.schema, &def.name, &full)?;
+        }
+    }
+    Ok(rows)
+}

@@ -1,0 +1,251 @@
+//! Faults other than power loss: damaged reads, failed commits (the handle is
+//! poisoned), truncated files, and the real-file paths (create, replace,
+//! locks, `verify_file`).
+
+use hyperctl_storage::testing::{FaultyBackend, ReadFaults, Survival};
+use hyperctl_storage::{
+    CreateMode, DEFAULT_SCHEMA, Database, Error, MemBackend, OpenOptions, Severity, TableDef,
+};
+
+use crate::model::{self, Rng, describe, random_batch, read_db, same, seed_from_env};
+
+const SLOTS: std::ops::Range<u64> = 0..4096;
+
+/// Reads that come back with a flipped bit or short never give wrong data:
+/// an error, the last commit, or (only when a header read was damaged, which
+/// looks like a torn header write) the commit before it.
+#[test]
+fn damaged_reads_never_give_wrong_data() {
+    let built = model::build_image(0);
+    let first = seed_from_env().unwrap_or(0);
+    println!("damaged reads: seeds {first}.. (HYPERCTL_SEED to rerun)");
+    let (mut errors, mut latest, mut previous) = (0, 0, 0);
+    for seed in first..first + 300 {
+        let backend = FaultyBackend::from_bytes(built.image.clone());
+        backend.set_read_faults(Some(ReadFaults {
+            seed,
+            flip_probability: 0.04,
+            short_read_probability: 0.02,
+        }));
+        let read = Database::from_backend(model::path(), Box::new(backend.clone()), true, false)
+            .and_then(|db| {
+                let _ = db.verify();
+                read_db(&db)
+            });
+        match read {
+            Err(Error::Internal { what }) => panic!("seed {seed}: internal error {what}"),
+            Err(_) => errors += 1,
+            Ok(read) if same(&read, &built.latest) => latest += 1,
+            Ok(read) => {
+                let header_damaged = backend.damaged_reads().iter().any(|r| r.start < SLOTS.end);
+                assert!(
+                    header_damaged && same(&read, &built.previous),
+                    "seed {seed}: wrong data [{}]",
+                    describe(&read)
+                );
+                previous += 1;
+            }
+        }
+    }
+    assert!(
+        errors > 0 && latest > 0,
+        "errors {errors}, latest {latest}, previous {previous}"
+    );
+}
+
+fn table(name: &str) -> TableDef {
+    TableDef {
+        schema: DEFAULT_SCHEMA.into(),
+        name: name.into(),
+        columns: vec![hyperctl_storage::ColumnDef::new(
+            "a",
+            hyperctl_format::SqlType::BigInt,
+            true,
+        )],
+    }
+}
+
+fn commit_table(db: &Database, name: &str, rows: usize) -> Result<(), Error> {
+    let def = table(name);
+    let mut w = db.begin_write()?;
+    w.create_table(def.clone())?;
+    w.append(
+        DEFAULT_SCHEMA,
+        name,
+        &random_batch(&def, rows, &mut Rng::new(1)),
+    )?;
+    w.commit()
+}
+
+/// An I/O error at any write or sync of a commit fails the commit and
+/// poisons the handle; a reopen sees the commit whole or not at all, and
+/// writes again.
+#[test]
+fn a_failed_commit_poisons_the_handle() {
+    let probe = FaultyBackend::new();
+    let db = Database::from_backend(model::path(), Box::new(probe.clone()), false, true).unwrap();
+    commit_table(&db, "t1", 10).unwrap();
+    let before = probe.ops();
+    commit_table(&db, "t2", 10).unwrap();
+    let ops = probe.ops() - before;
+    assert!(ops >= 4, "a commit does at least two writes and two syncs");
+    for k in 0..ops {
+        let backend = FaultyBackend::new();
+        let db =
+            Database::from_backend(model::path(), Box::new(backend.clone()), false, true).unwrap();
+        commit_table(&db, "t1", 10).unwrap();
+        backend.fail_op(Some(before + k));
+        let err = commit_table(&db, "t2", 10).expect_err("the injected fault");
+        assert!(matches!(err, Error::Io { .. }), "op {k}: {err}");
+        // The last four operations are the commit's: catalog, sync, header,
+        // sync. A failed append leaves the handle usable.
+        let poisoned = matches!(db.begin_write(), Err(Error::Poisoned { .. }));
+        assert_eq!(poisoned, k >= ops - 4, "op {k}");
+        assert_eq!(
+            db.snapshot().table_names(DEFAULT_SCHEMA),
+            vec!["t1"],
+            "op {k}"
+        );
+        drop(db);
+        for image in [backend.crash_image(Survival::Durable), backend.live_image()] {
+            let db = Database::from_backend(
+                model::path(),
+                Box::new(MemBackend::from_bytes(image)),
+                false,
+                false,
+            )
+            .unwrap();
+            let names = db.snapshot().table_names(DEFAULT_SCHEMA);
+            assert!(
+                names == ["t1"] || names == ["t1", "t2"],
+                "op {k}: {names:?}"
+            );
+            assert!(db.verify().is_ok(), "op {k}: {}", db.verify());
+            commit_table(&db, "t3", 3).unwrap();
+        }
+    }
+}
+
+/// A file cut short anywhere before the committed end does not open (it is
+/// never silently read as an older commit); cut at the end, it opens.
+#[test]
+fn a_truncated_file_does_not_open_an_older_commit() {
+    let built = model::build_image(0);
+    let end = built.live.iter().map(|(r, _)| r.end).max().unwrap();
+    let catalog = built
+        .live
+        .iter()
+        .find(|(_, w)| w == "catalog")
+        .unwrap()
+        .0
+        .clone();
+    let mut cuts = vec![end - 1, catalog.start, catalog.start + 3, 4096, 4097, 100];
+    cuts.extend(built.live.iter().skip(2).map(|(r, _)| r.start + 1));
+    for cut in cuts {
+        let image = built.image[..cut as usize].to_vec();
+        let report =
+            Database::verify_backend(model::path(), &MemBackend::from_bytes(image.clone()));
+        assert!(!report.is_ok(), "cut at {cut}: {report}");
+        match Database::from_backend(
+            model::path(),
+            Box::new(MemBackend::from_bytes(image)),
+            true,
+            false,
+        ) {
+            Err(Error::Corrupt { .. } | Error::NotADatabase { .. }) => {}
+            Err(e) => panic!("cut at {cut}: {e}"),
+            Ok(db) => panic!("cut at {cut} opens: [{}]", describe(&read_db(&db).unwrap())),
+        }
+    }
+    let image = built.image[..end as usize].to_vec();
+    let db = Database::from_backend(
+        model::path(),
+        Box::new(MemBackend::from_bytes(image)),
+        true,
+        false,
+    )
+    .unwrap();
+    assert!(same(&read_db(&db).unwrap(), &built.latest));
+    assert!(db.verify().is_ok());
+}
+
+/// The newest header slot's catalog damaged: the open fails, naming the
+/// slot, instead of falling back to the older commit.
+#[test]
+fn a_damaged_newest_catalog_is_an_error_not_a_fallback() {
+    let built = model::build_image(0);
+    let catalog = built
+        .live
+        .iter()
+        .find(|(_, w)| w == "catalog")
+        .unwrap()
+        .0
+        .clone();
+    let mut image = built.image.clone();
+    image[catalog.start as usize + 5] ^= 1;
+    let opened = Database::from_backend(
+        model::path(),
+        Box::new(MemBackend::from_bytes(image.clone())),
+        true,
+        false,
+    );
+    let Err(err) = opened else {
+        panic!("a damaged catalog opens");
+    };
+    let text = err.to_string();
+    assert!(
+        matches!(err, Error::Corrupt { .. }) && text.contains("header slot"),
+        "{text}"
+    );
+    let report = Database::verify_backend(model::path(), &MemBackend::from_bytes(image));
+    let damage: Vec<_> = report
+        .problems
+        .iter()
+        .filter(|p| p.severity == Severity::Damage)
+        .collect();
+    assert_eq!(damage.len(), 1, "{report}");
+    assert_eq!(damage[0].range(), catalog, "{report}");
+}
+
+/// Files on disk: create, replace, shared and exclusive locks, verify_file.
+#[test]
+fn real_files_create_replace_lock_and_verify() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.hxe");
+    let create = OpenOptions::new().create_mode(CreateMode::Create);
+    let db = Database::open(&path, &create).unwrap();
+    commit_table(&db, "t", 100).unwrap();
+    let read_only = OpenOptions::new().read_only(true);
+    assert!(matches!(
+        Database::open(&path, &read_only),
+        Err(Error::Locked { .. })
+    ));
+    assert!(matches!(
+        Database::verify_file(&path),
+        Err(Error::Locked { .. })
+    ));
+    drop(db);
+    let report = Database::verify_file(&path).unwrap();
+    assert!(
+        report.is_ok() && report.rows == 100 && report.tables == 1,
+        "{report}"
+    );
+    let r1 = Database::open(&path, &read_only).unwrap();
+    let r2 = Database::open(&path, &read_only).unwrap();
+    assert!(matches!(r1.begin_write(), Err(Error::ReadOnly { .. })));
+    assert_eq!(r2.snapshot().table("public", "t").unwrap().row_count(), 100);
+    assert!(matches!(
+        Database::open(&path, &OpenOptions::new()),
+        Err(Error::Locked { .. })
+    ));
+    drop((r1, r2));
+    let replace = OpenOptions::new().create_mode(CreateMode::CreateAndReplace);
+    let db = Database::open(&path, &replace).unwrap();
+    assert!(db.snapshot().table_names("public").is_empty());
+    drop(db);
+    assert!(Database::verify_file(&path).unwrap().is_ok());
+    assert!(matches!(
+        Database::verify_file(dir.path().join("missing.hxe")),
+        Err(Error::NotFound { .. })
+    ));
+}

@@ -1,0 +1,16 @@
+//! Integration tests of hyperctl-storage, one binary:
+//! - `crash`: power loss at every write and sync of seeded workloads, on the
+//!   fault-injecting backend, checked against a model of committed rows;
+//! - `flips`: every single-byte flip of small files, and a seeded sample of
+//!   bigger ones, is reported or harmless;
+//! - `faults`: read faults, failed commits (poisoning), truncated files,
+//!   locking and replacing real files;
+//! - `corpus`: replays the `storage_open` fuzz corpus.
+//!
+//! Random tests print their seed on failure and accept `HYPERCTL_SEED`.
+
+mod corpus;
+mod crash;
+mod faults;
+mod flips;
+mod model;

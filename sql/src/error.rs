@@ -196,6 +196,7 @@ pub(crate) mod state {
     pub(crate) const DATATYPE_MISMATCH: &str = "42804";
     pub(crate) const GROUPING_ERROR: &str = "42803";
     pub(crate) const DUPLICATE_TABLE: &str = "42P07";
+    pub(crate) const DUPLICATE_ALIAS: &str = "42712";
     pub(crate) const INVALID_TEXT: &str = "22P02";
     pub(crate) const FEATURE_NOT_SUPPORTED: &str = "0A000";
     pub(crate) const AMBIGUOUS_COLUMN: &str = "42702";

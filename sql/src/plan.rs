@@ -9,7 +9,7 @@ use std::sync::Arc;
 use hyperctl_exec::arrow::array::ArrayRef;
 use hyperctl_exec::arrow::datatypes::{Schema, SchemaRef};
 use hyperctl_exec::{
-    AggregateExpr, AggregateFunction, BatchStream, BinaryOp, PhysicalExpr, PhysicalPlan,
+    AggregateExpr, AggregateFunction, BatchStream, BinaryOp, JoinType, PhysicalExpr, PhysicalPlan,
     ScanSource, SortKey,
 };
 use hyperctl_format::SqlType;
@@ -119,6 +119,86 @@ impl BoundExpr {
         }
     }
 
+    /// Calls `f` with the index of every column the expression reads.
+    pub(crate) fn visit_columns(&self, f: &mut dyn FnMut(usize)) {
+        match self {
+            BoundExpr::Column { index, .. } => f(*index),
+            BoundExpr::Literal { .. } => {}
+            BoundExpr::Binary { left, right, .. } => {
+                left.visit_columns(f);
+                right.visit_columns(f);
+            }
+            BoundExpr::Not(e)
+            | BoundExpr::Negate(e)
+            | BoundExpr::IsNull(e)
+            | BoundExpr::IsNotNull(e)
+            | BoundExpr::Cast { expr: e, .. } => e.visit_columns(f),
+        }
+    }
+
+    /// The same expression with every column index `i` replaced by `f(i)`.
+    pub(crate) fn map_columns(&self, f: &dyn Fn(usize) -> usize) -> BoundExpr {
+        let map = |e: &BoundExpr| Box::new(e.map_columns(f));
+        match self {
+            BoundExpr::Column {
+                index,
+                ty,
+                nullable,
+            } => BoundExpr::Column {
+                index: f(*index),
+                ty: *ty,
+                nullable: *nullable,
+            },
+            BoundExpr::Literal { .. } => self.clone(),
+            BoundExpr::Binary {
+                op,
+                left,
+                right,
+                ty,
+            } => BoundExpr::Binary {
+                op: *op,
+                left: map(left),
+                right: map(right),
+                ty: *ty,
+            },
+            BoundExpr::Not(e) => BoundExpr::Not(map(e)),
+            BoundExpr::Negate(e) => BoundExpr::Negate(map(e)),
+            BoundExpr::IsNull(e) => BoundExpr::IsNull(map(e)),
+            BoundExpr::IsNotNull(e) => BoundExpr::IsNotNull(map(e)),
+            BoundExpr::Cast { expr, ty } => BoundExpr::Cast {
+                expr: map(expr),
+                ty: *ty,
+            },
+        }
+    }
+
+    /// The operands of a tree of ANDs (the expression itself otherwise).
+    pub(crate) fn conjuncts(self) -> Vec<BoundExpr> {
+        match self {
+            BoundExpr::Binary {
+                op: BinaryOp::And,
+                left,
+                right,
+                ..
+            } => {
+                let mut out = left.conjuncts();
+                out.extend(right.conjuncts());
+                out
+            }
+            other => vec![other],
+        }
+    }
+
+    /// The AND of `exprs`, `None` for none.
+    pub(crate) fn and_all(exprs: Vec<BoundExpr>) -> Option<BoundExpr> {
+        exprs.into_iter().reduce(|a, b| BoundExpr::Binary {
+            op: BinaryOp::And,
+            left: Box::new(a),
+            right: Box::new(b),
+            ty: SqlType::Bool,
+        })
+    }
+
     pub(crate) fn is_untyped_literal(&self) -> bool {
         matches!(self, BoundExpr::Literal { untyped: true, .. })
     }
@@ -200,6 +280,17 @@ pub(crate) enum LogicalPlan {
         skip: usize,
         fetch: Option<usize>,
     },
+    /// Output: left columns then right columns. `on` pairs an expression
+    /// over the left input with one of the same type over the right input;
+    /// `filter` is over the joined row. No `on` means a nested-loop join.
+    Join {
+        left: Box<LogicalPlan>,
+        right: Box<LogicalPlan>,
+        join_type: JoinType,
+        on: Vec<(BoundExpr, BoundExpr)>,
+        filter: Option<BoundExpr>,
+        columns: Vec<ColumnInfo>,
+    },
 }
 
 impl LogicalPlan {
@@ -209,10 +300,28 @@ impl LogicalPlan {
             LogicalPlan::Scan { columns, .. }
             | LogicalPlan::Values { columns, .. }
             | LogicalPlan::Project { columns, .. }
-            | LogicalPlan::Aggregate { columns, .. } => columns,
+            | LogicalPlan::Aggregate { columns, .. }
+            | LogicalPlan::Join { columns, .. } => columns,
             LogicalPlan::Filter { input, .. }
             | LogicalPlan::Sort { input, .. }
             | LogicalPlan::Limit { input, .. } => input.columns(),
+        }
+    }
+
+    /// The number of rows, when it is known without running the plan.
+    pub(crate) fn estimated_rows(&self) -> Option<u64> {
+        match self {
+            LogicalPlan::Scan { table, .. } => Some(table.row_count()),
+            LogicalPlan::Values { rows, .. } => Some(rows.len() as u64),
+            LogicalPlan::Filter { input, .. }
+            | LogicalPlan::Project { input, .. }
+            | LogicalPlan::Sort { input, .. } => input.estimated_rows(),
+            LogicalPlan::Limit { input, fetch, .. } => match (input.estimated_rows(), fetch) {
+                (Some(n), Some(f)) => Some(n.min(*f as u64)),
+                (n, None) => n,
+                (None, Some(f)) => Some(*f as u64),
+            },
+            LogicalPlan::Aggregate { .. } | LogicalPlan::Join { .. } => None,
         }
     }
 
@@ -285,7 +394,78 @@ impl LogicalPlan {
                 skip: *skip,
                 fetch: *fetch,
             },
+            LogicalPlan::Join {
+                left,
+                right,
+                join_type,
+                on,
+                filter,
+                columns,
+            } => lower_join(left, right, *join_type, on, filter.as_ref(), columns),
         }
+    }
+}
+
+/// A hash join when there are equal keys, a nested-loop join otherwise. An
+/// inner hash join builds on its smaller input when both row counts are
+/// known: the inputs are swapped and a projection restores the column order.
+fn lower_join(
+    left: &LogicalPlan,
+    right: &LogicalPlan,
+    join_type: JoinType,
+    on: &[(BoundExpr, BoundExpr)],
+    filter: Option<&BoundExpr>,
+    columns: &[ColumnInfo],
+) -> PhysicalPlan {
+    if on.is_empty() {
+        return PhysicalPlan::NestedLoopJoin {
+            left: Box::new(left.lower()),
+            right: Box::new(right.lower()),
+            condition: filter.map(BoundExpr::to_physical),
+            join_type,
+        };
+    }
+    let swap = join_type == JoinType::Inner
+        && matches!(
+            (left.estimated_rows(), right.estimated_rows()),
+            (Some(l), Some(r)) if l < r
+        );
+    if !swap {
+        return PhysicalPlan::HashJoin {
+            left: Box::new(left.lower()),
+            right: Box::new(right.lower()),
+            on: on
+                .iter()
+                .map(|(l, r)| (l.to_physical(), r.to_physical()))
+                .collect(),
+            filter: filter.map(BoundExpr::to_physical),
+            join_type,
+        };
+    }
+    let (nl, nr) = (left.columns().len(), right.columns().len());
+    let filter = filter.map(|f| {
+        f.map_columns(&|i| if i < nl { i + nr } else { i - nl })
+            .to_physical()
+    });
+    let join = PhysicalPlan::HashJoin {
+        left: Box::new(right.lower()),
+        right: Box::new(left.lower()),
+        on: on
+            .iter()
+            .map(|(l, r)| (r.to_physical(), l.to_physical()))
+            .collect(),
+        filter,
+        join_type,
+    };
+    let exprs = (0..nl)
+        .map(|i| nr + i)
+        .chain(0..nr)
+        .zip(columns)
+        .map(|(index, c)| (PhysicalExpr::Column { index }, c.name.clone()))
+        .collect();
+    PhysicalPlan::Projection {
+        input: Box::new(join),
+        exprs,
     }
 }
 

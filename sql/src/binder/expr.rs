@@ -621,7 +621,7 @@ fn numeric_common(a: SqlType, b: SqlType) -> SqlType {
 }
 
 /// Brings two operands of a comparison to one type.
-fn unify(
+pub(crate) fn unify(
     l: BoundExpr,
     r: BoundExpr,
     lspan: Span,

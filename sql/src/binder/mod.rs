@@ -3,6 +3,7 @@
 //! offending token.
 
 mod expr;
+mod functions;
 mod query;
 mod statement;
 

@@ -74,16 +74,19 @@ pub(crate) fn evaluate_case(
         let sub = take_rows(batch, &remaining)?;
         let cond = to_boolean(&when.evaluate(&sub)?)?;
         let cond = cond.as_boolean();
-        let (hit, miss): (Vec<(usize, u32)>, Vec<(usize, u32)>) = remaining
-            .iter()
-            .copied()
-            .enumerate()
-            .partition(|(k, _)| cond.is_valid(*k) && cond.value(*k));
-        if !hit.is_empty() {
-            let rows_hit: Vec<u32> = hit.iter().map(|(_, r)| *r).collect();
-            add_piece(then, batch, &rows_hit, &out_type, &mut pieces, &mut picks)?;
+        let mut hit = Vec::new();
+        let mut miss = Vec::new();
+        for (k, row) in remaining.iter().enumerate() {
+            if cond.is_valid(k) && cond.value(k) {
+                hit.push(*row);
+            } else {
+                miss.push(*row);
+            }
         }
-        remaining = miss.into_iter().map(|(_, r)| r).collect();
+        if !hit.is_empty() {
+            add_piece(then, batch, &hit, &out_type, &mut pieces, &mut picks)?;
+        }
+        remaining = miss;
     }
     if let (Some(e), false) = (else_expr, remaining.is_empty()) {
         add_piece(e, batch, &remaining, &out_type, &mut pieces, &mut picks)?;

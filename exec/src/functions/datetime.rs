@@ -385,13 +385,21 @@ mod tests {
     #[test]
     fn extract_types() {
         let a: ArrayRef = Arc::new(Date32Array::from(vec![Some(19_782), None]));
-        let out = evaluate(ScalarFunction::Extract(DateField::Month), &[a.clone()]).unwrap();
+        let out = evaluate(
+            ScalarFunction::Extract(DateField::Month),
+            std::slice::from_ref(&a),
+        )
+        .unwrap();
         let v: Vec<_> = out
             .as_primitive::<arrow::datatypes::Int32Type>()
             .iter()
             .collect();
         assert_eq!(v, vec![Some(2), None]);
-        let out = evaluate(ScalarFunction::DatePart(DateField::Quarter), &[a.clone()]).unwrap();
+        let out = evaluate(
+            ScalarFunction::DatePart(DateField::Quarter),
+            std::slice::from_ref(&a),
+        )
+        .unwrap();
         assert_eq!(out.data_type(), &DataType::Float64);
         assert!(matches!(
             evaluate(ScalarFunction::DateTrunc(DateField::Month), &[a]),

@@ -158,18 +158,8 @@ impl<'a> ExprBinder<'a> {
             Expr::IsNotTrue(e) => self.is_bool(e, true, true),
             Expr::IsFalse(e) => self.is_bool(e, false, false),
             Expr::IsNotFalse(e) => self.is_bool(e, false, true),
-            Expr::IsUnknown(e) => Ok(BoundExpr::IsNull(Box::new(coerce(
-                self.bind(e)?,
-                SqlType::Bool,
-                e.span(),
-                "IS UNKNOWN",
-            )?))),
-            Expr::IsNotUnknown(e) => Ok(BoundExpr::IsNotNull(Box::new(coerce(
-                self.bind(e)?,
-                SqlType::Bool,
-                e.span(),
-                "IS NOT UNKNOWN",
-            )?))),
+            Expr::IsUnknown(e) => self.is_unknown(e, false),
+            Expr::IsNotUnknown(e) => self.is_unknown(e, true),
             Expr::Substring {
                 expr: x,
                 substring_from,
@@ -193,27 +183,7 @@ impl<'a> ExprBinder<'a> {
                 trim_characters.as_deref(),
                 expr.span(),
             ),
-            Expr::Position { expr: needle, r#in } => {
-                let f = ast::Function {
-                    name: ast::ObjectName::from(vec![ast::Ident::new("position")]),
-                    uses_odbc_syntax: false,
-                    parameters: ast::FunctionArguments::None,
-                    args: ast::FunctionArguments::List(ast::FunctionArgumentList {
-                        duplicate_treatment: None,
-                        args: [needle, r#in]
-                            .map(|e| {
-                                ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr((**e).clone()))
-                            })
-                            .to_vec(),
-                        clauses: vec![],
-                    }),
-                    filter: None,
-                    null_treatment: None,
-                    over: None,
-                    within_group: vec![],
-                };
-                self.scalar_call(&f, expr.span())
-            }
+            Expr::Position { expr: needle, r#in } => self.position_in(needle, r#in, expr.span()),
             Expr::Extract { field, expr: x, .. } => self.extract(field, x, expr.span()),
             Expr::Ceil { expr: x, field } => self.ceil_floor(x, field, true, expr.span()),
             Expr::Floor { expr: x, field } => self.ceil_floor(x, field, false, expr.span()),

@@ -357,6 +357,27 @@ impl ExprBinder<'_> {
         Ok(binary_expr(op, e, lit, SqlType::Bool))
     }
 
+    /// `x IS [NOT] UNKNOWN`: `IS [NOT] NULL` of a boolean.
+    pub(super) fn is_unknown(&mut self, x: &Expr, negated: bool) -> BindResult {
+        let e = Box::new(coerce(
+            self.bind(x)?,
+            SqlType::Bool,
+            x.span(),
+            "IS UNKNOWN",
+        )?);
+        Ok(if negated {
+            BoundExpr::IsNotNull(e)
+        } else {
+            BoundExpr::IsNull(e)
+        })
+    }
+
+    /// `position(needle IN haystack)`.
+    pub(super) fn position_in(&mut self, needle: &Expr, haystack: &Expr, span: Span) -> BindResult {
+        let args = self.bind_args(&[needle, haystack])?;
+        position(args, span)
+    }
+
     /// `substring(x FROM a FOR b)`, `substring(x, a, b)`, `substr(...)`.
     pub(super) fn substring(
         &mut self,

@@ -16,9 +16,9 @@
 /// How a query's rows are ordered before comparison.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum SortMode {
-    NoSort,
-    RowSort,
-    ValueSort,
+    Keep,
+    Rows,
+    Values,
 }
 
 /// What a query should give.
@@ -160,7 +160,7 @@ fn query(lines: &[&str], i: usize, header: &[&str]) -> Result<(Body, usize), Str
             let body = Body::Query {
                 sql,
                 types: String::new(),
-                sort: SortMode::NoSort,
+                sort: SortMode::Keep,
                 expected,
                 results: (next, next),
                 has_separator: false,
@@ -171,11 +171,11 @@ fn query(lines: &[&str], i: usize, header: &[&str]) -> Result<(Body, usize), Str
         [] => return Err(format!("line {}: query without types", i + 1)),
     };
     let sort = match rest.first().copied() {
-        None | Some("nosort") => SortMode::NoSort,
-        Some("rowsort") => SortMode::RowSort,
-        Some("valuesort") => SortMode::ValueSort,
+        None | Some("nosort") => SortMode::Keep,
+        Some("rowsort") => SortMode::Rows,
+        Some("valuesort") => SortMode::Values,
         // A label without a sort mode.
-        Some(_) => SortMode::NoSort,
+        Some(_) => SortMode::Keep,
     };
     let (sql, mut next) = sql_block(lines, i + 1, true);
     let has_separator = lines.get(next).is_some_and(|l| l.trim_end() == "----");
@@ -270,7 +270,7 @@ halt
             } => {
                 assert_eq!(sql, "SELECT a\nFROM t");
                 assert_eq!(types, "I");
-                assert_eq!(*sort, SortMode::RowSort);
+                assert_eq!(*sort, SortMode::Rows);
                 assert_eq!(*expected, Expected::Lines(vec!["1".into(), "2".into()]));
             }
             other => panic!("{other:?}"),

@@ -163,8 +163,7 @@ fn query(
             result.columns.len()
         ));
     }
-    let mut rows = render(&result, types);
-    let actual = Actual::new(&mut rows, *sort);
+    let actual = Actual::new(render(&result, types), *sort);
     let ok = match expected {
         Expected::Hash { count, md5 } => actual.values.len() == *count && actual.md5() == *md5,
         Expected::Lines(lines) => actual.matches(lines, *sort),
@@ -199,18 +198,15 @@ struct Actual {
 }
 
 impl Actual {
-    fn new(rows: &mut Vec<Vec<String>>, sort: SortMode) -> Actual {
-        if sort == SortMode::RowSort {
+    fn new(mut rows: Vec<Vec<String>>, sort: SortMode) -> Actual {
+        if sort == SortMode::Rows {
             rows.sort();
         }
         let mut values: Vec<String> = rows.iter().flatten().cloned().collect();
-        if sort == SortMode::ValueSort {
+        if sort == SortMode::Values {
             values.sort();
         }
-        Actual {
-            rows: rows.clone(),
-            values,
-        }
+        Actual { rows, values }
     }
 
     fn md5(&self) -> String {
@@ -234,11 +230,11 @@ impl Actual {
         let mut rows: Vec<String> = self.rows.iter().map(|r| norm(&r.join(" "))).collect();
         let mut expected = expected;
         match sort {
-            SortMode::RowSort => {
+            SortMode::Rows => {
                 rows.sort();
                 expected.sort();
             }
-            SortMode::ValueSort => {
+            SortMode::Values => {
                 let mut tokens: Vec<String> = expected
                     .iter()
                     .flat_map(|l| l.split(' '))
@@ -253,7 +249,7 @@ impl Actual {
                 actual.sort();
                 return tokens == actual;
             }
-            SortMode::NoSort => {}
+            SortMode::Keep => {}
         }
         rows == expected
     }

@@ -203,4 +203,5 @@ pub(crate) mod state {
     pub(crate) const ACTIVE_TRANSACTION: &str = "25001";
     pub(crate) const NO_ACTIVE_TRANSACTION: &str = "25P01";
     pub(crate) const INVALID_PARAMETER: &str = "22023";
+    pub(crate) const INVALID_ESCAPE: &str = "22025";
 }

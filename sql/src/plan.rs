@@ -10,7 +10,7 @@ use hyperctl_exec::arrow::array::ArrayRef;
 use hyperctl_exec::arrow::datatypes::{Schema, SchemaRef};
 use hyperctl_exec::{
     AggregateExpr, AggregateFunction, BatchStream, BinaryOp, JoinType, PhysicalExpr, PhysicalPlan,
-    ScanSource, SortKey,
+    ScalarFunction, ScanSource, SortKey,
 };
 use hyperctl_format::SqlType;
 use hyperctl_storage::TableHandle;
@@ -54,6 +54,30 @@ pub(crate) enum BoundExpr {
         expr: Box<BoundExpr>,
         ty: SqlType,
     },
+    /// A scalar function call, arguments already cast to what it takes.
+    Function {
+        func: ScalarFunction,
+        args: Vec<BoundExpr>,
+        ty: SqlType,
+    },
+    /// Searched CASE; results already coerced to `ty`.
+    Case {
+        branches: Vec<(BoundExpr, BoundExpr)>,
+        else_expr: Option<Box<BoundExpr>>,
+        ty: SqlType,
+    },
+    InList {
+        expr: Box<BoundExpr>,
+        list: Vec<BoundExpr>,
+        negated: bool,
+    },
+    Like {
+        expr: Box<BoundExpr>,
+        pattern: Box<BoundExpr>,
+        negated: bool,
+        case_insensitive: bool,
+        escape: Option<char>,
+    },
 }
 
 impl PartialEq for BoundExpr {
@@ -88,6 +112,54 @@ impl PartialEq for BoundExpr {
             | (IsNull(a), IsNull(b))
             | (IsNotNull(a), IsNotNull(b)) => a == b,
             (Cast { expr: a, ty: ta }, Cast { expr: b, ty: tb }) => ta == tb && a == b,
+            (
+                Function {
+                    func: fa, args: aa, ..
+                },
+                Function {
+                    func: fb, args: ab, ..
+                },
+            ) => fa == fb && aa == ab,
+            (
+                Case {
+                    branches: ba,
+                    else_expr: ea,
+                    ..
+                },
+                Case {
+                    branches: bb,
+                    else_expr: eb,
+                    ..
+                },
+            ) => ba == bb && ea == eb,
+            (
+                InList {
+                    expr: xa,
+                    list: la,
+                    negated: na,
+                },
+                InList {
+                    expr: xb,
+                    list: lb,
+                    negated: nb,
+                },
+            ) => xa == xb && la == lb && na == nb,
+            (
+                Like {
+                    expr: xa,
+                    pattern: pa,
+                    negated: na,
+                    case_insensitive: ca,
+                    escape: ea,
+                },
+                Like {
+                    expr: xb,
+                    pattern: pb,
+                    negated: nb,
+                    case_insensitive: cb,
+                    escape: eb,
+                },
+            ) => xa == xb && pa == pb && na == nb && ca == cb && ea == eb,
             _ => false,
         }
     }
@@ -99,8 +171,14 @@ impl BoundExpr {
             BoundExpr::Column { ty, .. }
             | BoundExpr::Literal { ty, .. }
             | BoundExpr::Binary { ty, .. }
-            | BoundExpr::Cast { ty, .. } => *ty,
-            BoundExpr::Not(_) | BoundExpr::IsNull(_) | BoundExpr::IsNotNull(_) => SqlType::Bool,
+            | BoundExpr::Cast { ty, .. }
+            | BoundExpr::Function { ty, .. }
+            | BoundExpr::Case { ty, .. } => *ty,
+            BoundExpr::Not(_)
+            | BoundExpr::IsNull(_)
+            | BoundExpr::IsNotNull(_)
+            | BoundExpr::InList { .. }
+            | BoundExpr::Like { .. } => SqlType::Bool,
             BoundExpr::Negate(e) => e.ty(),
         }
     }
@@ -111,11 +189,33 @@ impl BoundExpr {
             BoundExpr::Literal { value, .. } => value.null_count() > 0,
             BoundExpr::Binary {
                 left, right, op, ..
-            } => left.nullable() || right.nullable() || matches!(op, BinaryOp::Div | BinaryOp::Mod),
+            } => match op {
+                BinaryOp::IsDistinctFrom | BinaryOp::IsNotDistinctFrom => false,
+                _ => {
+                    left.nullable()
+                        || right.nullable()
+                        || matches!(op, BinaryOp::Div | BinaryOp::Mod)
+                }
+            },
             BoundExpr::Not(e) | BoundExpr::Negate(e) | BoundExpr::Cast { expr: e, .. } => {
                 e.nullable()
             }
             BoundExpr::IsNull(_) | BoundExpr::IsNotNull(_) => false,
+            BoundExpr::Function { func, args, .. } => {
+                func_nullable(*func, args.iter().any(BoundExpr::nullable))
+            }
+            BoundExpr::Case {
+                branches,
+                else_expr,
+                ..
+            } => {
+                else_expr.as_ref().is_none_or(|e| e.nullable())
+                    || branches.iter().any(|(_, r)| r.nullable())
+            }
+            BoundExpr::InList { expr, list, .. } => {
+                expr.nullable() || list.iter().any(BoundExpr::nullable)
+            }
+            BoundExpr::Like { expr, pattern, .. } => expr.nullable() || pattern.nullable(),
         }
     }
 
@@ -133,6 +233,28 @@ impl BoundExpr {
             | BoundExpr::IsNull(e)
             | BoundExpr::IsNotNull(e)
             | BoundExpr::Cast { expr: e, .. } => e.visit_columns(f),
+            BoundExpr::Function { args, .. } => args.iter().for_each(|a| a.visit_columns(f)),
+            BoundExpr::Case {
+                branches,
+                else_expr,
+                ..
+            } => {
+                for (when, then) in branches {
+                    when.visit_columns(f);
+                    then.visit_columns(f);
+                }
+                if let Some(e) = else_expr {
+                    e.visit_columns(f);
+                }
+            }
+            BoundExpr::InList { expr, list, .. } => {
+                expr.visit_columns(f);
+                list.iter().for_each(|e| e.visit_columns(f));
+            }
+            BoundExpr::Like { expr, pattern, .. } => {
+                expr.visit_columns(f);
+                pattern.visit_columns(f);
+            }
         }
     }
 
@@ -168,6 +290,45 @@ impl BoundExpr {
             BoundExpr::Cast { expr, ty } => BoundExpr::Cast {
                 expr: map(expr),
                 ty: *ty,
+            },
+            BoundExpr::Function { func, args, ty } => BoundExpr::Function {
+                func: *func,
+                args: args.iter().map(|a| a.map_columns(f)).collect(),
+                ty: *ty,
+            },
+            BoundExpr::Case {
+                branches,
+                else_expr,
+                ty,
+            } => BoundExpr::Case {
+                branches: branches
+                    .iter()
+                    .map(|(w, t)| (w.map_columns(f), t.map_columns(f)))
+                    .collect(),
+                else_expr: else_expr.as_deref().map(map),
+                ty: *ty,
+            },
+            BoundExpr::InList {
+                expr,
+                list,
+                negated,
+            } => BoundExpr::InList {
+                expr: map(expr),
+                list: list.iter().map(|e| e.map_columns(f)).collect(),
+                negated: *negated,
+            },
+            BoundExpr::Like {
+                expr,
+                pattern,
+                negated,
+                case_insensitive,
+                escape,
+            } => BoundExpr::Like {
+                expr: map(expr),
+                pattern: map(pattern),
+                negated: *negated,
+                case_insensitive: *case_insensitive,
+                escape: *escape,
             },
         }
     }
@@ -224,8 +385,52 @@ impl BoundExpr {
                 expr: Box::new(expr.to_physical()),
                 to: ty.to_arrow(),
             },
+            BoundExpr::Function { func, args, .. } => PhysicalExpr::ScalarFunction {
+                func: *func,
+                args: args.iter().map(BoundExpr::to_physical).collect(),
+            },
+            BoundExpr::Case {
+                branches,
+                else_expr,
+                ..
+            } => PhysicalExpr::Case {
+                branches: branches
+                    .iter()
+                    .map(|(w, t)| (w.to_physical(), t.to_physical()))
+                    .collect(),
+                else_expr: else_expr.as_ref().map(|e| Box::new(e.to_physical())),
+            },
+            BoundExpr::InList {
+                expr,
+                list,
+                negated,
+            } => PhysicalExpr::InList {
+                expr: Box::new(expr.to_physical()),
+                list: list.iter().map(BoundExpr::to_physical).collect(),
+                negated: *negated,
+            },
+            BoundExpr::Like {
+                expr,
+                pattern,
+                negated,
+                case_insensitive,
+                escape,
+            } => PhysicalExpr::Like {
+                expr: Box::new(expr.to_physical()),
+                pattern: Box::new(pattern.to_physical()),
+                negated: *negated,
+                case_insensitive: *case_insensitive,
+                escape: *escape,
+            },
         }
     }
+}
+
+/// Whether a function call may be NULL: `concat` never is; the others are
+/// NULL when an argument is, and can be NULL for non-NULL arguments only in
+/// ways the argument nullability already covers (`nullif` is a CASE).
+fn func_nullable(func: ScalarFunction, args_nullable: bool) -> bool {
+    !matches!(func, ScalarFunction::Concat) && args_nullable
 }
 
 /// A bound aggregate call.

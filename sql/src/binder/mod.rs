@@ -4,6 +4,7 @@
 
 mod expr;
 mod from;
+mod functions;
 mod query;
 mod statement;
 

@@ -106,7 +106,11 @@ fn operand_types(op: BinaryOp, left: &DataType, right: &DataType) -> Result<(Dat
 
 /// Runs `f` with each operand as an Arrow `Datum`: a scalar side stays
 /// scalar unless both are, in which case both are one-row arrays.
-fn with_datums<T>(l: &Value, r: &Value, f: impl FnOnce(&dyn Datum, &dyn Datum) -> T) -> T {
+pub(crate) fn with_datums<T>(
+    l: &Value,
+    r: &Value,
+    f: impl FnOnce(&dyn Datum, &dyn Datum) -> T,
+) -> T {
     let both = l.is_scalar() && r.is_scalar();
     let scalar = |v: &Value| match v {
         Value::Scalar(a) if !both => Some(Scalar::new(a.clone())),
@@ -155,6 +159,8 @@ fn compare(op: BinaryOp, l: &dyn Datum, r: &dyn Datum) -> Result<ArrayRef> {
         BinaryOp::LtEq => cmp::lt_eq(l, r),
         BinaryOp::Gt => cmp::gt(l, r),
         BinaryOp::GtEq => cmp::gt_eq(l, r),
+        BinaryOp::IsDistinctFrom => cmp::distinct(l, r),
+        BinaryOp::IsNotDistinctFrom => cmp::not_distinct(l, r),
         op => return Err(Error::internal(format!("{op:?} is not a comparison"))),
     };
     Ok(Arc::new(out.map_err(arithmetic_error)?))

@@ -27,6 +27,16 @@ pub enum Error {
         /// Arrow's explanation.
         reason: String,
     },
+    /// A function argument with a value the function does not take
+    /// (`sqrt(-1)`, `split_part(s, ',', 0)`, a LIKE pattern ending in the
+    /// escape character, ...).
+    #[error("{reason} (in {function})")]
+    InvalidArgument {
+        /// The function or operator.
+        function: String,
+        /// What is wrong with the value.
+        reason: String,
+    },
     /// A plan that the SQL layer should never build (wrong types, bad column
     /// index, ...): a bug in the caller or in exec.
     #[error("internal error in hyperctl-exec: {what}; this is a bug, please report it")]

@@ -21,6 +21,7 @@ use arrow::record_batch::RecordBatch;
 
 use crate::binary::{binary_data_type, evaluate_binary};
 use crate::error::{Error, Result};
+use crate::functions::ScalarFunction;
 
 /// A binary operator. Operands must have the types the SQL layer coerced them
 /// to (see [`PhysicalExpr::Binary`]).
@@ -54,12 +55,19 @@ pub enum BinaryOp {
     And,
     /// Three-valued (Kleene) `OR`.
     Or,
+    /// `IS DISTINCT FROM`: `<>` with NULL a value like any other; never NULL.
+    IsDistinctFrom,
+    /// `IS NOT DISTINCT FROM`: `=` with NULL equal to NULL; never NULL.
+    IsNotDistinctFrom,
 }
 
 impl BinaryOp {
     pub(crate) fn is_comparison(self) -> bool {
         use BinaryOp::*;
-        matches!(self, Eq | NotEq | Lt | LtEq | Gt | GtEq)
+        matches!(
+            self,
+            Eq | NotEq | Lt | LtEq | Gt | GtEq | IsDistinctFrom | IsNotDistinctFrom
+        )
     }
 
     pub(crate) fn is_logical(self) -> bool {
@@ -108,6 +116,48 @@ pub enum PhysicalExpr {
         /// The target type.
         to: DataType,
     },
+    /// A scalar function call; the arguments have the types the function
+    /// takes (see [`ScalarFunction`]).
+    ScalarFunction {
+        /// The function.
+        func: ScalarFunction,
+        /// The arguments.
+        args: Vec<PhysicalExpr>,
+    },
+    /// Searched `CASE WHEN c THEN r ... [ELSE e] END`: the first branch
+    /// whose condition is true gives the value, else `else_expr`, else NULL.
+    /// Each branch is evaluated only on the rows that reach it. All results
+    /// have one type (a `Null`-typed result takes the others' type).
+    Case {
+        /// `(condition, result)` pairs, in order.
+        branches: Vec<(PhysicalExpr, PhysicalExpr)>,
+        /// The `ELSE` result.
+        else_expr: Option<Box<PhysicalExpr>>,
+    },
+    /// `expr [NOT] IN (list)` with SQL NULL semantics; `expr` and the list
+    /// items have one type.
+    InList {
+        /// The probe value.
+        expr: Box<PhysicalExpr>,
+        /// The items (at least one).
+        list: Vec<PhysicalExpr>,
+        /// `NOT IN`.
+        negated: bool,
+    },
+    /// `expr [NOT] LIKE | ILIKE pattern [ESCAPE escape]` over text.
+    Like {
+        /// The text to match.
+        expr: Box<PhysicalExpr>,
+        /// The pattern (`%` any string, `_` any character).
+        pattern: Box<PhysicalExpr>,
+        /// `NOT LIKE`.
+        negated: bool,
+        /// `ILIKE`.
+        case_insensitive: bool,
+        /// The escape character; PostgreSQL's default is the backslash,
+        /// `None` means `ESCAPE ''` (no escape character).
+        escape: Option<char>,
+    },
 }
 
 impl PhysicalExpr {
@@ -140,6 +190,33 @@ impl PhysicalExpr {
                 crate::cast::check_cast(&expr.data_type(input)?, to)?;
                 Ok(to.clone())
             }
+            PhysicalExpr::ScalarFunction { func, args } => {
+                let types = args
+                    .iter()
+                    .map(|a| a.data_type(input))
+                    .collect::<Result<Vec<_>>>()?;
+                func.return_type(&types)
+            }
+            PhysicalExpr::Case {
+                branches,
+                else_expr,
+            } => crate::conditional::case_type(branches, else_expr.as_deref(), input),
+            PhysicalExpr::InList { expr, list, .. } => {
+                for item in list {
+                    let (a, b) = (expr.data_type(input)?, item.data_type(input)?);
+                    binary_data_type(BinaryOp::Eq, &a, &b)?;
+                }
+                Ok(DataType::Boolean)
+            }
+            PhysicalExpr::Like { expr, pattern, .. } => {
+                for e in [expr, pattern] {
+                    match e.data_type(input)? {
+                        DataType::Utf8 | DataType::Null => {}
+                        t => return Err(Error::internal(format!("LIKE on {t}"))),
+                    }
+                }
+                Ok(DataType::Boolean)
+            }
         }
     }
 
@@ -157,6 +234,22 @@ impl PhysicalExpr {
             PhysicalExpr::Not(e) | PhysicalExpr::Negate(e) => e.nullable(input),
             PhysicalExpr::Cast { expr, .. } => expr.nullable(input),
             PhysicalExpr::IsNull(_) | PhysicalExpr::IsNotNull(_) => false,
+            PhysicalExpr::ScalarFunction { func, args } => {
+                func.nullable(args.iter().any(|a| a.nullable(input)))
+            }
+            PhysicalExpr::Case {
+                branches,
+                else_expr,
+            } => {
+                else_expr.as_ref().is_none_or(|e| e.nullable(input))
+                    || branches.iter().any(|(_, r)| r.nullable(input))
+            }
+            PhysicalExpr::InList { expr, list, .. } => {
+                expr.nullable(input) || list.iter().any(|e| e.nullable(input))
+            }
+            PhysicalExpr::Like { expr, pattern, .. } => {
+                expr.nullable(input) || pattern.nullable(input)
+            }
         }
     }
 
@@ -208,6 +301,36 @@ impl PhysicalExpr {
             PhysicalExpr::Cast { expr, to } => expr
                 .evaluate_value(batch)?
                 .map(|a| crate::cast::cast(a, to)),
+            PhysicalExpr::ScalarFunction { func, args } => {
+                let values = args
+                    .iter()
+                    .map(|a| a.evaluate_value(batch))
+                    .collect::<Result<Vec<_>>>()?;
+                func.evaluate(values, batch.num_rows())
+            }
+            PhysicalExpr::Case {
+                branches,
+                else_expr,
+            } => crate::conditional::evaluate_case(branches, else_expr.as_deref(), batch)
+                .map(Value::Array),
+            PhysicalExpr::InList {
+                expr,
+                list,
+                negated,
+            } => crate::conditional::evaluate_in_list(expr, list, *negated, batch),
+            PhysicalExpr::Like {
+                expr,
+                pattern,
+                negated,
+                case_insensitive,
+                escape,
+            } => crate::conditional::evaluate_like(
+                expr.evaluate_value(batch)?,
+                pattern.evaluate_value(batch)?,
+                *negated,
+                *case_insensitive,
+                *escape,
+            ),
         }
     }
 }

@@ -1,8 +1,9 @@
 //! `hyperctl-exec`: vectorized query execution over Arrow record batches.
 //!
 //! exec evaluates [`PhysicalExpr`]essions and runs [`PhysicalPlan`]s — scan,
-//! values, filter, projection, hash aggregate, sort, limit — as pull-based
-//! streams of [`RecordBatch`](arrow::record_batch::RecordBatch)es, with SQL
+//! values, filter, projection, hash aggregate, hash and nested-loop joins,
+//! sort, limit — as pull-based streams of
+//! [`RecordBatch`](arrow::record_batch::RecordBatch)es, with SQL
 //! semantics as Tableau Hyper has them (PostgreSQL-like): three-valued logic,
 //! NULLs skipped by aggregates, checked integer and decimal arithmetic.
 //!
@@ -68,8 +69,11 @@ mod accumulator;
 mod aggregate;
 mod binary;
 mod cast;
+mod conditional;
 mod error;
 mod expr;
+mod functions;
+mod keys;
 mod operators;
 mod plan;
 mod source;
@@ -80,5 +84,6 @@ pub use aggregate::{AggregateExpr, AggregateFunction};
 pub use arrow;
 pub use error::{Error, Result};
 pub use expr::{BinaryOp, PhysicalExpr};
-pub use plan::{PhysicalPlan, SortKey, collect};
+pub use functions::{DateField, ScalarFunction, TrimSide};
+pub use plan::{JoinType, PhysicalPlan, SortKey, collect};
 pub use source::{BatchStream, MemorySource, ScanSource};

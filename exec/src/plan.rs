@@ -2,7 +2,8 @@
 //!
 //! `execute` turns a plan into a pull-based [`BatchStream`]: each operator is
 //! an iterator that pulls from its input's iterator. Pipeline breakers
-//! (aggregate, sort) consume their whole input on the first pull.
+//! (aggregate, sort, a join's build side) consume their whole input on the
+//! first pull.
 //!
 //! Invariant: `execute` checks the plan's types (through `schema`) before it
 //! returns, so an ill-typed plan fails early with [`Error::Internal`].
@@ -15,6 +16,7 @@ use arrow::record_batch::RecordBatch;
 use crate::aggregate::AggregateExpr;
 use crate::error::{Error, Result};
 use crate::expr::PhysicalExpr;
+use crate::operators::join::{self, JoinStream, hash::HashProbe, nested_loop::LoopProbe};
 use crate::operators::{filter, hash_aggregate, limit, project, scan, sort, values};
 use crate::source::{BatchStream, ScanSource};
 
@@ -28,6 +30,29 @@ pub struct SortKey {
     /// NULLs before non-NULLs (the SQL layer picks the default: NULLS LAST
     /// for ASC, NULLS FIRST for DESC).
     pub nulls_first: bool,
+}
+
+/// How a join combines its inputs (see [`PhysicalPlan::HashJoin`]).
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum JoinType {
+    /// Matching pairs only.
+    Inner,
+    /// Matching pairs, plus each left row without a match (right side NULL).
+    Left,
+    /// Matching pairs, plus each right row without a match (left side NULL).
+    Right,
+    /// Matching pairs, plus the unmatched rows of both sides.
+    Full,
+    /// Each left row with at least one match, once; left columns only.
+    Semi,
+    /// Each left row without a match (`NOT EXISTS`: a left row with a NULL
+    /// key has no match and is kept); left columns only.
+    Anti,
+    /// Each left row, once, plus a nullable Boolean column `mark`: TRUE when
+    /// it has a match, NULL when it has none but a NULL key comparison could
+    /// have been one, FALSE otherwise (SQL `x IN (subquery)`).
+    Mark,
 }
 
 /// A tree of operators over record batches.
@@ -83,6 +108,41 @@ pub enum PhysicalPlan {
         /// Sort keys, most significant first.
         keys: Vec<SortKey>,
     },
+    /// Joins two inputs on equal keys, building a hash table on `right`.
+    ///
+    /// A pair of rows matches when every left key equals its right key
+    /// (NULL equals nothing) and `filter`, if any, is TRUE. Output: left
+    /// columns then right columns (outer joins make the padded side
+    /// nullable); Semi and Anti give left columns only, Mark left columns
+    /// and `mark` (a pair whose filter is not TRUE does not count).
+    HashJoin {
+        /// The probe side.
+        left: Box<PhysicalPlan>,
+        /// The build side, read whole on the first pull.
+        right: Box<PhysicalPlan>,
+        /// Key pairs: an expression over `left` and one of the same type over
+        /// `right`. At least one.
+        on: Vec<(PhysicalExpr, PhysicalExpr)>,
+        /// A residual condition over the joined row (left columns then right
+        /// columns).
+        filter: Option<PhysicalExpr>,
+        /// Which rows come out.
+        join_type: JoinType,
+    },
+    /// Joins every left row with every right row for which `condition` (over
+    /// left columns then right columns) is TRUE; `None` is CROSS JOIN. Output
+    /// as for [`HashJoin`](Self::HashJoin); Mark's `mark` is the three-valued
+    /// OR of the condition over all right rows.
+    NestedLoopJoin {
+        /// The outer side.
+        left: Box<PhysicalPlan>,
+        /// The inner side, read whole on the first pull.
+        right: Box<PhysicalPlan>,
+        /// The join condition.
+        condition: Option<PhysicalExpr>,
+        /// Which rows come out.
+        join_type: JoinType,
+    },
     /// Skips `skip` rows, then yields at most `fetch` rows.
     Limit {
         /// The input.
@@ -117,6 +177,27 @@ impl PhysicalPlan {
             } => hash_aggregate::schema(input.schema()?.as_ref(), group_by, aggregates),
             PhysicalPlan::Sort { input, keys } => sort::schema(&input.schema()?, keys),
             PhysicalPlan::Limit { input, .. } => input.schema(),
+            PhysicalPlan::HashJoin {
+                left,
+                right,
+                on,
+                filter,
+                join_type,
+            } => {
+                let (l, r) = (left.schema()?, right.schema()?);
+                join::hash::check(&l, &r, on, filter.as_ref())?;
+                join::schema(&l, &r, *join_type)
+            }
+            PhysicalPlan::NestedLoopJoin {
+                left,
+                right,
+                condition,
+                join_type,
+            } => {
+                let (l, r) = (left.schema()?, right.schema()?);
+                join::check_condition(&join::joined_schema(&l, &r), condition.as_ref())?;
+                join::schema(&l, &r, *join_type)
+            }
         }
     }
 
@@ -158,6 +239,44 @@ impl PhysicalPlan {
             }
             PhysicalPlan::Limit { input, skip, fetch } => {
                 Ok(limit::execute(input.execute()?, *skip, *fetch))
+            }
+            PhysicalPlan::HashJoin {
+                left,
+                right,
+                on,
+                filter,
+                join_type,
+            } => {
+                let right_schema = right.schema()?;
+                let types =
+                    join::hash::check(left.schema()?.as_ref(), &right_schema, on, filter.as_ref())?;
+                let probe = HashProbe::try_new(on, filter.clone(), *join_type, &types)?;
+                let (l, r) = (left.execute()?, right.execute()?);
+                Ok(Box::new(JoinStream::new(
+                    l,
+                    r,
+                    right_schema,
+                    probe,
+                    *join_type,
+                    schema,
+                )))
+            }
+            PhysicalPlan::NestedLoopJoin {
+                left,
+                right,
+                condition,
+                join_type,
+            } => {
+                let probe = LoopProbe::new(condition.clone());
+                let (l, r) = (left.execute()?, right.execute()?);
+                Ok(Box::new(JoinStream::new(
+                    l,
+                    r,
+                    right.schema()?,
+                    probe,
+                    *join_type,
+                    schema,
+                )))
             }
         }
     }

@@ -183,6 +183,17 @@ impl Connection {
         })
     }
 
+    /// The exec plan of a query, for tests of plan shapes.
+    #[cfg(test)]
+    pub(crate) fn physical_plan(&self, sql: &str) -> Result<hyperctl_exec::PhysicalPlan> {
+        match bind_statement(&self.db.snapshot(), &parse_one(sql)?)? {
+            BoundStatement::Query(plan) => Ok(plan.lower()),
+            _ => Err(Error::Internal {
+                what: "not a query".into(),
+            }),
+        }
+    }
+
     /// Whether a transaction opened by BEGIN is running.
     pub fn in_transaction(&self) -> bool {
         self.txn.is_some()

@@ -196,10 +196,12 @@ pub(crate) mod state {
     pub(crate) const DATATYPE_MISMATCH: &str = "42804";
     pub(crate) const GROUPING_ERROR: &str = "42803";
     pub(crate) const DUPLICATE_TABLE: &str = "42P07";
+    pub(crate) const DUPLICATE_ALIAS: &str = "42712";
     pub(crate) const INVALID_TEXT: &str = "22P02";
     pub(crate) const FEATURE_NOT_SUPPORTED: &str = "0A000";
     pub(crate) const AMBIGUOUS_COLUMN: &str = "42702";
     pub(crate) const ACTIVE_TRANSACTION: &str = "25001";
     pub(crate) const NO_ACTIVE_TRANSACTION: &str = "25P01";
     pub(crate) const INVALID_PARAMETER: &str = "22023";
+    pub(crate) const INVALID_ESCAPE: &str = "22025";
 }

@@ -9,8 +9,8 @@ use std::sync::Arc;
 use hyperctl_exec::arrow::array::ArrayRef;
 use hyperctl_exec::arrow::datatypes::{Schema, SchemaRef};
 use hyperctl_exec::{
-    AggregateExpr, AggregateFunction, BatchStream, BinaryOp, PhysicalExpr, PhysicalPlan,
-    ScanSource, SortKey,
+    AggregateExpr, AggregateFunction, BatchStream, BinaryOp, JoinType, PhysicalExpr, PhysicalPlan,
+    ScalarFunction, ScanSource, SortKey,
 };
 use hyperctl_format::SqlType;
 use hyperctl_storage::TableHandle;
@@ -54,6 +54,30 @@ pub(crate) enum BoundExpr {
         expr: Box<BoundExpr>,
         ty: SqlType,
     },
+    /// A scalar function call, arguments already cast to what it takes.
+    Function {
+        func: ScalarFunction,
+        args: Vec<BoundExpr>,
+        ty: SqlType,
+    },
+    /// Searched CASE; results already coerced to `ty`.
+    Case {
+        branches: Vec<(BoundExpr, BoundExpr)>,
+        else_expr: Option<Box<BoundExpr>>,
+        ty: SqlType,
+    },
+    InList {
+        expr: Box<BoundExpr>,
+        list: Vec<BoundExpr>,
+        negated: bool,
+    },
+    Like {
+        expr: Box<BoundExpr>,
+        pattern: Box<BoundExpr>,
+        negated: bool,
+        case_insensitive: bool,
+        escape: Option<char>,
+    },
 }
 
 impl PartialEq for BoundExpr {
@@ -88,6 +112,54 @@ impl PartialEq for BoundExpr {
             | (IsNull(a), IsNull(b))
             | (IsNotNull(a), IsNotNull(b)) => a == b,
             (Cast { expr: a, ty: ta }, Cast { expr: b, ty: tb }) => ta == tb && a == b,
+            (
+                Function {
+                    func: fa, args: aa, ..
+                },
+                Function {
+                    func: fb, args: ab, ..
+                },
+            ) => fa == fb && aa == ab,
+            (
+                Case {
+                    branches: ba,
+                    else_expr: ea,
+                    ..
+                },
+                Case {
+                    branches: bb,
+                    else_expr: eb,
+                    ..
+                },
+            ) => ba == bb && ea == eb,
+            (
+                InList {
+                    expr: xa,
+                    list: la,
+                    negated: na,
+                },
+                InList {
+                    expr: xb,
+                    list: lb,
+                    negated: nb,
+                },
+            ) => xa == xb && la == lb && na == nb,
+            (
+                Like {
+                    expr: xa,
+                    pattern: pa,
+                    negated: na,
+                    case_insensitive: ca,
+                    escape: ea,
+                },
+                Like {
+                    expr: xb,
+                    pattern: pb,
+                    negated: nb,
+                    case_insensitive: cb,
+                    escape: eb,
+                },
+            ) => xa == xb && pa == pb && na == nb && ca == cb && ea == eb,
             _ => false,
         }
     }
@@ -99,8 +171,14 @@ impl BoundExpr {
             BoundExpr::Column { ty, .. }
             | BoundExpr::Literal { ty, .. }
             | BoundExpr::Binary { ty, .. }
-            | BoundExpr::Cast { ty, .. } => *ty,
-            BoundExpr::Not(_) | BoundExpr::IsNull(_) | BoundExpr::IsNotNull(_) => SqlType::Bool,
+            | BoundExpr::Cast { ty, .. }
+            | BoundExpr::Function { ty, .. }
+            | BoundExpr::Case { ty, .. } => *ty,
+            BoundExpr::Not(_)
+            | BoundExpr::IsNull(_)
+            | BoundExpr::IsNotNull(_)
+            | BoundExpr::InList { .. }
+            | BoundExpr::Like { .. } => SqlType::Bool,
             BoundExpr::Negate(e) => e.ty(),
         }
     }
@@ -111,12 +189,175 @@ impl BoundExpr {
             BoundExpr::Literal { value, .. } => value.null_count() > 0,
             BoundExpr::Binary {
                 left, right, op, ..
-            } => left.nullable() || right.nullable() || matches!(op, BinaryOp::Div | BinaryOp::Mod),
+            } => match op {
+                BinaryOp::IsDistinctFrom | BinaryOp::IsNotDistinctFrom => false,
+                _ => {
+                    left.nullable()
+                        || right.nullable()
+                        || matches!(op, BinaryOp::Div | BinaryOp::Mod)
+                }
+            },
             BoundExpr::Not(e) | BoundExpr::Negate(e) | BoundExpr::Cast { expr: e, .. } => {
                 e.nullable()
             }
             BoundExpr::IsNull(_) | BoundExpr::IsNotNull(_) => false,
+            BoundExpr::Function { func, args, .. } => {
+                func_nullable(*func, args.iter().any(BoundExpr::nullable))
+            }
+            BoundExpr::Case {
+                branches,
+                else_expr,
+                ..
+            } => {
+                else_expr.as_ref().is_none_or(|e| e.nullable())
+                    || branches.iter().any(|(_, r)| r.nullable())
+            }
+            BoundExpr::InList { expr, list, .. } => {
+                expr.nullable() || list.iter().any(BoundExpr::nullable)
+            }
+            BoundExpr::Like { expr, pattern, .. } => expr.nullable() || pattern.nullable(),
         }
+    }
+
+    /// Calls `f` with the index of every column the expression reads.
+    pub(crate) fn visit_columns(&self, f: &mut dyn FnMut(usize)) {
+        match self {
+            BoundExpr::Column { index, .. } => f(*index),
+            BoundExpr::Literal { .. } => {}
+            BoundExpr::Binary { left, right, .. } => {
+                left.visit_columns(f);
+                right.visit_columns(f);
+            }
+            BoundExpr::Not(e)
+            | BoundExpr::Negate(e)
+            | BoundExpr::IsNull(e)
+            | BoundExpr::IsNotNull(e)
+            | BoundExpr::Cast { expr: e, .. } => e.visit_columns(f),
+            BoundExpr::Function { args, .. } => args.iter().for_each(|a| a.visit_columns(f)),
+            BoundExpr::Case {
+                branches,
+                else_expr,
+                ..
+            } => {
+                for (when, then) in branches {
+                    when.visit_columns(f);
+                    then.visit_columns(f);
+                }
+                if let Some(e) = else_expr {
+                    e.visit_columns(f);
+                }
+            }
+            BoundExpr::InList { expr, list, .. } => {
+                expr.visit_columns(f);
+                list.iter().for_each(|e| e.visit_columns(f));
+            }
+            BoundExpr::Like { expr, pattern, .. } => {
+                expr.visit_columns(f);
+                pattern.visit_columns(f);
+            }
+        }
+    }
+
+    /// The same expression with every column index `i` replaced by `f(i)`.
+    pub(crate) fn map_columns(&self, f: &dyn Fn(usize) -> usize) -> BoundExpr {
+        let map = |e: &BoundExpr| Box::new(e.map_columns(f));
+        match self {
+            BoundExpr::Column {
+                index,
+                ty,
+                nullable,
+            } => BoundExpr::Column {
+                index: f(*index),
+                ty: *ty,
+                nullable: *nullable,
+            },
+            BoundExpr::Literal { .. } => self.clone(),
+            BoundExpr::Binary {
+                op,
+                left,
+                right,
+                ty,
+            } => BoundExpr::Binary {
+                op: *op,
+                left: map(left),
+                right: map(right),
+                ty: *ty,
+            },
+            BoundExpr::Not(e) => BoundExpr::Not(map(e)),
+            BoundExpr::Negate(e) => BoundExpr::Negate(map(e)),
+            BoundExpr::IsNull(e) => BoundExpr::IsNull(map(e)),
+            BoundExpr::IsNotNull(e) => BoundExpr::IsNotNull(map(e)),
+            BoundExpr::Cast { expr, ty } => BoundExpr::Cast {
+                expr: map(expr),
+                ty: *ty,
+            },
+            BoundExpr::Function { func, args, ty } => BoundExpr::Function {
+                func: *func,
+                args: args.iter().map(|a| a.map_columns(f)).collect(),
+                ty: *ty,
+            },
+            BoundExpr::Case {
+                branches,
+                else_expr,
+                ty,
+            } => BoundExpr::Case {
+                branches: branches
+                    .iter()
+                    .map(|(w, t)| (w.map_columns(f), t.map_columns(f)))
+                    .collect(),
+                else_expr: else_expr.as_deref().map(map),
+                ty: *ty,
+            },
+            BoundExpr::InList {
+                expr,
+                list,
+                negated,
+            } => BoundExpr::InList {
+                expr: map(expr),
+                list: list.iter().map(|e| e.map_columns(f)).collect(),
+                negated: *negated,
+            },
+            BoundExpr::Like {
+                expr,
+                pattern,
+                negated,
+                case_insensitive,
+                escape,
+            } => BoundExpr::Like {
+                expr: map(expr),
+                pattern: map(pattern),
+                negated: *negated,
+                case_insensitive: *case_insensitive,
+                escape: *escape,
+            },
+        }
+    }
+
+    /// The operands of a tree of ANDs (the expression itself otherwise).
+    pub(crate) fn conjuncts(self) -> Vec<BoundExpr> {
+        match self {
+            BoundExpr::Binary {
+                op: BinaryOp::And,
+                left,
+                right,
+                ..
+            } => {
+                let mut out = left.conjuncts();
+                out.extend(right.conjuncts());
+                out
+            }
+            other => vec![other],
+        }
+    }
+
+    /// The AND of `exprs`, `None` for none.
+    pub(crate) fn and_all(exprs: Vec<BoundExpr>) -> Option<BoundExpr> {
+        exprs.into_iter().reduce(|a, b| BoundExpr::Binary {
+            op: BinaryOp::And,
+            left: Box::new(a),
+            right: Box::new(b),
+            ty: SqlType::Bool,
+        })
     }
 
     pub(crate) fn is_untyped_literal(&self) -> bool {
@@ -144,8 +385,52 @@ impl BoundExpr {
                 expr: Box::new(expr.to_physical()),
                 to: ty.to_arrow(),
             },
+            BoundExpr::Function { func, args, .. } => PhysicalExpr::ScalarFunction {
+                func: *func,
+                args: args.iter().map(BoundExpr::to_physical).collect(),
+            },
+            BoundExpr::Case {
+                branches,
+                else_expr,
+                ..
+            } => PhysicalExpr::Case {
+                branches: branches
+                    .iter()
+                    .map(|(w, t)| (w.to_physical(), t.to_physical()))
+                    .collect(),
+                else_expr: else_expr.as_ref().map(|e| Box::new(e.to_physical())),
+            },
+            BoundExpr::InList {
+                expr,
+                list,
+                negated,
+            } => PhysicalExpr::InList {
+                expr: Box::new(expr.to_physical()),
+                list: list.iter().map(BoundExpr::to_physical).collect(),
+                negated: *negated,
+            },
+            BoundExpr::Like {
+                expr,
+                pattern,
+                negated,
+                case_insensitive,
+                escape,
+            } => PhysicalExpr::Like {
+                expr: Box::new(expr.to_physical()),
+                pattern: Box::new(pattern.to_physical()),
+                negated: *negated,
+                case_insensitive: *case_insensitive,
+                escape: *escape,
+            },
         }
     }
+}
+
+/// Whether a function call may be NULL: `concat` never is; the others are
+/// NULL when an argument is, and can be NULL for non-NULL arguments only in
+/// ways the argument nullability already covers (`nullif` is a CASE).
+fn func_nullable(func: ScalarFunction, args_nullable: bool) -> bool {
+    !matches!(func, ScalarFunction::Concat) && args_nullable
 }
 
 /// A bound aggregate call.
@@ -200,6 +485,17 @@ pub(crate) enum LogicalPlan {
         skip: usize,
         fetch: Option<usize>,
     },
+    /// Output: left columns then right columns. `on` pairs an expression
+    /// over the left input with one of the same type over the right input;
+    /// `filter` is over the joined row. No `on` means a nested-loop join.
+    Join {
+        left: Box<LogicalPlan>,
+        right: Box<LogicalPlan>,
+        join_type: JoinType,
+        on: Vec<(BoundExpr, BoundExpr)>,
+        filter: Option<BoundExpr>,
+        columns: Vec<ColumnInfo>,
+    },
 }
 
 impl LogicalPlan {
@@ -209,10 +505,28 @@ impl LogicalPlan {
             LogicalPlan::Scan { columns, .. }
             | LogicalPlan::Values { columns, .. }
             | LogicalPlan::Project { columns, .. }
-            | LogicalPlan::Aggregate { columns, .. } => columns,
+            | LogicalPlan::Aggregate { columns, .. }
+            | LogicalPlan::Join { columns, .. } => columns,
             LogicalPlan::Filter { input, .. }
             | LogicalPlan::Sort { input, .. }
             | LogicalPlan::Limit { input, .. } => input.columns(),
+        }
+    }
+
+    /// The number of rows, when it is known without running the plan.
+    pub(crate) fn estimated_rows(&self) -> Option<u64> {
+        match self {
+            LogicalPlan::Scan { table, .. } => Some(table.row_count()),
+            LogicalPlan::Values { rows, .. } => Some(rows.len() as u64),
+            LogicalPlan::Filter { input, .. }
+            | LogicalPlan::Project { input, .. }
+            | LogicalPlan::Sort { input, .. } => input.estimated_rows(),
+            LogicalPlan::Limit { input, fetch, .. } => match (input.estimated_rows(), fetch) {
+                (Some(n), Some(f)) => Some(n.min(*f as u64)),
+                (n, None) => n,
+                (None, Some(f)) => Some(*f as u64),
+            },
+            LogicalPlan::Aggregate { .. } | LogicalPlan::Join { .. } => None,
         }
     }
 
@@ -285,7 +599,78 @@ impl LogicalPlan {
                 skip: *skip,
                 fetch: *fetch,
             },
+            LogicalPlan::Join {
+                left,
+                right,
+                join_type,
+                on,
+                filter,
+                columns,
+            } => lower_join(left, right, *join_type, on, filter.as_ref(), columns),
         }
+    }
+}
+
+/// A hash join when there are equal keys, a nested-loop join otherwise. An
+/// inner hash join builds on its smaller input when both row counts are
+/// known: the inputs are swapped and a projection restores the column order.
+fn lower_join(
+    left: &LogicalPlan,
+    right: &LogicalPlan,
+    join_type: JoinType,
+    on: &[(BoundExpr, BoundExpr)],
+    filter: Option<&BoundExpr>,
+    columns: &[ColumnInfo],
+) -> PhysicalPlan {
+    if on.is_empty() {
+        return PhysicalPlan::NestedLoopJoin {
+            left: Box::new(left.lower()),
+            right: Box::new(right.lower()),
+            condition: filter.map(BoundExpr::to_physical),
+            join_type,
+        };
+    }
+    let swap = join_type == JoinType::Inner
+        && matches!(
+            (left.estimated_rows(), right.estimated_rows()),
+            (Some(l), Some(r)) if l < r
+        );
+    if !swap {
+        return PhysicalPlan::HashJoin {
+            left: Box::new(left.lower()),
+            right: Box::new(right.lower()),
+            on: on
+                .iter()
+                .map(|(l, r)| (l.to_physical(), r.to_physical()))
+                .collect(),
+            filter: filter.map(BoundExpr::to_physical),
+            join_type,
+        };
+    }
+    let (nl, nr) = (left.columns().len(), right.columns().len());
+    let filter = filter.map(|f| {
+        f.map_columns(&|i| if i < nl { i + nr } else { i - nl })
+            .to_physical()
+    });
+    let join = PhysicalPlan::HashJoin {
+        left: Box::new(right.lower()),
+        right: Box::new(left.lower()),
+        on: on
+            .iter()
+            .map(|(l, r)| (r.to_physical(), l.to_physical()))
+            .collect(),
+        filter,
+        join_type,
+    };
+    let exprs = (0..nl)
+        .map(|i| nr + i)
+        .chain(0..nr)
+        .zip(columns)
+        .map(|(index, c)| (PhysicalExpr::Column { index }, c.name.clone()))
+        .collect();
+    PhysicalPlan::Projection {
+        input: Box::new(join),
+        exprs,
     }
 }
 

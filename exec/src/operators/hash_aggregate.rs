@@ -1,24 +1,21 @@
 //! Hash aggregate: groups rows by key and feeds each group's rows to the
 //! aggregates' accumulators.
 //!
-//! Group keys of any types are encoded with Arrow's row format; equal keys
-//! have equal bytes (NULL included, so NULLs form one group; floats are
-//! normalized first so that `-0.0` and `0.0` share a group). Groups are
-//! numbered, and output, in first-seen order.
+//! Group keys are numbered by [`KeyIndex`] (Arrow's row format): NULLs form
+//! one group, `-0.0` and `0.0` share a group. Groups are output in first-seen
+//! order.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef};
+use arrow::array::ArrayRef;
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
-use arrow::row::{RowConverter, Rows, SortField};
 
 use crate::accumulator::Accumulator;
 use crate::aggregate::{AggregateExpr, AggregateFunction};
-use crate::binary::normalize_floats;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::expr::PhysicalExpr;
+use crate::keys::KeyIndex;
 use crate::plan::{deferred, make_batch};
 use crate::source::BatchStream;
 
@@ -94,7 +91,7 @@ fn aggregate(input: BatchStream, mut spec: Spec) -> Result<Vec<RecordBatch>> {
         let keys = spec
             .group_by
             .iter()
-            .map(|e| Ok(normalize_floats(&e.evaluate(&batch)?)))
+            .map(|e| e.evaluate(&batch))
             .collect::<Result<Vec<_>>>()?;
         groups.assign(&keys, batch.num_rows(), &mut group_of_row)?;
         for (arg, acc) in &mut spec.aggregates {
@@ -117,17 +114,7 @@ fn aggregate(input: BatchStream, mut spec: Spec) -> Result<Vec<RecordBatch>> {
 #[derive(Debug)]
 struct Groups {
     /// `None` without GROUP BY: then there is exactly one group.
-    keyed: Option<Keyed>,
-}
-
-#[derive(Debug)]
-struct Keyed {
-    types: Vec<DataType>,
-    converter: RowConverter,
-    /// Row-format key bytes -> group index.
-    index: HashMap<Box<[u8]>, usize>,
-    /// The key of each group, in group order.
-    keys: Rows,
+    keyed: Option<KeyIndex>,
 }
 
 impl Groups {
@@ -135,20 +122,13 @@ impl Groups {
         if types.is_empty() {
             return Ok(Groups { keyed: None });
         }
-        let fields = types.iter().map(|t| SortField::new(t.clone())).collect();
-        let converter = RowConverter::new(fields)?;
-        let keys = converter.empty_rows(0, 0);
-        let keyed = Keyed {
-            types: types.to_vec(),
-            converter,
-            index: HashMap::new(),
-            keys,
-        };
-        Ok(Groups { keyed: Some(keyed) })
+        Ok(Groups {
+            keyed: Some(KeyIndex::try_new(types)?),
+        })
     }
 
     fn len(&self) -> usize {
-        self.keyed.as_ref().map_or(1, |k| k.keys.num_rows())
+        self.keyed.as_ref().map_or(1, KeyIndex::len)
     }
 
     /// Sets `out[i]` to the group of row `i`, adding new groups as needed.
@@ -158,29 +138,8 @@ impl Groups {
             out.resize(rows, 0);
             return Ok(());
         };
-        let fits = keys.len() == k.types.len()
-            && keys
-                .iter()
-                .zip(&k.types)
-                .all(|(a, t)| a.data_type() == t && a.len() == rows);
-        if !fits {
-            return Err(Error::internal(
-                "group keys do not match their declared types",
-            ));
-        }
-        let encoded = k.converter.convert_columns(keys)?;
-        for row in encoded.iter() {
-            let group = match k.index.get(row.data()) {
-                Some(&g) => g,
-                None => {
-                    let g = k.keys.num_rows();
-                    k.index.insert(row.data().into(), g);
-                    k.keys.push(row);
-                    g
-                }
-            };
-            out.push(group);
-        }
+        let encoded = k.encode(keys, rows)?;
+        out.extend(encoded.iter().map(|row| k.insert(row)));
         Ok(())
     }
 
@@ -188,7 +147,7 @@ impl Groups {
     fn finish(&self) -> Result<Vec<ArrayRef>> {
         match &self.keyed {
             None => Ok(vec![]),
-            Some(k) => Ok(k.converter.convert_rows(k.keys.iter())?),
+            Some(k) => k.columns(),
         }
     }
 }
@@ -196,6 +155,7 @@ impl Groups {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::Error;
     use crate::plan::{PhysicalPlan, collect};
     use crate::test_util::{col, ints, nullable_batch, proptest_config, scan_of, split, strs};
     use AggregateFunction::*;

@@ -4,6 +4,7 @@
 
 pub(crate) mod filter;
 pub(crate) mod hash_aggregate;
+pub(crate) mod join;
 pub(crate) mod limit;
 pub(crate) mod project;
 pub(crate) mod scan;

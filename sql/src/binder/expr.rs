@@ -20,6 +20,7 @@ use sqlparser::ast::{self, Expr, Spanned, Value};
 use sqlparser::tokenizer::Span;
 
 use super::Scope;
+use super::functions;
 use crate::error::{SqlError, state};
 use crate::plan::{BoundAggregate, BoundExpr};
 
@@ -114,6 +115,78 @@ impl<'a> ExprBinder<'a> {
                 cast(bound, ty, ts.value.span)
             }
             Expr::Function(f) => self.function(f, expr.span()),
+            Expr::Case {
+                operand,
+                conditions,
+                else_result,
+                ..
+            } => self.case(
+                operand.as_deref(),
+                conditions,
+                else_result.as_deref(),
+                expr.span(),
+            ),
+            Expr::Between {
+                expr: x,
+                negated,
+                low,
+                high,
+            } => self.between(x, *negated, low, high),
+            Expr::In {
+                expr: x,
+                target: ast::InTarget::List(list),
+                negated,
+                ..
+            } => self.in_list(x, list, *negated),
+            Expr::Like {
+                negated,
+                any: false,
+                expr: x,
+                pattern,
+                escape_char,
+            } => self.like(x, pattern, *negated, false, escape_char.as_deref()),
+            Expr::ILike {
+                negated,
+                any: false,
+                expr: x,
+                pattern,
+                escape_char,
+            } => self.like(x, pattern, *negated, true, escape_char.as_deref()),
+            Expr::IsDistinctFrom(a, b) => self.distinct(a, b, true),
+            Expr::IsNotDistinctFrom(a, b) => self.distinct(a, b, false),
+            Expr::IsTrue(e) => self.is_bool(e, true, false),
+            Expr::IsNotTrue(e) => self.is_bool(e, true, true),
+            Expr::IsFalse(e) => self.is_bool(e, false, false),
+            Expr::IsNotFalse(e) => self.is_bool(e, false, true),
+            Expr::IsUnknown(e) => self.is_unknown(e, false),
+            Expr::IsNotUnknown(e) => self.is_unknown(e, true),
+            Expr::Substring {
+                expr: x,
+                substring_from,
+                substring_for,
+                ..
+            } => self.substring(
+                x,
+                substring_from.as_deref(),
+                substring_for.as_deref(),
+                expr.span(),
+            ),
+            Expr::Trim {
+                expr: x,
+                trim_where,
+                trim_what,
+                trim_characters,
+            } => self.trim(
+                x,
+                trim_where.as_ref(),
+                trim_what.as_deref(),
+                trim_characters.as_deref(),
+                expr.span(),
+            ),
+            Expr::Position { expr: needle, r#in } => self.position_in(needle, r#in, expr.span()),
+            Expr::Extract { field, expr: x, .. } => self.extract(field, x, expr.span()),
+            Expr::Ceil { expr: x, field } => self.ceil_floor(x, field, true, expr.span()),
+            Expr::Floor { expr: x, field } => self.ceil_floor(x, field, false, expr.span()),
             _ => Err(not_supported(&describe(expr), expr.span())),
         }
     }
@@ -149,6 +222,9 @@ impl<'a> ExprBinder<'a> {
         span: Span,
     ) -> BindResult {
         use ast::BinaryOperator as B;
+        if matches!(op, B::StringConcat) {
+            return self.string_concat(left, right, span);
+        }
         let l = self.bind(left)?;
         let r = self.bind(right)?;
         let (op, kind) = match op {
@@ -178,6 +254,9 @@ impl<'a> ExprBinder<'a> {
                 let (l, r) = unify(l, r, left.span(), right.span(), symbol)?;
                 Ok(binary_expr(op, l, r, SqlType::Bool))
             }
+            OpKind::Arithmetic if functions::is_date_arithmetic(op, &l, &r) => {
+                functions::date_arithmetic(op, l, r, span)
+            }
             OpKind::Arithmetic => arithmetic(op, l, r, span),
         }
     }
@@ -185,11 +264,7 @@ impl<'a> ExprBinder<'a> {
     fn function(&mut self, f: &ast::Function, span: Span) -> BindResult {
         let name = object_name(&f.name).to_ascii_lowercase();
         let Some(func) = aggregate_function(&name) else {
-            return Err(SqlError::new(
-                state::UNDEFINED_FUNCTION,
-                format!("function \"{name}\" does not exist"),
-            )
-            .at(span));
+            return self.scalar_call(f, span);
         };
         if f.over.is_some() || f.filter.is_some() || !f.within_group.is_empty() {
             return Err(not_supported(
@@ -321,7 +396,9 @@ pub(crate) fn contains_aggregate(expr: &Expr) -> bool {
         | Expr::IsNull(expr)
         | Expr::IsNotNull(expr)
         | Expr::Cast { expr, .. } => contains_aggregate(expr),
-        _ => false,
+        other => functions::children(other)
+            .into_iter()
+            .any(contains_aggregate),
     }
 }
 
@@ -336,7 +413,16 @@ fn first_column(expr: &Expr) -> Option<String> {
         | Expr::IsNull(expr)
         | Expr::IsNotNull(expr)
         | Expr::Cast { expr, .. } => first_column(expr),
-        _ => None,
+        Expr::Function(f) => match &f.args {
+            ast::FunctionArguments::List(l) => l.args.iter().find_map(|a| match a {
+                ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => first_column(e),
+                _ => None,
+            }),
+            _ => None,
+        },
+        other => functions::children(other)
+            .into_iter()
+            .find_map(first_column),
     }
 }
 
@@ -365,7 +451,7 @@ pub(crate) fn not_supported(what: &str, span: Span) -> SqlError {
     .at(span)
 }
 
-fn type_error(message: String, span: Span) -> SqlError {
+pub(super) fn type_error(message: String, span: Span) -> SqlError {
     SqlError::new(state::DATATYPE_MISMATCH, message).at(span)
 }
 
@@ -388,7 +474,7 @@ fn op_symbol(op: BinaryOp) -> &'static str {
     }
 }
 
-fn binary_expr(op: BinaryOp, l: BoundExpr, r: BoundExpr, ty: SqlType) -> BoundExpr {
+pub(super) fn binary_expr(op: BinaryOp, l: BoundExpr, r: BoundExpr, ty: SqlType) -> BoundExpr {
     BoundExpr::Binary {
         op,
         left: Box::new(l),
@@ -621,7 +707,7 @@ fn numeric_common(a: SqlType, b: SqlType) -> SqlType {
 }
 
 /// Brings two operands of a comparison to one type.
-fn unify(
+pub(crate) fn unify(
     l: BoundExpr,
     r: BoundExpr,
     lspan: Span,
@@ -673,7 +759,7 @@ fn numeric_scale(ty: SqlType) -> u8 {
     }
 }
 
-fn arithmetic(op: BinaryOp, l: BoundExpr, r: BoundExpr, span: Span) -> BindResult {
+pub(super) fn arithmetic(op: BinaryOp, l: BoundExpr, r: BoundExpr, span: Span) -> BindResult {
     let (lt, rt) = (l.ty(), r.ty());
     if !lt.is_numeric() || !rt.is_numeric() || l.is_untyped_literal() || r.is_untyped_literal() {
         return Err(type_error(

@@ -4,6 +4,8 @@
 
 mod copy;
 mod expr;
+mod from;
+mod functions;
 mod query;
 mod statement;
 
@@ -109,12 +111,48 @@ pub(crate) fn resolve_table(
 }
 
 /// The columns visible to expressions: the FROM clause's output.
+///
+/// Invariant: scope position `i` is column `i` of the plan the scope
+/// describes.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Scope {
     pub(crate) columns: Vec<ColumnInfo>,
+    /// Per column (missing means `false`): reachable only by a qualified name
+    /// and left out of an unqualified `*`, as the two columns that a
+    /// `JOIN ... USING` merges into one.
+    pub(crate) hidden: Vec<bool>,
 }
 
 impl Scope {
+    /// A scope of plain columns.
+    pub(crate) fn new(columns: Vec<ColumnInfo>) -> Self {
+        Scope {
+            columns,
+            hidden: Vec::new(),
+        }
+    }
+
+    /// Whether column `i` is hidden from unqualified names and `*`.
+    pub(crate) fn is_hidden(&self, i: usize) -> bool {
+        self.hidden.get(i).copied().unwrap_or(false)
+    }
+
+    /// Whether some column is qualified by `qualifier`.
+    pub(crate) fn has_qualifier(&self, qualifier: &str) -> bool {
+        self.columns
+            .iter()
+            .any(|c| c.qualifier.as_deref() == Some(qualifier))
+    }
+
+    /// The error for `qualifier.x` when no FROM item is called `qualifier`.
+    pub(crate) fn missing_qualifier(qualifier: &str, span: sqlparser::tokenizer::Span) -> SqlError {
+        SqlError::new(
+            state::UNDEFINED_TABLE,
+            format!("missing FROM-clause entry for table \"{qualifier}\""),
+        )
+        .at(span)
+    }
+
     /// Resolves `[qualifier.]name` to a column.
     pub(crate) fn resolve(
         &self,
@@ -127,11 +165,12 @@ impl Scope {
             .columns
             .iter()
             .enumerate()
-            .filter(|(_, c)| {
+            .filter(|(i, c)| {
                 c.name == wanted
-                    && qual
-                        .as_ref()
-                        .is_none_or(|q| c.qualifier.as_deref() == Some(q.as_str()))
+                    && match &qual {
+                        None => !self.is_hidden(*i),
+                        Some(q) => c.qualifier.as_deref() == Some(q.as_str()),
+                    }
             })
             .map(|(i, _)| i)
             .collect();
@@ -148,7 +187,12 @@ impl Scope {
                     nullable: c.nullable,
                 })
             }
-            [] => Err(self.unknown_column(&wanted, qual.as_deref(), span)),
+            [] => match (&qual, qualifier) {
+                (Some(q), Some(ident)) if !self.has_qualifier(q) => {
+                    Err(Scope::missing_qualifier(q, ident.span))
+                }
+                _ => Err(self.unknown_column(&wanted, qual.as_deref(), span)),
+            },
             _ => Err(SqlError::new(
                 state::AMBIGUOUS_COLUMN,
                 format!("column reference \"{wanted}\" is ambiguous"),

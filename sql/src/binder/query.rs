@@ -11,7 +11,8 @@ use sqlparser::ast::{self, Expr, SelectItem, SetExpr, Spanned};
 use sqlparser::tokenizer::Span;
 
 use super::expr::{AggContext, ExprBinder, contains_aggregate, default_literal_type, object_name};
-use super::{CatalogView, Scope, normalize, not_supported, resolve_table};
+use super::from::bind_from;
+use super::{CatalogView, Scope, normalize, not_supported};
 use crate::error::{SqlError, state};
 use crate::plan::{BoundExpr, BoundSortKey, ColumnInfo, LogicalPlan};
 
@@ -193,9 +194,7 @@ fn order_outputs(plan: LogicalPlan, order_by: &[ast::OrderByExpr]) -> BindResult
     if order_by.is_empty() {
         return Ok(plan);
     }
-    let scope = Scope {
-        columns: plan.columns().to_vec(),
-    };
+    let scope = Scope::new(plan.columns().to_vec());
     let mut keys = Vec::new();
     for o in order_by {
         let expr = match ordinal(&o.expr, scope.columns.len())? {
@@ -220,7 +219,7 @@ fn sort_key(expr: BoundExpr, o: &ast::OrderByExpr) -> BoundSortKey {
     }
 }
 
-fn column_ref(columns: &[ColumnInfo], i: usize) -> BoundExpr {
+pub(super) fn column_ref(columns: &[ColumnInfo], i: usize) -> BoundExpr {
     BoundExpr::Column {
         index: i,
         ty: columns[i].ty,
@@ -242,107 +241,6 @@ fn ordinal(e: &Expr, len: usize) -> BindResult<Option<usize>> {
         )
         .at(v.span)),
     }
-}
-
-/// The FROM clause: one table (joins come with issue 4), or none.
-fn bind_from(catalog: &dyn CatalogView, select: &ast::Select) -> BindResult<(LogicalPlan, Scope)> {
-    match select.from.as_slice() {
-        [] => {
-            let plan = LogicalPlan::Values {
-                rows: vec![Vec::new()],
-                columns: Vec::new(),
-            };
-            Ok((plan, Scope::default()))
-        }
-        [twj] if twj.joins.is_empty() => {
-            if let ast::TableFactor::Derived {
-                lateral: false,
-                subquery,
-                alias,
-                sample: None,
-            } = &twj.relation
-            {
-                return bind_derived(catalog, subquery, alias.as_ref());
-            }
-            let ast::TableFactor::Table {
-                name,
-                alias,
-                args: None,
-                ..
-            } = &twj.relation
-            else {
-                return Err(not_supported("this kind of FROM item", twj.relation.span()));
-            };
-            let table = resolve_table(catalog, name)?;
-            let qualifier = match alias {
-                Some(a) if !a.columns.is_empty() => {
-                    return Err(not_supported("column aliases in FROM", a.name.span));
-                }
-                Some(a) => normalize(&a.name),
-                None => table.def().name.clone(),
-            };
-            let columns: Vec<ColumnInfo> = table
-                .def()
-                .columns
-                .iter()
-                .map(|c| ColumnInfo {
-                    name: c.name.clone(),
-                    ty: c.ty,
-                    nullable: c.nullable,
-                    qualifier: Some(qualifier.clone()),
-                })
-                .collect();
-            let scope = Scope {
-                columns: columns.clone(),
-            };
-            Ok((LogicalPlan::Scan { table, columns }, scope))
-        }
-        [twj] => Err(not_supported("JOIN", twj.joins[0].relation.span())),
-        [_, second, ..] => Err(not_supported(
-            "several FROM items (joins)",
-            second.relation.span(),
-        )),
-    }
-}
-
-/// A subquery in FROM: `(SELECT ...) AS alias` or `(VALUES ...) AS alias`.
-fn bind_derived(
-    catalog: &dyn CatalogView,
-    subquery: &ast::Query,
-    alias: Option<&ast::TableAlias>,
-) -> BindResult<(LogicalPlan, Scope)> {
-    let plan = bind_query(catalog, subquery)?;
-    let qualifier = alias.map(|a| normalize(&a.name));
-    let mut columns = plan.columns().to_vec();
-    if let Some(a) = alias.filter(|a| !a.columns.is_empty()) {
-        if a.columns.len() > columns.len() {
-            return Err(SqlError::new(
-                state::SYNTAX_ERROR,
-                format!(
-                    "{} has {} columns available but {} columns specified",
-                    a.name,
-                    columns.len(),
-                    a.columns.len()
-                ),
-            )
-            .at(a.name.span));
-        }
-        for (c, name) in columns.iter_mut().zip(&a.columns) {
-            c.name = normalize(&name.name);
-        }
-    }
-    for c in &mut columns {
-        c.qualifier.clone_from(&qualifier);
-    }
-    let exprs = (0..columns.len())
-        .map(|i| column_ref(&columns, i))
-        .collect();
-    let plan = LogicalPlan::Project {
-        input: Box::new(plan),
-        exprs,
-        columns: columns.clone(),
-    };
-    Ok((plan, Scope { columns }))
 }
 
 /// One item of the select list, before binding.
@@ -388,11 +286,15 @@ fn expand_items<'q>(select: &'q ast::Select, scope: &Scope) -> BindResult<Vec<It
                     )
                     .at(item.span()));
                 }
+                if let Some(q) = qualifier.as_deref().filter(|q| !scope.has_qualifier(q)) {
+                    return Err(Scope::missing_qualifier(q, item.span()));
+                }
                 for (c, col) in scope.columns.iter().enumerate() {
-                    if qualifier
-                        .as_ref()
-                        .is_none_or(|q| col.qualifier.as_ref() == Some(q))
-                    {
+                    let shown = match &qualifier {
+                        None => !scope.is_hidden(c),
+                        Some(q) => col.qualifier.as_ref() == Some(q),
+                    };
+                    if shown {
                         items.push(Item {
                             expr: None,
                             column: Some(c),
@@ -443,10 +345,7 @@ fn bind_select(
         }
         let pred = ExprBinder::plain(&scope).bind(w)?;
         let pred = super::expr::coerce(pred, hyperctl_format::SqlType::Bool, w.span(), "WHERE")?;
-        plan = LogicalPlan::Filter {
-            input: Box::new(plan),
-            predicate: pred,
-        };
+        plan = super::from::push_where(plan, pred);
     }
     let items = expand_items(select, &scope)?;
     let group_exprs = match &select.group_by {

@@ -2,6 +2,7 @@
 
 mod csv_corpus;
 mod errors;
+mod joins;
 mod persistence;
 mod queries;
 mod util;

@@ -1,0 +1,201 @@
+//! Scalar functions: string, math and date/time functions over Arrow arrays.
+//!
+//! The SQL layer resolves a function name and its argument types to a
+//! [`ScalarFunction`] and casts the arguments to the types the function
+//! takes; exec computes the result type and the values.
+//!
+//! Argument types exec expects (anything else is [`Error::Internal`]):
+//! - text arguments are `Utf8`, integer parameters (lengths, counts,
+//!   positions, digits) are `Int64`;
+//! - math functions take `Int16`/`Int32`/`Int64`, `Float64` or
+//!   `Decimal128`; the transcendental ones (`power`, `sqrt`, `exp`, `ln`,
+//!   `log`) take `Float64`;
+//! - date/time functions take `Date32`, `Timestamp(Microsecond, _)` or
+//!   `Time64(Microsecond)`.
+//!
+//! Invariant: [`ScalarFunction::return_type`] is exactly the type of the
+//! array that evaluation produces for arguments of those types.
+//!
+//! NULLs: every function returns NULL when an argument is NULL, except
+//! `concat` (skips NULLs) and `greatest`/`least` (ignore NULLs, as Hyper).
+
+mod datetime;
+mod math;
+mod string;
+
+use arrow::array::ArrayRef;
+use arrow::datatypes::DataType;
+
+pub use datetime::DateField;
+
+use crate::error::{Error, Result};
+use crate::expr::Value;
+
+/// Which end(s) `trim` works on.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TrimSide {
+    /// `btrim`, `trim(BOTH ...)`.
+    Both,
+    /// `ltrim`, `trim(LEADING ...)`.
+    Leading,
+    /// `rtrim`, `trim(TRAILING ...)`.
+    Trailing,
+}
+
+/// A scalar function (see the module docs for the argument types).
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ScalarFunction {
+    /// `length(text)`, `char_length`: characters, INTEGER.
+    CharLength,
+    /// `octet_length(text)`: bytes, INTEGER.
+    OctetLength,
+    /// `lower(text)` (Unicode).
+    Lower,
+    /// `upper(text)` (Unicode: `upper('straße')` is `STRASSE`).
+    Upper,
+    /// `substring(text, start [, count])`, 1-based, in characters.
+    Substring,
+    /// `left(text, n)`; a negative `n` drops `|n|` characters at the end.
+    Left,
+    /// `right(text, n)`; a negative `n` drops `|n|` characters at the start.
+    Right,
+    /// `strpos(text, needle)`: 1-based character position, 0 when absent.
+    StrPos,
+    /// `trim(text [, characters])` on one or both ends.
+    Trim(TrimSide),
+    /// `lpad(text, length [, fill])`.
+    Lpad,
+    /// `rpad(text, length [, fill])`.
+    Rpad,
+    /// `repeat(text, n)`.
+    Repeat,
+    /// `reverse(text)`.
+    Reverse,
+    /// `replace(text, from, to)`.
+    Replace,
+    /// `split_part(text, delimiter, n)`; a negative `n` counts from the end.
+    SplitPart,
+    /// `concat(text, ...)`: NULL arguments are skipped.
+    Concat,
+    /// `text || text`: NULL if either side is NULL.
+    StringConcat,
+    /// `starts_with(text, prefix)`.
+    StartsWith,
+    /// `ends_with(text, suffix)`.
+    EndsWith,
+    /// `abs(x)`, checked for integers.
+    Abs,
+    /// `sign(x)`: -1, 0 or 1 in the type of `x`.
+    Sign,
+    /// `ceil(x)`; NUMERIC keeps its scale.
+    Ceil,
+    /// `floor(x)`; NUMERIC keeps its scale.
+    Floor,
+    /// `round(x)` (NUMERIC: half away from zero, scale 0; floats: half to
+    /// even) and `round(x, digits)` (scale kept).
+    Round,
+    /// `trunc(x [, digits])`: toward zero, scale kept.
+    Trunc,
+    /// `power(x, y)`.
+    Power,
+    /// `sqrt(x)`.
+    Sqrt,
+    /// `exp(x)`.
+    Exp,
+    /// `ln(x)`.
+    Ln,
+    /// `log(x)` (base 10) and `log(base, x)`.
+    Log,
+    /// `greatest(x, ...)`, ignoring NULLs.
+    Greatest,
+    /// `least(x, ...)`, ignoring NULLs.
+    Least,
+    /// `extract(field FROM x)`: INTEGER, or NUMERIC for seconds and epoch.
+    Extract(DateField),
+    /// `date_part('field', x)`: DOUBLE PRECISION.
+    DatePart(DateField),
+    /// `date_trunc('field', x)`: the type of `x` (a timestamp).
+    DateTrunc(DateField),
+}
+
+impl ScalarFunction {
+    /// The type of the result for arguments of types `args`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Internal`] when the arguments are not what the function
+    /// takes (the SQL layer should have cast them).
+    pub fn return_type(&self, args: &[DataType]) -> Result<DataType> {
+        use ScalarFunction::*;
+        match self {
+            CharLength | OctetLength | Lower | Upper | Substring | Left | Right | StrPos
+            | Trim(_) | Lpad | Rpad | Repeat | Reverse | Replace | SplitPart | Concat
+            | StringConcat | StartsWith | EndsWith => string::return_type(*self, args),
+            Abs | Sign | Ceil | Floor | Round | Trunc | Power | Sqrt | Exp | Ln | Log
+            | Greatest | Least => math::return_type(*self, args),
+            Extract(_) | DatePart(_) | DateTrunc(_) => datetime::return_type(*self, args),
+        }
+    }
+
+    /// Whether the function can return NULL for non-NULL arguments, or
+    /// return non-NULL for NULL arguments (so a NOT NULL column in does not
+    /// mean a NOT NULL value out).
+    pub(crate) fn nullable(&self, args_nullable: bool) -> bool {
+        match self {
+            ScalarFunction::Concat => false,
+            _ => args_nullable,
+        }
+    }
+
+    /// Computes the function over argument arrays of one length.
+    fn evaluate_arrays(&self, args: &[ArrayRef]) -> Result<ArrayRef> {
+        use ScalarFunction::*;
+        let types: Vec<DataType> = args.iter().map(|a| a.data_type().clone()).collect();
+        let want = self.return_type(&types)?;
+        let out = match self {
+            CharLength | OctetLength | Lower | Upper | Substring | Left | Right | StrPos
+            | Trim(_) | Lpad | Rpad | Repeat | Reverse | Replace | SplitPart | Concat
+            | StringConcat | StartsWith | EndsWith => string::evaluate(*self, args)?,
+            Abs | Sign | Ceil | Floor | Round | Trunc | Power | Sqrt | Exp | Ln | Log
+            | Greatest | Least => math::evaluate(*self, args)?,
+            Extract(_) | DatePart(_) | DateTrunc(_) => datetime::evaluate(*self, args)?,
+        };
+        if out.data_type() != &want {
+            return Err(Error::internal(format!(
+                "{self:?} produced {} instead of {want}",
+                out.data_type()
+            )));
+        }
+        Ok(out)
+    }
+
+    /// Evaluates over `rows` rows: on one row when every argument is a
+    /// constant, else over full columns.
+    pub(crate) fn evaluate(&self, args: Vec<Value>, rows: usize) -> Result<Value> {
+        if args.iter().all(Value::is_scalar) {
+            let arrays: Vec<ArrayRef> = args.iter().map(|a| a.array().clone()).collect();
+            return Ok(Value::Scalar(self.evaluate_arrays(&arrays)?));
+        }
+        let arrays = args
+            .into_iter()
+            .map(|a| a.into_array(rows))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Value::Array(self.evaluate_arrays(&arrays)?))
+    }
+}
+
+/// An error for a function given argument types it does not take.
+pub(crate) fn bad_args(func: ScalarFunction, args: &[DataType]) -> Error {
+    let types: Vec<String> = args.iter().map(ToString::to_string).collect();
+    Error::internal(format!("{func:?} does not take ({})", types.join(", ")))
+}
+
+/// An error for a bad argument value (`sqrt(-1)`, `repeat` too long, ...).
+pub(crate) fn invalid(function: &str, reason: impl Into<String>) -> Error {
+    Error::InvalidArgument {
+        function: function.to_string(),
+        reason: reason.into(),
+    }
+}

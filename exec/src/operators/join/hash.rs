@@ -1,0 +1,260 @@
+//! The hash join's probe: the build side's keys go into a [`KeyIndex`]
+//! (Arrow's row format, as the hash aggregate uses), each left row looks its
+//! key up, and the residual filter, if any, is evaluated over the candidate
+//! pairs.
+//!
+//! NULL keys never match (SQL `=`): build rows with a NULL key are not
+//! indexed. For Mark, a left row without a match also gets the pairs whose
+//! key comparison is NULL rather than FALSE (a NULL on either side, no other
+//! column different), with verdict NULL, so that `x IN (...)` is NULL exactly
+//! when SQL says so. Mark's verdicts treat the filter as selecting the set
+//! `x` is tested against: a pair whose filter is not TRUE counts as FALSE.
+
+use std::cmp::Ordering;
+
+use arrow::array::{Array, ArrayRef, DynComparator, make_comparator};
+use arrow::compute::SortOptions;
+use arrow::datatypes::{DataType, Schema};
+use arrow::record_batch::RecordBatch;
+
+use super::{Pairs, Probe, check_condition, evaluate_on_pairs, joined_schema, row_u32};
+use crate::binary::normalize_floats;
+use crate::error::{Error, Result};
+use crate::expr::PhysicalExpr;
+use crate::keys::KeyIndex;
+use crate::plan::JoinType;
+
+/// Checks a hash join's keys and filter; returns the key types.
+pub(crate) fn check(
+    left: &Schema,
+    right: &Schema,
+    on: &[(PhysicalExpr, PhysicalExpr)],
+    filter: Option<&PhysicalExpr>,
+) -> Result<Vec<DataType>> {
+    if on.is_empty() {
+        return Err(Error::internal(
+            "hash join without keys; use a nested-loop join",
+        ));
+    }
+    let mut types = Vec::with_capacity(on.len());
+    for (l, r) in on {
+        let (lt, rt) = (l.data_type(left)?, r.data_type(right)?);
+        if lt != rt {
+            return Err(Error::internal(format!(
+                "hash join keys of different types: {lt} and {rt}"
+            )));
+        }
+        types.push(lt);
+    }
+    check_condition(&joined_schema(left, right), filter)?;
+    Ok(types)
+}
+
+/// The probe state of a hash join.
+#[derive(Debug)]
+pub(crate) struct HashProbe {
+    on_left: Vec<PhysicalExpr>,
+    on_right: Vec<PhysicalExpr>,
+    filter: Option<PhysicalExpr>,
+    mark: bool,
+    index: KeyIndex,
+    /// Build rows per key number.
+    rows_of_key: Vec<Vec<u32>>,
+    /// Build rows with a NULL in some key column.
+    null_rows: Vec<u32>,
+    /// The build side's key columns (Mark only).
+    right_keys: Vec<ArrayRef>,
+}
+
+impl HashProbe {
+    /// A probe for keys of `types` (checked by [`check`]).
+    pub(crate) fn try_new(
+        on: &[(PhysicalExpr, PhysicalExpr)],
+        filter: Option<PhysicalExpr>,
+        join_type: JoinType,
+        types: &[DataType],
+    ) -> Result<Self> {
+        Ok(HashProbe {
+            on_left: on.iter().map(|(l, _)| l.clone()).collect(),
+            on_right: on.iter().map(|(_, r)| r.clone()).collect(),
+            filter,
+            mark: join_type == JoinType::Mark,
+            index: KeyIndex::try_new(types)?,
+            rows_of_key: Vec::new(),
+            null_rows: Vec::new(),
+            right_keys: Vec::new(),
+        })
+    }
+
+    /// Mark: the pairs of left row `i` whose key comparison is NULL.
+    fn null_candidates(
+        &self,
+        i: u32,
+        left_null: bool,
+        build_rows: usize,
+        compat: &Compat,
+        out: &mut Candidates,
+    ) -> Result<()> {
+        let all;
+        let candidates: &[u32] = if left_null {
+            all = (0..row_u32(build_rows)?).collect::<Vec<_>>();
+            &all
+        } else {
+            &self.null_rows
+        };
+        for &r in candidates {
+            if compat.compatible(i as usize, r as usize) {
+                out.push(i, r, false);
+                // Without a filter one NULL pair decides the mark.
+                if self.filter.is_none() {
+                    break;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Probe for HashProbe {
+    fn prepare(&mut self, build: &RecordBatch) -> Result<()> {
+        let keys = evaluate_keys(&self.on_right, build)?;
+        let rows = self.index.encode(&keys, build.num_rows())?;
+        let nulls = any_null(&keys, build.num_rows());
+        for (r, row) in rows.iter().enumerate() {
+            let r32 = row_u32(r)?;
+            if nulls[r] {
+                self.null_rows.push(r32);
+                continue;
+            }
+            let k = self.index.insert(row);
+            if k == self.rows_of_key.len() {
+                self.rows_of_key.push(Vec::new());
+            }
+            self.rows_of_key[k].push(r32);
+        }
+        if self.mark {
+            self.right_keys = keys;
+        }
+        Ok(())
+    }
+
+    fn pairs(&mut self, left: &RecordBatch, build: &RecordBatch) -> Result<Pairs> {
+        let keys = evaluate_keys(&self.on_left, left)?;
+        let rows = self.index.encode(&keys, left.num_rows())?;
+        let nulls = any_null(&keys, left.num_rows());
+        let compat = if self.mark {
+            Some(Compat::try_new(&keys, &self.right_keys)?)
+        } else {
+            None
+        };
+        let mut out = Candidates::default();
+        for (i, row) in rows.iter().enumerate() {
+            let i32_ = row_u32(i)?;
+            let mut matched = false;
+            if !nulls[i]
+                && let Some(k) = self.index.get(row)
+            {
+                for &r in &self.rows_of_key[k] {
+                    out.push(i32_, r, true);
+                }
+                matched = true;
+            }
+            if let Some(c) = &compat
+                && !(matched && self.filter.is_none())
+            {
+                self.null_candidates(i32_, nulls[i], build.num_rows(), c, &mut out)?;
+            }
+        }
+        out.into_pairs(self.filter.as_ref(), self.mark, left, build)
+    }
+}
+
+/// Pairs before their verdicts: `exact` when the keys are equal, otherwise
+/// the key comparison is NULL.
+#[derive(Debug, Default)]
+struct Candidates {
+    pairs: Pairs,
+    exact: Vec<bool>,
+}
+
+impl Candidates {
+    fn push(&mut self, l: u32, r: u32, exact: bool) {
+        self.pairs.left.push(l);
+        self.pairs.right.push(r);
+        self.exact.push(exact);
+    }
+
+    fn into_pairs(
+        mut self,
+        filter: Option<&PhysicalExpr>,
+        mark: bool,
+        left: &RecordBatch,
+        build: &RecordBatch,
+    ) -> Result<Pairs> {
+        let p = &self.pairs;
+        let filtered = match filter {
+            Some(f) => Some(evaluate_on_pairs(f, left, build, &p.left, &p.right)?),
+            None => None,
+        };
+        self.pairs.verdict = self
+            .exact
+            .iter()
+            .enumerate()
+            .map(|(n, &exact)| {
+                let f = filtered.as_ref().map_or(Some(true), |v| v[n]);
+                match (exact, mark) {
+                    (true, false) => f,
+                    (true, true) => Some(f == Some(true)),
+                    (false, _) => (f != Some(true)).then_some(false),
+                }
+            })
+            .collect();
+        Ok(self.pairs)
+    }
+}
+
+/// Column-wise key comparison of left and build rows (Mark only).
+struct Compat {
+    columns: Vec<(ArrayRef, ArrayRef, DynComparator)>,
+}
+
+impl Compat {
+    fn try_new(left: &[ArrayRef], right: &[ArrayRef]) -> Result<Self> {
+        let columns = left
+            .iter()
+            .zip(right)
+            .map(|(l, r)| {
+                let cmp = make_comparator(l.as_ref(), r.as_ref(), SortOptions::default())?;
+                Ok((l.clone(), r.clone(), cmp))
+            })
+            .collect::<Result<_>>()?;
+        Ok(Compat { columns })
+    }
+
+    /// Whether no key column of the two rows is known to differ.
+    fn compatible(&self, i: usize, r: usize) -> bool {
+        self.columns
+            .iter()
+            .all(|(l, rt, cmp)| l.is_null(i) || rt.is_null(r) || cmp(i, r) == Ordering::Equal)
+    }
+}
+
+fn evaluate_keys(exprs: &[PhysicalExpr], batch: &RecordBatch) -> Result<Vec<ArrayRef>> {
+    exprs
+        .iter()
+        .map(|e| Ok(normalize_floats(&e.evaluate(batch)?)))
+        .collect()
+}
+
+/// Per row: whether some key column is NULL.
+fn any_null(keys: &[ArrayRef], rows: usize) -> Vec<bool> {
+    let mut out = vec![false; rows];
+    for k in keys {
+        if let Some(nulls) = k.logical_nulls() {
+            for (o, valid) in out.iter_mut().zip(nulls.iter()) {
+                *o |= !valid;
+            }
+        }
+    }
+    out
+}

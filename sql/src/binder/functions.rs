@@ -1,0 +1,931 @@
+//! Binding of scalar functions and conditional expressions: name ->
+//! signature -> argument coercions -> result type, plus CASE, COALESCE,
+//! NULLIF, GREATEST/LEAST, BETWEEN, IN, LIKE, IS [NOT] DISTINCT FROM,
+//! IS [NOT] TRUE/FALSE, `||` and date arithmetic.
+//!
+//! Rules (Hyper's, which are PostgreSQL's where the spec says nothing):
+//! - the result type of CASE, COALESCE, GREATEST, LEAST, IN and BETWEEN is
+//!   the common type of the operands: integers widen, integers meet NUMERIC
+//!   as NUMERIC with enough digits for both, anything meets a float as a
+//!   float, strings meet as TEXT; untyped literals take that type;
+//! - a function whose arguments match no signature is an error naming the
+//!   argument types: `function lower(integer) does not exist`; an unknown
+//!   name is `function "x" does not exist`;
+//! - `'a' || 1` converts the non-text side to text; `'a' || NULL` is NULL;
+//! - `date ± integer` is a date, `date - date` an INTEGER of days.
+//!
+//! Exec computes each function's result type from the argument types
+//! ([`ScalarFunction::return_type`]); the binder only picks the argument
+//! casts, so the two layers cannot disagree.
+
+use std::sync::Arc;
+
+use hyperctl_exec::arrow::array::{Array, BooleanArray, Date32Array, StringArray};
+use hyperctl_exec::{BinaryOp, DateField, ScalarFunction, TrimSide};
+use hyperctl_format::SqlType;
+use sqlparser::ast::{self, Expr, Spanned};
+use sqlparser::tokenizer::Span;
+
+use super::expr::{
+    ExprBinder, arithmetic, binary_expr, cast, coerce, implicitly_castable, not_supported,
+    object_name, type_error, unify,
+};
+use crate::error::{SqlError, state};
+use crate::plan::BoundExpr;
+
+type BindResult = Result<BoundExpr, SqlError>;
+
+/// What a function parameter accepts, and the type an argument is cast to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Param {
+    /// Any string type or an untyped literal, as TEXT.
+    Text,
+    /// An integer, as BIGINT.
+    Int,
+    /// Any numeric type, kept (REAL becomes DOUBLE PRECISION).
+    Num,
+    /// Any numeric type, as DOUBLE PRECISION.
+    Double,
+    /// DATE, TIMESTAMP, TIMESTAMPTZ or TIME, kept.
+    Temporal,
+    /// DATE, TIMESTAMP or TIMESTAMPTZ; DATE becomes TIMESTAMP.
+    Timestamp,
+}
+
+/// The signatures of the plain scalar functions (special forms such as
+/// COALESCE, concat or date_part are bound by name before this).
+fn signatures(name: &str) -> Option<(ScalarFunction, &'static [&'static [Param]])> {
+    use Param::*;
+    use ScalarFunction as F;
+    const TEXT: &[&[Param]] = &[&[Text]];
+    const TEXT2: &[&[Param]] = &[&[Text, Text]];
+    const TEXT_INT: &[&[Param]] = &[&[Text, Int]];
+    const TRIM: &[&[Param]] = &[&[Text], &[Text, Text]];
+    const PAD: &[&[Param]] = &[&[Text, Int], &[Text, Int, Text]];
+    const NUM: &[&[Param]] = &[&[Num]];
+    const DOUBLE: &[&[Param]] = &[&[Double]];
+    const ROUND: &[&[Param]] = &[&[Num], &[Num, Int]];
+    Some(match name {
+        "length" | "char_length" | "character_length" => (F::CharLength, TEXT),
+        "octet_length" => (F::OctetLength, TEXT),
+        "lower" => (F::Lower, TEXT),
+        "upper" => (F::Upper, TEXT),
+        "reverse" => (F::Reverse, TEXT),
+        "substr" | "substring" => (F::Substring, &[&[Text, Int], &[Text, Int, Int]]),
+        "left" => (F::Left, TEXT_INT),
+        "right" => (F::Right, TEXT_INT),
+        "repeat" => (F::Repeat, TEXT_INT),
+        "strpos" => (F::StrPos, TEXT2),
+        "starts_with" => (F::StartsWith, TEXT2),
+        "ends_with" => (F::EndsWith, TEXT2),
+        "btrim" => (F::Trim(TrimSide::Both), TRIM),
+        "ltrim" => (F::Trim(TrimSide::Leading), TRIM),
+        "rtrim" => (F::Trim(TrimSide::Trailing), TRIM),
+        "lpad" => (F::Lpad, PAD),
+        "rpad" => (F::Rpad, PAD),
+        "replace" => (F::Replace, &[&[Text, Text, Text]]),
+        "split_part" => (F::SplitPart, &[&[Text, Text, Int]]),
+        "abs" => (F::Abs, NUM),
+        "sign" => (F::Sign, NUM),
+        "ceil" | "ceiling" => (F::Ceil, NUM),
+        "floor" => (F::Floor, NUM),
+        "round" => (F::Round, ROUND),
+        "trunc" | "truncate" => (F::Trunc, ROUND),
+        "sqrt" => (F::Sqrt, DOUBLE),
+        "exp" => (F::Exp, DOUBLE),
+        "ln" => (F::Ln, DOUBLE),
+        "log" | "log10" => (F::Log, &[&[Double], &[Double, Double]]),
+        "power" | "pow" => (F::Power, &[&[Double, Double]]),
+        _ => return None,
+    })
+}
+
+/// A bound argument and where it came from.
+struct Arg {
+    expr: BoundExpr,
+    span: Span,
+}
+
+impl ExprBinder<'_> {
+    /// Binds a call of a scalar (non-aggregate) function.
+    pub(super) fn scalar_call(&mut self, f: &ast::Function, span: Span) -> BindResult {
+        let name = object_name(&f.name).to_ascii_lowercase();
+        if f.over.is_some() || f.filter.is_some() || !f.within_group.is_empty() {
+            return Err(not_supported(
+                &format!("{name} with OVER/FILTER/WITHIN GROUP"),
+                span,
+            ));
+        }
+        let exprs = match &f.args {
+            ast::FunctionArguments::None => Vec::new(),
+            ast::FunctionArguments::List(list) if list.duplicate_treatment.is_none() => list
+                .args
+                .iter()
+                .map(|a| match a {
+                    ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => Ok(e),
+                    _ => Err(not_supported("named or wildcard arguments", span)),
+                })
+                .collect::<Result<Vec<_>, _>>()?,
+            _ => return Err(not_supported(&format!("this form of {name}()"), span)),
+        };
+        if let Some(bound) = self.special_form(&name, &exprs, span)? {
+            return Ok(bound);
+        }
+        let args = self.bind_args(&exprs)?;
+        let Some((func, sigs)) = signatures(&name) else {
+            return Err(SqlError::new(
+                state::UNDEFINED_FUNCTION,
+                format!("function \"{name}\" does not exist"),
+            )
+            .at(span));
+        };
+        resolve(&name, func, sigs, args, span)
+    }
+
+    fn bind_args(&mut self, exprs: &[&Expr]) -> Result<Vec<Arg>, SqlError> {
+        exprs
+            .iter()
+            .map(|e| {
+                Ok(Arg {
+                    expr: self.bind(e)?,
+                    span: e.span(),
+                })
+            })
+            .collect()
+    }
+
+    /// Functions with their own rules; `None` when `name` is not one.
+    fn special_form(&mut self, name: &str, exprs: &[&Expr], span: Span) -> BindResultOpt {
+        let args = match name {
+            "coalesce" | "nullif" | "greatest" | "least" | "concat" | "mod" | "position"
+            | "date_part" | "date_trunc" | "current_date" | "round" | "trunc" => {
+                self.bind_args(exprs)?
+            }
+            _ => return Ok(None),
+        };
+        let bound = match (name, args.len()) {
+            ("coalesce", 1..) => coalesce(args, span)?,
+            ("nullif", 2) => nullif(args, span)?,
+            ("greatest" | "least", 1..) => {
+                let (ty, args) = common_args(args, name)?;
+                let func = if name == "greatest" {
+                    ScalarFunction::Greatest
+                } else {
+                    ScalarFunction::Least
+                };
+                function(name, func, args, Some(ty), span)?
+            }
+            ("concat", 1..) => {
+                let args = args.into_iter().map(as_text).collect::<Result<_, _>>()?;
+                function(name, ScalarFunction::Concat, args, None, span)?
+            }
+            ("mod", 2) => {
+                let mut it = args.into_iter();
+                let (Some(a), Some(b)) = (it.next(), it.next()) else {
+                    return Ok(None);
+                };
+                arithmetic(BinaryOp::Mod, a.expr, b.expr, span)?
+            }
+            ("position", 2) => position(args, span)?,
+            ("date_part" | "date_trunc", 2) => date_field_call(name, args, span)?,
+            ("current_date", 0) => current_date(),
+            ("round" | "trunc", 2) if args[0].expr.ty().is_integer() => {
+                let mut args = args;
+                let t = args[0].expr.ty();
+                let precision = match t {
+                    SqlType::SmallInt => 5,
+                    SqlType::Int => 10,
+                    _ => 19,
+                };
+                let numeric =
+                    SqlType::numeric(precision, 0).map_err(|e| type_error(e.to_string(), span))?;
+                args[0].expr = cast(args[0].expr.clone(), numeric, args[0].span)?;
+                let (func, sigs) = signatures(name).ok_or_else(|| no_such(name, &[], span))?;
+                resolve(name, func, sigs, args, span)?
+            }
+            ("round" | "trunc", _) => {
+                let (func, sigs) = signatures(name).ok_or_else(|| no_such(name, &[], span))?;
+                resolve(name, func, sigs, args, span)?
+            }
+            _ => return Err(no_such(name, &args, span)),
+        };
+        Ok(Some(bound))
+    }
+
+    /// `CASE [operand] WHEN ... THEN ... [ELSE ...] END`.
+    pub(super) fn case(
+        &mut self,
+        operand: Option<&Expr>,
+        conditions: &[ast::CaseWhen],
+        else_result: Option<&Expr>,
+        span: Span,
+    ) -> BindResult {
+        let operand = operand
+            .map(|o| Ok::<_, SqlError>((self.bind(o)?, o.span())))
+            .transpose()?;
+        let mut conds = Vec::with_capacity(conditions.len());
+        let mut results = Vec::with_capacity(conditions.len() + 1);
+        for w in conditions {
+            let c = self.bind(&w.condition)?;
+            let c = match &operand {
+                Some((x, xspan)) => {
+                    let (l, r) = unify(x.clone(), c, *xspan, w.condition.span(), "=")?;
+                    binary_expr(BinaryOp::Eq, l, r, SqlType::Bool)
+                }
+                None => coerce(c, SqlType::Bool, w.condition.span(), "CASE WHEN")?,
+            };
+            conds.push(c);
+            results.push(Arg {
+                expr: self.bind(&w.result)?,
+                span: w.result.span(),
+            });
+        }
+        let has_else = else_result.is_some();
+        if let Some(e) = else_result {
+            results.push(Arg {
+                expr: self.bind(e)?,
+                span: e.span(),
+            });
+        }
+        let (ty, mut results) = common_args(results, "CASE")?;
+        let else_expr = if has_else {
+            results.pop().map(Box::new)
+        } else {
+            None
+        };
+        let _ = span;
+        Ok(BoundExpr::Case {
+            branches: conds.into_iter().zip(results).collect(),
+            else_expr,
+            ty,
+        })
+    }
+
+    /// `x [NOT] BETWEEN low AND high`.
+    pub(super) fn between(
+        &mut self,
+        x: &Expr,
+        negated: bool,
+        low: &Expr,
+        high: &Expr,
+    ) -> BindResult {
+        let args = self.bind_args(&[x, low, high])?;
+        let (_, args) = common_args(args, "BETWEEN")?;
+        let [x, low, high]: [BoundExpr; 3] = args
+            .try_into()
+            .map_err(|_| not_supported("BETWEEN", x.span()))?;
+        let (op_low, op_high, join) = if negated {
+            (BinaryOp::Lt, BinaryOp::Gt, BinaryOp::Or)
+        } else {
+            (BinaryOp::GtEq, BinaryOp::LtEq, BinaryOp::And)
+        };
+        let a = binary_expr(op_low, x.clone(), low, SqlType::Bool);
+        let b = binary_expr(op_high, x, high, SqlType::Bool);
+        Ok(binary_expr(join, a, b, SqlType::Bool))
+    }
+
+    /// `x [NOT] IN (a, b, ...)`.
+    pub(super) fn in_list(&mut self, x: &Expr, list: &[Expr], negated: bool) -> BindResult {
+        let mut exprs = vec![x];
+        exprs.extend(list.iter());
+        let args = self.bind_args(&exprs)?;
+        let (_, mut args) = common_args(args, "IN")?;
+        let x = args.remove(0);
+        if args.is_empty() {
+            return Err(not_supported("an empty IN list", exprs[0].span()));
+        }
+        Ok(BoundExpr::InList {
+            expr: Box::new(x),
+            list: args,
+            negated,
+        })
+    }
+
+    /// `x [NOT] LIKE | ILIKE pattern [ESCAPE 'c']`.
+    pub(super) fn like(
+        &mut self,
+        x: &Expr,
+        pattern: &Expr,
+        negated: bool,
+        case_insensitive: bool,
+        escape: Option<&Expr>,
+    ) -> BindResult {
+        let op = if case_insensitive { "~~*" } else { "~~" };
+        let args = self.bind_args(&[x, pattern])?;
+        let mut it = args.into_iter().map(|a| text_operand(a, op));
+        let (Some(x), Some(pattern)) = (it.next(), it.next()) else {
+            return Err(not_supported("LIKE", x.span()));
+        };
+        let escape = match escape {
+            None => Some('\\'),
+            Some(e) => escape_char(e)?,
+        };
+        Ok(BoundExpr::Like {
+            expr: Box::new(x?),
+            pattern: Box::new(pattern?),
+            negated,
+            case_insensitive,
+            escape,
+        })
+    }
+
+    /// `a IS [NOT] DISTINCT FROM b`.
+    pub(super) fn distinct(&mut self, a: &Expr, b: &Expr, distinct: bool) -> BindResult {
+        let (l, r) = (self.bind(a)?, self.bind(b)?);
+        let (l, r) = unify(l, r, a.span(), b.span(), "IS DISTINCT FROM")?;
+        let op = if distinct {
+            BinaryOp::IsDistinctFrom
+        } else {
+            BinaryOp::IsNotDistinctFrom
+        };
+        Ok(binary_expr(op, l, r, SqlType::Bool))
+    }
+
+    /// `x IS [NOT] TRUE | FALSE`: `x IS [NOT] DISTINCT FROM value`.
+    pub(super) fn is_bool(&mut self, x: &Expr, value: bool, negated: bool) -> BindResult {
+        let e = coerce(self.bind(x)?, SqlType::Bool, x.span(), "IS TRUE/FALSE")?;
+        let lit = BoundExpr::Literal {
+            value: Arc::new(BooleanArray::from(vec![value])),
+            ty: SqlType::Bool,
+            untyped: false,
+        };
+        let op = if negated {
+            BinaryOp::IsDistinctFrom
+        } else {
+            BinaryOp::IsNotDistinctFrom
+        };
+        Ok(binary_expr(op, e, lit, SqlType::Bool))
+    }
+
+    /// `x IS [NOT] UNKNOWN`: `IS [NOT] NULL` of a boolean.
+    pub(super) fn is_unknown(&mut self, x: &Expr, negated: bool) -> BindResult {
+        let e = Box::new(coerce(
+            self.bind(x)?,
+            SqlType::Bool,
+            x.span(),
+            "IS UNKNOWN",
+        )?);
+        Ok(if negated {
+            BoundExpr::IsNotNull(e)
+        } else {
+            BoundExpr::IsNull(e)
+        })
+    }
+
+    /// `position(needle IN haystack)`.
+    pub(super) fn position_in(&mut self, needle: &Expr, haystack: &Expr, span: Span) -> BindResult {
+        let args = self.bind_args(&[needle, haystack])?;
+        position(args, span)
+    }
+
+    /// `substring(x FROM a FOR b)`, `substring(x, a, b)`, `substr(...)`.
+    pub(super) fn substring(
+        &mut self,
+        x: &Expr,
+        from: Option<&Expr>,
+        count: Option<&Expr>,
+        span: Span,
+    ) -> BindResult {
+        let one = Expr::value(ast::Value::Number("1".into(), false));
+        let exprs: Vec<&Expr> = match (from, count) {
+            (Some(f), Some(c)) => vec![x, f, c],
+            (Some(f), None) => vec![x, f],
+            (None, Some(c)) => vec![x, &one, c],
+            (None, None) => return Err(not_supported("substring without FROM", span)),
+        };
+        let args = self.bind_args(&exprs)?;
+        let (func, sigs) =
+            signatures("substring").ok_or_else(|| no_such("substring", &[], span))?;
+        resolve("substring", func, sigs, args, span)
+    }
+
+    /// `trim([BOTH | LEADING | TRAILING] [chars FROM] x)` and `trim(x, chars)`.
+    pub(super) fn trim(
+        &mut self,
+        x: &Expr,
+        side: Option<&ast::TrimWhereField>,
+        what: Option<&Expr>,
+        characters: Option<&[Expr]>,
+        span: Span,
+    ) -> BindResult {
+        let side = match side {
+            None | Some(ast::TrimWhereField::Both) => TrimSide::Both,
+            Some(ast::TrimWhereField::Leading) => TrimSide::Leading,
+            Some(ast::TrimWhereField::Trailing) => TrimSide::Trailing,
+        };
+        let mut exprs = vec![x];
+        match (what, characters) {
+            (Some(w), _) => exprs.push(w),
+            (None, Some([c])) => exprs.push(c),
+            (None, None) => {}
+            (None, Some(_)) => return Err(no_such("trim", &[], span)),
+        }
+        let args = self.bind_args(&exprs)?;
+        let sigs: &[&[Param]] = &[&[Param::Text], &[Param::Text, Param::Text]];
+        resolve("trim", ScalarFunction::Trim(side), sigs, args, span)
+    }
+
+    /// `extract(field FROM x)`.
+    pub(super) fn extract(
+        &mut self,
+        field: &ast::DateTimeField,
+        x: &Expr,
+        span: Span,
+    ) -> BindResult {
+        let name = field.to_string();
+        let field = DateField::parse(&name).ok_or_else(|| unknown_field(&name, span))?;
+        let args = self.bind_args(&[x])?;
+        let sigs: &[&[Param]] = &[&[Param::Temporal]];
+        resolve("extract", ScalarFunction::Extract(field), sigs, args, span)
+    }
+
+    /// `ceil(x)` / `floor(x)` (the parser's own forms).
+    pub(super) fn ceil_floor(
+        &mut self,
+        x: &Expr,
+        kind: &ast::CeilFloorKind,
+        ceil: bool,
+        span: Span,
+    ) -> BindResult {
+        let name = if ceil { "ceil" } else { "floor" };
+        if !matches!(
+            kind,
+            ast::CeilFloorKind::DateTimeField(ast::DateTimeField::NoDateTime)
+        ) {
+            return Err(not_supported(&format!("this form of {name}()"), span));
+        }
+        let args = self.bind_args(&[x])?;
+        let (func, sigs) = signatures(name).ok_or_else(|| no_such(name, &[], span))?;
+        resolve(name, func, sigs, args, span)
+    }
+
+    /// `a || b`: text concatenation; a non-text side is converted to text.
+    pub(super) fn string_concat(&mut self, a: &Expr, b: &Expr, span: Span) -> BindResult {
+        let args = self.bind_args(&[a, b])?;
+        let stringy = |x: &Arg| x.expr.ty().is_string() || x.expr.is_untyped_literal();
+        if !args.iter().any(stringy) {
+            return Err(type_error(
+                format!(
+                    "operator does not exist: {} || {}",
+                    type_name(&args[0].expr),
+                    type_name(&args[1].expr)
+                ),
+                span,
+            ));
+        }
+        let args = args.into_iter().map(as_text).collect::<Result<_, _>>()?;
+        function("||", ScalarFunction::StringConcat, args, None, span)
+    }
+}
+
+type BindResultOpt = Result<Option<BoundExpr>, SqlError>;
+
+/// `position(needle IN haystack)`: `strpos(haystack, needle)`.
+fn position(mut args: Vec<Arg>, span: Span) -> BindResult {
+    args.reverse();
+    let sigs: &[&[Param]] = &[&[Param::Text, Param::Text]];
+    resolve("position", ScalarFunction::StrPos, sigs, args, span)
+}
+
+/// Casts the arguments to the first signature they all fit.
+fn resolve(
+    name: &str,
+    func: ScalarFunction,
+    sigs: &[&[Param]],
+    args: Vec<Arg>,
+    span: Span,
+) -> BindResult {
+    for sig in sigs.iter().filter(|s| s.len() == args.len()) {
+        if !args
+            .iter()
+            .zip(sig.iter())
+            .all(|(a, p)| accepts(*p, &a.expr))
+        {
+            continue;
+        }
+        let mut cast_args = Vec::with_capacity(args.len());
+        for (a, p) in args.iter().zip(sig.iter()) {
+            cast_args.push(convert(*p, a)?);
+        }
+        return function(name, func, cast_args, None, span);
+    }
+    Err(no_such(name, &args, span))
+}
+
+/// Whether `e` can be passed for `p`.
+fn accepts(p: Param, e: &BoundExpr) -> bool {
+    let t = e.ty();
+    if e.is_untyped_literal() {
+        return true;
+    }
+    match p {
+        Param::Text => t.is_string(),
+        Param::Int => t.is_integer(),
+        Param::Num | Param::Double => t.is_numeric(),
+        Param::Temporal => matches!(
+            t,
+            SqlType::Date | SqlType::Timestamp | SqlType::TimestampTz | SqlType::Time
+        ),
+        Param::Timestamp => matches!(t, SqlType::Date | SqlType::Timestamp | SqlType::TimestampTz),
+    }
+}
+
+/// Casts an accepted argument to the type `p` passes to exec.
+fn convert(p: Param, a: &Arg) -> BindResult {
+    let e = a.expr.clone();
+    let t = e.ty();
+    let untyped = e.is_untyped_literal();
+    let target = match p {
+        Param::Text => SqlType::Text,
+        Param::Int => SqlType::BigInt,
+        Param::Double => SqlType::Double,
+        Param::Num if untyped => SqlType::Double,
+        Param::Num if t == SqlType::Real => SqlType::Double,
+        Param::Num => t,
+        Param::Temporal | Param::Timestamp if untyped => SqlType::Timestamp,
+        Param::Timestamp if t == SqlType::Date => SqlType::Timestamp,
+        Param::Temporal | Param::Timestamp => t,
+    };
+    if e.ty() == target && !untyped {
+        return Ok(e);
+    }
+    cast(e, target, a.span)
+}
+
+/// A function call node, its type from exec (or `ty` when given and equal).
+fn function(
+    name: &str,
+    func: ScalarFunction,
+    args: Vec<BoundExpr>,
+    ty: Option<SqlType>,
+    span: Span,
+) -> BindResult {
+    let types: Vec<_> = args.iter().map(|a| a.ty().to_arrow()).collect();
+    let Ok(arrow) = func.return_type(&types) else {
+        let shown: Vec<String> = args.iter().map(type_name).collect();
+        return Err(undefined(name, &shown, span));
+    };
+    let natural = SqlType::from_arrow(&arrow).map_err(|e| type_error(e.to_string(), span))?;
+    let ty = match ty {
+        Some(t) if t.to_arrow() == arrow => t,
+        _ => natural,
+    };
+    Ok(BoundExpr::Function { func, args, ty })
+}
+
+fn no_such(name: &str, args: &[Arg], span: Span) -> SqlError {
+    let types: Vec<String> = args.iter().map(|a| type_name(&a.expr)).collect();
+    undefined(name, &types, span)
+}
+
+/// `function name(types) does not exist`.
+fn undefined(name: &str, types: &[String], span: Span) -> SqlError {
+    SqlError::new(
+        state::UNDEFINED_FUNCTION,
+        format!("function {name}({}) does not exist", types.join(", ")),
+    )
+    .at(span)
+    .hint("No function matches the given name and argument types. You might need to add explicit type casts.")
+}
+
+/// The type as error messages show it: lower case, `unknown` for untyped
+/// literals.
+fn type_name(e: &BoundExpr) -> String {
+    if e.is_untyped_literal() {
+        "unknown".into()
+    } else {
+        e.ty().to_string().to_lowercase()
+    }
+}
+
+/// An argument as TEXT: untyped literals and strings as they are, other
+/// types converted with an explicit cast (`'a' || 1`).
+fn as_text(a: Arg) -> BindResult {
+    if a.expr.ty() == SqlType::Text {
+        return Ok(a.expr);
+    }
+    cast(a.expr, SqlType::Text, a.span)
+}
+
+/// A LIKE operand: text, or an error naming the operator.
+fn text_operand(a: Arg, op: &str) -> BindResult {
+    if a.expr.ty().is_string() || a.expr.is_untyped_literal() {
+        return as_text(a);
+    }
+    Err(type_error(
+        format!("operator does not exist: {} {op} text", type_name(&a.expr)),
+        a.span,
+    )
+    .hint("LIKE needs text operands; add an explicit cast"))
+}
+
+fn escape_char(e: &Expr) -> Result<Option<char>, SqlError> {
+    let text = match e {
+        Expr::Value(v) => match &v.value {
+            ast::Value::SingleQuotedString(s) | ast::Value::EscapedStringLiteral(s) => Some(s),
+            _ => None,
+        },
+        _ => None,
+    };
+    let Some(text) = text else {
+        return Err(not_supported("a non-literal ESCAPE", e.span()));
+    };
+    let mut chars = text.chars();
+    match (chars.next(), chars.next()) {
+        (None, _) => Ok(None),
+        (Some(c), None) => Ok(Some(c)),
+        _ => Err(
+            SqlError::new(state::INVALID_ESCAPE, "invalid escape string")
+                .at(e.span())
+                .hint("Escape string must be empty or one character."),
+        ),
+    }
+}
+
+/// The common type of `args` and the arguments coerced to it.
+fn common_args(args: Vec<Arg>, context: &str) -> Result<(SqlType, Vec<BoundExpr>), SqlError> {
+    let mut acc: Option<SqlType> = None;
+    for a in args.iter().filter(|a| !a.expr.is_untyped_literal()) {
+        let t = a.expr.ty();
+        acc = Some(match acc {
+            None => t,
+            Some(prev) => pair_type(prev, t).ok_or_else(|| {
+                type_error(
+                    format!(
+                        "{context} types {} and {} cannot be matched",
+                        prev.to_string().to_lowercase(),
+                        t.to_string().to_lowercase()
+                    ),
+                    a.span,
+                )
+            })?,
+        });
+    }
+    let ty = acc.unwrap_or(SqlType::Text);
+    let out = args
+        .into_iter()
+        .map(|a| coerce(a.expr, ty, a.span, context))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((ty, out))
+}
+
+/// The type two values meet in (`None` when they do not).
+fn pair_type(a: SqlType, b: SqlType) -> Option<SqlType> {
+    use SqlType::*;
+    if a == b {
+        return Some(a);
+    }
+    if a.is_numeric() && b.is_numeric() {
+        return Some(match (a, b) {
+            (Real | Double, _) | (_, Real | Double) => {
+                if a == Real && b == Real {
+                    Real
+                } else {
+                    Double
+                }
+            }
+            _ if a.is_integer() && b.is_integer() => {
+                if integer_width(a) >= integer_width(b) {
+                    a
+                } else {
+                    b
+                }
+            }
+            _ => {
+                let (p1, s1) = numeric_digits(a);
+                let (p2, s2) = numeric_digits(b);
+                let scale = s1.max(s2);
+                let int_digits = (p1 - s1).max(p2 - s2);
+                SqlType::numeric((int_digits + scale).min(38), scale).ok()?
+            }
+        });
+    }
+    if a.is_string() && b.is_string() {
+        return Some(Text);
+    }
+    if implicitly_castable(a, b) {
+        return Some(b);
+    }
+    implicitly_castable(b, a).then_some(a)
+}
+
+fn integer_width(t: SqlType) -> u8 {
+    match t {
+        SqlType::SmallInt => 2,
+        SqlType::Int => 4,
+        _ => 8,
+    }
+}
+
+/// (precision, scale) of an exact numeric type; integers as NUMERIC(p, 0).
+fn numeric_digits(t: SqlType) -> (u8, u8) {
+    match t {
+        SqlType::Numeric { precision, scale } => (precision, scale),
+        SqlType::SmallInt => (5, 0),
+        SqlType::Int => (10, 0),
+        _ => (19, 0),
+    }
+}
+
+/// `COALESCE(a, b, ...)`: `CASE WHEN a IS NOT NULL THEN a ... ELSE last END`,
+/// so that later arguments are only evaluated where needed.
+fn coalesce(args: Vec<Arg>, _span: Span) -> BindResult {
+    let (ty, mut args) = common_args(args, "COALESCE")?;
+    let last = args.pop().map(Box::new);
+    let branches = args
+        .into_iter()
+        .map(|a| (BoundExpr::IsNotNull(Box::new(a.clone())), a))
+        .collect::<Vec<_>>();
+    match (branches.is_empty(), last) {
+        (true, Some(last)) => Ok(*last),
+        (_, else_expr) => Ok(BoundExpr::Case {
+            branches,
+            else_expr,
+            ty,
+        }),
+    }
+}
+
+/// `NULLIF(a, b)`: `CASE WHEN a = b THEN NULL ELSE a END`, of `a`'s type.
+fn nullif(args: Vec<Arg>, span: Span) -> BindResult {
+    let mut it = args.into_iter();
+    let (Some(a), Some(b)) = (it.next(), it.next()) else {
+        return Err(no_such("nullif", &[], span));
+    };
+    let (l, r) = unify(a.expr, b.expr, a.span, b.span, "=")?;
+    let ty = l.ty();
+    Ok(BoundExpr::Case {
+        branches: vec![(
+            binary_expr(BinaryOp::Eq, l.clone(), r, SqlType::Bool),
+            null_of(ty),
+        )],
+        else_expr: Some(Box::new(l)),
+        ty,
+    })
+}
+
+fn null_of(ty: SqlType) -> BoundExpr {
+    BoundExpr::Literal {
+        value: hyperctl_exec::arrow::array::new_null_array(&ty.to_arrow(), 1),
+        ty,
+        untyped: false,
+    }
+}
+
+/// `date_part('field', x)` and `date_trunc('field', x)`.
+fn date_field_call(name: &str, args: Vec<Arg>, span: Span) -> BindResult {
+    let mut it = args.into_iter();
+    let (Some(field), Some(x)) = (it.next(), it.next()) else {
+        return Err(no_such(name, &[], span));
+    };
+    let field_name = match &field.expr {
+        BoundExpr::Literal { value, .. } if field.expr.ty().is_string() => value
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .filter(|a| !a.is_empty() && a.is_valid(0))
+            .map(|a| a.value(0).to_string()),
+        _ => None,
+    };
+    let Some(field_name) = field_name else {
+        return Err(not_supported(
+            &format!("{name} with a non-constant field"),
+            field.span,
+        ));
+    };
+    let f = DateField::parse(&field_name).ok_or_else(|| unknown_field(&field_name, field.span))?;
+    if name == "date_part" {
+        resolve(
+            name,
+            ScalarFunction::DatePart(f),
+            &[&[Param::Temporal]],
+            vec![x],
+            span,
+        )
+    } else {
+        resolve(
+            name,
+            ScalarFunction::DateTrunc(f),
+            &[&[Param::Timestamp]],
+            vec![x],
+            span,
+        )
+    }
+}
+
+fn unknown_field(name: &str, span: Span) -> SqlError {
+    SqlError::new(
+        state::INVALID_PARAMETER,
+        format!("unit \"{}\" not recognized", name.to_lowercase()),
+    )
+    .at(span)
+}
+
+/// `current_date`: today in UTC (the default session time zone), fixed
+/// when the statement is bound.
+fn current_date() -> BoundExpr {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let days = i32::try_from(secs / 86_400).unwrap_or(i32::MAX);
+    BoundExpr::Literal {
+        value: Arc::new(Date32Array::from(vec![days])),
+        ty: SqlType::Date,
+        untyped: false,
+    }
+}
+
+/// Whether `l op r` is date arithmetic (`date ± integer`, `date - date`).
+pub(super) fn is_date_arithmetic(op: BinaryOp, l: &BoundExpr, r: &BoundExpr) -> bool {
+    let (lt, rt) = (l.ty(), r.ty());
+    match op {
+        BinaryOp::Add => {
+            (lt == SqlType::Date && rt.is_integer()) || (lt.is_integer() && rt == SqlType::Date)
+        }
+        BinaryOp::Sub => lt == SqlType::Date && (rt.is_integer() || rt == SqlType::Date),
+        _ => false,
+    }
+}
+
+/// `date ± integer` (a DATE) and `date - date` (INTEGER days), computed on
+/// the day numbers with checked INTEGER arithmetic.
+pub(super) fn date_arithmetic(op: BinaryOp, l: BoundExpr, r: BoundExpr, span: Span) -> BindResult {
+    let both_dates = l.ty() == SqlType::Date && r.ty() == SqlType::Date;
+    let days = |e: BoundExpr| cast(e, SqlType::Int, span);
+    let sum = binary_expr(op, days(l)?, days(r)?, SqlType::Int);
+    if both_dates {
+        return Ok(sum);
+    }
+    Ok(BoundExpr::Cast {
+        expr: Box::new(sum),
+        ty: SqlType::Date,
+    })
+}
+
+/// The direct sub-expressions of the expression kinds bound here (for the
+/// aggregate and grouping checks).
+pub(super) fn children(expr: &Expr) -> Vec<&Expr> {
+    fn boxed(e: &Option<Box<Expr>>) -> Vec<&Expr> {
+        e.as_deref().into_iter().collect()
+    }
+    match expr {
+        Expr::Case {
+            operand,
+            conditions,
+            else_result,
+            ..
+        } => {
+            let mut v = boxed(operand);
+            for w in conditions {
+                v.push(&w.condition);
+                v.push(&w.result);
+            }
+            v.extend(boxed(else_result));
+            v
+        }
+        Expr::Between {
+            expr, low, high, ..
+        } => vec![expr, low, high],
+        Expr::In {
+            expr,
+            target: ast::InTarget::List(list),
+            ..
+        } => std::iter::once(&**expr).chain(list).collect(),
+        Expr::Like { expr, pattern, .. } | Expr::ILike { expr, pattern, .. } => {
+            vec![expr, pattern]
+        }
+        Expr::IsDistinctFrom(a, b) | Expr::IsNotDistinctFrom(a, b) => vec![a, b],
+        Expr::IsTrue(e)
+        | Expr::IsFalse(e)
+        | Expr::IsNotTrue(e)
+        | Expr::IsNotFalse(e)
+        | Expr::IsUnknown(e)
+        | Expr::IsNotUnknown(e)
+        | Expr::Extract { expr: e, .. }
+        | Expr::Ceil { expr: e, .. }
+        | Expr::Floor { expr: e, .. } => vec![e],
+        Expr::Substring {
+            expr,
+            substring_from,
+            substring_for,
+            ..
+        } => {
+            let mut v = vec![&**expr];
+            v.extend(boxed(substring_from));
+            v.extend(boxed(substring_for));
+            v
+        }
+        Expr::Trim {
+            expr,
+            trim_what,
+            trim_characters,
+            ..
+        } => {
+            let mut v = vec![&**expr];
+            v.extend(boxed(trim_what));
+            v.extend(trim_characters.iter().flatten());
+            v
+        }
+        Expr::Position { expr, r#in } => vec![expr, r#in],
+        _ => Vec::new(),
+    }
+}

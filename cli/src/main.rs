@@ -97,7 +97,7 @@ struct PublishArgs {
     /// The extract: .hxe (converted to .hyper first), .hyper, .tds, .tdsx or .tde.
     #[arg(required_unless_present = "manifest", conflicts_with = "manifest")]
     file: Option<PathBuf>,
-    /// The server URL, e.g. https://tableau.example.com.
+    /// The server URL, e.g. `https://tableau.example.com`.
     #[arg(long, value_name = "URL")]
     server: Option<String>,
     /// The site's content URL ("" for Tableau Server's default site).

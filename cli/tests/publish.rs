@@ -6,7 +6,7 @@
 //! Tests that need `hyperd` (`HYPERD_PATH`, or `python3 -m pip install
 //! tableauhyperapi`) print `SKIPPED: ...` and return without it, unless
 //! `HYPERCTL_REQUIRE_HYPERD=1`, where a missing hyperd fails. The Python
-//! cross-checks run `tests/data/hyper_roundtrip.py` with the Hyper API.
+//! cross-checks run `publish/tests/hyper_roundtrip.py` with the Hyper API.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -465,7 +465,7 @@ fn have_python_hyper_api(test: &str) -> bool {
 }
 
 fn run_python(command: &str, file: &Path) -> String {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/hyper_roundtrip.py");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../publish/tests/hyper_roundtrip.py");
     let out = Command::new("python3")
         .arg(script)
         .arg(command)
@@ -773,7 +773,7 @@ fn every_type_hxe_exports_to_what_the_hyper_api_reads() {
         "{}",
         run.stderr
     );
-    let read: Value = serde_json::from_str(&run_python("read", &hyper)).unwrap();
+    let read: Value = serde_json::from_str(&run_python("read_sorted", &hyper)).unwrap();
     assert_eq!(read, every_type_json());
 }
 
@@ -789,7 +789,7 @@ fn hyper_api_file_imports_into_hxe_with_identical_values() {
     let hyper = dir.path().join("theirs.hyper");
     run_python("write_all", &hyper);
     // The Python side wrote what the export test expects to read.
-    let written: Value = serde_json::from_str(&run_python("read", &hyper)).unwrap();
+    let written: Value = serde_json::from_str(&run_python("read_sorted", &hyper)).unwrap();
     assert_eq!(written, every_type_json());
 
     let hxe = dir.path().join("ours.hxe");

@@ -1,15 +1,10 @@
-"""The real Tableau Hyper API's side of the bridge tests (publish/tests/it/bridge.rs).
+"""The real Tableau Hyper API's side of the .hyper tests: the bridge's
+(publish/tests/it/bridge.rs) and the CLI's (cli/tests/publish.rs).
 
-  python3 hyper_roundtrip.py read FILE    prints every table of FILE as JSON
-  python3 hyper_roundtrip.py write FILE   creates FILE with the Hyper API (version 2)
-
-Values are printed in a form both sides can produce exactly:
-numerics as decimal strings with their scale, floats via repr (round trip),
-dates as [year, month, day] (years 1..9999: Python's datetime cannot hold
-others, so BC dates are covered by the Rust-only round trip), times as
-microseconds, timestamps as [date, microseconds of day], timestamptz in
-UTC, intervals as [months, days, microseconds], bytes as hex, geography as WKT
-(cast in SQL: the API hands out Tableau's internal blob otherwise).
+  python3 hyper_roundtrip.py read FILE         prints every table of FILE as JSON
+  python3 hyper_roundtrip.py read_sorted FILE  the same, rows ordered by the first column
+  python3 hyper_roundtrip.py write FILE        creates FILE with the Hyper API (version 2)
+  python3 hyper_roundtrip.py write_all FILE    creates FILE with every type (version 4)
 """
 
 import datetime
@@ -20,6 +15,7 @@ from decimal import Decimal
 from tableauhyperapi import (
     Connection, CreateMode, HyperProcess, Inserter, SqlType, TableDefinition,
     TableName, Telemetry, TypeTag, Nullability, Interval, Date, Timestamp,
+    escape_name,
 )
 from datetime import time as Time
 
@@ -53,7 +49,7 @@ def encode(value, tag):
     return str(value)
 
 
-def read(path):
+def read(path, order_by=""):
     out = {}
     with HyperProcess(Telemetry.DO_NOT_SEND_USAGE_DATA_TO_TABLEAU,
                       parameters={"log_config": ""}) as hyper:
@@ -65,7 +61,7 @@ def read(path):
                     select = ", ".join(
                         f"CAST({c.name} AS TEXT)" if c.type.tag == TypeTag.GEOGRAPHY else str(c.name)
                         for c in cols)
-                    rows = conn.execute_list_query(f"SELECT {select} FROM {table}")
+                    rows = conn.execute_list_query(f"SELECT {select} FROM {table}{order_by}")
                     key = f"{table.schema_name.name.unescaped}.{table.name.unescaped}"
                     out[key] = {
                         "columns": [[c.name.unescaped, str(c.type),
@@ -111,6 +107,72 @@ def write(path):
                 inserter.execute()
 
 
+# Every type, in the order of cli/tests/publish.rs `every_type_def`; geography
+# goes in as WKT text through a column mapping (the Hyper API's documented way).
+EVERY_TYPE = [
+    ("id", SqlType.int(), False),
+    ("bool", SqlType.bool(), True),
+    ("smallint", SqlType.small_int(), True),
+    ("integer", SqlType.int(), True),
+    ("bigint", SqlType.big_int(), True),
+    ("numeric18", SqlType.numeric(18, 3), True),
+    ("numeric38", SqlType.numeric(38, 10), True),
+    ("double", SqlType.double(), True),
+    ("real", SqlType.float(), True),
+    ("text", SqlType.text(), True),
+    ("varchar", SqlType.varchar(20), True),
+    ("char", SqlType.char(4), True),
+    ("bytes", SqlType.bytes(), True),
+    ("json", SqlType.json(), True),
+    ("date", SqlType.date(), True),
+    ("time", SqlType.time(), True),
+    ("timestamp", SqlType.timestamp(), True),
+    ("timestamptz", SqlType.timestamp_tz(), True),
+    ("interval", SqlType.interval(), True),
+    ("oid", SqlType.oid(), True),
+    ("geography", SqlType.geography(), True),
+]
+
+EVERY_TYPE_ROWS = [
+    [1, True, -32768, -2147483648, -9223372036854775808, Decimal("-123456789012345.678"),
+     Decimal("-1234567890123456789012345678.0123456789"), 0.1 + 0.2, 0.1,
+     "Grüße, \"Welt\"\n", "abc", "ab  ", b"\x00\xff\"", '{"a":[1,2]}', Date(1969, 12, 31),
+     Time(23, 59, 59, 999999), Timestamp(1900, 1, 1, 0, 0, 0, 1),
+     Timestamp(2024, 2, 29, 23, 59, 59, 999999), Interval(-14, 3, -14706000007),
+     4294967295, "POINT(1.0000000 2.0000000)"],
+    [2] + [None] * 20,
+    [3, False, 32767, 2147483647, 9223372036854775807, Decimal("0.001"),
+     Decimal("9999999999999999999999999999.9999999999"), -0.0, -1.5, "", "", "wxyz", b"",
+     "null", Date(9999, 12, 31), Time(0, 0, 0), Timestamp(1, 1, 1, 0, 0, 0),
+     Timestamp(1970, 1, 1), Interval(0, 0, 0), 0, "POINT(-122.3000000 47.6000000)"],
+]
+
+
+def write_all(path):
+    name = TableName("public", "every_type")
+    nullable = lambda n: Nullability.NULLABLE if n else Nullability.NOT_NULLABLE
+    table = TableDefinition(name, [
+        TableDefinition.Column(c, t, nullable(n)) for c, t, n in EVERY_TYPE])
+    inserted = TableDefinition(name, [
+        TableDefinition.Column(c if c != "geography" else "geography_wkt",
+                               t if c != "geography" else SqlType.text(), nullable(n))
+        for c, t, n in EVERY_TYPE])
+    mapping = [c for c, _, _ in EVERY_TYPE[:-1]] + [Inserter.ColumnMapping(
+        "geography", f"CAST({escape_name('geography_wkt')} AS TABLEAU.TABGEOGRAPHY)")]
+    with HyperProcess(Telemetry.DO_NOT_SEND_USAGE_DATA_TO_TABLEAU,
+                      parameters={"log_config": "", "default_database_version": "4"}) as hyper:
+        with Connection(hyper.endpoint, path, CreateMode.CREATE) as conn:
+            conn.catalog.create_table(table)
+            with Inserter(conn, table, mapping, inserter_definition=inserted.columns) as inserter:
+                inserter.add_rows(EVERY_TYPE_ROWS)
+                inserter.execute()
+
+
 if __name__ == "__main__":
     command, path = sys.argv[1], sys.argv[2]
-    {"read": read, "write": write}[command](path)
+    {
+        "read": read,
+        "read_sorted": lambda p: read(p, " ORDER BY 1"),
+        "write": write,
+        "write_all": write_all,
+    }[command](path)

@@ -273,34 +273,7 @@ fn load(
 
 /// Creates the table, or replaces or checks an existing one as asked.
 fn prepare_table(conn: &mut Connection, args: &ImportArgs<'_>, def: &TableDef) -> Result<()> {
-    match conn.table_definition(DEFAULT_SCHEMA, &def.name) {
-        Some(_) if args.replace => {
-            conn.execute(&format!("DROP TABLE {}", quote_ident(&def.name)))?;
-            conn.create_table(def.clone())?;
-        }
-        Some(existing) if args.append => {
-            if existing
-                .columns
-                .iter()
-                .map(|c| (&c.name, c.ty))
-                .ne(def.columns.iter().map(|c| (&c.name, c.ty)))
-            {
-                bail!(
-                    "cannot append: table \"{}\" has other columns than in {} ({})",
-                    def.name,
-                    args.source.display(),
-                    create_table_sql(def)
-                );
-            }
-        }
-        Some(_) => bail!(
-            "table \"{}\" already exists in {}; use --replace to replace it or --append to add rows",
-            def.name,
-            args.file.display()
-        ),
-        None => conn.create_table(def.clone())?,
-    }
-    Ok(())
+    crate::import::prepare_table(conn, def, args.replace, args.append, args.file, args.source)
 }
 
 #[cfg(test)]

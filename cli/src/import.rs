@@ -1,12 +1,12 @@
 //! `hyperctl import FILE data.csv --table NAME`: infer the columns of a CSV file
 //! and load it into a table, in one transaction.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Result, bail};
 use hyperctl_sql::{
-    Connection, CreateMode, CsvOptions, DEFAULT_SCHEMA, infer_csv_schema, read_csv,
+    Connection, CreateMode, CsvOptions, DEFAULT_SCHEMA, TableDef, infer_csv_schema, read_csv,
 };
 
 #[derive(Debug)]
@@ -34,33 +34,14 @@ pub(crate) fn run(args: &Args) -> Result<()> {
     }
     let mut conn = Connection::open(&args.file, CreateMode::CreateIfNotExists)?;
     conn.execute("BEGIN")?;
-    match conn.table_definition(DEFAULT_SCHEMA, &args.table) {
-        Some(_) if args.replace => {
-            conn.execute(&format!("DROP TABLE {}", quote_ident(&args.table)))?;
-            conn.create_table(def.clone())?;
-        }
-        Some(existing) if args.append => {
-            if existing
-                .columns
-                .iter()
-                .map(|c| (&c.name, c.ty))
-                .ne(def.columns.iter().map(|c| (&c.name, c.ty)))
-            {
-                bail!(
-                    "cannot append: table \"{}\" has other columns than {} ({})",
-                    args.table,
-                    args.csv.display(),
-                    create_table_sql(&def)
-                );
-            }
-        }
-        Some(_) => bail!(
-            "table \"{}\" already exists in {}; use --replace to replace it or --append to add rows",
-            args.table,
-            args.file.display()
-        ),
-        None => conn.create_table(def.clone())?,
-    }
+    prepare_table(
+        &mut conn,
+        &def,
+        args.replace,
+        args.append,
+        &args.file,
+        &args.csv,
+    )?;
     let rows = conn.append_batches(
         DEFAULT_SCHEMA,
         &args.table,
@@ -98,4 +79,45 @@ pub(crate) fn create_table_sql(def: &hyperctl_sql::TableDef) -> String {
         quote_ident(&def.name),
         cols.join(",\n")
     )
+}
+
+/// Creates the table `def`, or replaces an existing one (`replace`), or checks
+/// that an existing one has the same columns (`append`); otherwise an existing
+/// table is an error that says which flag to use.
+pub(crate) fn prepare_table(
+    conn: &mut Connection,
+    def: &TableDef,
+    replace: bool,
+    append: bool,
+    file: &Path,
+    source: &Path,
+) -> Result<()> {
+    match conn.table_definition(DEFAULT_SCHEMA, &def.name) {
+        Some(_) if replace => {
+            conn.execute(&format!("DROP TABLE {}", quote_ident(&def.name)))?;
+            conn.create_table(def.clone())?;
+        }
+        Some(existing) if append => {
+            if existing
+                .columns
+                .iter()
+                .map(|c| (&c.name, c.ty))
+                .ne(def.columns.iter().map(|c| (&c.name, c.ty)))
+            {
+                bail!(
+                    "cannot append: table \"{}\" has other columns than {} ({})",
+                    def.name,
+                    source.display(),
+                    create_table_sql(def)
+                );
+            }
+        }
+        Some(_) => bail!(
+            "table \"{}\" already exists in {}; use --replace to replace it or --append to add rows",
+            def.name,
+            file.display()
+        ),
+        None => conn.create_table(def.clone())?,
+    }
+    Ok(())
 }

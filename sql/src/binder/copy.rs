@@ -367,37 +367,8 @@ impl Cursor {
 pub(crate) fn bind_copy(catalog: &dyn CatalogView, stmt: &CopyStatement) -> BindResult<CopyFrom> {
     let table = resolve_table(catalog, &stmt.table)?;
     let def = table.def();
-    let targets = if stmt.columns.is_empty() {
-        (0..def.columns.len()).collect()
-    } else {
-        let mut out: Vec<usize> = Vec::with_capacity(stmt.columns.len());
-        for ident in &stmt.columns {
-            let wanted = normalize(ident);
-            let i = def
-                .columns
-                .iter()
-                .position(|c| c.name == wanted)
-                .ok_or_else(|| {
-                    SqlError::new(
-                        state::UNDEFINED_COLUMN,
-                        format!(
-                            "column \"{wanted}\" of table \"{}\" does not exist",
-                            def.name
-                        ),
-                    )
-                    .at(ident.span)
-                })?;
-            if out.contains(&i) {
-                return Err(SqlError::new(
-                    state::SYNTAX_ERROR,
-                    format!("column \"{wanted}\" specified more than once"),
-                )
-                .at(ident.span));
-            }
-            out.push(i);
-        }
-        out
-    };
+    let idents: Vec<&Ident> = stmt.columns.iter().collect();
+    let targets = super::statement::column_indexes(def, &idents)?;
     let names: Vec<String> = targets
         .iter()
         .map(|&t| def.columns[t].name.clone())

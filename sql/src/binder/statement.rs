@@ -219,15 +219,24 @@ fn bind_insert(catalog: &dyn CatalogView, insert: &ast::Insert) -> BindResult<In
 }
 
 fn target_columns(def: &TableDef, columns: &[ast::ObjectName]) -> BindResult<Vec<usize>> {
+    let idents = columns
+        .iter()
+        .map(|name| match name.0.as_slice() {
+            [ast::ObjectNamePart::Identifier(i)] => Ok(i),
+            _ => Err(not_supported("qualified target column names", name.span())),
+        })
+        .collect::<BindResult<Vec<_>>>()?;
+    column_indexes(def, &idents)
+}
+
+/// The table's column positions of a target column list (INSERT, COPY); an
+/// empty list means every column in order.
+pub(crate) fn column_indexes(def: &TableDef, columns: &[&ast::Ident]) -> BindResult<Vec<usize>> {
     if columns.is_empty() {
         return Ok((0..def.columns.len()).collect());
     }
     let mut out = Vec::with_capacity(columns.len());
-    for name in columns {
-        let ident = match name.0.as_slice() {
-            [ast::ObjectNamePart::Identifier(i)] => i,
-            _ => return Err(not_supported("qualified target column names", name.span())),
-        };
+    for ident in columns {
         let wanted = normalize(ident);
         let i = def
             .columns

@@ -12,8 +12,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
 
-use hyperctl_publish::HyperdPath;
 use hyperctl_publish::emulator::{CHILD_PROJECT_ID, DEFAULT_PROJECT_ID, Emulator, SITE_ID};
+use hyperctl_publish::hyperd_testing::{
+    hyperd_or_skip, python_hyper_api_or_skip, run_roundtrip_script,
+};
 use hyperctl_publish::serde_json::{self, Value, json};
 use hyperctl_sql::arrow::array::{
     ArrayRef, BinaryArray, BooleanArray, Date32Array, Decimal128Array, Float32Array, Float64Array,
@@ -29,7 +31,6 @@ const PAT_NAME: &str = "cli-test-pat";
 const PAT_SECRET: &str = "pat-secret-Q7x9Zk2";
 const TOKEN: &str = "emulator-token-W4m8Rt";
 const DAY_US: i64 = 86_400_000_000;
-const SKIP: &str = "SKIPPED: hyperd not found (set HYPERD_PATH or pip install tableauhyperapi)";
 
 fn emulator() -> Emulator {
     Emulator::builder()
@@ -424,65 +425,9 @@ fn manifest_publishes_three_extracts_with_two_threads() {
 
 // ---- .hyper files: need Tableau's hyperd --------------------------------------
 
-/// Writes to the real stderr: libtest captures `eprintln!`, and a skip must show.
-fn skipped(line: &str) {
-    use std::io::Write as _;
-    let _ = writeln!(std::io::stderr(), "{line}");
-}
-
-fn required() -> bool {
-    std::env::var("HYPERCTL_REQUIRE_HYPERD").as_deref() == Ok("1")
-}
-
-/// Whether hyperd can be found (a failure when required).
-fn have_hyperd(test: &str) -> bool {
-    match HyperdPath::discover() {
-        Ok(_) => true,
-        Err(e) if required() => panic!("HYPERCTL_REQUIRE_HYPERD=1, but: {e}"),
-        Err(e) => {
-            skipped(&format!("{SKIP}: {test} ({e})"));
-            false
-        }
-    }
-}
-
-/// Whether `python3` has the Hyper API (a failure when required).
-fn have_python_hyper_api(test: &str) -> bool {
-    let ok = Command::new("python3")
-        .args(["-c", "import tableauhyperapi"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        assert!(
-            !required(),
-            "HYPERCTL_REQUIRE_HYPERD=1, but python3 lacks tableauhyperapi"
-        );
-        skipped(&format!(
-            "SKIPPED: python3 package tableauhyperapi not installed: {test}"
-        ));
-    }
-    ok
-}
-
-fn run_python(command: &str, file: &Path) -> String {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../publish/tests/hyper_roundtrip.py");
-    let out = Command::new("python3")
-        .arg(script)
-        .arg(command)
-        .arg(file)
-        .output()
-        .expect("run python3");
-    assert!(
-        out.status.success(),
-        "hyper_roundtrip.py {command} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
 /// The hyperd the hyperctl binary should use: the one found here, passed on.
 fn hyperd_env() -> Vec<(&'static str, String)> {
-    HyperdPath::discover()
+    hyperctl_publish::HyperdPath::discover()
         .map(|p| vec![("HYPERD_PATH", p.binary().display().to_string())])
         .unwrap_or_default()
 }
@@ -498,7 +443,7 @@ fn with_hyperd<'a>(
 
 #[test]
 fn publishes_a_hxe_converted_through_hyperd() {
-    if !have_hyperd("publishes_a_hxe_converted_through_hyperd") {
+    if hyperd_or_skip("publishes_a_hxe_converted_through_hyperd").is_none() {
         return;
     }
     let server = emulator();
@@ -747,7 +692,7 @@ fn every_type_json() -> Value {
 #[test]
 fn every_type_hxe_exports_to_what_the_hyper_api_reads() {
     let test = "every_type_hxe_exports_to_what_the_hyper_api_reads";
-    if !have_hyperd(test) || !have_python_hyper_api(test) {
+    if hyperd_or_skip(test).is_none() || !python_hyper_api_or_skip(test) {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -773,7 +718,7 @@ fn every_type_hxe_exports_to_what_the_hyper_api_reads() {
         "{}",
         run.stderr
     );
-    let read: Value = serde_json::from_str(&run_python("read_sorted", &hyper)).unwrap();
+    let read: Value = serde_json::from_str(&run_roundtrip_script("read_sorted", &hyper)).unwrap();
     assert_eq!(read, every_type_json());
 }
 
@@ -782,14 +727,15 @@ fn every_type_hxe_exports_to_what_the_hyper_api_reads() {
 #[test]
 fn hyper_api_file_imports_into_hxe_with_identical_values() {
     let test = "hyper_api_file_imports_into_hxe_with_identical_values";
-    if !have_hyperd(test) || !have_python_hyper_api(test) {
+    if hyperd_or_skip(test).is_none() || !python_hyper_api_or_skip(test) {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
     let hyper = dir.path().join("theirs.hyper");
-    run_python("write_all", &hyper);
+    run_roundtrip_script("write_all", &hyper);
     // The Python side wrote what the export test expects to read.
-    let written: Value = serde_json::from_str(&run_python("read_sorted", &hyper)).unwrap();
+    let written: Value =
+        serde_json::from_str(&run_roundtrip_script("read_sorted", &hyper)).unwrap();
     assert_eq!(written, every_type_json());
 
     let hxe = dir.path().join("ours.hxe");
@@ -914,7 +860,7 @@ fn no_secret_in_any_output() {
         ],
         &PAT_ENV,
     ));
-    if have_hyperd("no_secret_in_any_output (.hxe part)") {
+    if hyperd_or_skip("no_secret_in_any_output (.hxe part)").is_some() {
         let hxe = dir.path().join("s.hxe");
         ok(
             &["sql", path_str(&hxe), "-c", "CREATE TABLE t (a int)"],

@@ -59,6 +59,8 @@ mod xml;
 
 #[cfg(feature = "emulator")]
 pub mod emulator;
+#[cfg(feature = "emulator")]
+pub mod hyperd_testing;
 
 pub use crate::bridge::{
     FileVersionChoice, HYPER_USER, HYPERD_PATH_ENV, HyperColumn, HyperTable, HyperTableDef,

@@ -5,8 +5,6 @@
 //! unless `HYPERCTL_REQUIRE_HYPERD=1` (CI), where a missing hyperd fails.
 //! The Python cross-checks run `tests/hyper_roundtrip.py` with the Hyper API.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::Arc;
 
 use hyperctl_publish::arrow::array::{
@@ -16,72 +14,21 @@ use hyperctl_publish::arrow::array::{
 };
 use hyperctl_publish::arrow::datatypes::IntervalMonthDayNano;
 use hyperctl_publish::arrow::record_batch::RecordBatch;
+use hyperctl_publish::hyperd_testing::{
+    hyperd_or_skip, python_hyper_api_or_skip, run_roundtrip_script,
+};
 use hyperctl_publish::serde_json::{self, Value, json};
 use hyperctl_publish::{
-    Error, HyperColumn, HyperTable, HyperTableDef, HyperType, HyperdPath, HyperdProcess,
-    hyper_file_version, read_hyper_file, write_hyper_file,
+    Error, HyperColumn, HyperTable, HyperTableDef, HyperType, HyperdProcess, hyper_file_version,
+    read_hyper_file, write_hyper_file,
 };
 
-const SKIP: &str = "SKIPPED: hyperd not found (set HYPERD_PATH or pip install tableauhyperapi)";
 const DAY_US: i64 = 86_400_000_000;
-
-/// Writes to the real stderr: libtest captures `eprintln!`, and a skip must show.
-fn skipped(line: &str) {
-    use std::io::Write as _;
-    let _ = writeln!(std::io::stderr(), "{line}");
-}
-
-fn required() -> bool {
-    std::env::var("HYPERCTL_REQUIRE_HYPERD").as_deref() == Ok("1")
-}
 
 /// A running hyperd, or `None` after printing SKIPPED (a failure when required).
 fn hyperd(test: &str) -> Option<HyperdProcess> {
-    match HyperdPath::discover() {
-        Ok(path) => Some(HyperdProcess::start(&path).expect("hyperd was found but did not start")),
-        Err(e) if required() => panic!("HYPERCTL_REQUIRE_HYPERD=1, but: {e}"),
-        Err(e) => {
-            skipped(&format!("{SKIP}: {test} ({e})"));
-            None
-        }
-    }
-}
-
-/// Whether `python3` has the Hyper API (a failure when required).
-fn python_hyper_api(test: &str) -> bool {
-    let ok = Command::new("python3")
-        .args(["-c", "import tableauhyperapi"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        assert!(
-            !required(),
-            "HYPERCTL_REQUIRE_HYPERD=1, but python3 lacks tableauhyperapi"
-        );
-        skipped(&format!(
-            "SKIPPED: python3 package tableauhyperapi not installed: {test}"
-        ));
-    }
-    ok
-}
-
-fn script() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/hyper_roundtrip.py")
-}
-
-fn run_python(command: &str, file: &Path) -> String {
-    let out = Command::new("python3")
-        .arg(script())
-        .arg(command)
-        .arg(file)
-        .output()
-        .expect("run python3");
-    assert!(
-        out.status.success(),
-        "hyper_roundtrip.py {command} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    hyperd_or_skip(test)
+        .map(|path| HyperdProcess::start(&path).expect("hyperd was found but did not start"))
 }
 
 fn days(year: i64, month: u32, day: u32) -> i32 {
@@ -507,7 +454,7 @@ fn hyper_api_reads_what_the_bridge_wrote() {
     let Some(hyperd) = hyperd(test) else {
         return;
     };
-    if !python_hyper_api(test) {
+    if !python_hyper_api_or_skip(test) {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -517,7 +464,7 @@ fn hyper_api_reads_what_the_bridge_wrote() {
         write_hyper_file(&hyperd, &file, vec![HyperTable::new(def.clone(), [b])]).unwrap();
     assert_eq!(outcome.file_version.version, 2);
     drop(hyperd); // the file is closed; the Hyper API opens it with its own hyperd
-    let (rows, columns) = rows_only(&run_python("read", &file));
+    let (rows, columns) = rows_only(&run_roundtrip_script("read", &file));
     assert_columns(&columns, &def);
     assert_eq!(rows, python_table_json());
 }
@@ -528,12 +475,12 @@ fn bridge_reads_what_the_hyper_api_wrote() {
     let Some(hyperd) = hyperd(test) else {
         return;
     };
-    if !python_hyper_api(test) {
+    if !python_hyper_api_or_skip(test) {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("theirs.hyper");
-    run_python("write", &file);
+    run_roundtrip_script("write", &file);
     assert_eq!(hyper_file_version(&hyperd, &file).unwrap(), 2);
     let tables = read_hyper_file(&hyperd, &file).unwrap();
     let (def, batch) = python_table();

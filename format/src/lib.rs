@@ -26,6 +26,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
+mod block;
 mod bytes;
 mod checksum;
 mod encoding;
@@ -38,6 +39,10 @@ mod types;
 pub mod fuzzing;
 
 pub use arrow;
+pub use block::{
+    BlockEncoding, ColumnRange, ColumnStats, EncodedColumn, StatValue, block_encoding_of,
+    decode_block_column, encode_block_column,
+};
 pub use bytes::{ByteReader, ByteWriter};
 pub use checksum::{crc32c, crc32c_append};
 pub use encoding::{ColumnEncoding, decode_column, encode_column};

@@ -1,31 +1,39 @@
-//! The catalog: schemas, tables, their columns and where their data lives.
+//! The catalog: schemas, tables, their columns, their blocks and where the
+//! blocks' bytes live. It is also the in-memory state of a database version:
+//! a table's hot tail (rows not yet frozen into a block) lives here, in
+//! memory and in the WAL, until a checkpoint freezes it.
 //!
-//! A commit writes the whole catalog as one blob (its location and checksum are
-//! in the header). Blob layout, little-endian, strings as u32 length + UTF-8:
+//! A checkpoint writes the whole catalog as one blob (its location and
+//! checksum are in the header); tails are empty then. Blob layout,
+//! little-endian, strings as u32 length + UTF-8:
 //!
 //! ```text
 //! u32 CATALOG_VERSION
+//! u64 next table id
 //! u32 schema count, then each schema name
 //! u32 table count, then each table:
-//!     str schema, str name
+//!     u64 id, str schema, str name
 //!     u32 column count, then each column: str name, SqlType (format's encoding), u8 nullable
-//!     u64 row count
-//!     u32 chunk count, then each chunk: u32 rows, then per column: u64 offset, u32 length
+//!     u32 block count, then each block (see `Block::encode`):
+//!         u32 rows, deletion vector (rowset.rs),
+//!         per column: u64 offset, u32 length, ColumnStats (format's encoding)
 //! ```
 //!
-//! Invariant: a decoded catalog only points inside the committed data region,
-//! and each table's chunk rows add up to its row count.
+//! Invariant: a decoded catalog only points inside the file, at or past the
+//! data region; blocks hold 1..=BLOCK_ROWS_MAX rows.
 
 use std::sync::Arc;
 
+use hyperctl_format::arrow::array::RecordBatch;
 use hyperctl_format::arrow::datatypes::{Schema, SchemaRef};
-use hyperctl_format::{ByteReader, ByteWriter, SqlType};
+use hyperctl_format::{ByteReader, ByteWriter, ColumnStats, SqlType};
 
 use crate::header::DATA_START;
+use crate::rowset::RowSet;
 
-const CATALOG_VERSION: u32 = 1;
-/// The most rows one chunk (later: one block) holds.
-pub(crate) const CHUNK_ROWS_MAX: usize = 65_536;
+const CATALOG_VERSION: u32 = 2;
+/// The most rows one block holds.
+pub(crate) const BLOCK_ROWS_MAX: usize = 65_536;
 /// The default schema every database has.
 pub const DEFAULT_SCHEMA: &str = "public";
 
@@ -74,31 +82,147 @@ impl TableDef {
     }
 }
 
-/// Where one column chunk's bytes are.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Where some bytes of the file are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub(crate) struct Extent {
     pub(crate) offset: u64,
     pub(crate) len: u32,
 }
 
-/// Up to `CHUNK_ROWS_MAX` rows of a table, one extent per column.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Chunk {
+impl Extent {
+    pub(crate) fn end(&self) -> u64 {
+        self.offset + u64::from(self.len)
+    }
+}
+
+/// One column of one block: its bytes and its statistics.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct BlockColumn {
+    pub(crate) extent: Extent,
+    pub(crate) stats: ColumnStats,
+}
+
+/// A frozen block: up to `BLOCK_ROWS_MAX` rows of a table, compressed, one
+/// extent per column, with the positions of its deleted rows.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Block {
     pub(crate) rows: u32,
-    pub(crate) columns: Vec<Extent>,
+    pub(crate) columns: Vec<BlockColumn>,
+    pub(crate) deleted: RowSet,
+}
+
+impl Block {
+    pub(crate) fn live_rows(&self) -> u32 {
+        self.rows - self.deleted.len()
+    }
+
+    pub(crate) fn encode(&self, w: &mut ByteWriter) {
+        w.put_u32(self.rows);
+        self.deleted.encode(w);
+        for c in &self.columns {
+            w.put_u64(c.extent.offset);
+            w.put_u32(c.extent.len);
+            c.stats.write_to(w);
+        }
+    }
+
+    /// Decodes a block of a table with `columns` columns in a file of
+    /// `file_len` bytes.
+    pub(crate) fn decode(
+        r: &mut ByteReader<'_>,
+        columns: usize,
+        file_len: u64,
+    ) -> hyperctl_format::Result<Block> {
+        let rows = r.u32("block rows")?;
+        if rows == 0 || rows as usize > BLOCK_ROWS_MAX {
+            return Err(r.error(format!(
+                "block of {rows} rows (a block holds 1 to {BLOCK_ROWS_MAX})"
+            )));
+        }
+        let deleted = RowSet::decode(r, rows)?;
+        let mut out = Vec::with_capacity(columns.min(r.remaining() / 12 + 1));
+        for _ in 0..columns {
+            let at = r.offset();
+            let offset = r.u64("extent offset")?;
+            let len = r.u32("extent length")?;
+            let inside = offset >= DATA_START
+                && offset
+                    .checked_add(u64::from(len))
+                    .is_some_and(|end| end <= file_len);
+            if !inside {
+                return Err(ByteReader::new(&[], at).error(format!(
+                    "column extent {offset}+{len} lies outside the data region ending at {file_len}"
+                )));
+            }
+            let stats = ColumnStats::read_from(r)?;
+            out.push(BlockColumn {
+                extent: Extent { offset, len },
+                stats,
+            });
+        }
+        Ok(Block {
+            rows,
+            columns: out,
+            deleted,
+        })
+    }
+}
+
+/// A table's hot tail: rows appended since its last frozen block, in memory
+/// (and in the WAL), with the positions of the deleted ones.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Tail {
+    pub(crate) batches: Vec<RecordBatch>,
+    pub(crate) rows: u32,
+    pub(crate) deleted: RowSet,
+    /// How many of the first rows are in the WAL already (all of them in a
+    /// committed state; a write transaction's own rows follow).
+    pub(crate) logged: u32,
+}
+
+impl Tail {
+    pub(crate) fn live_rows(&self) -> u32 {
+        self.rows - self.deleted.len()
+    }
 }
 
 /// A table in the catalog.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub(crate) struct TableEntry {
+    /// Stable identity (names change with ALTER TABLE RENAME).
+    pub(crate) id: u64,
     pub(crate) def: TableDef,
-    pub(crate) rows: u64,
-    pub(crate) chunks: Vec<Chunk>,
+    pub(crate) blocks: Vec<Arc<Block>>,
+    pub(crate) tail: Arc<Tail>,
 }
 
-/// Everything a snapshot knows about the database's structure.
-#[derive(Debug, Clone, PartialEq, Eq)]
+impl TableEntry {
+    pub(crate) fn new(id: u64, def: TableDef) -> Self {
+        Self {
+            id,
+            def,
+            blocks: Vec::new(),
+            tail: Arc::new(Tail::default()),
+        }
+    }
+
+    /// Rows not deleted.
+    pub(crate) fn live_rows(&self) -> u64 {
+        self.blocks
+            .iter()
+            .map(|b| u64::from(b.live_rows()))
+            .sum::<u64>()
+            + u64::from(self.tail.live_rows())
+    }
+
+}
+
+/// Everything a snapshot knows: one version of the database.
+#[derive(Debug, Clone)]
 pub(crate) struct Catalog {
+    /// Grows with every commit and checkpoint of this process (not stored).
+    pub(crate) version: u64,
+    pub(crate) next_table_id: u64,
     pub(crate) schemas: Vec<String>,
     pub(crate) tables: Vec<Arc<TableEntry>>,
 }
@@ -106,6 +230,8 @@ pub(crate) struct Catalog {
 impl Default for Catalog {
     fn default() -> Self {
         Self {
+            version: 0,
+            next_table_id: 1,
             schemas: vec![DEFAULT_SCHEMA.to_string()],
             tables: Vec::new(),
         }
@@ -125,68 +251,102 @@ impl Catalog {
             .position(|t| t.def.schema == schema && t.def.name == name)
     }
 
+    pub(crate) fn table_index_by_id(&self, id: u64) -> Option<usize> {
+        self.tables.iter().position(|t| t.id == id)
+    }
+
+    /// Every extent the blocks of this version use.
+    pub(crate) fn block_extents(&self) -> impl Iterator<Item = Extent> + '_ {
+        self.tables.iter().flat_map(|t| {
+            t.blocks
+                .iter()
+                .flat_map(|b| b.columns.iter().map(|c| c.extent))
+        })
+    }
+
+    /// The blob of a checkpoint (tails must be frozen first; they are not
+    /// written).
     pub(crate) fn encode(&self) -> Vec<u8> {
         let mut w = ByteWriter::new();
         w.put_u32(CATALOG_VERSION);
+        w.put_u64(self.next_table_id);
         w.put_u32(self.schemas.len() as u32);
         for s in &self.schemas {
             w.put_str(s);
         }
         w.put_u32(self.tables.len() as u32);
         for t in &self.tables {
-            encode_table(t, &mut w);
+            w.put_u64(t.id);
+            encode_def(&t.def, &mut w);
+            w.put_u32(t.blocks.len() as u32);
+            for b in &t.blocks {
+                b.encode(&mut w);
+            }
         }
         w.into_inner()
     }
 
-    /// Decodes a catalog blob found at `base_offset` of a file whose committed
-    /// data ends at `file_end`.
+    /// Decodes a catalog blob found at `base_offset` of a file of `file_len`
+    /// bytes.
     pub(crate) fn decode(
         bytes: &[u8],
         base_offset: u64,
-        file_end: u64,
+        file_len: u64,
     ) -> hyperctl_format::Result<Catalog> {
         let mut r = ByteReader::new(bytes, base_offset);
         let version = r.u32("catalog version")?;
         if version != CATALOG_VERSION {
             return Err(r.error(format!("unknown catalog version {version}")));
         }
+        let next_table_id = r.u64("next table id")?;
         let schema_count = r.u32("schema count")?;
         let mut schemas = Vec::new();
         for _ in 0..schema_count {
             schemas.push(r.str("schema name")?.to_string());
         }
         let table_count = r.u32("table count")?;
-        let mut tables = Vec::new();
+        let mut tables: Vec<Arc<TableEntry>> = Vec::new();
         for _ in 0..table_count {
-            tables.push(Arc::new(decode_table(&mut r, file_end)?));
+            let at = r.offset();
+            let id = r.u64("table id")?;
+            let def = decode_def(&mut r)?;
+            if id >= next_table_id || tables.iter().any(|t| t.id == id) {
+                return Err(ByteReader::new(&[], at).error(format!(
+                    "table {} has id {id}, which is taken or not below the next id {next_table_id}",
+                    def.name
+                )));
+            }
+            let block_count = r.u32("block count")?;
+            let mut blocks = Vec::new();
+            for _ in 0..block_count {
+                blocks.push(Arc::new(Block::decode(&mut r, def.columns.len(), file_len)?));
+            }
+            let mut entry = TableEntry::new(id, def);
+            entry.blocks = blocks;
+            tables.push(Arc::new(entry));
         }
         r.finish("catalog")?;
-        Ok(Catalog { schemas, tables })
+        Ok(Catalog {
+            version: 0,
+            next_table_id,
+            schemas,
+            tables,
+        })
     }
 }
 
-fn encode_table(t: &TableEntry, w: &mut ByteWriter) {
-    w.put_str(&t.def.schema);
-    w.put_str(&t.def.name);
-    w.put_u32(t.def.columns.len() as u32);
-    for c in &t.def.columns {
+pub(crate) fn encode_def(def: &TableDef, w: &mut ByteWriter) {
+    w.put_str(&def.schema);
+    w.put_str(&def.name);
+    w.put_u32(def.columns.len() as u32);
+    for c in &def.columns {
         w.put_str(&c.name);
         c.ty.encode(w);
         w.put_u8(u8::from(c.nullable));
     }
-    w.put_u64(t.rows);
-    w.put_u32(t.chunks.len() as u32);
-    for chunk in &t.chunks {
-        w.put_u32(chunk.rows);
-        for e in &chunk.columns {
-            w.put_u64(e.offset);
-            w.put_u32(e.len);
-        }
-    }
 }
 
-fn decode_table(r: &mut ByteReader<'_>, file_end: u64) -> hyperctl_format::Result<TableEntry> {
+pub(crate) fn decode_def(r: &mut ByteReader<'_>) -> hyperctl_format::Result<TableDef> {
     let schema = r.str("table schema")?.to_string();
     let name = r.str("table name")?.to_string();
     let column_count = r.u32("column count")?;
@@ -201,56 +361,10 @@ fn decode_table(r: &mut ByteReader<'_>, file_end: u64) -> hyperctl_format::Resul
         };
         columns.push(ColumnDef::new(col_name, ty, nullable));
     }
-    let rows = r.u64("row count")?;
-    let chunk_count = r.u32("chunk count")?;
-    let mut chunks = Vec::new();
-    let mut total = 0u64;
-    for _ in 0..chunk_count {
-        let chunk = decode_chunk(r, columns.len(), file_end)?;
-        total += u64::from(chunk.rows);
-        chunks.push(chunk);
-    }
-    if total != rows {
-        return Err(r.error(format!(
-            "table {name}: chunks hold {total} rows, the catalog says {rows}"
-        )));
-    }
-    let def = TableDef {
+    Ok(TableDef {
         schema,
         name,
         columns,
-    };
-    Ok(TableEntry { def, rows, chunks })
-}
-
-fn decode_chunk(
-    r: &mut ByteReader<'_>,
-    columns: usize,
-    file_end: u64,
-) -> hyperctl_format::Result<Chunk> {
-    let rows = r.u32("chunk rows")?;
-    if rows as usize > CHUNK_ROWS_MAX {
-        return Err(r.error(format!("chunk of {rows} rows exceeds {CHUNK_ROWS_MAX}")));
-    }
-    let mut extents = Vec::with_capacity(columns.min(r.remaining() / 12 + 1));
-    for _ in 0..columns {
-        let at = r.offset();
-        let offset = r.u64("extent offset")?;
-        let len = r.u32("extent length")?;
-        let inside = offset >= DATA_START
-            && offset
-                .checked_add(u64::from(len))
-                .is_some_and(|end| end <= file_end);
-        if !inside {
-            return Err(hyperctl_format::ByteReader::new(&[], at).error(format!(
-                "column extent {offset}+{len} lies outside the data region ending at {file_end}"
-            )));
-        }
-        extents.push(Extent { offset, len });
-    }
-    Ok(Chunk {
-        rows,
-        columns: extents,
     })
 }
 
@@ -267,26 +381,41 @@ mod tests {
                 ColumnDef::new("b", SqlType::numeric(10, 2).unwrap(), true),
             ],
         };
-        let chunk = Chunk {
+        let stats = |rows| ColumnStats {
+            rows,
+            null_count: 0,
+            min: None,
+            max: None,
+        };
+        let mut deleted = RowSet::default();
+        deleted.insert(1);
+        let block = Block {
             rows: 3,
             columns: vec![
-                Extent {
-                    offset: DATA_START,
-                    len: 10,
+                BlockColumn {
+                    extent: Extent {
+                        offset: DATA_START,
+                        len: 10,
+                    },
+                    stats: stats(3),
                 },
-                Extent {
-                    offset: DATA_START + 10,
-                    len: 20,
+                BlockColumn {
+                    extent: Extent {
+                        offset: DATA_START + 10,
+                        len: 20,
+                    },
+                    stats: stats(3),
                 },
             ],
+            deleted,
         };
+        let mut entry = TableEntry::new(1, def);
+        entry.blocks.push(Arc::new(block));
         Catalog {
+            version: 0,
+            next_table_id: 2,
             schemas: vec![DEFAULT_SCHEMA.into()],
-            tables: vec![Arc::new(TableEntry {
-                def,
-                rows: 3,
-                chunks: vec![chunk],
-            })],
+            tables: vec![Arc::new(entry)],
         }
     }
 
@@ -294,7 +423,9 @@ mod tests {
     fn round_trip() {
         let c = sample();
         let bytes = c.encode();
-        assert_eq!(Catalog::decode(&bytes, 0, DATA_START + 30).unwrap(), c);
+        let back = Catalog::decode(&bytes, 0, DATA_START + 30).unwrap();
+        assert_eq!(back.encode(), bytes);
+        assert_eq!(back.tables[0].live_rows(), 2);
     }
 
     #[test]

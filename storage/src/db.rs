@@ -1,49 +1,55 @@
-//! The database handle: open and lock the file, read consistent snapshots, and
-//! run one write transaction at a time.
+//! The database handle: open and lock the file, recover, hand out snapshots
+//! and the one write transaction, and make commits durable.
 //!
-//! Commit protocol (shadow paging; the WAL of issue 3 replaces it for small
-//! commits): a transaction appends its column chunks and then the whole new
-//! catalog past the committed end of the file, syncs, and only then writes the
-//! header slot that points to the new catalog, and syncs again. Until that
-//! header write is durable the previous commit is what every reader and every
-//! crash recovery sees.
+//! Durability: a commit appends one record to the write-ahead log
+//! (`wal.rs`) and returns after that record is synced; blocks of large
+//! inserts were written to free space of the main file and synced before
+//! it. Commits waiting at the same time share one sync (group commit): the
+//! writer lock is released as soon as the record is written, and the first
+//! waiter syncs for all. Readers see a commit only once it is durable.
 //!
-//! Recovery ([`recover`]) reads both slots and uses the valid one with the
-//! larger sequence number; a slot that fails its checksum is a torn header
-//! write and is ignored. It never falls back past a valid newest header whose
-//! catalog is damaged or lies past the end of the file: that commit may have
-//! returned to its caller, so using the older one would silently lose it; the
-//! open fails with `Corrupt` instead. (A bit flip inside the newest slot looks
-//! exactly like a torn write and does fall back; [`Database::verify`] reports
-//! it. The WAL will close that gap.)
+//! Checkpoint (`checkpoint.rs`): on close and when the log passes a size
+//! threshold the state is written into the main file (tails frozen into
+//! blocks, then the catalog) and a header slot is written (slots A/B
+//! alternate, so a torn header write leaves the previous checkpoint); then
+//! the log restarts. A clean close writes the last header into both slots
+//! and removes the log, so a closed database is exactly one file.
 //!
-//! Creating (or replacing) a database truncates the file and syncs before the
-//! first commit, so a crash leaves the old file, an empty one, or the new one.
-//! An error while writing or syncing a commit poisons the handle: whether the
-//! commit is durable is unknown, and a later commit could overwrite what it
-//! wrote, so writes fail with `Poisoned` until the database is reopened.
+//! Recovery ([`recover`]): the valid header slot with the larger sequence
+//! number, its catalog, then every valid record of the log whose salt is
+//! that sequence number. Falling back to the older slot is right only after
+//! a torn checkpoint, and that leaves the log of the older checkpoint
+//! behind; a log of a *newer* checkpoint proves damage, and the open fails
+//! with `Corrupt` instead of silently losing commits.
 //!
-//! Invariant: readers only read extents below the committed `file_end` of
-//! their snapshot; the writer only writes at or past it.
+//! An error while writing or syncing poisons the handle: whether the commit
+//! is durable is unknown, so writes fail with `Poisoned` until a reopen.
+//!
+//! Invariant: only the writer (holding the writer lock) writes the main file
+//! or the log; it writes the main file only into extents the allocator gave
+//! it, which no durable state and no live snapshot uses.
 
 use std::fs::{File, OpenOptions as FsOpenOptions, TryLockError};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
 
-use hyperctl_format::arrow::array::{ArrayRef, RecordBatch, RecordBatchOptions};
-use hyperctl_format::arrow::datatypes::{Schema, SchemaRef};
-use hyperctl_format::{crc32c, decode_column, encode_column};
-use parking_lot::{Mutex, RawMutex, RwLock, lock_api::ArcMutexGuard};
+use hyperctl_format::crc32c;
+use parking_lot::{Mutex, RwLock};
 
+use crate::alloc::Allocator;
 use crate::backend::{Backend, FileBackend, MemBackend};
-use crate::catalog::{CHUNK_ROWS_MAX, Catalog, Chunk, Extent, TableDef, TableEntry};
+use crate::catalog::{Catalog, Extent, TableEntry, Tail};
 use crate::error::{Error, Result};
 use crate::header::{
-    DATA_START, FORMAT_VERSION, Header, SLOT_LEN, SLOT_OFFSETS, SlotError, SlotState, choose_slot,
+    DATA_START, FORMAT_VERSION, Header, SLOT_OFFSETS, SlotError, SlotState, choose_slot,
     read_slot,
 };
+use crate::pool::BufferPool;
+use crate::scan::Snapshot;
+use crate::txn::WriteTxn;
 use crate::verify::{self, VerifyReport};
+use crate::wal::{self, Op, TAIL, WAL_HEADER_LEN};
 
 /// What to do about a database file that does or does not exist (as the Hyper
 /// API's `CreateMode`).
@@ -61,11 +67,29 @@ pub enum CreateMode {
     CreateAndReplace,
 }
 
+/// The default memory budget of the buffer pool (decoded blocks).
+pub const DEFAULT_MEMORY_BUDGET: usize = 512 << 20;
+/// The default log size past which a commit triggers a checkpoint.
+pub const DEFAULT_CHECKPOINT_WAL_BYTES: u64 = 64 << 20;
+
 /// How to open a database.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 pub struct OpenOptions {
-    create_mode: CreateMode,
-    read_only: bool,
+    pub(crate) create_mode: CreateMode,
+    pub(crate) read_only: bool,
+    pub(crate) memory_budget: usize,
+    pub(crate) checkpoint_wal_bytes: u64,
+}
+
+impl Default for OpenOptions {
+    fn default() -> Self {
+        Self {
+            create_mode: CreateMode::None,
+            read_only: false,
+            memory_budget: DEFAULT_MEMORY_BUDGET,
+            checkpoint_wal_bytes: DEFAULT_CHECKPOINT_WAL_BYTES,
+        }
+    }
 }
 
 impl OpenOptions {
@@ -86,27 +110,70 @@ impl OpenOptions {
         self.read_only = read_only;
         self
     }
+
+    /// Bytes of decoded blocks the buffer pool may hold (default 512 MiB).
+    /// Tables larger than this (and than RAM) still work: their blocks are
+    /// read, used and evicted.
+    pub fn memory_budget(mut self, bytes: usize) -> Self {
+        self.memory_budget = bytes;
+        self
+    }
+
+    /// Log size in bytes past which a commit checkpoints (default 64 MiB).
+    pub fn checkpoint_wal_bytes(mut self, bytes: u64) -> Self {
+        self.checkpoint_wal_bytes = bytes;
+        self
+    }
+}
+
+/// The writer's state, behind the writer lock.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    /// The newest state: committed to the log, maybe not yet synced.
+    pub(crate) head: Arc<Catalog>,
+    pub(crate) alloc: Allocator,
+    /// The header of the last checkpoint (its sequence is the log's salt and
+    /// the allocator's generation).
+    pub(crate) header: Header,
+    /// Where the next log record goes.
+    pub(crate) wal_end: u64,
+    pub(crate) next_lsn: u64,
+    pub(crate) next_version: u64,
+}
+
+impl Shared {
+    pub(crate) fn new_version(&mut self) -> u64 {
+        self.next_version += 1;
+        self.next_version
+    }
 }
 
 #[derive(Debug)]
-struct Committed {
-    catalog: Arc<Catalog>,
-    header: Header,
-}
-
-#[derive(Debug)]
-struct Inner {
-    path: PathBuf,
-    backend: Box<dyn Backend>,
-    read_only: bool,
-    committed: RwLock<Committed>,
-    writer: Arc<Mutex<()>>,
-    /// Set when writing or syncing a commit failed (see the module docs).
-    poisoned: AtomicBool,
+pub(crate) struct Inner {
+    pub(crate) path: PathBuf,
+    /// The log's path when it is a real file (removed on clean close).
+    pub(crate) wal_path: Option<PathBuf>,
+    pub(crate) main: Box<dyn Backend>,
+    pub(crate) wal: Box<dyn Backend>,
+    pub(crate) read_only: bool,
+    pub(crate) options: OpenOptions,
+    /// What readers see: the newest durable state.
+    pub(crate) published: RwLock<Arc<Catalog>>,
+    pub(crate) writer: Arc<Mutex<Shared>>,
+    /// End of what has been written to the log.
+    pub(crate) wal_written: AtomicU64,
+    /// End of what has been synced (and the group-commit leader lock).
+    pub(crate) wal_durable: Mutex<u64>,
+    /// States written to the log and waiting for their sync: (log end, state).
+    pub(crate) unsynced: Mutex<Vec<(u64, Arc<Catalog>)>>,
+    /// Every state handed out, to know the oldest one still alive.
+    pub(crate) versions: Mutex<Vec<Weak<Catalog>>>,
+    pub(crate) pool: BufferPool,
+    pub(crate) poisoned: AtomicBool,
 }
 
 impl Inner {
-    fn io(&self, op: &'static str) -> impl FnOnce(std::io::Error) -> Error + '_ {
+    pub(crate) fn io(&self, op: &'static str) -> impl FnOnce(std::io::Error) -> Error + '_ {
         move |source| Error::Io {
             path: self.path.clone(),
             op,
@@ -114,10 +181,14 @@ impl Inner {
         }
     }
 
-    /// Reads `buf.len()` bytes of committed data at `offset`; a file that ends
+    pub(crate) fn poison(&self) {
+        self.poisoned.store(true, Ordering::Release);
+    }
+
+    /// Reads `buf.len()` bytes of the main file at `offset`; a file that ends
     /// before them is damaged (truncated), not an OS error.
-    fn read_committed(&self, buf: &mut [u8], offset: u64, what: &str) -> Result<()> {
-        self.backend.read_exact_at(buf, offset).map_err(|e| {
+    pub(crate) fn read_main(&self, buf: &mut [u8], offset: u64, what: &str) -> Result<()> {
+        self.main.read_exact_at(buf, offset).map_err(|e| {
             if e.kind() == std::io::ErrorKind::UnexpectedEof {
                 corrupt_at(
                     &self.path,
@@ -129,6 +200,64 @@ impl Inner {
                 self.io("reading")(e)
             }
         })
+    }
+
+    /// Remembers a new state for [`Inner::min_live_version`].
+    pub(crate) fn register(&self, state: &Arc<Catalog>) {
+        let mut v = self.versions.lock();
+        v.retain(|w| w.strong_count() > 0);
+        v.push(Arc::downgrade(state));
+    }
+
+    /// The oldest version any snapshot, scan or the writer still holds.
+    pub(crate) fn min_live_version(&self) -> u64 {
+        let mut v = self.versions.lock();
+        v.retain(|w| w.strong_count() > 0);
+        v.iter()
+            .filter_map(|w| w.upgrade().map(|s| s.version))
+            .min()
+            .unwrap_or(u64::MAX)
+    }
+
+    /// Returns once the log is durable up to `end` (group commit: one
+    /// sync for every record written so far), then publishes the newest
+    /// durable state to readers.
+    pub(crate) fn sync_wal_to(&self, end: u64) -> Result<()> {
+        let mut durable = self.wal_durable.lock();
+        if *durable >= end {
+            return Ok(());
+        }
+        let target = self.wal_written.load(Ordering::Acquire);
+        if let Err(e) = self.wal.sync() {
+            self.poison();
+            return Err(self.io("syncing the log")(e));
+        }
+        *durable = target;
+        let newest = {
+            let mut unsynced = self.unsynced.lock();
+            let split = unsynced.partition_point(|(e, _)| *e <= target);
+            unsynced.drain(..split).last().map(|(_, s)| s)
+        };
+        if let Some(state) = newest {
+            *self.published.write() = state;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        if self.read_only || self.poisoned.load(Ordering::Acquire) {
+            return;
+        }
+        let writer = self.writer.clone();
+        let mut shared = writer.lock();
+        if crate::checkpoint::close(self, &mut shared).is_ok()
+            && let Some(wal_path) = &self.wal_path
+            && std::fs::remove_file(wal_path).is_ok()
+        {
+            let _ = sync_parent_dir(wal_path);
+        }
     }
 }
 
@@ -146,16 +275,24 @@ pub(crate) fn corrupt_at(
     }
 }
 
+/// The log's path beside a database file: `NAME.hxe-wal`.
+pub fn wal_path_of(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push("-wal");
+    PathBuf::from(name)
+}
+
 /// An open database file. Cheap to clone; the file stays locked until the last
-/// clone (and every snapshot and transaction of it) is dropped.
+/// clone (and every snapshot and transaction of it) is dropped, and then it is
+/// checkpointed and its log removed.
 #[derive(Debug, Clone)]
 pub struct Database {
-    inner: Arc<Inner>,
+    pub(crate) inner: Arc<Inner>,
 }
 
 impl Database {
     /// Opens (or creates) the database at `path` and locks it: exclusively for
-    /// writing, shared when read-only.
+    /// writing, shared when read-only. A log left by a crash is replayed.
     ///
     /// # Errors
     /// `NotFound`, `AlreadyExists` as the create mode demands; `ReadOnly` for a
@@ -171,7 +308,43 @@ impl Database {
         if replace && options.read_only {
             return Err(Error::ReadOnly { path });
         }
-        let db = Self::from_backend(path.clone(), Box::new(backend), options.read_only, replace)?;
+        let wal_path = wal_path_of(&path);
+        let io = |op| {
+            let p = wal_path.clone();
+            move |source| Error::Io {
+                path: p,
+                op,
+                source,
+            }
+        };
+        let wal: Box<dyn Backend> = if options.read_only {
+            match File::open(&wal_path) {
+                Ok(f) => Box::new(FileBackend::new(f)),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Box::new(MemBackend::new()),
+                Err(e) => return Err(io("opening the log")(e)),
+            }
+        } else {
+            let existed = wal_path.try_exists().map_err(io("checking the log"))?;
+            let f = FsOpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .open(&wal_path)
+                .map_err(io("opening the log"))?;
+            if !existed {
+                sync_parent_dir(&wal_path)?;
+            }
+            Box::new(FileBackend::new(f))
+        };
+        let db = Self::open_backends(
+            path.clone(),
+            Box::new(backend),
+            wal,
+            Some(wal_path).filter(|_| !options.read_only),
+            options,
+            replace,
+        )?;
         if created {
             sync_parent_dir(&path)?;
         }
@@ -180,42 +353,82 @@ impl Database {
 
     /// A new, empty database in memory (for tests and scratch work).
     pub fn in_memory() -> Database {
-        let backend = Box::new(MemBackend::new());
-        Self::from_backend(PathBuf::from(":memory:"), backend, false, true)
-            .expect("initialising an in-memory database cannot fail")
+        Self::from_backends(
+            PathBuf::from(":memory:"),
+            Box::new(MemBackend::new()),
+            Box::new(MemBackend::new()),
+            &OpenOptions::new(),
+            true,
+        )
+        .expect("initialising an in-memory database cannot fail")
     }
 
-    /// Opens a database on any backend; `init` replaces whatever the backend
-    /// holds with a new empty database (truncate, sync, first commit).
+    /// Opens a database whose main file and log are `main` and `wal`; `init`
+    /// replaces whatever they hold with a new empty database.
     ///
     /// # Errors
     /// As [`Database::open`].
-    pub fn from_backend(
+    pub fn from_backends(
         path: PathBuf,
-        backend: Box<dyn Backend>,
-        read_only: bool,
+        main: Box<dyn Backend>,
+        wal: Box<dyn Backend>,
+        options: &OpenOptions,
         init: bool,
     ) -> Result<Database> {
-        let mut inner = Inner {
+        Self::open_backends(path, main, wal, None, options, init)
+    }
+
+    fn open_backends(
+        path: PathBuf,
+        main: Box<dyn Backend>,
+        wal: Box<dyn Backend>,
+        wal_path: Option<PathBuf>,
+        options: &OpenOptions,
+        init: bool,
+    ) -> Result<Database> {
+        let empty = Arc::new(Catalog::default());
+        let inner = Inner {
             path,
-            backend,
-            read_only,
-            committed: RwLock::new(Committed {
-                catalog: Arc::new(Catalog::default()),
+            wal_path,
+            main,
+            wal,
+            read_only: options.read_only,
+            options: *options,
+            published: RwLock::new(empty.clone()),
+            writer: Arc::new(Mutex::new(Shared {
+                head: empty,
+                alloc: Allocator::default(),
                 header: empty_header(),
-            }),
-            writer: Arc::new(Mutex::new(())),
+                wal_end: WAL_HEADER_LEN,
+                next_lsn: 1,
+                next_version: 0,
+            })),
+            wal_written: AtomicU64::new(WAL_HEADER_LEN),
+            wal_durable: Mutex::new(WAL_HEADER_LEN),
+            unsynced: Mutex::new(Vec::new()),
+            versions: Mutex::new(Vec::new()),
+            pool: BufferPool::new(options.memory_budget),
             poisoned: AtomicBool::new(false),
         };
         if init {
-            // Durably empty before the first commit: a crash must not leave
-            // the old headers pointing into half-overwritten old data.
-            inner.backend.set_len(0).map_err(inner.io("truncating"))?;
-            inner.backend.sync().map_err(inner.io("syncing"))?;
-            write_commit(&inner, &Catalog::default(), DATA_START, 0)?;
+            crate::checkpoint::initialize(&inner)?;
         }
-        let committed = recover(&inner)?;
-        inner.committed = RwLock::new(committed);
+        let shared = match recover(&inner) {
+            Ok(shared) => shared,
+            Err(e) => {
+                // Nothing to checkpoint on the way out.
+                inner.poison();
+                return Err(e);
+            }
+        };
+        let head = shared.head.clone();
+        inner.register(&head);
+        *inner.published.write() = head;
+        inner
+            .wal_written
+            .store(shared.wal_end, Ordering::Release);
+        *inner.wal_durable.lock() = shared.wal_end;
+        *inner.writer.lock() = shared;
         Ok(Database {
             inner: Arc::new(inner),
         })
@@ -226,13 +439,10 @@ impl Database {
         &self.inner.path
     }
 
-    /// A consistent view of the last commit.
+    /// A consistent view of the last durable commit.
     pub fn snapshot(&self) -> Snapshot {
-        let catalog = self.inner.committed.read().catalog.clone();
-        Snapshot {
-            inner: self.inner.clone(),
-            catalog,
-        }
+        let catalog = self.inner.published.read().clone();
+        Snapshot::new(self.inner.clone(), catalog)
     }
 
     /// Starts the write transaction, waiting while another one is running in
@@ -247,30 +457,69 @@ impl Database {
                 path: self.inner.path.clone(),
             });
         }
-        let guard = self.inner.writer.lock_arc();
+        let mut guard = self.inner.writer.lock_arc();
         if self.inner.poisoned.load(Ordering::Acquire) {
             return Err(Error::Poisoned {
                 path: self.inner.path.clone(),
             });
         }
-        let committed = self.inner.committed.read();
-        Ok(WriteTxn {
-            inner: self.inner.clone(),
-            _guard: guard,
-            catalog: (*committed.catalog).clone(),
-            end: committed.header.file_end,
-            sequence: committed.header.sequence,
-            dirty: false,
+        let generation = guard.header.sequence;
+        let min_live = self.inner.min_live_version();
+        for e in guard.alloc.reclaim(generation, min_live) {
+            self.inner.pool.forget_range(e);
+        }
+        Ok(WriteTxn::new(self.inner.clone(), guard))
+    }
+
+    /// Writes everything committed into the main file and restarts the log
+    /// (done on close and when the log grows past its threshold anyway).
+    ///
+    /// # Errors
+    /// `ReadOnly`, `Poisoned`, `Io`.
+    pub fn checkpoint(&self) -> Result<()> {
+        let txn = self.begin_write()?;
+        let (inner, mut guard) = txn.into_parts();
+        crate::checkpoint::checkpoint(&inner, &mut guard)
+    }
+
+    /// Rewrites blocks with deleted rows, drops emptied ones, moves blocks
+    /// into the holes that dropped tables and deleted rows left, and cuts
+    /// the file. Space that an older snapshot still reads is kept.
+    ///
+    /// # Errors
+    /// `ReadOnly`, `Poisoned`, `Io`, `Corrupt` (a damaged block cannot be
+    /// rewritten).
+    pub fn vacuum(&self) -> Result<VacuumReport> {
+        let txn = self.begin_write()?;
+        let (inner, mut guard) = txn.into_parts();
+        crate::checkpoint::vacuum(&inner, &mut guard)
+    }
+
+    /// Sizes and state of the file, its log and its buffer pool.
+    ///
+    /// # Errors
+    /// `Io`.
+    pub fn stats(&self) -> Result<DatabaseStats> {
+        let shared = self.inner.writer.lock();
+        let (pool_bytes, pool_budget, pool_hits, pool_misses) = self.inner.pool.usage();
+        Ok(DatabaseStats {
+            file_bytes: self.inner.main.len().map_err(self.inner.io("reading"))?,
+            wal_bytes: self.inner.wal.len().map_err(self.inner.io("reading the log"))?,
+            wal_records: shared.next_lsn - 1,
+            checkpoint_sequence: shared.header.sequence,
+            free_bytes: shared.alloc.free_bytes(),
+            pending_free_bytes: shared.alloc.pending_bytes(),
+            pool_bytes,
+            pool_budget,
+            pool_hits,
+            pool_misses,
         })
     }
 
-    /// Checks the whole file as it is on disk: both header slots, the catalog
-    /// of the current commit and every column chunk of every table (checksums
-    /// and decoding). Problems are reported, not returned as errors; see
-    /// [`VerifyReport`]. A commit of this handle that runs at the same time is
-    /// either seen whole or not at all.
+    /// Checks the whole file as it is on disk (see [`VerifyReport`]). Run it
+    /// after a checkpoint to check what a close would leave.
     pub fn verify(&self) -> VerifyReport {
-        verify::verify_backend(&self.inner.path, self.inner.backend.as_ref())
+        verify::verify_backend(&self.inner.path, self.inner.main.as_ref())
     }
 
     /// Checks the database in `backend` without opening it, like
@@ -290,33 +539,39 @@ impl Database {
         let (file, _) = open_file(&path, &options)?;
         let backend = FileBackend::new(file);
         lock(&path, backend.file(), true)?;
-        Ok(verify::verify_backend(&path, &backend))
+        let mut report = verify::verify_backend(&path, &backend);
+        let wal_path = wal_path_of(&path);
+        if let Ok(f) = File::open(&wal_path) {
+            verify::check_wal(&mut report, &FileBackend::new(f));
+        }
+        Ok(report)
     }
 
-    /// Every byte range that the current commit needs, with what it holds
+    /// Every byte range that the current checkpoint needs, with what it holds
     /// (for corruption tests: a damaged byte anywhere else must not matter).
     pub(crate) fn live_extents(&self) -> Vec<(std::ops::Range<u64>, String)> {
-        let committed = self.inner.committed.read();
-        let header = committed.header;
-        let slot = SLOT_OFFSETS[Header::slot_of(header.sequence)];
-        let mut out = vec![
-            (
-                slot..slot + SLOT_LEN as u64,
-                "current header slot".to_string(),
-            ),
-            (
-                header.catalog_offset..header.catalog_offset + header.catalog_len,
-                "catalog".to_string(),
-            ),
-        ];
-        for table in &committed.catalog.tables {
-            for (i, chunk) in table.chunks.iter().enumerate() {
-                for (extent, column) in chunk.columns.iter().zip(&table.def.columns) {
+        let shared = self.inner.writer.lock();
+        let header = shared.header;
+        let mut out = Vec::new();
+        for slot in 0..2 {
+            let o = SLOT_OFFSETS[slot];
+            out.push((
+                o..o + crate::header::SLOT_LEN as u64,
+                format!("header slot {}", slot_name(slot)),
+            ));
+        }
+        out.push((
+            header.catalog_offset..header.catalog_offset + header.catalog_len,
+            "catalog".to_string(),
+        ));
+        for table in &shared.head.tables {
+            for (i, block) in table.blocks.iter().enumerate() {
+                for (c, column) in block.columns.iter().zip(&table.def.columns) {
                     let what = format!(
-                        "{}.{} chunk {i} column {}",
+                        "{}.{} block {i} column {}",
                         table.def.schema, table.def.name, column.name
                     );
-                    out.push((extent.offset..extent.offset + u64::from(extent.len), what));
+                    out.push((c.extent.offset..c.extent.end(), what));
                 }
             }
         }
@@ -324,7 +579,49 @@ impl Database {
     }
 }
 
-fn empty_header() -> Header {
+/// What [`Database::vacuum`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct VacuumReport {
+    /// File size before.
+    pub bytes_before: u64,
+    /// File size after.
+    pub bytes_after: u64,
+    /// Blocks rewritten (they had deleted rows).
+    pub blocks_rewritten: u64,
+    /// Blocks dropped (all their rows were deleted).
+    pub blocks_dropped: u64,
+    /// Column extents moved towards the start of the file.
+    pub extents_moved: u64,
+}
+
+/// Sizes and state (for `hyperctl info`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct DatabaseStats {
+    /// Main file size.
+    pub file_bytes: u64,
+    /// Log size (0 when there is none).
+    pub wal_bytes: u64,
+    /// Commits in the log since the last checkpoint.
+    pub wal_records: u64,
+    /// Sequence number of the last checkpoint.
+    pub checkpoint_sequence: u64,
+    /// Free bytes inside the file (VACUUM returns them).
+    pub free_bytes: u64,
+    /// Bytes that become free after the next checkpoint.
+    pub pending_free_bytes: u64,
+    /// Bytes of decoded blocks in the buffer pool.
+    pub pool_bytes: usize,
+    /// The pool's budget.
+    pub pool_budget: usize,
+    /// Pool lookups that found their block.
+    pub pool_hits: u64,
+    /// Pool lookups that decoded it.
+    pub pool_misses: u64,
+}
+
+pub(crate) fn empty_header() -> Header {
     Header {
         version: FORMAT_VERSION,
         sequence: 0,
@@ -393,7 +690,7 @@ fn lock(path: &Path, file: &File, shared: bool) -> Result<()> {
     }
 }
 
-fn sync_parent_dir(path: &Path) -> Result<()> {
+pub(crate) fn sync_parent_dir(path: &Path) -> Result<()> {
     let parent = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
@@ -407,12 +704,17 @@ fn sync_parent_dir(path: &Path) -> Result<()> {
         })
 }
 
-/// Reads both header slots and loads the newest commit (rules: module docs).
-fn recover(inner: &Inner) -> Result<Committed> {
+/// Reads the header slots, the catalog and the log (rules: module docs).
+fn recover(inner: &Inner) -> Result<Shared> {
     let mut slots = [SlotState::Unused, SlotState::Unused];
     for (slot, state) in slots.iter_mut().enumerate() {
-        *state = read_slot(inner.backend.as_ref(), slot).map_err(inner.io("reading header"))?;
+        *state = read_slot(inner.main.as_ref(), slot).map_err(inner.io("reading header"))?;
     }
+    let wal_scan = wal::scan(inner.wal.as_ref()).map_err(|e| Error::Io {
+        path: wal_path_of(&inner.path),
+        op: "reading the log",
+        source: e,
+    })?;
     let (slot, header) = match choose_slot(&slots) {
         Ok(chosen) => chosen,
         Err(Some((slot, reason))) => {
@@ -444,35 +746,271 @@ fn recover(inner: &Inner) -> Result<Committed> {
             supported: FORMAT_VERSION,
         });
     }
-    let catalog = load_catalog(inner, &header).map_err(|e| match e {
-        Error::Corrupt {
-            path,
-            context,
-            source,
-        } => Error::Corrupt {
-            path,
-            context: Some(format!(
-                "{} of the commit in header slot {}",
-                context.as_deref().unwrap_or("catalog"),
-                slot_name(slot)
-            )),
-            source,
+    if wal_scan.salt.is_some_and(|salt| salt > header.sequence) {
+        let other = 1 - slot;
+        return Err(corrupt_at(
+            &inner.path,
+            Some(format!("header slot {}", slot_name(other))),
+            SLOT_OFFSETS[other],
+            format!(
+                "the newest checkpoint ({}) is unreadable: its header slot is damaged \
+                 (the log continues checkpoint {}); restore from a backup or run \
+                 `hyperctl check`",
+                header.sequence + 1,
+                wal_scan.salt.unwrap_or_default()
+            ),
+        ));
+    }
+    let file_len = inner.main.len().map_err(inner.io("reading"))?;
+    let mut catalog = load_catalog_from(&inner.path, inner.main.as_ref(), &header).map_err(
+        |e| match e {
+            Error::Corrupt {
+                path,
+                context,
+                source,
+            } => Error::Corrupt {
+                path,
+                context: Some(format!(
+                    "{} of the checkpoint in header slot {}",
+                    context.as_deref().unwrap_or("catalog"),
+                    slot_name(slot)
+                )),
+                source,
+            },
+            other => other,
         },
-        other => other,
-    })?;
-    Ok(Committed {
-        catalog: Arc::new(catalog),
+    )?;
+    let mut used: Vec<Extent> = catalog.block_extents().collect();
+    used.push(Extent {
+        offset: header.catalog_offset,
+        len: u32::try_from(header.catalog_len).unwrap_or(u32::MAX),
+    });
+    let mut wal_blocks: Vec<Extent> = Vec::new();
+    let replay = wal_scan.salt == Some(header.sequence);
+    let mut wal_end = WAL_HEADER_LEN;
+    let mut next_lsn = 1;
+    if replay {
+        for (lsn, at, payload) in &wal_scan.records {
+            let wal_corrupt = |what: String| Error::Corrupt {
+                path: wal_path_of(&inner.path),
+                context: Some(format!("log record {lsn}")),
+                source: hyperctl_format::ByteReader::new(&[], *at).error(what),
+            };
+            let ops = wal::decode_ops(payload, *at, file_len).map_err(|e| Error::Corrupt {
+                path: wal_path_of(&inner.path),
+                context: Some(format!("log record {lsn}")),
+                source: e,
+            })?;
+            for op in ops {
+                if let Op::AddBlock { block, .. } = &op {
+                    wal_blocks.extend(block.columns.iter().map(|c| c.extent));
+                }
+                apply(&mut catalog, op).map_err(wal_corrupt)?;
+            }
+            next_lsn = lsn + 1;
+        }
+        wal_end = wal_scan.end;
+    }
+    used.extend(wal_blocks.iter().copied());
+    let mut alloc = Allocator::from_used(DATA_START, used);
+    // Blocks that the log added and then dropped again stay reserved until
+    // the next checkpoint (a replay of the log names them).
+    let live: std::collections::HashSet<Extent> = catalog.block_extents().collect();
+    catalog.version = 1;
+    for e in wal_blocks.into_iter().filter(|e| !live.contains(e)) {
+        alloc.defer(e, 1, header.sequence);
+    }
+    if !inner.read_only {
+        let wal_io = |op| {
+            move |source| Error::Io {
+                path: wal_path_of(&inner.path),
+                op,
+                source,
+            }
+        };
+        if !replay {
+            inner
+                .wal
+                .write_all_at(&wal::encode_header(header.sequence), 0)
+                .map_err(wal_io("writing the log"))?;
+            inner
+                .wal
+                .set_len(WAL_HEADER_LEN)
+                .map_err(wal_io("truncating the log"))?;
+            inner.wal.sync().map_err(wal_io("syncing the log"))?;
+        } else if wal_scan.garbage > 0 {
+            inner
+                .wal
+                .set_len(wal_end)
+                .map_err(wal_io("truncating the log"))?;
+            inner.wal.sync().map_err(wal_io("syncing the log"))?;
+        }
+    }
+    Ok(Shared {
+        head: Arc::new(catalog),
+        alloc,
         header,
+        wal_end,
+        next_lsn,
+        next_version: 1,
     })
+}
+
+/// Applies one logged change to a state (recovery; and the write
+/// transaction for the changes it logs as they are).
+///
+/// # Errors
+/// What does not fit the state (a damaged or foreign log).
+pub(crate) fn apply(catalog: &mut Catalog, op: Op) -> std::result::Result<(), String> {
+    let table = |catalog: &mut Catalog, id: u64| -> std::result::Result<usize, String> {
+        catalog
+            .table_index_by_id(id)
+            .ok_or_else(|| format!("the log names table id {id}, which does not exist"))
+    };
+    match op {
+        Op::CreateSchema { name } => {
+            if !catalog.schemas.contains(&name) {
+                catalog.schemas.push(name);
+            }
+        }
+        Op::CreateTable { id, def } => {
+            if catalog.table_index_by_id(id).is_some() {
+                return Err(format!("the log creates table id {id} twice"));
+            }
+            catalog.next_table_id = catalog.next_table_id.max(id + 1);
+            catalog.tables.push(Arc::new(TableEntry::new(id, def)));
+        }
+        Op::DropTable { id } => {
+            let i = table(catalog, id)?;
+            catalog.tables.remove(i);
+        }
+        Op::RenameTable { id, schema, name } => {
+            let i = table(catalog, id)?;
+            let t = Arc::make_mut(&mut catalog.tables[i]);
+            t.def.schema = schema;
+            t.def.name = name;
+        }
+        Op::AddBlock {
+            table: id,
+            consumed,
+            block,
+        } => {
+            let i = table(catalog, id)?;
+            let t = Arc::make_mut(&mut catalog.tables[i]);
+            if block.columns.len() != t.def.columns.len() {
+                return Err(format!(
+                    "a block of {} columns for table {} of {}",
+                    block.columns.len(),
+                    t.def.name,
+                    t.def.columns.len()
+                ));
+            }
+            if consumed > t.tail.rows || consumed > block.rows {
+                return Err(format!(
+                    "a block consumes {consumed} tail rows of table {}, which has {}",
+                    t.def.name, t.tail.rows
+                ));
+            }
+            let tail = Arc::make_mut(&mut t.tail);
+            drop_tail_prefix(tail, consumed);
+            tail.logged = tail.rows;
+            t.blocks.push(Arc::new(block));
+        }
+        Op::AppendTail {
+            table: id,
+            rows,
+            columns,
+            deleted,
+        } => {
+            let i = table(catalog, id)?;
+            let t = Arc::make_mut(&mut catalog.tables[i]);
+            if columns.len() != t.def.columns.len() {
+                return Err(format!("tail rows of {} columns", columns.len()));
+            }
+            let mut arrays = Vec::with_capacity(columns.len());
+            for (bytes, column) in columns.iter().zip(&t.def.columns) {
+                let a = hyperctl_format::decode_column(column.ty, bytes, 0)
+                    .map_err(|e| format!("tail column {}: {e}", column.name))?;
+                if a.len() != rows as usize || (!column.nullable && a.null_count() > 0) {
+                    return Err(format!("tail column {} does not fit", column.name));
+                }
+                arrays.push(a);
+            }
+            let options = hyperctl_format::arrow::array::RecordBatchOptions::new()
+                .with_row_count(Some(rows as usize));
+            let batch = hyperctl_format::arrow::array::RecordBatch::try_new_with_options(
+                t.def.arrow_schema(),
+                arrays,
+                &options,
+            )
+            .map_err(|e| e.to_string())?;
+            let tail = Arc::make_mut(&mut t.tail);
+            if u64::from(tail.rows) + u64::from(rows) > u64::from(u32::MAX) {
+                return Err("tail too long".into());
+            }
+            tail.deleted.union_with(&deleted.shifted(tail.rows));
+            tail.batches.push(batch);
+            tail.rows += rows;
+            tail.logged = tail.rows;
+        }
+        Op::Delete {
+            table: id,
+            block,
+            rows,
+        } => {
+            let i = table(catalog, id)?;
+            let t = Arc::make_mut(&mut catalog.tables[i]);
+            if block == TAIL {
+                let tail = Arc::make_mut(&mut t.tail);
+                if rows.iter().any(|r| r >= tail.rows) {
+                    return Err("deleted tail rows past the tail".into());
+                }
+                tail.deleted.union_with(&rows);
+            } else {
+                let b = t
+                    .blocks
+                    .get_mut(block as usize)
+                    .ok_or_else(|| format!("deleted rows of block {block}, which does not exist"))?;
+                if rows.iter().any(|r| r >= b.rows) {
+                    return Err(format!("deleted rows past the end of block {block}"));
+                }
+                Arc::make_mut(b).deleted.union_with(&rows);
+            }
+        }
+        Op::Truncate { table: id } => {
+            let i = table(catalog, id)?;
+            let t = Arc::make_mut(&mut catalog.tables[i]);
+            t.blocks.clear();
+            t.tail = Arc::new(Tail::default());
+        }
+    }
+    Ok(())
+}
+
+/// Removes the first `n` rows (and their deletion marks) from a tail.
+pub(crate) fn drop_tail_prefix(tail: &mut Tail, n: u32) {
+    if n == 0 {
+        return;
+    }
+    let mut skip = n as usize;
+    let mut kept = Vec::with_capacity(tail.batches.len());
+    for b in tail.batches.drain(..) {
+        if skip >= b.num_rows() {
+            skip -= b.num_rows();
+        } else {
+            kept.push(b.slice(skip, b.num_rows() - skip));
+            skip = 0;
+        }
+    }
+    tail.batches = kept;
+    tail.rows -= n;
+    tail.deleted = tail.deleted.slice(n, tail.rows);
+    tail.logged = tail.logged.saturating_sub(n);
 }
 
 /// "A" or "B".
 pub(crate) fn slot_name(slot: usize) -> &'static str {
     if slot == 0 { "A" } else { "B" }
-}
-
-fn load_catalog(inner: &Inner, header: &Header) -> Result<Catalog> {
-    load_catalog_from(&inner.path, inner.backend.as_ref(), header)
 }
 
 /// Reads, checks and decodes the catalog `header` points to.
@@ -515,8 +1053,15 @@ pub(crate) fn read_catalog(path: &Path, backend: &dyn Backend, header: &Header) 
             source,
         }
     };
-    // Header::check put the catalog below file_end (and load_catalog_from
-    // file_end below the file's length), so this allocation is bounded.
+    let file_len = backend.len().map_err(io("reading"))?;
+    if header.catalog_offset.saturating_add(header.catalog_len) > file_len {
+        return Err(corrupt_at(
+            path,
+            context(),
+            header.catalog_offset,
+            "the file ends inside the catalog",
+        ));
+    }
     let len = usize::try_from(header.catalog_len)
         .map_err(|_| corrupt_at(path, context(), header.catalog_offset, "catalog too large"))?;
     let mut buf = vec![0u8; len];
@@ -542,432 +1087,9 @@ pub(crate) fn read_catalog(path: &Path, backend: &dyn Backend, header: &Header) 
             "catalog checksum mismatch",
         ));
     }
-    Catalog::decode(&buf, header.catalog_offset, header.file_end).map_err(|source| Error::Corrupt {
+    Catalog::decode(&buf, header.catalog_offset, file_len).map_err(|source| Error::Corrupt {
         path: path.to_path_buf(),
         context: context(),
         source,
     })
-}
-
-/// Appends the catalog at `end`, syncs, then writes and syncs header `sequence + 1`.
-fn write_commit(inner: &Inner, catalog: &Catalog, end: u64, sequence: u64) -> Result<Header> {
-    let blob = catalog.encode();
-    let sequence_next = sequence.checked_add(1).ok_or_else(|| Error::Internal {
-        what: "commit sequence number overflow".into(),
-    })?;
-    let file_end = end
-        .checked_add(blob.len() as u64)
-        .ok_or_else(|| Error::Internal {
-            what: "file offset overflow".into(),
-        })?;
-    inner
-        .backend
-        .write_all_at(&blob, end)
-        .map_err(inner.io("writing catalog"))?;
-    inner.backend.sync().map_err(inner.io("syncing"))?;
-    let header = Header {
-        version: FORMAT_VERSION,
-        sequence: sequence_next,
-        catalog_offset: end,
-        catalog_len: blob.len() as u64,
-        file_end,
-        catalog_crc: crc32c(&blob),
-    };
-    let slot = SLOT_OFFSETS[Header::slot_of(header.sequence)];
-    inner
-        .backend
-        .write_all_at(&header.encode(), slot)
-        .map_err(inner.io("writing header"))?;
-    inner.backend.sync().map_err(inner.io("syncing"))?;
-    Ok(header)
-}
-
-/// A consistent, read-only view of one commit.
-#[derive(Debug, Clone)]
-pub struct Snapshot {
-    inner: Arc<Inner>,
-    catalog: Arc<Catalog>,
-}
-
-impl Snapshot {
-    /// The schema names, `public` first.
-    pub fn schema_names(&self) -> Vec<String> {
-        self.catalog.schemas.clone()
-    }
-
-    /// The names of the tables in `schema`.
-    pub fn table_names(&self, schema: &str) -> Vec<String> {
-        table_names(&self.catalog, schema)
-    }
-
-    /// Every table of this snapshot, also those of schemas the catalog does
-    /// not list (only a damaged file has those).
-    pub(crate) fn all_tables(&self) -> Vec<TableHandle> {
-        self.catalog
-            .tables
-            .iter()
-            .map(|entry| TableHandle {
-                inner: self.inner.clone(),
-                entry: entry.clone(),
-            })
-            .collect()
-    }
-
-    /// A table of this snapshot.
-    pub fn table(&self, schema: &str, name: &str) -> Option<TableHandle> {
-        let entry = self.catalog.table(schema, name)?.clone();
-        Some(TableHandle {
-            inner: self.inner.clone(),
-            entry,
-        })
-    }
-}
-
-fn table_names(catalog: &Catalog, schema: &str) -> Vec<String> {
-    catalog
-        .tables
-        .iter()
-        .filter(|t| t.def.schema == schema)
-        .map(|t| t.def.name.clone())
-        .collect()
-}
-
-/// One table as of a snapshot or a transaction.
-#[derive(Debug, Clone)]
-pub struct TableHandle {
-    inner: Arc<Inner>,
-    entry: Arc<TableEntry>,
-}
-
-impl TableHandle {
-    /// Name and columns.
-    pub fn def(&self) -> &TableDef {
-        &self.entry.def
-    }
-
-    /// Number of rows.
-    pub fn row_count(&self) -> u64 {
-        self.entry.rows
-    }
-
-    /// The rows, as batches of the columns in `projection` (indexes into the
-    /// table's columns), in insertion order.
-    ///
-    /// # Errors
-    /// `Internal` for a projection index past the table's columns.
-    pub fn scan(&self, projection: &[usize]) -> Result<TableScan> {
-        let columns = &self.entry.def.columns;
-        if let Some(bad) = projection.iter().find(|i| **i >= columns.len()) {
-            return Err(Error::Internal {
-                what: format!("projection index {bad} of table {}", self.entry.def.name),
-            });
-        }
-        let full = self.entry.def.arrow_schema();
-        let schema = Arc::new(full.project(projection).map_err(|e| Error::Internal {
-            what: e.to_string(),
-        })?);
-        Ok(TableScan {
-            table: self.clone(),
-            projection: projection.to_vec(),
-            schema,
-            next_chunk: 0,
-        })
-    }
-}
-
-/// An iterator over a table's rows, one chunk per batch.
-#[derive(Debug)]
-pub struct TableScan {
-    table: TableHandle,
-    projection: Vec<usize>,
-    schema: SchemaRef,
-    next_chunk: usize,
-}
-
-impl TableScan {
-    /// The schema of the batches.
-    pub fn schema(&self) -> SchemaRef {
-        self.schema.clone()
-    }
-
-    fn read_chunk(&self, chunk: &Chunk) -> Result<RecordBatch> {
-        let inner = &self.table.inner;
-        let def = &self.table.entry.def;
-        let mut arrays: Vec<ArrayRef> = Vec::with_capacity(self.projection.len());
-        for &col in &self.projection {
-            let column = &def.columns[col];
-            let corrupt = |source| Error::Corrupt {
-                path: inner.path.clone(),
-                context: Some(format!(
-                    "table \"{}\", column \"{}\"",
-                    def.name, column.name
-                )),
-                source,
-            };
-            let extent = chunk.columns[col];
-            let mut buf = vec![0u8; extent.len as usize];
-            let context = format!("table \"{}\", column \"{}\"", def.name, column.name);
-            inner.read_committed(&mut buf, extent.offset, &context)?;
-            let array = decode_column(column.ty, &buf, extent.offset).map_err(corrupt)?;
-            if let Some(what) = chunk_mismatch(column, array.as_ref(), chunk.rows) {
-                return Err(corrupt(
-                    hyperctl_format::ByteReader::new(&[], extent.offset).error(what),
-                ));
-            }
-            arrays.push(array);
-        }
-        let options = RecordBatchOptions::new().with_row_count(Some(chunk.rows as usize));
-        RecordBatch::try_new_with_options(self.schema.clone(), arrays, &options).map_err(|e| {
-            Error::Internal {
-                what: format!("building a batch of table {}: {e}", def.name),
-            }
-        })
-    }
-}
-
-impl Iterator for TableScan {
-    type Item = Result<RecordBatch>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        let chunk = self.table.entry.chunks.get(self.next_chunk)?;
-        self.next_chunk += 1;
-        Some(self.read_chunk(chunk))
-    }
-}
-
-/// Why a decoded column chunk does not fit its catalog entry, if it does not.
-pub(crate) fn chunk_mismatch(
-    column: &crate::catalog::ColumnDef,
-    array: &dyn hyperctl_format::arrow::array::Array,
-    rows: u32,
-) -> Option<String> {
-    if array.len() != rows as usize {
-        return Some(format!(
-            "column chunk holds {} rows, the catalog says {rows}",
-            array.len()
-        ));
-    }
-    if !column.nullable && array.null_count() > 0 {
-        return Some(format!(
-            "column chunk holds {} NULLs in a NOT NULL column",
-            array.null_count()
-        ));
-    }
-    None
-}
-
-/// The one write transaction. Changes are invisible to others until
-/// [`WriteTxn::commit`]; dropping it rolls back.
-pub struct WriteTxn {
-    inner: Arc<Inner>,
-    _guard: ArcMutexGuard<RawMutex, ()>,
-    catalog: Catalog,
-    end: u64,
-    sequence: u64,
-    dirty: bool,
-}
-
-impl std::fmt::Debug for WriteTxn {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("WriteTxn")
-            .field("path", &self.inner.path)
-            .field("end", &self.end)
-            .field("sequence", &self.sequence)
-            .field("dirty", &self.dirty)
-            .finish_non_exhaustive()
-    }
-}
-
-impl WriteTxn {
-    /// The schema names as this transaction sees them.
-    pub fn schema_names(&self) -> Vec<String> {
-        self.catalog.schemas.clone()
-    }
-
-    /// The tables of `schema` as this transaction sees them.
-    pub fn table_names(&self, schema: &str) -> Vec<String> {
-        table_names(&self.catalog, schema)
-    }
-
-    /// A table as this transaction sees it (with its own uncommitted rows).
-    pub fn table(&self, schema: &str, name: &str) -> Option<TableHandle> {
-        let entry = self.catalog.table(schema, name)?.clone();
-        Some(TableHandle {
-            inner: self.inner.clone(),
-            entry,
-        })
-    }
-
-    /// Creates a table.
-    ///
-    /// # Errors
-    /// `SchemaNotFound`, `TableExists`, `InvalidTable` (duplicate column names).
-    pub fn create_table(&mut self, def: TableDef) -> Result<()> {
-        if !self.catalog.schemas.contains(&def.schema) {
-            return Err(Error::SchemaNotFound { schema: def.schema });
-        }
-        if self.catalog.table(&def.schema, &def.name).is_some() {
-            return Err(Error::TableExists {
-                schema: def.schema,
-                table: def.name,
-            });
-        }
-        for (i, c) in def.columns.iter().enumerate() {
-            if def.columns[..i].iter().any(|o| o.name == c.name) {
-                return Err(Error::InvalidTable {
-                    table: def.name.clone(),
-                    reason: format!("column \"{}\" specified more than once", c.name),
-                });
-            }
-        }
-        self.catalog.tables.push(Arc::new(TableEntry {
-            def,
-            rows: 0,
-            chunks: Vec::new(),
-        }));
-        self.dirty = true;
-        Ok(())
-    }
-
-    /// Drops a table. Its space is reclaimed by a later VACUUM (issue 3).
-    ///
-    /// # Errors
-    /// `TableNotFound`.
-    pub fn drop_table(&mut self, schema: &str, name: &str) -> Result<()> {
-        let index = self
-            .catalog
-            .table_index(schema, name)
-            .ok_or_else(|| Error::TableNotFound {
-                schema: schema.into(),
-                table: name.into(),
-            })?;
-        self.catalog.tables.remove(index);
-        self.dirty = true;
-        Ok(())
-    }
-
-    /// Appends rows to a table. The batch's columns must be the table's, in
-    /// order, with the Arrow types of their SQL types.
-    ///
-    /// # Errors
-    /// `TableNotFound`, `SchemaMismatch`, `NullViolation`, `Io`.
-    pub fn append(&mut self, schema: &str, name: &str, batch: &RecordBatch) -> Result<u64> {
-        let index = self
-            .catalog
-            .table_index(schema, name)
-            .ok_or_else(|| Error::TableNotFound {
-                schema: schema.into(),
-                table: name.into(),
-            })?;
-        let def = self.catalog.tables[index].def.clone();
-        check_batch(&def, batch)?;
-        let mut chunks = Vec::new();
-        let mut start = 0;
-        while start < batch.num_rows() {
-            let len = CHUNK_ROWS_MAX.min(batch.num_rows() - start);
-            chunks.push(self.write_chunk(&def, &batch.slice(start, len))?);
-            start += len;
-        }
-        let entry = Arc::make_mut(&mut self.catalog.tables[index]);
-        entry.rows += batch.num_rows() as u64;
-        entry.chunks.extend(chunks);
-        self.dirty = true;
-        Ok(batch.num_rows() as u64)
-    }
-
-    fn write_chunk(&mut self, def: &TableDef, batch: &RecordBatch) -> Result<Chunk> {
-        let mut extents = Vec::with_capacity(def.columns.len());
-        for (column, array) in def.columns.iter().zip(batch.columns()) {
-            let bytes =
-                encode_column(column.ty, array.as_ref()).map_err(|source| Error::Encode {
-                    table: def.name.clone(),
-                    source,
-                })?;
-            let len = u32::try_from(bytes.len()).map_err(|_| Error::Internal {
-                what: format!("column chunk of {} bytes", bytes.len()),
-            })?;
-            self.inner
-                .backend
-                .write_all_at(&bytes, self.end)
-                .map_err(self.inner.io("writing"))?;
-            extents.push(Extent {
-                offset: self.end,
-                len,
-            });
-            self.end += u64::from(len);
-        }
-        Ok(Chunk {
-            rows: batch.num_rows() as u32,
-            columns: extents,
-        })
-    }
-
-    /// Makes the transaction's changes durable and visible. When it returns
-    /// `Ok`, the changes survive a crash.
-    ///
-    /// # Errors
-    /// `Io` when the file cannot be written or synced. The changes are then not
-    /// visible to this handle, but may or may not be durable (a reopen shows
-    /// them whole or not at all), and the handle is poisoned: later writes fail
-    /// with `Poisoned` until the database is reopened.
-    pub fn commit(self) -> Result<()> {
-        if !self.dirty {
-            return Ok(());
-        }
-        let header = match write_commit(&self.inner, &self.catalog, self.end, self.sequence) {
-            Ok(header) => header,
-            Err(e) => {
-                self.inner.poisoned.store(true, Ordering::Release);
-                return Err(e);
-            }
-        };
-        let mut committed = self.inner.committed.write();
-        committed.catalog = Arc::new(self.catalog);
-        committed.header = header;
-        Ok(())
-    }
-
-    /// Discards the transaction's changes.
-    pub fn rollback(self) {}
-}
-
-fn check_batch(def: &TableDef, batch: &RecordBatch) -> Result<()> {
-    let mismatch = |reason: String| Error::SchemaMismatch {
-        table: def.name.clone(),
-        reason,
-    };
-    if batch.num_columns() != def.columns.len() {
-        return Err(mismatch(format!(
-            "{} columns given, the table has {}",
-            batch.num_columns(),
-            def.columns.len()
-        )));
-    }
-    for (column, array) in def.columns.iter().zip(batch.columns()) {
-        if array.data_type() != &column.ty.to_arrow() {
-            return Err(mismatch(format!(
-                "column \"{}\" is {} but got Arrow {}",
-                column.name,
-                column.ty,
-                array.data_type()
-            )));
-        }
-        if !column.nullable && array.null_count() > 0 {
-            return Err(Error::NullViolation {
-                table: def.name.clone(),
-                column: column.name.clone(),
-            });
-        }
-    }
-    Ok(())
-}
-
-/// The schema of a projection of `def` (for callers that need it before scanning).
-pub fn projected_schema(def: &TableDef, projection: &[usize]) -> SchemaRef {
-    let full = def.arrow_schema();
-    let fields: Vec<_> = projection
-        .iter()
-        .filter_map(|i| full.fields().get(*i).cloned())
-        .collect();
-    Arc::new(Schema::new(fields))
 }

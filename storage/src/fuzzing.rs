@@ -38,7 +38,9 @@ fn check_image(bytes: &[u8]) {
     let path = Path::new("fuzz.hxe");
     let report = verify_backend(path, &MemBackend::from_bytes(bytes.to_vec()));
     let backend = Box::new(MemBackend::from_bytes(bytes.to_vec()));
-    let db = match Database::from_backend(PathBuf::from(path), backend, true, false) {
+    let options = crate::OpenOptions::new().read_only(true);
+    let wal = Box::new(MemBackend::new());
+    let db = match Database::from_backends(PathBuf::from(path), backend, wal, &options, false) {
         Ok(db) => db,
         Err(e) => {
             assert!(!matches!(e, Error::Internal { .. }), "open: {e}");
@@ -110,8 +112,8 @@ fn reseal(data: &[u8]) -> Vec<u8> {
 
 fn reseal_columns(out: &mut [u8], catalog: &Catalog, catalog_range: &std::ops::Range<usize>) {
     for table in &catalog.tables {
-        for chunk in &table.chunks {
-            for extent in &chunk.columns {
+        for block in &table.blocks {
+            for extent in block.columns.iter().map(|c| &c.extent) {
                 let Ok(start) = usize::try_from(extent.offset) else {
                     continue;
                 };

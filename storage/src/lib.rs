@@ -37,12 +37,19 @@
 //! ```
 #![forbid(unsafe_code)]
 
+mod alloc;
 mod backend;
 mod catalog;
+mod checkpoint;
 mod db;
 mod error;
 mod header;
+mod pool;
+mod rowset;
+mod scan;
+mod txn;
 mod verify;
+mod wal;
 
 // Fuzz target bodies and test support, public so that `fuzz/`, this crate's
 // `tests/` and other crates' tests can call them; not part of the API.
@@ -54,7 +61,13 @@ pub mod testing;
 pub use backend::{Backend, FileBackend, MemBackend};
 pub use catalog::{ColumnDef, DEFAULT_SCHEMA, TableDef};
 pub use db::{
-    CreateMode, Database, OpenOptions, Snapshot, TableHandle, TableScan, WriteTxn, projected_schema,
+    CreateMode, DEFAULT_CHECKPOINT_WAL_BYTES, DEFAULT_MEMORY_BUDGET, Database, DatabaseStats,
+    OpenOptions, VacuumReport, wal_path_of,
 };
+pub use scan::{
+    BlockColumnInfo, BlockInfo, ROW_POSITION_COLUMN, ScanOptions, Snapshot, TableHandle,
+    TableScan, projected_schema,
+};
+pub use txn::WriteTxn;
 pub use error::{Error, Result};
 pub use verify::{Place, Problem, Severity, SlotStatus, VerifyReport};

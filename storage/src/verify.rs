@@ -9,11 +9,12 @@ use std::fmt;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
-use hyperctl_format::decode_column;
+use hyperctl_format::decode_block_column;
 
 use crate::backend::Backend;
 use crate::catalog::Catalog;
-use crate::db::{chunk_mismatch, read_catalog, slot_name};
+use crate::db::{read_catalog, slot_name};
+use crate::scan::column_mismatch;
 use crate::error::Error;
 use crate::header::{
     FORMAT_VERSION, Header, SLOT_LEN, SLOT_OFFSETS, SlotError, SlotState, choose_slot, read_slot,
@@ -46,7 +47,9 @@ pub enum Place {
     },
     /// The catalog blob of the current commit.
     Catalog,
-    /// One column chunk of a table.
+    /// The write-ahead log beside the file.
+    Log,
+    /// One column of one block of a table.
     Column {
         /// Schema name.
         schema: String,
@@ -54,8 +57,8 @@ pub enum Place {
         table: String,
         /// Column name.
         column: String,
-        /// Index of the chunk within the table (0 = first rows).
-        chunk: usize,
+        /// Index of the block within the table (0 = first rows).
+        block: usize,
     },
 }
 
@@ -69,11 +72,12 @@ impl fmt::Display for Place {
                 schema,
                 table,
                 column,
-                chunk,
+                block,
             } => write!(
                 f,
-                "table \"{schema}\".\"{table}\", column \"{column}\", chunk {chunk}"
+                "table \"{schema}\".\"{table}\", column \"{column}\", block {block}"
             ),
+            Place::Log => write!(f, "write-ahead log"),
         }
     }
 }
@@ -152,8 +156,8 @@ pub struct VerifyReport {
     pub file_end: Option<u64>,
     /// Tables checked.
     pub tables: usize,
-    /// Column chunks checked.
-    pub column_chunks: usize,
+    /// Block columns checked.
+    pub block_columns: usize,
     /// Rows checked (sum of the tables' row counts).
     pub rows: u64,
     /// Every problem found, in file order of discovery.
@@ -207,8 +211,8 @@ impl fmt::Display for VerifyReport {
         }
         writeln!(
             f,
-            "  checked {} tables, {} column chunks, {} rows",
-            self.tables, self.column_chunks, self.rows
+            "  checked {} tables, {} block columns, {} rows",
+            self.tables, self.block_columns, self.rows
         )?;
         for p in &self.problems {
             writeln!(f, "  {p}")?;
@@ -227,7 +231,7 @@ pub(crate) fn verify_backend(path: &Path, backend: &dyn Backend) -> VerifyReport
         sequence: None,
         file_end: None,
         tables: 0,
-        column_chunks: 0,
+        block_columns: 0,
         rows: 0,
         problems: Vec::new(),
     };
@@ -243,6 +247,7 @@ pub(crate) fn verify_backend(path: &Path, backend: &dyn Backend) -> VerifyReport
             return report;
         }
     }
+    check_slot_padding(backend, &mut report);
     let Some(header) = check_slots(backend, &mut report) else {
         return report;
     };
@@ -381,35 +386,36 @@ fn error_text(e: &Error) -> String {
 fn check_tables(backend: &dyn Backend, catalog: &Catalog, report: &mut VerifyReport) {
     for table in &catalog.tables {
         report.tables += 1;
-        report.rows += table.rows;
-        for (index, chunk) in table.chunks.iter().enumerate() {
-            for (extent, column) in chunk.columns.iter().zip(&table.def.columns) {
-                report.column_chunks += 1;
-                let range = extent.offset..extent.offset + u64::from(extent.len);
+        report.rows += table.live_rows();
+        for (index, block) in table.blocks.iter().enumerate() {
+            for (c, column) in block.columns.iter().zip(&table.def.columns) {
+                let extent = c.extent;
+                report.block_columns += 1;
+                let range = extent.offset..extent.end();
                 let place = || Place::Column {
                     schema: table.def.schema.clone(),
                     table: table.def.name.clone(),
                     column: column.name.clone(),
-                    chunk: index,
+                    block: index,
                 };
                 if range.end > report.file_len {
-                    let what = "the file ends before this column chunk does";
+                    let what = "the file ends before this block column does";
                     report.problem(Severity::Damage, place(), range, what);
                     continue;
                 }
                 let mut buf = vec![0u8; extent.len as usize];
                 if let Err(e) = backend.read_exact_at(&mut buf, extent.offset) {
                     let what = if e.kind() == std::io::ErrorKind::UnexpectedEof {
-                        "the file ends inside this column chunk".to_string()
+                        "the file ends inside this block column".to_string()
                     } else {
                         format!("cannot read: {e}")
                     };
                     report.problem(Severity::Damage, place(), range, what);
                     continue;
                 }
-                match decode_column(column.ty, &buf, extent.offset) {
+                match decode_block_column(&column.ty, &buf, block.rows as usize) {
                     Ok(array) => {
-                        if let Some(what) = chunk_mismatch(column, array.as_ref(), chunk.rows) {
+                        if let Some(what) = column_mismatch(column, array.as_ref(), block.rows) {
                             report.problem(Severity::Damage, place(), range, what);
                         }
                     }
@@ -420,19 +426,85 @@ fn check_tables(backend: &dyn Backend, catalog: &Catalog, report: &mut VerifyRep
     }
 }
 
+/// Checks a write-ahead log that lies beside the file: its records must
+/// decode; bytes after the last valid record are an interrupted write.
+pub(crate) fn check_wal(report: &mut VerifyReport, wal: &dyn Backend) {
+    let scan = match crate::wal::scan(wal) {
+        Ok(s) => s,
+        Err(e) => {
+            report.problem(Severity::Damage, Place::Log, 0..0, format!("cannot read: {e}"));
+            return;
+        }
+    };
+    let Some(salt) = scan.salt else {
+        if scan.garbage > 0 {
+            let what = "no valid log header: the log is ignored (an interrupted checkpoint)";
+            report.problem(Severity::Warning, Place::Log, 0..scan.garbage, what);
+        }
+        return;
+    };
+    if report.sequence.is_some_and(|s| salt > s) {
+        let what = format!(
+            "the log continues checkpoint {salt}, newer than the file's header ({}): the \
+             newest header slot is damaged",
+            report.sequence.unwrap_or_default()
+        );
+        report.problem(Severity::Damage, Place::Log, 0..0, what);
+    }
+    for (lsn, at, payload) in &scan.records {
+        if let Err(e) = crate::wal::decode_ops(payload, *at, report.file_len) {
+            let what = format!("record {lsn}: {e}");
+            report.problem(Severity::Damage, Place::Log, *at..*at + payload.len() as u64, what);
+        }
+    }
+    if scan.garbage > 0 {
+        let what = "bytes after the last valid record (an interrupted commit; ignored)";
+        report.problem(
+            Severity::Warning,
+            Place::Log,
+            scan.end..scan.end + scan.garbage,
+            what,
+        );
+    }
+}
+
+/// The bytes of a header slot after its fields are zero: a flip there is
+/// damage too (it would hide nothing, but the file is not what was written).
+fn check_slot_padding(backend: &dyn Backend, report: &mut VerifyReport) {
+    for (slot, start) in SLOT_OFFSETS.iter().enumerate() {
+        let from = start + SLOT_LEN as u64;
+        let to = if slot == 0 { SLOT_OFFSETS[1] } else { crate::header::DATA_START };
+        if report.file_len < to {
+            continue;
+        }
+        let mut buf = vec![0u8; (to - from) as usize];
+        if backend.read_exact_at(&mut buf, from).is_ok()
+            && let Some(i) = buf.iter().position(|b| *b != 0)
+        {
+            let at = from + i as u64;
+            report.problem(
+                Severity::Damage,
+                Place::HeaderSlot { slot },
+                at..at + 1,
+                "non-zero byte in the reserved space after the header",
+            );
+        }
+    }
+}
+
 /// Every extent of the commit is written once: overlaps mean a damaged catalog.
 fn check_overlaps(catalog: &Catalog, catalog_range: Range<u64>, report: &mut VerifyReport) {
     let mut regions: Vec<(Range<u64>, Place)> = vec![(catalog_range, Place::Catalog)];
     for table in &catalog.tables {
-        for (index, chunk) in table.chunks.iter().enumerate() {
-            for (extent, column) in chunk.columns.iter().zip(&table.def.columns) {
+        for (index, block) in table.blocks.iter().enumerate() {
+            for (c, column) in block.columns.iter().zip(&table.def.columns) {
                 let place = Place::Column {
                     schema: table.def.schema.clone(),
                     table: table.def.name.clone(),
                     column: column.name.clone(),
-                    chunk: index,
+                    block: index,
                 };
-                regions.push((extent.offset..extent.offset + u64::from(extent.len), place));
+                regions.push((c.extent.offset..c.extent.end(), place));
             }
         }
     }

@@ -57,11 +57,19 @@ enum Pending {
     SetLen(usize),
 }
 
+/// One file on the simulated disk.
 #[derive(Debug, Default)]
-struct State {
+struct Image {
     durable: Vec<u8>,
     live: Vec<u8>,
     pending: Vec<Pending>,
+}
+
+/// The simulated disk: its files share one operation count and one power
+/// supply.
+#[derive(Debug)]
+struct State {
+    files: Vec<Image>,
     ops: u64,
     crash_after: Option<u64>,
     fail_at: Option<u64>,
@@ -70,12 +78,28 @@ struct State {
     damaged_reads: Vec<Range<u64>>,
 }
 
+impl Default for State {
+    fn default() -> Self {
+        Self {
+            files: vec![Image::default()],
+            ops: 0,
+            crash_after: None,
+            fail_at: None,
+            crashed: false,
+            read_faults: None,
+            damaged_reads: Vec::new(),
+        }
+    }
+}
+
 /// An in-memory file that can lose power and damage reads (see the module
 /// docs). Clones share the file, so a test keeps one clone and hands another
-/// to the database.
+/// to the database. [`FaultyBackend::sibling`] makes another file on the same
+/// disk (a database's log): operations on both count towards one crash point.
 #[derive(Debug, Clone, Default)]
 pub struct FaultyBackend {
     state: Arc<Mutex<State>>,
+    file: usize,
 }
 
 impl FaultyBackend {
@@ -86,13 +110,26 @@ impl FaultyBackend {
 
     /// A file holding `bytes`, all durable.
     pub fn from_bytes(bytes: Vec<u8>) -> Self {
-        let state = State {
+        let mut state = State::default();
+        state.files[0] = Image {
             durable: bytes.clone(),
             live: bytes,
-            ..State::default()
+            pending: Vec::new(),
         };
         Self {
             state: Arc::new(Mutex::new(state)),
+            file: 0,
+        }
+    }
+
+    /// A new empty file on the same disk: it shares the operation count, the
+    /// crash point and the power supply with this one.
+    pub fn sibling(&self) -> Self {
+        let mut state = self.state.lock();
+        state.files.push(Image::default());
+        Self {
+            state: self.state.clone(),
+            file: state.files.len() - 1,
         }
     }
 
@@ -131,19 +168,20 @@ impl FaultyBackend {
 
     /// What reads see now.
     pub fn live_image(&self) -> Vec<u8> {
-        self.state.lock().live.clone()
+        self.state.lock().files[self.file].live.clone()
     }
 
     /// What survives a power loss now (or the one that happened), by `survival`.
     pub fn crash_image(&self, survival: Survival) -> Vec<u8> {
         let state = self.state.lock();
-        let mut image = state.durable.clone();
+        let file = &state.files[self.file];
+        let mut image = file.durable.clone();
         let mut rng = match survival {
             Survival::Durable => return image,
             Survival::Live => None,
-            Survival::Torn(seed) => Some(Rng::new(seed)),
+            Survival::Torn(seed) => Some(Rng::new(seed ^ (self.file as u64) << 32)),
         };
-        for op in &state.pending {
+        for op in &file.pending {
             let (keep, prefix) = match rng.as_mut() {
                 None => (true, None),
                 Some(rng) => match rng.below(3) {
@@ -215,9 +253,9 @@ impl Backend for FaultyBackend {
         let start = to_usize(offset)?;
         let end = start
             .checked_add(buf.len())
-            .filter(|end| *end <= state.live.len())
+            .filter(|end| *end <= state.files[self.file].live.len())
             .ok_or_else(|| io::Error::from(io::ErrorKind::UnexpectedEof))?;
-        buf.copy_from_slice(&state.live[start..end]);
+        buf.copy_from_slice(&state.files[self.file].live[start..end]);
         if let Some((faults, rng)) = state.read_faults.as_mut() {
             let range = offset..offset + buf.len() as u64;
             if rng.chance(faults.short_read_probability) {
@@ -239,14 +277,15 @@ impl Backend for FaultyBackend {
         to_usize(offset as u64 + buf.len() as u64)?;
         let performed = Self::begin_op(&mut state)?;
         // The write in flight at a crash may reach the disk, whole or torn.
-        state.pending.push(Pending::Write {
+        let file = &mut state.files[self.file];
+        file.pending.push(Pending::Write {
             offset,
             bytes: buf.to_vec(),
         });
         if !performed {
             return Err(power_lost());
         }
-        write_at(&mut state.live, offset, buf);
+        write_at(&mut file.live, offset, buf);
         Ok(())
     }
 
@@ -255,18 +294,19 @@ impl Backend for FaultyBackend {
         if state.crashed {
             return Err(power_lost());
         }
-        Ok(state.live.len() as u64)
+        Ok(state.files[self.file].live.len() as u64)
     }
 
     fn set_len(&self, len: u64) -> io::Result<()> {
         let mut state = self.state.lock();
         let len = to_usize(len)?;
         let performed = Self::begin_op(&mut state)?;
-        state.pending.push(Pending::SetLen(len));
+        let file = &mut state.files[self.file];
+        file.pending.push(Pending::SetLen(len));
         if !performed {
             return Err(power_lost());
         }
-        state.live.resize(len, 0);
+        file.live.resize(len, 0);
         Ok(())
     }
 
@@ -276,8 +316,9 @@ impl Backend for FaultyBackend {
         if !Self::begin_op(state)? {
             return Err(power_lost());
         }
-        state.durable.clone_from(&state.live);
-        state.pending.clear();
+        let file = &mut state.files[self.file];
+        file.durable.clone_from(&file.live);
+        file.pending.clear();
         Ok(())
     }
 }

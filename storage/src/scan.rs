@@ -1,0 +1,490 @@
+//! Reading: snapshots, table handles and scans.
+//!
+//! A scan walks a table's parts (its blocks, then its tail) and yields one
+//! batch per part with the projected columns, deleted rows removed. Blocks
+//! whose statistics rule out a caller's range predicates are skipped
+//! without reading them. Decoded columns come from the buffer pool.
+//!
+//! Invariant: a snapshot holds its state (an `Arc<Catalog>`), so the
+//! allocator cannot reuse any extent it reads (see `alloc.rs`).
+
+use std::sync::Arc;
+
+use hyperctl_format::arrow::array::{
+    Array, ArrayRef, RecordBatch, RecordBatchOptions, UInt64Array,
+};
+use hyperctl_format::arrow::compute::{concat_batches, filter_record_batch};
+use hyperctl_format::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use hyperctl_format::{BlockEncoding, ColumnRange, ColumnStats, block_encoding_of, decode_block_column};
+
+use crate::catalog::{Block, Catalog, ColumnDef, TableDef, TableEntry};
+use crate::db::{Inner, corrupt_at};
+use crate::error::{Error, Result};
+
+/// Name of the row-position column a scan adds when asked
+/// ([`ScanOptions::with_row_positions`]).
+pub const ROW_POSITION_COLUMN: &str = "__hyperctl_row_position";
+
+/// A consistent, read-only view of one commit.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    inner: Arc<Inner>,
+    catalog: Arc<Catalog>,
+}
+
+impl Snapshot {
+    pub(crate) fn new(inner: Arc<Inner>, catalog: Arc<Catalog>) -> Self {
+        Self { inner, catalog }
+    }
+
+    /// The schema names, `public` first.
+    pub fn schema_names(&self) -> Vec<String> {
+        self.catalog.schemas.clone()
+    }
+
+    /// The names of the tables in `schema`.
+    pub fn table_names(&self, schema: &str) -> Vec<String> {
+        table_names(&self.catalog, schema)
+    }
+
+    /// Every table of this snapshot.
+    pub fn all_tables(&self) -> Vec<TableHandle> {
+        (0..self.catalog.tables.len())
+            .map(|i| TableHandle::new(self.inner.clone(), self.catalog.clone(), i))
+            .collect()
+    }
+
+    /// A table of this snapshot.
+    pub fn table(&self, schema: &str, name: &str) -> Option<TableHandle> {
+        let index = self.catalog.table_index(schema, name)?;
+        Some(TableHandle::new(
+            self.inner.clone(),
+            self.catalog.clone(),
+            index,
+        ))
+    }
+}
+
+pub(crate) fn table_names(catalog: &Catalog, schema: &str) -> Vec<String> {
+    catalog
+        .tables
+        .iter()
+        .filter(|t| t.def.schema == schema)
+        .map(|t| t.def.name.clone())
+        .collect()
+}
+
+/// What to read: columns, range predicates for block skipping, and whether
+/// to add each row's position (for DELETE and UPDATE).
+#[derive(Debug, Clone, Default)]
+pub struct ScanOptions {
+    projection: Vec<usize>,
+    ranges: Vec<(usize, ColumnRange)>,
+    row_positions: bool,
+}
+
+impl ScanOptions {
+    /// Reads the columns at `projection` (indexes into the table's columns).
+    pub fn new(projection: &[usize]) -> Self {
+        Self {
+            projection: projection.to_vec(),
+            ..Self::default()
+        }
+    }
+
+    /// Lets the scan skip blocks in which no non-NULL value of column
+    /// `column` lies in `range` (the caller still filters rows: a block
+    /// that may match is returned whole).
+    pub fn with_range(mut self, column: usize, range: ColumnRange) -> Self {
+        self.ranges.push((column, range));
+        self
+    }
+
+    /// Adds a last column [`ROW_POSITION_COLUMN`] (UInt64) with each row's
+    /// position, for [`crate::WriteTxn::delete`].
+    pub fn with_row_positions(mut self, yes: bool) -> Self {
+        self.row_positions = yes;
+        self
+    }
+}
+
+/// How one column of one block is stored (for `hyperctl info`).
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct BlockColumnInfo {
+    /// The encoding.
+    pub encoding: BlockEncoding,
+    /// Bytes on disk.
+    pub bytes: u64,
+    /// Min, max, NULL count.
+    pub stats: ColumnStats,
+}
+
+/// One block of a table (for `hyperctl info`).
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct BlockInfo {
+    /// Rows, deleted ones included.
+    pub rows: u32,
+    /// Deleted rows.
+    pub deleted: u32,
+    /// Per column.
+    pub columns: Vec<BlockColumnInfo>,
+}
+
+/// One table as of a snapshot or a transaction.
+#[derive(Debug, Clone)]
+pub struct TableHandle {
+    inner: Arc<Inner>,
+    catalog: Arc<Catalog>,
+    index: usize,
+}
+
+impl TableHandle {
+    pub(crate) fn new(inner: Arc<Inner>, catalog: Arc<Catalog>, index: usize) -> Self {
+        Self {
+            inner,
+            catalog,
+            index,
+        }
+    }
+
+    fn entry(&self) -> &TableEntry {
+        &self.catalog.tables[self.index]
+    }
+
+    /// Name and columns.
+    pub fn def(&self) -> &TableDef {
+        &self.entry().def
+    }
+
+    /// Number of rows (deleted ones not counted).
+    pub fn row_count(&self) -> u64 {
+        self.entry().live_rows()
+    }
+
+    /// Number of parts a scan walks: the blocks, then the tail (for
+    /// parallel scans, see [`TableHandle::scan_parts`]).
+    pub fn part_count(&self) -> usize {
+        self.entry().blocks.len() + 1
+    }
+
+    /// Frozen blocks and their storage (reads each column's encoding tag).
+    ///
+    /// # Errors
+    /// `Io`, `Corrupt`.
+    pub fn block_info(&self) -> Result<Vec<BlockInfo>> {
+        let entry = self.entry();
+        let mut out = Vec::with_capacity(entry.blocks.len());
+        for b in &entry.blocks {
+            let mut columns = Vec::new();
+            for (c, def) in b.columns.iter().zip(&entry.def.columns) {
+                let bytes = read_extent(&self.inner, c.extent, &entry.def, def)?;
+                let encoding = block_encoding_of(&bytes).map_err(|source| Error::Corrupt {
+                    path: self.inner.path.clone(),
+                    context: Some(context(&entry.def, def)),
+                    source,
+                })?;
+                columns.push(BlockColumnInfo {
+                    encoding,
+                    bytes: u64::from(c.extent.len),
+                    stats: c.stats.clone(),
+                });
+            }
+            out.push(BlockInfo {
+                rows: b.rows,
+                deleted: b.deleted.len(),
+                columns,
+            });
+        }
+        Ok(out)
+    }
+
+    /// The rows, as batches of the columns in `projection` (indexes into the
+    /// table's columns), in insertion order.
+    ///
+    /// # Errors
+    /// `Internal` for a projection index past the table's columns.
+    pub fn scan(&self, projection: &[usize]) -> Result<TableScan> {
+        self.scan_with(&ScanOptions::new(projection))
+    }
+
+    /// A scan as `options` say (all parts).
+    ///
+    /// # Errors
+    /// `Internal` for a column index past the table's columns.
+    pub fn scan_with(&self, options: &ScanOptions) -> Result<TableScan> {
+        self.scan_parts(options, 0..self.part_count())
+    }
+
+    /// A scan of parts `parts` only (see [`TableHandle::part_count`]); scans
+    /// of disjoint part ranges together see every row once, and row positions
+    /// stay those of the whole table.
+    ///
+    /// # Errors
+    /// `Internal` for a column index past the table's columns.
+    pub fn scan_parts(
+        &self,
+        options: &ScanOptions,
+        parts: std::ops::Range<usize>,
+    ) -> Result<TableScan> {
+        let def = self.def();
+        let columns = &def.columns;
+        if let Some(bad) = options
+            .projection
+            .iter()
+            .chain(options.ranges.iter().map(|(c, _)| c))
+            .find(|i| **i >= columns.len())
+        {
+            return Err(Error::Internal {
+                what: format!("column index {bad} of table {}", def.name),
+            });
+        }
+        let mut schema = projected_schema(def, &options.projection);
+        if options.row_positions {
+            let mut fields: Vec<Field> = schema.fields().iter().map(|f| (**f).clone()).collect();
+            fields.push(Field::new(ROW_POSITION_COLUMN, DataType::UInt64, false));
+            schema = Arc::new(Schema::new(fields));
+        }
+        let entry = self.entry();
+        let mut starts = Vec::with_capacity(entry.blocks.len() + 1);
+        let mut at = 0u64;
+        for b in &entry.blocks {
+            starts.push(at);
+            at += u64::from(b.rows);
+        }
+        starts.push(at);
+        let end = parts.end.min(self.part_count());
+        Ok(TableScan {
+            table: self.clone(),
+            options: options.clone(),
+            schema,
+            starts,
+            next: parts.start.min(end),
+            end,
+            skipped: 0,
+        })
+    }
+}
+
+fn context(table: &TableDef, column: &ColumnDef) -> String {
+    format!("table \"{}\", column \"{}\"", table.name, column.name)
+}
+
+/// An iterator over a table's rows, one part (block or tail) per batch.
+#[derive(Debug)]
+pub struct TableScan {
+    table: TableHandle,
+    options: ScanOptions,
+    schema: SchemaRef,
+    /// First row position of each block, then of the tail.
+    starts: Vec<u64>,
+    next: usize,
+    end: usize,
+    skipped: u64,
+}
+
+impl TableScan {
+    /// The schema of the batches.
+    pub fn schema(&self) -> SchemaRef {
+        self.schema.clone()
+    }
+
+    /// Blocks skipped so far by their statistics.
+    pub fn blocks_skipped(&self) -> u64 {
+        self.skipped
+    }
+
+    fn skip_block(&self, block: &Block) -> bool {
+        block.live_rows() == 0
+            || self
+                .options
+                .ranges
+                .iter()
+                .any(|(c, range)| !block.columns[*c].stats.may_match(range))
+    }
+
+    fn read_block(&self, block: &Block, start: u64) -> Result<RecordBatch> {
+        let arrays = read_block_columns(
+            &self.table.inner,
+            self.table.def(),
+            block,
+            &self.options.projection,
+        )?;
+        self.finish(arrays, block.rows, &block.deleted, start)
+    }
+
+    fn read_tail(&self, start: u64) -> Result<Option<RecordBatch>> {
+        let entry = self.table.entry();
+        let tail = &entry.tail;
+        if tail.live_rows() == 0 {
+            return Ok(None);
+        }
+        let data = concat_batches(&entry.def.arrow_schema(), &tail.batches).map_err(|e| {
+            Error::Internal {
+                what: format!("joining tail rows: {e}"),
+            }
+        })?;
+        let arrays = self
+            .options
+            .projection
+            .iter()
+            .map(|&i| data.column(i).clone())
+            .collect();
+        self.finish(arrays, tail.rows, &tail.deleted, start).map(Some)
+    }
+
+    fn finish(
+        &self,
+        mut arrays: Vec<ArrayRef>,
+        rows: u32,
+        deleted: &crate::rowset::RowSet,
+        start: u64,
+    ) -> Result<RecordBatch> {
+        if self.options.row_positions {
+            arrays.push(Arc::new(UInt64Array::from_iter_values(
+                start..start + u64::from(rows),
+            )));
+        }
+        let options = RecordBatchOptions::new().with_row_count(Some(rows as usize));
+        let internal = |e: hyperctl_format::arrow::error::ArrowError| Error::Internal {
+            what: format!("building a batch of table {}: {e}", self.table.def().name),
+        };
+        let batch = RecordBatch::try_new_with_options(self.schema.clone(), arrays, &options)
+            .map_err(internal)?;
+        if deleted.is_empty() {
+            return Ok(batch);
+        }
+        let keep = deleted.keep_mask(0, rows);
+        if batch.num_columns() == 0 {
+            let options =
+                RecordBatchOptions::new().with_row_count(Some((rows - deleted.len()) as usize));
+            return RecordBatch::try_new_with_options(self.schema.clone(), vec![], &options)
+                .map_err(internal);
+        }
+        filter_record_batch(&batch, &keep).map_err(internal)
+    }
+}
+
+/// The columns at `projection` of a block, through the buffer pool, all
+/// rows (deleted ones too).
+pub(crate) fn read_block_columns(
+    inner: &Inner,
+    def: &TableDef,
+    block: &Block,
+    projection: &[usize],
+) -> Result<Vec<ArrayRef>> {
+    let mut arrays: Vec<ArrayRef> = Vec::with_capacity(projection.len() + 1);
+    for &col in projection {
+        let column = &def.columns[col];
+        let extent = block.columns[col].extent;
+        let array = match inner.pool.get(extent) {
+            Some(a) => a,
+            None => {
+                let buf = read_extent(inner, extent, def, column)?;
+                let corrupt = |source| Error::Corrupt {
+                    path: inner.path.clone(),
+                    context: Some(context(def, column)),
+                    source,
+                };
+                let array = decode_block_column(&column.ty, &buf, block.rows as usize)
+                    .map_err(|e| corrupt(rebase(e, extent.offset)))?;
+                if let Some(what) = column_mismatch(column, array.as_ref(), block.rows) {
+                    return Err(corrupt_at(
+                        &inner.path,
+                        Some(context(def, column)),
+                        extent.offset,
+                        what,
+                    ));
+                }
+                inner.pool.insert(extent, &array);
+                array
+            }
+        };
+        arrays.push(array);
+    }
+    Ok(arrays)
+}
+
+fn read_extent(
+    inner: &Inner,
+    extent: crate::catalog::Extent,
+    table: &TableDef,
+    column: &ColumnDef,
+) -> Result<Vec<u8>> {
+    let mut buf = vec![0u8; extent.len as usize];
+    inner.read_main(&mut buf, extent.offset, &context(table, column))?;
+    Ok(buf)
+}
+
+/// Moves a decoder error's offsets from "within the extent" to the file.
+fn rebase(e: hyperctl_format::Error, offset: u64) -> hyperctl_format::Error {
+    match e {
+        hyperctl_format::Error::Corrupt { offset: o, what } => hyperctl_format::Error::Corrupt {
+            offset: o + offset,
+            what,
+        },
+        other => other,
+    }
+}
+
+impl Iterator for TableScan {
+    type Item = Result<RecordBatch>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let blocks = self.table.entry().blocks.len();
+        while self.next < self.end {
+            let part = self.next;
+            self.next += 1;
+            let start = self.starts[part];
+            if part < blocks {
+                let block = self.table.entry().blocks[part].clone();
+                if self.skip_block(&block) {
+                    self.skipped += 1;
+                    continue;
+                }
+                return Some(self.read_block(&block, start));
+            }
+            match self.read_tail(start) {
+                Ok(Some(b)) => return Some(Ok(b)),
+                Ok(None) => continue,
+                Err(e) => return Some(Err(e)),
+            }
+        }
+        None
+    }
+}
+
+/// Why a decoded block column does not fit its catalog entry, if it does not.
+pub(crate) fn column_mismatch(column: &ColumnDef, array: &dyn Array, rows: u32) -> Option<String> {
+    if array.len() != rows as usize {
+        return Some(format!(
+            "block column holds {} rows, the catalog says {rows}",
+            array.len()
+        ));
+    }
+    if array.data_type() != &column.ty.to_arrow() {
+        return Some(format!(
+            "block column decodes to {}, the column is {}",
+            array.data_type(),
+            column.ty
+        ));
+    }
+    if !column.nullable && array.null_count() > 0 {
+        return Some(format!(
+            "block column holds {} NULLs in a NOT NULL column",
+            array.null_count()
+        ));
+    }
+    None
+}
+
+/// The schema of a projection of `def` (for callers that need it before scanning).
+pub fn projected_schema(def: &TableDef, projection: &[usize]) -> SchemaRef {
+    let full = def.arrow_schema();
+    let fields: Vec<_> = projection
+        .iter()
+        .filter_map(|i| full.fields().get(*i).cloned())
+        .collect();
+    Arc::new(Schema::new(fields))
+}

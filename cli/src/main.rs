@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 
 mod import;
+mod maintenance;
 mod output;
 mod sql;
 // issue 7: .hyper files and publishing
@@ -86,6 +87,26 @@ enum Command {
         /// A table to export (repeatable; default all).
         #[arg(long = "table", value_name = "TABLE")]
         tables: Vec<String>,
+    },
+    /// Verify every checksum, block and log record of a database file;
+    /// exit code 3 and a list of damaged places (table, column, block) if
+    /// anything is wrong.
+    Check {
+        /// The database file (.hxe).
+        file: PathBuf,
+    },
+    /// Rewrite blocks with deleted rows and give free space back to the file system.
+    Vacuum {
+        /// The database file (.hxe).
+        file: PathBuf,
+    },
+    /// Tables, row counts, column types, encodings and sizes of a database file.
+    Info {
+        /// The database file (.hxe).
+        file: PathBuf,
+        /// How to print the table.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
     },
     /// Publish an extract to Tableau Server or Tableau Cloud. Credentials come
     /// from TABLEAU_PAT_NAME and TABLEAU_PAT_SECRET, or a --profile; never from flags.
@@ -212,6 +233,9 @@ fn main() -> ExitCode {
             })
         }
         Command::Export { file, to, tables } => export::run(&file, &to, &tables),
+        Command::Check { file } => maintenance::check(&file),
+        Command::Vacuum { file } => maintenance::vacuum(&file),
+        Command::Info { file, format } => maintenance::info(&file, format),
         Command::Publish(a) => publish::run(&publish::Args {
             file: a.file,
             manifest: a.manifest,
@@ -252,6 +276,9 @@ fn render_error(e: &anyhow::Error) -> String {
 
 fn exit_code(e: &anyhow::Error) -> u8 {
     use hyperctl_sql::Error as E;
+    if let Some(r) = e.downcast_ref::<maintenance::Reported>() {
+        return r.code;
+    }
     // issue 7: publish and bridge errors; only reading a local file is I/O.
     if let Some(p) = e.downcast_ref::<hyperctl_publish::Error>() {
         return if matches!(p, hyperctl_publish::Error::Io { .. }) {

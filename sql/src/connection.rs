@@ -264,6 +264,17 @@ impl Connection {
 
     /// Runs a writing statement in the open transaction, or in its own.
     fn write(&mut self, stmt: BoundStatement) -> Result<StatementResult> {
+        if matches!(stmt, BoundStatement::Vacuum) {
+            if self.txn.is_some() {
+                return Err(SqlError::new(
+                    state::ACTIVE_TRANSACTION,
+                    "VACUUM cannot run inside a transaction block",
+                )
+                .into());
+            }
+            self.db.vacuum()?;
+            return Ok(StatementResult::Done);
+        }
         match self.txn.as_mut() {
             Some(txn) => apply(txn, stmt),
             None => {
@@ -433,13 +444,108 @@ fn apply(txn: &mut WriteTxn, stmt: BoundStatement) -> Result<StatementResult> {
         BoundStatement::Copy(plan) => {
             Ok(StatementResult::Count(crate::load::copy_from(txn, &plan)?))
         }
+        BoundStatement::Modify(plan) => Ok(StatementResult::Count(modify(txn, &plan)?)),
+        BoundStatement::Truncate(names) => {
+            for (q, span) in names {
+                if txn.table(&q.schema, &q.table).is_none() {
+                    return Err(undefined_table(&q.table, span));
+                }
+                txn.truncate(&q.schema, &q.table)?;
+            }
+            Ok(StatementResult::Done)
+        }
+        BoundStatement::Rename { from, to, span } => {
+            if txn.table(&from.schema, &from.table).is_none() {
+                return Err(undefined_table(&from.table, span));
+            }
+            if txn.table(&from.schema, &to).is_some() {
+                return Err(SqlError::new(
+                    state::DUPLICATE_TABLE,
+                    format!("relation \"{to}\" already exists"),
+                )
+                .at(span)
+                .into());
+            }
+            txn.rename_table(&from.schema, &from.table, &from.schema, &to)?;
+            Ok(StatementResult::Done)
+        }
+        BoundStatement::CreateSchema {
+            name,
+            if_not_exists,
+            span,
+        } => {
+            if txn.schema_names().contains(&name) {
+                if if_not_exists {
+                    return Ok(StatementResult::Done);
+                }
+                return Err(
+                    SqlError::new("42P06", format!("schema \"{name}\" already exists"))
+                        .at(span)
+                        .into(),
+                );
+            }
+            txn.create_schema(&name)?;
+            Ok(StatementResult::Done)
+        }
         BoundStatement::Query(_)
+        | BoundStatement::Vacuum
         | BoundStatement::Begin
         | BoundStatement::Commit
         | BoundStatement::Rollback => Err(Error::Internal {
             what: "non-writing statement in apply".into(),
         }),
     }
+}
+
+fn undefined_table(name: &str, span: sqlparser::tokenizer::Span) -> Error {
+    SqlError::new(
+        state::UNDEFINED_TABLE,
+        format!("table \"{name}\" does not exist"),
+    )
+    .at(span)
+    .into()
+}
+
+/// DELETE / UPDATE: streams the affected rows' positions (and new values),
+/// deleting (and appending) batch by batch; the scan reads the state from
+/// before the statement, so appended rows are not visited again.
+fn modify(txn: &mut WriteTxn, plan: &crate::binder::ModifyPlan) -> Result<u64> {
+    let def = plan.table.def().clone();
+    let batches = plan.plan.lower().execute()?;
+    let schema = std::sync::Arc::new(hyperctl_exec::arrow::datatypes::Schema::new(
+        def.columns
+            .iter()
+            .map(|c| c.ty.arrow_field(&c.name, true))
+            .collect::<Vec<_>>(),
+    ));
+    let mut count = 0;
+    for batch in batches {
+        let batch = batch?;
+        let last = batch.num_columns() - 1;
+        let positions = batch
+            .column(last)
+            .as_any()
+            .downcast_ref::<hyperctl_exec::arrow::array::Int64Array>()
+            .ok_or_else(|| Error::Internal {
+                what: "row positions of DELETE/UPDATE are not BIGINT".into(),
+            })?;
+        let positions: Vec<u64> = positions.values().iter().map(|p| *p as u64).collect();
+        count += txn.delete(&def.schema, &def.name, &positions)?;
+        if plan.update {
+            let columns = batch.columns()[..last]
+                .iter()
+                .zip(&def.columns)
+                .map(|(a, c)| fit_strings(a.clone(), c.ty))
+                .collect::<Result<Vec<_>>>()?;
+            let options = RecordBatchOptions::new().with_row_count(Some(batch.num_rows()));
+            let rows = RecordBatch::try_new_with_options(schema.clone(), columns, &options)
+                .map_err(|e| Error::Internal {
+                    what: format!("update batch for {}: {e}", def.name),
+                })?;
+            txn.append(&def.schema, &def.name, &rows)?;
+        }
+    }
+    Ok(count)
 }
 
 fn insert(txn: &mut WriteTxn, plan: &InsertPlan) -> Result<u64> {

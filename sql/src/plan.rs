@@ -536,6 +536,7 @@ impl LogicalPlan {
             LogicalPlan::Scan { table, columns } => PhysicalPlan::Scan {
                 source: Arc::new(TableSource {
                     table: table.clone(),
+                    positions: columns.len() > table.def().columns.len(),
                 }),
                 projection: (0..columns.len()).collect(),
             },
@@ -684,20 +685,68 @@ pub(crate) fn arrow_schema(columns: &[ColumnInfo]) -> SchemaRef {
     ))
 }
 
-/// A stored table as an exec scan source.
+/// Name of the hidden column with each row's position that DELETE and UPDATE
+/// scan (column index = the table's column count).
+pub(crate) const ROW_POSITION: &str = "__hyperctl_row_position";
+
+/// A stored table as an exec scan source; with `positions`, its schema has
+/// one more column, [`ROW_POSITION`] (BIGINT).
 #[derive(Debug)]
 struct TableSource {
     table: TableHandle,
+    positions: bool,
 }
 
 impl ScanSource for TableSource {
     fn schema(&self) -> SchemaRef {
-        self.table.def().arrow_schema()
+        let schema = self.table.def().arrow_schema();
+        if !self.positions {
+            return schema;
+        }
+        let mut fields: Vec<_> = schema.fields().iter().map(|f| (**f).clone()).collect();
+        fields.push(SqlType::BigInt.arrow_field(ROW_POSITION, false));
+        Arc::new(Schema::new(fields))
     }
 
     fn scan(&self, projection: &[usize]) -> hyperctl_exec::Result<BatchStream> {
-        let scan = self.table.scan(projection).map_err(storage_to_exec)?;
-        Ok(Box::new(scan.map(|b| b.map_err(storage_to_exec))))
+        let n = self.table.def().columns.len();
+        let real: Vec<usize> = projection.iter().copied().filter(|i| *i < n).collect();
+        let wants_position = projection.len() > real.len();
+        let options = hyperctl_storage::ScanOptions::new(&real).with_row_positions(wants_position);
+        let scan = self.table.scan_with(&options).map_err(storage_to_exec)?;
+        if !wants_position {
+            return Ok(Box::new(scan.map(|b| b.map_err(storage_to_exec))));
+        }
+        let schema = Arc::new(self.schema().project(projection)?);
+        let projection = projection.to_vec();
+        Ok(Box::new(scan.map(move |b| {
+            let b = b.map_err(storage_to_exec)?;
+            let positions = hyperctl_exec::arrow::compute::cast(
+                b.column(real.len()),
+                &hyperctl_exec::arrow::datatypes::DataType::Int64,
+            )?;
+            let mut next_real = 0;
+            let columns = projection
+                .iter()
+                .map(|&i| {
+                    if i >= n {
+                        positions.clone()
+                    } else {
+                        next_real += 1;
+                        b.column(next_real - 1).clone()
+                    }
+                })
+                .collect();
+            let options = hyperctl_exec::arrow::record_batch::RecordBatchOptions::new()
+                .with_row_count(Some(b.num_rows()));
+            Ok(
+                hyperctl_exec::arrow::record_batch::RecordBatch::try_new_with_options(
+                    schema.clone(),
+                    columns,
+                    &options,
+                )?,
+            )
+        })))
     }
 }
 

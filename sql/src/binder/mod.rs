@@ -3,6 +3,7 @@
 //! offending token.
 
 mod copy;
+mod dml;
 mod expr;
 mod from;
 mod functions;
@@ -10,6 +11,7 @@ mod query;
 mod statement;
 
 pub(crate) use copy::{bind_copy, parse_copy};
+pub(crate) use dml::ModifyPlan;
 pub(crate) use expr::{not_supported, sql_type};
 pub(crate) use statement::{BoundStatement, InsertPlan, bind_statement};
 

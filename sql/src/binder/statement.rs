@@ -33,6 +33,21 @@ pub(crate) enum BoundStatement {
     Insert(InsertPlan),
     /// COPY ... FROM a file (parsed and bound in `copy.rs`).
     Copy(crate::load::CopyFrom),
+    /// DELETE or UPDATE (`dml.rs`).
+    Modify(super::dml::ModifyPlan),
+    Truncate(Vec<(QualifiedName, sqlparser::tokenizer::Span)>),
+    /// ALTER TABLE ... RENAME TO.
+    Rename {
+        from: QualifiedName,
+        to: String,
+        span: sqlparser::tokenizer::Span,
+    },
+    CreateSchema {
+        name: String,
+        if_not_exists: bool,
+        span: sqlparser::tokenizer::Span,
+    },
+    Vacuum,
     Begin,
     Commit,
     Rollback,
@@ -68,6 +83,32 @@ pub(crate) fn bind_statement(
             if_exists: *if_exists,
         }),
         Statement::Insert(insert) => Ok(BoundStatement::Insert(bind_insert(catalog, insert)?)),
+        Statement::Delete(delete) => Ok(BoundStatement::Modify(super::dml::bind_delete(
+            catalog, delete,
+        )?)),
+        Statement::Update(update) => Ok(BoundStatement::Modify(super::dml::bind_update(
+            catalog, update,
+        )?)),
+        Statement::Truncate(truncate) => Ok(BoundStatement::Truncate(super::dml::bind_truncate(
+            truncate,
+        )?)),
+        Statement::AlterTable(alter) => {
+            let (from, to, span) = super::dml::bind_rename(&alter.name, &alter.operations)?;
+            Ok(BoundStatement::Rename { from, to, span })
+        }
+        Statement::CreateSchema {
+            schema_name: ast::SchemaName::Simple(name),
+            if_not_exists,
+            ..
+        } => {
+            let q = qualified_name(name)?;
+            Ok(BoundStatement::CreateSchema {
+                name: q.table,
+                if_not_exists: *if_not_exists,
+                span: name.span(),
+            })
+        }
+        Statement::Vacuum(v) if v.table_name.is_none() => Ok(BoundStatement::Vacuum),
         Statement::StartTransaction { statements, .. } if statements.is_empty() => {
             Ok(BoundStatement::Begin)
         }

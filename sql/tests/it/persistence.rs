@@ -27,8 +27,17 @@ fn reopen_sees_committed_rows_only() {
         query(&mut c, "SELECT * FROM t"),
         ["1|ä€|12345678901234.5678|1969-07-20|2024-01-01T12:00:00.500"]
     );
-    let entries: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
-    assert_eq!(entries.len(), 1, "a closed database is one file");
+    let names = || -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(names(), ["p.hxe", "p.hxe-wal"], "an open database has its log");
+    drop(c);
+    assert_eq!(names(), ["p.hxe"], "a closed database is one file");
 }
 
 #[test]

@@ -1,0 +1,184 @@
+//! `hyperctl check`, `hyperctl vacuum` and `hyperctl info`: looking after a
+//! database file.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use hyperctl_sql::arrow::array::{ArrayRef, Int64Array, RecordBatch, StringArray};
+use hyperctl_sql::arrow::datatypes::{Field, Schema};
+use hyperctl_sql::{QueryResult, ResultColumn, SqlType};
+use hyperctl_storage::{CreateMode, Database, OpenOptions};
+
+use crate::output::{Format, write_result};
+
+/// An error that has already been reported and only sets the exit code.
+#[derive(Debug)]
+pub(crate) struct Reported {
+    pub(crate) code: u8,
+    pub(crate) message: String,
+}
+
+impl std::fmt::Display for Reported {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Reported {}
+
+/// Verifies every checksum and block of `file` (and its log, if one is
+/// beside it); exit code 3 when damaged.
+pub(crate) fn check(file: &Path) -> Result<()> {
+    let report = Database::verify_file(file)
+        .map_err(hyperctl_sql::Error::from)
+        .with_context(|| format!("checking {}", file.display()))?;
+    print!("{report}");
+    if report.is_ok() {
+        Ok(())
+    } else {
+        Err(Reported {
+            code: 3,
+            message: format!(
+                "{} is damaged; the problems above name the table, column and block; \
+                 restore it from a backup or re-import those tables",
+                file.display()
+            ),
+        }
+        .into())
+    }
+}
+
+fn open_existing(file: &Path, read_only: bool) -> Result<Database> {
+    let options = OpenOptions::new()
+        .create_mode(CreateMode::None)
+        .read_only(read_only);
+    Database::open(file, &options)
+        .map_err(hyperctl_sql::Error::from)
+        .with_context(|| format!("opening {}", file.display()))
+}
+
+/// Rewrites fragmented blocks and shrinks the file.
+pub(crate) fn vacuum(file: &Path) -> Result<()> {
+    let db = open_existing(file, false)?;
+    let r = db.vacuum().map_err(hyperctl_sql::Error::from)?;
+    drop(db);
+    let after = std::fs::metadata(file)
+        .map(|m| m.len())
+        .unwrap_or(r.bytes_after);
+    println!(
+        "{}: {} -> {} bytes ({} blocks rewritten, {} dropped, {} extents moved)",
+        file.display(),
+        r.bytes_before,
+        after,
+        r.blocks_rewritten,
+        r.blocks_dropped,
+        r.extents_moved
+    );
+    Ok(())
+}
+
+/// Tables, columns, encodings and sizes.
+pub(crate) fn info(file: &Path, format: Format) -> Result<()> {
+    let db = open_existing(file, true)?;
+    let stats = db.stats().map_err(hyperctl_sql::Error::from)?;
+    let snapshot = db.snapshot();
+    let mut rows: Vec<[String; 8]> = Vec::new();
+    for schema in snapshot.schema_names() {
+        for name in snapshot.table_names(&schema) {
+            let Some(table) = snapshot.table(&schema, &name) else {
+                continue;
+            };
+            let blocks = table.block_info().map_err(hyperctl_sql::Error::from)?;
+            for (i, column) in table.def().columns.iter().enumerate() {
+                let mut encodings: Vec<String> = Vec::new();
+                let mut bytes = 0u64;
+                for b in &blocks {
+                    let c = &b.columns[i];
+                    bytes += c.bytes;
+                    let e = c.encoding.to_string();
+                    if !encodings.contains(&e) {
+                        encodings.push(e);
+                    }
+                }
+                rows.push([
+                    format!("{schema}.{name}"),
+                    table.row_count().to_string(),
+                    blocks.len().to_string(),
+                    column.name.clone(),
+                    format!(
+                        "{}{}",
+                        column.ty,
+                        if column.nullable { "" } else { " NOT NULL" }
+                    ),
+                    encodings.join(","),
+                    bytes.to_string(),
+                    blocks
+                        .iter()
+                        .map(|b| u64::from(b.deleted))
+                        .sum::<u64>()
+                        .to_string(),
+                ]);
+            }
+        }
+    }
+    let names = [
+        "table",
+        "rows",
+        "blocks",
+        "column",
+        "type",
+        "encodings",
+        "bytes",
+        "deleted",
+    ];
+    let numeric = [false, true, true, false, false, false, true, true];
+    let columns: Vec<ResultColumn> = names
+        .iter()
+        .zip(numeric)
+        .map(|(n, num)| ResultColumn {
+            name: (*n).to_string(),
+            ty: if num { SqlType::BigInt } else { SqlType::Text },
+            nullable: false,
+        })
+        .collect();
+    let schema = Arc::new(Schema::new(
+        columns
+            .iter()
+            .map(|c| c.ty.arrow_field(&c.name, false))
+            .collect::<Vec<Field>>(),
+    ));
+    let arrays: Vec<ArrayRef> = (0..names.len())
+        .map(|i| -> ArrayRef {
+            if numeric[i] {
+                Arc::new(Int64Array::from_iter_values(
+                    rows.iter().map(|r| r[i].parse::<i64>().unwrap_or(0)),
+                ))
+            } else {
+                Arc::new(StringArray::from_iter_values(rows.iter().map(|r| &r[i])))
+            }
+        })
+        .collect();
+    let batch = RecordBatch::try_new(schema.clone(), arrays)?;
+    let result = QueryResult {
+        columns,
+        schema,
+        batches: vec![batch],
+    };
+    let mut out = std::io::stdout().lock();
+    if format == Format::Table {
+        use std::io::Write;
+        writeln!(
+            out,
+            "{}: {} bytes ({} free, {} freed at the next checkpoint); log: {} bytes, {} commits since checkpoint {}",
+            file.display(),
+            stats.file_bytes,
+            stats.free_bytes,
+            stats.pending_free_bytes,
+            stats.wal_bytes,
+            stats.wal_records,
+            stats.checkpoint_sequence
+        )?;
+    }
+    write_result(&mut out, &result, format)
+}

@@ -13,7 +13,8 @@
 //! u32 schema count, then each schema name
 //! u32 table count, then each table:
 //!     u64 id, str schema, str name
-//!     u32 column count, then each column: str name, SqlType (format's encoding), u8 nullable
+//!     u32 column count, then each column: str name, SqlType (format's encoding),
+//!         u8 nullable, str collation ("" for none)
 //!     u32 block count, then each block (see `Block::encode`):
 //!         u32 rows, deletion vector (rowset.rs),
 //!         per column: u64 offset, u32 length, ColumnStats (format's encoding)
@@ -46,6 +47,9 @@ pub struct ColumnDef {
     pub ty: SqlType,
     /// Whether NULL is allowed.
     pub nullable: bool,
+    /// The collation of a text column (`None`: binary, Hyper's default).
+    /// Stored and reported; comparisons are binary today.
+    pub collation: Option<String>,
 }
 
 impl ColumnDef {
@@ -55,7 +59,14 @@ impl ColumnDef {
             name: name.into(),
             ty,
             nullable,
+            collation: None,
         }
+    }
+
+    /// The same column with a collation.
+    pub fn with_collation(mut self, collation: Option<String>) -> Self {
+        self.collation = collation;
+        self
     }
 }
 
@@ -346,6 +357,7 @@ pub(crate) fn encode_def(def: &TableDef, w: &mut ByteWriter) {
         w.put_str(&c.name);
         c.ty.encode(w);
         w.put_u8(u8::from(c.nullable));
+        w.put_str(c.collation.as_deref().unwrap_or(""));
     }
 }
 
@@ -362,7 +374,9 @@ pub(crate) fn decode_def(r: &mut ByteReader<'_>) -> hyperctl_format::Result<Tabl
             1 => true,
             other => return Err(r.error(format!("nullable flag {other} is not 0 or 1"))),
         };
-        columns.push(ColumnDef::new(col_name, ty, nullable));
+        let collation = r.str("collation")?;
+        let collation = (!collation.is_empty()).then(|| collation.to_string());
+        columns.push(ColumnDef::new(col_name, ty, nullable).with_collation(collation));
     }
     Ok(TableDef {
         schema,

@@ -14,6 +14,9 @@
 //! - [`encode_column`] / [`decode_column`]: one column of a block as bytes, in a
 //!   [`ColumnEncoding`] (today: plain with a null bitmap), checksummed and
 //!   validated on the way back in.
+//! - [`encode_block_column`] / [`decode_block_column`]: one column of a frozen
+//!   block, compressed with the cheapest fitting [`BlockEncoding`], with its
+//!   [`ColumnStats`] (min, max, null count) for block skipping.
 //!
 //! ```
 //! use hyperctl_format::SqlType;
@@ -26,6 +29,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
+mod block;
 mod bytes;
 mod checksum;
 mod encoding;
@@ -38,6 +42,10 @@ mod types;
 pub mod fuzzing;
 
 pub use arrow;
+pub use block::{
+    BLOCK_ROWS_MAX, BlockEncoding, ColumnRange, ColumnStats, EncodedColumn, STAT_BYTES_MAX, StatValue,
+    block_encoding_of, decode_block_column, encode_block_column, encode_block_column_as,
+};
 pub use bytes::{ByteReader, ByteWriter};
 pub use checksum::{crc32c, crc32c_append};
 pub use encoding::{ColumnEncoding, decode_column, encode_column};

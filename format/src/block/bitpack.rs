@@ -107,7 +107,11 @@ mod tests {
     #[test]
     fn every_width_round_trips() {
         for bits in 0..=64u32 {
-            let max = if bits == 64 { u64::MAX } else { (1 << bits) - 1 };
+            let max = if bits == 64 {
+                u64::MAX
+            } else {
+                (1 << bits) - 1
+            };
             for len in [0usize, 1, 2, 63, 64, 65, 127, 130, 1000] {
                 let values: Vec<u64> = (0..len as u64)
                     .map(|i| i.wrapping_mul(0x9E37_79B9_7F4A_7C15) & max)

@@ -38,7 +38,8 @@ pub(crate) fn encode(prep: &Prepared<'_>, w: &mut ByteWriter) {
 }
 
 pub(crate) fn decode(ctx: &Ctx<'_>, r: &mut ByteReader<'_>) -> Result<Decoded> {
-    let all_null = ctx.nulls.is_some_and(|n| n.null_count() == ctx.rows);
+    // As the encoder: no value when no row is valid (also for 0 rows).
+    let all_null = ctx.rows == ctx.nulls.map_or(0, |n| n.null_count());
     if ctx.kind.is_var() {
         let at = r.offset();
         let value = if all_null {

@@ -75,11 +75,7 @@ pub(crate) fn encoded_len(prep: &Prepared<'_>, dict: &Dictionary<'_>) -> usize {
     4 + values + 1 + packed_len(prep.rows, dict.code_bits()).unwrap_or(usize::MAX / 2)
 }
 
-pub(crate) fn encode(
-    prep: &Prepared<'_>,
-    dict: &Dictionary<'_>,
-    w: &mut ByteWriter,
-) -> Result<()> {
+pub(crate) fn encode(prep: &Prepared<'_>, dict: &Dictionary<'_>, w: &mut ByteWriter) -> Result<()> {
     w.put_u32(dict.len() as u32);
     let bits = dict.code_bits();
     match (dict, &prep.values) {
@@ -136,11 +132,16 @@ pub(crate) fn decode(ctx: &Ctx<'_>, r: &mut ByteReader<'_>) -> Result<Decoded> {
     }
     let codes_at = r.offset();
     let len = packed_len(ctx.rows, bits).ok_or_else(|| r.error("dictionary codes: overflow"))?;
-    let codes = unpack_with(r.raw(len, "dictionary codes")?, bits, ctx.rows, |c| c as usize);
+    let codes = unpack_with(r.raw(len, "dictionary codes")?, bits, ctx.rows, |c| {
+        c as usize
+    });
     if let Some(bad) = codes.iter().position(|&c| c >= count) {
         return Err(Error::corrupt(
             codes_at,
-            format!("dictionary code of row {bad}: {} is not below {count}", codes[bad]),
+            format!(
+                "dictionary code of row {bad}: {} is not below {count}",
+                codes[bad]
+            ),
         ));
     }
     Ok(match dict {

@@ -21,15 +21,15 @@ pub(crate) fn frame(prep: &Prepared<'_>) -> std::result::Result<(i128, u32), &'s
     if !prep.kind.is_integer_like() {
         return Err("only integer-like types have a frame of reference");
     }
-    let (min, max) = keys
-        .iter()
-        .fold((i128::MAX, i128::MIN), |(lo, hi), &k| (lo.min(k), hi.max(k)));
+    let (min, max) = keys.iter().fold((i128::MAX, i128::MIN), |(lo, hi), &k| {
+        (lo.min(k), hi.max(k))
+    });
     if keys.is_empty() {
         return Ok((0, 0));
     }
     // Keys of NUMERIC(38) stay within ±10^38, so the difference cannot overflow.
-    let range = u64::try_from(max.wrapping_sub(min))
-        .map_err(|_| "the values span more than 64 bits")?;
+    let range =
+        u64::try_from(max.wrapping_sub(min)).map_err(|_| "the values span more than 64 bits")?;
     Ok((min, bits_needed(range)))
 }
 

@@ -370,31 +370,49 @@ pub(crate) fn decode_limited(
     let nulls = read_header_and_nulls(&mut r, rows)?;
     let payload_at = r.offset();
     let rest = r.raw(r.remaining(), "payload")?;
-    let raw;
-    let mut p = if encoding.is_lz4() {
-        raw = decompress(rest, payload_at, rows, data_len_max)?;
-        ByteReader::new(&raw, payload_at)
-    } else {
-        ByteReader::new(rest, payload_at)
-    };
     let ctx = Ctx {
         kind,
         rows,
         nulls: nulls.as_ref(),
         data_len_max,
     };
-    let decoded = match encoding.base() {
-        BlockEncoding::Constant => constant::decode(&ctx, &mut p)?,
-        BlockEncoding::ForBitpack => frame::decode(&ctx, &mut p)?,
-        BlockEncoding::Dictionary => dict::decode(&ctx, &mut p)?,
-        BlockEncoding::RunLength => rle::decode(&ctx, &mut p)?,
-        _ => plain::decode(kind, rows, &mut p)?,
+    let decoded = if encoding.is_lz4() {
+        let raw = decompress(rest, payload_at, rows, data_len_max)?;
+        // Offsets inside the decompressed payload are not offsets of `bytes`:
+        // report the payload's start and name the raw offset in the text.
+        decode_payload(&ctx, encoding, &raw, 0).map_err(|e| match e {
+            Error::Corrupt { offset, what } => Error::corrupt(
+                payload_at,
+                format!("lz4 payload, at its decompressed byte {offset}: {what}"),
+            ),
+            other => other,
+        })?
+    } else {
+        decode_payload(&ctx, encoding, rest, payload_at)?
     };
-    p.finish("payload")?;
     match decoded {
         Decoded::Fixed(keys) => values::keys_to_array(ty, &keys, nulls, payload_at),
         Decoded::Var(out) => out.into_array(ty, nulls, payload_at),
     }
+}
+
+/// Decodes a payload (decompressed already) that starts at `at`.
+fn decode_payload(
+    ctx: &Ctx<'_>,
+    encoding: BlockEncoding,
+    payload: &[u8],
+    at: u64,
+) -> Result<Decoded> {
+    let mut p = ByteReader::new(payload, at);
+    let decoded = match encoding.base() {
+        BlockEncoding::Constant => constant::decode(ctx, &mut p)?,
+        BlockEncoding::ForBitpack => frame::decode(ctx, &mut p)?,
+        BlockEncoding::Dictionary => dict::decode(ctx, &mut p)?,
+        BlockEncoding::RunLength => rle::decode(ctx, &mut p)?,
+        _ => plain::decode(ctx.kind, ctx.rows, &mut p)?,
+    };
+    p.finish("payload")?;
+    Ok(decoded)
 }
 
 /// Checks the trailing crc32c and returns the bytes it covers.

@@ -118,7 +118,9 @@ pub(crate) fn read_list<'a>(
         } else if offset < prev {
             Some(format!("{offset} is below the one before, {prev}"))
         } else if offset > data_len_max {
-            Some(format!("{offset} is past the end of the data, {data_len_max}"))
+            Some(format!(
+                "{offset} is past the end of the data, {data_len_max}"
+            ))
         } else {
             None
         };
@@ -173,7 +175,9 @@ pub(crate) fn decode(kind: Kind, rows: usize, r: &mut ByteReader<'_>) -> Result<
         .ok_or_else(|| r.error("plain values: overflow"))?;
     let raw = r.raw(len, "plain values")?;
     Ok(Decoded::Fixed(
-        raw.chunks_exact(width).map(|le| kind.read_key(le)).collect(),
+        raw.chunks_exact(width)
+            .map(|le| kind.read_key(le))
+            .collect(),
     ))
 }
 

@@ -110,7 +110,11 @@ pub(crate) fn decode(ctx: &Ctx<'_>, r: &mut ByteReader<'_>) -> Result<Decoded> {
     if run_of_row.len() != ctx.rows {
         return Err(Error::corrupt(
             lengths_at,
-            format!("run lengths: add up to {}, not {}", run_of_row.len(), ctx.rows),
+            format!(
+                "run lengths: add up to {}, not {}",
+                run_of_row.len(),
+                ctx.rows
+            ),
         ));
     }
     Ok(if ctx.kind.is_var() {

@@ -187,7 +187,10 @@ impl ColumnStats {
             Values::Var(values) => {
                 let valid = values.iter().enumerate().filter(|(i, _)| prep.is_valid(*i));
                 let (lo, hi) = valid.fold((None, None), |(lo, hi): (Option<&[u8]>, _), (_, &v)| {
-                    (Some(lo.map_or(v, |l| l.min(v))), Some(hi.map_or(v, |h: &[u8]| h.max(v))))
+                    (
+                        Some(lo.map_or(v, |l| l.min(v))),
+                        Some(hi.map_or(v, |h: &[u8]| h.max(v))),
+                    )
                 });
                 (
                     lo.map(|v| StatValue::Bytes(v[..v.len().min(STAT_BYTES_MAX)].to_vec())),
@@ -246,7 +249,9 @@ impl ColumnStats {
         let cmp = |a: &Option<StatValue>, b: &StatValue| a.as_ref().and_then(|a| a.sql_cmp(b));
         let below_lower = match &range.lower {
             Bound::Included(l) => cmp(&self.max, l) == Some(Ordering::Less),
-            Bound::Excluded(l) => matches!(cmp(&self.max, l), Some(Ordering::Less | Ordering::Equal)),
+            Bound::Excluded(l) => {
+                matches!(cmp(&self.max, l), Some(Ordering::Less | Ordering::Equal))
+            }
             Bound::Unbounded => false,
         };
         let above_upper = match &range.upper {
@@ -283,9 +288,15 @@ fn fixed_bounds(prep: &Prepared<'_>, keys: &[i128]) -> (Option<StatValue>, Optio
         let f = |x: f64| StatValue::Float(if x == 0.0 { 0.0 } else { x });
         return (lo.map(f), hi.map(f));
     }
-    let (lo, hi) = valid.fold((None, None), |(lo, hi): (Option<i128>, Option<i128>), (_, &k)| {
-        (Some(lo.map_or(k, |l| l.min(k))), Some(hi.map_or(k, |h| h.max(k))))
-    });
+    let (lo, hi) = valid.fold(
+        (None, None),
+        |(lo, hi): (Option<i128>, Option<i128>), (_, &k)| {
+            (
+                Some(lo.map_or(k, |l| l.min(k))),
+                Some(hi.map_or(k, |h| h.max(k))),
+            )
+        },
+    );
     (lo.and_then(value), hi.and_then(value))
 }
 

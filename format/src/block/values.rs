@@ -293,7 +293,11 @@ fn interval_key(v: IntervalMonthDayNano) -> i128 {
 
 fn interval_of_key(key: i128) -> IntervalMonthDayNano {
     let bits = key as u128;
-    IntervalMonthDayNano::new(bits as u32 as i32, (bits >> 32) as u32 as i32, (bits >> 64) as u64 as i64)
+    IntervalMonthDayNano::new(
+        bits as u32 as i32,
+        (bits >> 32) as u32 as i32,
+        (bits >> 64) as u64 as i64,
+    )
 }
 
 /// The f64 value of a float key (REAL widened exactly).
@@ -358,7 +362,10 @@ pub(crate) fn keys_to_array(
         | SqlType::Json
         | SqlType::Bytes
         | SqlType::Geography => {
-            return Err(Error::corrupt(at, format!("{ty} values are not fixed-width")));
+            return Err(Error::corrupt(
+                at,
+                format!("{ty} values are not fixed-width"),
+            ));
         }
     })
 }

@@ -8,7 +8,8 @@
 //! `k`. Sorted values make code order value order for integer-like types and
 //! strings.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
+use std::hash::Hash;
 
 use super::bitpack::{bits_needed, pack, packed_len, unpack_with};
 use super::plain::{list_len, put_list, read_slices};
@@ -17,18 +18,24 @@ use super::{Ctx, Decoded};
 use crate::bytes::{ByteReader, ByteWriter};
 use crate::error::{Error, Result};
 
-/// The distinct values of a column, sorted.
+/// The distinct values of a column, sorted, and each row's code.
 #[derive(Debug)]
-pub(crate) enum Dictionary<'a> {
+pub(crate) struct Dictionary<'a> {
+    values: DictValues<'a>,
+    codes: Vec<u32>,
+}
+
+#[derive(Debug)]
+enum DictValues<'a> {
     Fixed(Vec<i128>),
     Var(Vec<&'a [u8]>),
 }
 
 impl Dictionary<'_> {
     fn len(&self) -> usize {
-        match self {
-            Dictionary::Fixed(d) => d.len(),
-            Dictionary::Var(d) => d.len(),
+        match &self.values {
+            DictValues::Fixed(d) => d.len(),
+            DictValues::Var(d) => d.len(),
         }
     }
 
@@ -43,65 +50,75 @@ pub(crate) fn build<'a>(prep: &Prepared<'a>, cap: usize) -> Option<Dictionary<'a
     match &prep.values {
         Values::Fixed(_) if prep.kind == Kind::Bool => None,
         Values::Fixed(keys) => {
-            let mut seen = HashSet::new();
-            for &k in keys {
-                if seen.insert(k) && seen.len() > cap {
-                    return None;
-                }
-            }
-            let mut dict: Vec<i128> = seen.into_iter().collect();
-            dict.sort_unstable();
-            Some(Dictionary::Fixed(dict))
+            let (values, codes) = sorted_codes(keys, cap)?;
+            Some(Dictionary {
+                values: DictValues::Fixed(values),
+                codes,
+            })
         }
         Values::Var(values) => {
-            let mut seen = HashSet::new();
-            for &v in values {
-                if seen.insert(v) && seen.len() > cap {
-                    return None;
-                }
-            }
-            let mut dict: Vec<&[u8]> = seen.into_iter().collect();
-            dict.sort_unstable();
-            Some(Dictionary::Var(dict))
+            let (values, codes) = sorted_codes(values, cap)?;
+            Some(Dictionary {
+                values: DictValues::Var(values),
+                codes,
+            })
         }
     }
 }
 
+/// The distinct values, ascending, and each row's position in them; None past
+/// `cap` distinct values. One hash lookup a row: ids in order of first
+/// appearance, then renumbered by rank.
+fn sorted_codes<V: Copy + Eq + Hash + Ord>(rows: &[V], cap: usize) -> Option<(Vec<V>, Vec<u32>)> {
+    let mut ids: HashMap<V, u32> = HashMap::new();
+    let mut firsts: Vec<V> = Vec::new();
+    let mut codes = Vec::with_capacity(rows.len());
+    for &v in rows {
+        let next = firsts.len() as u32;
+        let id = *ids.entry(v).or_insert(next);
+        if id == next {
+            if firsts.len() == cap {
+                return None;
+            }
+            firsts.push(v);
+        }
+        codes.push(id);
+    }
+    let mut order: Vec<u32> = (0..firsts.len() as u32).collect();
+    order.sort_unstable_by_key(|&id| firsts[id as usize]);
+    let mut rank = vec![0u32; firsts.len()];
+    for (position, &id) in order.iter().enumerate() {
+        rank[id as usize] = position as u32;
+    }
+    for code in &mut codes {
+        *code = rank[*code as usize];
+    }
+    let sorted = order.iter().map(|&id| firsts[id as usize]).collect();
+    Some((sorted, codes))
+}
+
 pub(crate) fn encoded_len(prep: &Prepared<'_>, dict: &Dictionary<'_>) -> usize {
-    let values = match dict {
-        Dictionary::Fixed(d) => d.len() * prep.kind.width(),
-        Dictionary::Var(d) => list_len(d.iter().copied()),
+    let values = match &dict.values {
+        DictValues::Fixed(d) => d.len() * prep.kind.width(),
+        DictValues::Var(d) => list_len(d.iter().copied()),
     };
     4 + values + 1 + packed_len(prep.rows, dict.code_bits()).unwrap_or(usize::MAX / 2)
 }
 
 pub(crate) fn encode(prep: &Prepared<'_>, dict: &Dictionary<'_>, w: &mut ByteWriter) -> Result<()> {
     w.put_u32(dict.len() as u32);
-    let bits = dict.code_bits();
-    match (dict, &prep.values) {
-        (Dictionary::Fixed(d), Values::Fixed(keys)) => {
+    match &dict.values {
+        DictValues::Fixed(d) => {
             for &k in d {
                 prep.kind.put_key(k, w);
             }
-            w.put_u8(bits as u8);
-            let code = |k: &i128| d.binary_search(k).unwrap_or(0) as u64;
-            pack(keys.iter().map(code), bits, w);
         }
-        (Dictionary::Var(d), Values::Var(values)) => {
-            put_list(d.iter().copied(), w)?;
-            w.put_u8(bits as u8);
-            let code = |v: &&[u8]| d.binary_search(v).unwrap_or(0) as u64;
-            pack(values.iter().map(code), bits, w);
-        }
-        _ => return Err(internal()),
+        DictValues::Var(d) => put_list(d.iter().copied(), w)?,
     }
+    let bits = dict.code_bits();
+    w.put_u8(bits as u8);
+    pack(dict.codes.iter().map(|&c| u64::from(c)), bits, w);
     Ok(())
-}
-
-fn internal() -> Error {
-    Error::Internal {
-        what: "a dictionary of other values than its column",
-    }
 }
 
 pub(crate) fn decode(ctx: &Ctx<'_>, r: &mut ByteReader<'_>) -> Result<Decoded> {
@@ -115,12 +132,12 @@ pub(crate) fn decode(ctx: &Ctx<'_>, r: &mut ByteReader<'_>) -> Result<Decoded> {
     }
     let values_at = r.offset();
     let dict = if ctx.kind.is_var() {
-        Dictionary::Var(read_slices(r, count, "dictionary")?)
+        DictValues::Var(read_slices(r, count, "dictionary")?)
     } else {
         let len = count * ctx.kind.width();
         let raw = r.raw(len, "dictionary values")?;
         let keys = raw.chunks_exact(ctx.kind.width());
-        Dictionary::Fixed(keys.map(|le| ctx.kind.read_key(le)).collect())
+        DictValues::Fixed(keys.map(|le| ctx.kind.read_key(le)).collect())
     };
     let bits_at = r.offset();
     let bits = u32::from(r.u8("dictionary code bit width")?);
@@ -145,8 +162,8 @@ pub(crate) fn decode(ctx: &Ctx<'_>, r: &mut ByteReader<'_>) -> Result<Decoded> {
         ));
     }
     Ok(match dict {
-        Dictionary::Fixed(d) => Decoded::Fixed(codes.iter().map(|&c| d[c]).collect()),
-        Dictionary::Var(d) => Decoded::Var(VarOut::expand(
+        DictValues::Fixed(d) => Decoded::Fixed(codes.iter().map(|&c| d[c]).collect()),
+        DictValues::Var(d) => Decoded::Var(VarOut::expand(
             ctx.rows,
             ctx.nulls,
             |row| d[codes[row]],

@@ -134,11 +134,16 @@ pub(crate) fn best(ty: &SqlType, prep: &Prepared<'_>) -> Result<(BlockEncoding, 
     };
     let mut payload = None;
     if prep.kind.is_var() {
+        let plain_len = sized.first().map_or(0, |(l, _, _)| *l);
         for &(raw_len, encoding, p) in &sized {
             let Some(lz4) = encoding.with_lz4() else {
                 continue;
             };
-            if raw_len < LZ4_LEN_MIN {
+            // A dictionary larger than plain text (mostly distinct values)
+            // compresses no better than the plain text does.
+            if raw_len < LZ4_LEN_MIN
+                || (encoding == BlockEncoding::Dictionary && raw_len > plain_len)
+            {
                 continue;
             }
             let compressed = compress(&write(prep, p)?);

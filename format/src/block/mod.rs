@@ -264,6 +264,8 @@ pub fn encode_block_column_as(
     let stats = ColumnStats::of_prepared(&prep)?;
     let plan = choose::plan(ty, &prep, encoding)?;
     let payload = choose::write(&prep, &plan)?;
+    // The chooser trusts these sizes; every forced encoding in a test checks them.
+    debug_assert_eq!(choose::len(&prep, &plan), payload.len(), "{ty} {encoding}");
     let payload = if encoding.is_lz4() {
         compress(&payload)
     } else {

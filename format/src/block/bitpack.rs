@@ -75,13 +75,17 @@ pub(crate) fn unpack_with<T>(
         u64::from_le_bytes(le)
     }));
     words.push(0);
-    let mask = if bits == 64 {
-        u64::MAX
-    } else {
-        (1u64 << bits) - 1
-    };
+    // Whole groups of 64 values take exactly `bits` words each: unpacked by
+    // a routine specialised for the width, with constant shifts.
+    let group = GROUPS[bits as usize - 1];
     let bits = bits as usize;
-    for i in 0..count {
+    let mut buf = [0u64; 64];
+    for chunk in words.chunks_exact(bits).take(count / 64) {
+        group(chunk, &mut buf);
+        out.extend(buf.iter().map(|&v| f(v)));
+    }
+    let mask = u64::MAX >> (64 - bits);
+    for i in out.len()..count {
         let bit = i * bits;
         let (word, shift) = (bit / 64, (bit % 64) as u32);
         let lo = words[word] >> shift;
@@ -91,6 +95,36 @@ pub(crate) fn unpack_with<T>(
     }
     out
 }
+
+/// Unpacks 64 values of `BITS` bits from exactly `BITS` words.
+fn unpack_group<const BITS: usize>(words: &[u64], out: &mut [u64; 64]) {
+    let Ok(words) = <&[u64; BITS]>::try_from(words) else {
+        return;
+    };
+    let mask = u64::MAX >> (64 - BITS);
+    for (j, v) in out.iter_mut().enumerate() {
+        let bit = j * BITS;
+        let (w, s) = (bit / 64, bit % 64);
+        let mut x = words[w] >> s;
+        if s + BITS > 64 {
+            x |= words[w + 1] << (64 - s);
+        }
+        *v = x & mask;
+    }
+}
+
+type GroupFn = fn(&[u64], &mut [u64; 64]);
+
+macro_rules! group_fns {
+    ($($bits:literal)*) => { [$(unpack_group::<$bits> as GroupFn),*] };
+}
+
+/// `GROUPS[bits - 1]` unpacks a group of 64 values of `bits` bits.
+static GROUPS: [GroupFn; 64] = group_fns!(
+    1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30 31 32
+    33 34 35 36 37 38 39 40 41 42 43 44 45 46 47 48 49 50 51 52 53 54 55 56 57 58 59 60 61 62
+    63 64
+);
 
 #[cfg(test)]
 mod tests {

@@ -242,6 +242,21 @@ impl ColumnStats {
     /// False only when no non-null value of the block can lie in `range`
     /// (then a scan may skip the block). Bounds of another type than the
     /// column's never rule anything out.
+    ///
+    /// ```
+    /// use std::ops::Bound;
+    /// use hyperctl_format::arrow::array::Int32Array;
+    /// use hyperctl_format::{ColumnRange, ColumnStats, SqlType, StatValue};
+    ///
+    /// let block = Int32Array::from(vec![Some(10), None, Some(20)]);
+    /// let stats = ColumnStats::of(&SqlType::Int, &block)?;
+    /// assert_eq!((stats.min.clone(), stats.null_count), (Some(StatValue::Int(10)), 1));
+    /// // WHERE x > 20: no value of this block can match.
+    /// let above = ColumnRange::new(Bound::Excluded(StatValue::Int(20)), Bound::Unbounded);
+    /// assert!(!stats.may_match(&above));
+    /// assert!(stats.may_match(&ColumnRange::eq(StatValue::Int(15))));
+    /// # Ok::<(), hyperctl_format::Error>(())
+    /// ```
     pub fn may_match(&self, range: &ColumnRange) -> bool {
         if self.null_count >= self.rows {
             return false;

@@ -400,6 +400,8 @@ impl VarOut {
         at: u64,
     ) -> Result<VarOut> {
         let valid = |row: usize| nulls.is_none_or(|n| n.is_valid(row));
+        // Arrow offsets are i32, whatever the caller allows.
+        let data_len_max = data_len_max.min(VAR_DATA_LEN_MAX);
         let mut total = 0usize;
         for row in 0..rows {
             if valid(row) {

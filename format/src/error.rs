@@ -53,6 +53,23 @@ pub enum Error {
         /// The largest length the format can store.
         max: u64,
     },
+    /// A block encoding that was asked for but cannot store this column, such
+    /// as frame-of-reference for text or the constant encoding for two values.
+    #[error("encoding {encoding} does not apply to this {sql_type} column: {reason}")]
+    EncodingNotApplicable {
+        /// The encoding asked for (its `Display` name).
+        encoding: String,
+        /// The SQL type of the column.
+        sql_type: String,
+        /// Why it does not apply.
+        reason: &'static str,
+    },
+    /// A broken invariant of our own code: a bug, never bad input.
+    #[error("internal error: {what}; please report this bug")]
+    Internal {
+        /// Which invariant broke.
+        what: &'static str,
+    },
 }
 
 /// The format crate's result type.

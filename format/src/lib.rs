@@ -14,6 +14,9 @@
 //! - [`encode_column`] / [`decode_column`]: one column of a block as bytes, in a
 //!   [`ColumnEncoding`] (today: plain with a null bitmap), checksummed and
 //!   validated on the way back in.
+//! - [`encode_block_column`] / [`decode_block_column`]: one column of a frozen
+//!   block, compressed with the cheapest fitting [`BlockEncoding`], with its
+//!   [`ColumnStats`] (min, max, null count) for block skipping.
 //!
 //! ```
 //! use hyperctl_format::SqlType;
@@ -40,8 +43,8 @@ pub mod fuzzing;
 
 pub use arrow;
 pub use block::{
-    BlockEncoding, ColumnRange, ColumnStats, EncodedColumn, StatValue, block_encoding_of,
-    decode_block_column, encode_block_column,
+    BLOCK_ROWS_MAX, BlockEncoding, ColumnRange, ColumnStats, EncodedColumn, STAT_BYTES_MAX,
+    StatValue, block_encoding_of, decode_block_column, encode_block_column, encode_block_column_as,
 };
 pub use bytes::{ByteReader, ByteWriter};
 pub use checksum::{crc32c, crc32c_append};

@@ -1,0 +1,170 @@
+//! Bit packing: unsigned values of `bits` bits each (0 to 64), packed least
+//! significant bit first into little-endian u64 words.
+//!
+//! Value `i` occupies bits `i * bits .. (i + 1) * bits` of the stream, where
+//! stream bit `k` is bit `k % 64` of word `k / 64`. A packed run of `count`
+//! values takes `ceil(count * bits / 64)` words; the bits after the last value
+//! are 0.
+//!
+//! Invariant: [`unpack_with`] reads each value with at most two word loads and
+//! shifts, never bit by bit; it is the hot loop of frame-of-reference,
+//! dictionary and run-length decoding.
+
+use crate::bytes::ByteWriter;
+
+/// Bits needed to store `max` (0 for 0).
+pub(crate) fn bits_needed(max: u64) -> u32 {
+    u64::BITS - max.leading_zeros()
+}
+
+/// Bytes taken by `count` values of `bits` bits, or None on overflow.
+pub(crate) fn packed_len(count: usize, bits: u32) -> Option<usize> {
+    let total_bits = count.checked_mul(bits as usize)?;
+    total_bits.div_ceil(64).checked_mul(8)
+}
+
+/// Packs `values` (each below `2^bits`) and writes the words.
+pub(crate) fn pack(values: impl IntoIterator<Item = u64>, bits: u32, w: &mut ByteWriter) {
+    debug_assert!(bits <= 64);
+    if bits == 0 {
+        return;
+    }
+    let mut acc = 0u64;
+    let mut filled = 0u32;
+    for v in values {
+        debug_assert!(bits == 64 || v >> bits == 0, "{v} does not fit {bits} bits");
+        acc |= v << filled;
+        if filled + bits >= 64 {
+            w.put_u64(acc);
+            acc = if filled == 0 { 0 } else { v >> (64 - filled) };
+            filled = filled + bits - 64;
+        } else {
+            filled += bits;
+        }
+    }
+    if filled > 0 {
+        w.put_u64(acc);
+    }
+}
+
+/// Unpacks `count` values of `bits` bits from `bytes` and maps each with `f`.
+///
+/// # Panics
+/// When `bytes` is shorter than [`packed_len`]`(count, bits)`; callers take
+/// exactly that many bytes from a checked reader first.
+pub(crate) fn unpack_with<T>(
+    bytes: &[u8],
+    bits: u32,
+    count: usize,
+    f: impl Fn(u64) -> T,
+) -> Vec<T> {
+    assert!(bits <= 64, "bit width {bits} checked by the caller");
+    let mut out = Vec::with_capacity(count);
+    if bits == 0 {
+        out.resize_with(count, || f(0));
+        return out;
+    }
+    let needed = packed_len(count, bits).unwrap_or(usize::MAX);
+    assert!(bytes.len() >= needed, "packed length checked by the caller");
+    // One zero word past the end, so that the second load of the last value
+    // needs no branch.
+    let mut words: Vec<u64> = Vec::with_capacity(needed / 8 + 1);
+    words.extend(bytes[..needed].chunks_exact(8).map(|c| {
+        let mut le = [0u8; 8];
+        le.copy_from_slice(c);
+        u64::from_le_bytes(le)
+    }));
+    words.push(0);
+    // Whole groups of 64 values take exactly `bits` words each: unpacked by
+    // a routine specialised for the width, with constant shifts.
+    let group = GROUPS[bits as usize - 1];
+    let bits = bits as usize;
+    let mut buf = [0u64; 64];
+    for chunk in words.chunks_exact(bits).take(count / 64) {
+        group(chunk, &mut buf);
+        out.extend(buf.iter().map(|&v| f(v)));
+    }
+    let mask = u64::MAX >> (64 - bits);
+    for i in out.len()..count {
+        let bit = i * bits;
+        let (word, shift) = (bit / 64, (bit % 64) as u32);
+        let lo = words[word] >> shift;
+        // `<< 1 << (63 - shift)` is `<< (64 - shift)` without overflowing at 0.
+        let hi = (words[word + 1] << 1) << (63 - shift);
+        out.push(f((lo | hi) & mask));
+    }
+    out
+}
+
+/// Unpacks 64 values of `BITS` bits from exactly `BITS` words.
+fn unpack_group<const BITS: usize>(words: &[u64], out: &mut [u64; 64]) {
+    let Ok(words) = <&[u64; BITS]>::try_from(words) else {
+        return;
+    };
+    let mask = u64::MAX >> (64 - BITS);
+    for (j, v) in out.iter_mut().enumerate() {
+        let bit = j * BITS;
+        let (w, s) = (bit / 64, bit % 64);
+        let mut x = words[w] >> s;
+        if s + BITS > 64 {
+            x |= words[w + 1] << (64 - s);
+        }
+        *v = x & mask;
+    }
+}
+
+type GroupFn = fn(&[u64], &mut [u64; 64]);
+
+macro_rules! group_fns {
+    ($($bits:literal)*) => { [$(unpack_group::<$bits> as GroupFn),*] };
+}
+
+/// `GROUPS[bits - 1]` unpacks a group of 64 values of `bits` bits.
+static GROUPS: [GroupFn; 64] = group_fns!(
+    1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30 31 32
+    33 34 35 36 37 38 39 40 41 42 43 44 45 46 47 48 49 50 51 52 53 54 55 56 57 58 59 60 61 62
+    63 64
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn round_trip(values: &[u64], bits: u32) {
+        let mut w = ByteWriter::new();
+        pack(values.iter().copied(), bits, &mut w);
+        let bytes = w.into_inner();
+        assert_eq!(Some(bytes.len()), packed_len(values.len(), bits));
+        assert_eq!(unpack_with(&bytes, bits, values.len(), |v| v), values);
+    }
+
+    #[test]
+    fn every_width_round_trips() {
+        for bits in 0..=64u32 {
+            let max = if bits == 64 {
+                u64::MAX
+            } else {
+                (1 << bits) - 1
+            };
+            for len in [0usize, 1, 2, 63, 64, 65, 127, 130, 1000] {
+                let values: Vec<u64> = (0..len as u64)
+                    .map(|i| i.wrapping_mul(0x9E37_79B9_7F4A_7C15) & max)
+                    .collect();
+                round_trip(&values, bits);
+                round_trip(&vec![max; len], bits);
+            }
+        }
+    }
+
+    #[test]
+    fn layout_is_lsb_first() {
+        let mut w = ByteWriter::new();
+        pack([1, 2, 3, 0], 3, &mut w);
+        // 0b0_1101_0001: 1 in bits 0..3, 2 in bits 3..6, 3 in bits 6..9.
+        assert_eq!(w.into_inner(), [0b1101_0001, 0, 0, 0, 0, 0, 0, 0]);
+        assert_eq!(bits_needed(0), 0);
+        assert_eq!(bits_needed(1), 1);
+        assert_eq!(bits_needed(49), 6);
+        assert_eq!(bits_needed(u64::MAX), 64);
+    }
+}

@@ -1,0 +1,65 @@
+//! Frame-of-reference + bit-packing payloads for integer-like types: the
+//! minimum, and every row's distance from it in as few bits as the largest
+//! distance needs.
+//!
+//! Layout: `reference` (`width` bytes, little-endian, the minimum), `bits`
+//! (u8, at most 64 and at most 8 × `width`), then the `n` distances bit-packed
+//! (`bitpack` module docs). A row's value is `reference + distance`,
+//! wrapping in the type's width.
+
+use super::bitpack::{bits_needed, pack, packed_len, unpack_with};
+use super::values::{Prepared, Values};
+use super::{Ctx, Decoded};
+use crate::bytes::{ByteReader, ByteWriter};
+use crate::error::Result;
+
+/// The reference and bit width, or why frame of reference does not apply.
+pub(crate) fn frame(prep: &Prepared<'_>) -> std::result::Result<(i128, u32), &'static str> {
+    let Values::Fixed(keys) = &prep.values else {
+        return Err("only integer-like types have a frame of reference");
+    };
+    if !prep.kind.is_integer_like() {
+        return Err("only integer-like types have a frame of reference");
+    }
+    let (min, max) = keys.iter().fold((i128::MAX, i128::MIN), |(lo, hi), &k| {
+        (lo.min(k), hi.max(k))
+    });
+    if keys.is_empty() {
+        return Ok((0, 0));
+    }
+    // Keys of NUMERIC(38) stay within ±10^38, so the difference cannot overflow.
+    let range =
+        u64::try_from(max.wrapping_sub(min)).map_err(|_| "the values span more than 64 bits")?;
+    Ok((min, bits_needed(range)))
+}
+
+pub(crate) fn encoded_len(prep: &Prepared<'_>, bits: u32) -> usize {
+    prep.kind.width() + 1 + packed_len(prep.rows, bits).unwrap_or(usize::MAX / 2)
+}
+
+pub(crate) fn encode(prep: &Prepared<'_>, min: i128, bits: u32, w: &mut ByteWriter) {
+    let Values::Fixed(keys) = &prep.values else {
+        return;
+    };
+    prep.kind.put_key(min, w);
+    w.put_u8(bits as u8);
+    pack(keys.iter().map(|&k| k.wrapping_sub(min) as u64), bits, w);
+}
+
+pub(crate) fn decode(ctx: &Ctx<'_>, r: &mut ByteReader<'_>) -> Result<Decoded> {
+    let width = ctx.kind.width();
+    let min = ctx.kind.read_key(r.raw(width, "frame reference")?);
+    let bits_at = r.offset();
+    let bits = u32::from(r.u8("frame bit width")?);
+    if bits > 64 || bits as usize > 8 * width {
+        return Err(crate::error::Error::corrupt(
+            bits_at,
+            format!("frame bit width: {bits} is wider than the type"),
+        ));
+    }
+    let len = packed_len(ctx.rows, bits).ok_or_else(|| r.error("frame distances: overflow"))?;
+    let packed = r.raw(len, "frame distances")?;
+    Ok(Decoded::Fixed(unpack_with(packed, bits, ctx.rows, |d| {
+        min.wrapping_add(i128::from(d))
+    })))
+}

@@ -32,6 +32,7 @@ mod error;
 mod load;
 mod parse;
 mod plan;
+mod pushdown;
 
 // Fuzz target bodies, public so that `fuzz/` and the corpus replay test in
 // `tests/` can call them; not part of the API.

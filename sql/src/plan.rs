@@ -537,6 +537,7 @@ impl LogicalPlan {
                 source: Arc::new(TableSource {
                     table: table.clone(),
                     positions: columns.len() > table.def().columns.len(),
+                    ranges: Vec::new(),
                 }),
                 projection: (0..columns.len()).collect(),
             },
@@ -547,10 +548,27 @@ impl LogicalPlan {
                     .map(|r| r.iter().map(BoundExpr::to_physical).collect())
                     .collect(),
             },
-            LogicalPlan::Filter { input, predicate } => PhysicalPlan::Filter {
-                input: Box::new(input.lower()),
-                predicate: predicate.to_physical(),
-            },
+            LogicalPlan::Filter { input, predicate } => {
+                let input = match input.as_ref() {
+                    // Block skipping: the filter's ranges go into the scan.
+                    LogicalPlan::Scan { table, columns } => PhysicalPlan::Scan {
+                        source: Arc::new(TableSource {
+                            table: table.clone(),
+                            positions: columns.len() > table.def().columns.len(),
+                            ranges: crate::pushdown::scan_ranges(
+                                predicate,
+                                table.def().columns.len(),
+                            ),
+                        }),
+                        projection: (0..columns.len()).collect(),
+                    },
+                    other => other.lower(),
+                };
+                PhysicalPlan::Filter {
+                    input: Box::new(input),
+                    predicate: predicate.to_physical(),
+                }
+            }
             LogicalPlan::Project {
                 input,
                 exprs,
@@ -695,6 +713,8 @@ pub(crate) const ROW_POSITION: &str = "__hyperctl_row_position";
 struct TableSource {
     table: TableHandle,
     positions: bool,
+    /// Range predicates for block skipping (`pushdown.rs`).
+    ranges: Vec<(usize, hyperctl_format::ColumnRange)>,
 }
 
 impl ScanSource for TableSource {
@@ -712,7 +732,11 @@ impl ScanSource for TableSource {
         let n = self.table.def().columns.len();
         let real: Vec<usize> = projection.iter().copied().filter(|i| *i < n).collect();
         let wants_position = projection.len() > real.len();
-        let options = hyperctl_storage::ScanOptions::new(&real).with_row_positions(wants_position);
+        let mut options =
+            hyperctl_storage::ScanOptions::new(&real).with_row_positions(wants_position);
+        for (column, range) in &self.ranges {
+            options = options.with_range(*column, range.clone());
+        }
         let scan = self.table.scan_with(&options).map_err(storage_to_exec)?;
         if !wants_position {
             return Ok(Box::new(scan.map(|b| b.map_err(storage_to_exec))));

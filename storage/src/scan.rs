@@ -491,3 +491,53 @@ pub fn projected_schema(def: &TableDef, projection: &[usize]) -> SchemaRef {
         .collect();
     Arc::new(Schema::new(fields))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::ops::Bound;
+    use std::sync::Arc;
+
+    use hyperctl_format::arrow::array::Int64Array;
+    use hyperctl_format::{SqlType, StatValue};
+
+    use super::*;
+    use crate::Database;
+
+    #[test]
+    fn ranges_skip_blocks_by_their_statistics() {
+        let db = Database::in_memory();
+        let def = TableDef {
+            schema: "public".into(),
+            name: "t".into(),
+            columns: vec![ColumnDef::new("a", SqlType::BigInt, false)],
+        };
+        let mut txn = db.begin_write().unwrap();
+        txn.create_table(def.clone()).unwrap();
+        let rows = 3 * 65_536;
+        let batch = RecordBatch::try_new(
+            def.arrow_schema(),
+            vec![Arc::new(Int64Array::from_iter_values(0..rows))],
+        )
+        .unwrap();
+        txn.append("public", "t", &batch).unwrap();
+        txn.commit().unwrap();
+        let table = db.snapshot().table("public", "t").unwrap();
+        assert_eq!(table.part_count(), 4, "three blocks and the tail");
+        let range = ColumnRange::new(Bound::Included(StatValue::Int(140_000)), Bound::Unbounded);
+        let mut scan = table
+            .scan_with(&ScanOptions::new(&[0]).with_range(0, range))
+            .unwrap();
+        let mut seen = 0;
+        for b in scan.by_ref() {
+            seen += b.unwrap().num_rows();
+        }
+        assert_eq!(seen, 65_536, "only the last block is read");
+        assert_eq!(scan.blocks_skipped(), 2);
+        let none = ColumnRange::new(Bound::Excluded(StatValue::Int(rows)), Bound::Unbounded);
+        let mut scan = table
+            .scan_with(&ScanOptions::new(&[0]).with_range(0, none))
+            .unwrap();
+        assert!(scan.next().is_none());
+        assert_eq!(scan.blocks_skipped(), 3);
+    }
+}

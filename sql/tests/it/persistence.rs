@@ -35,7 +35,11 @@ fn reopen_sees_committed_rows_only() {
         v.sort();
         v
     };
-    assert_eq!(names(), ["p.hxe", "p.hxe-wal"], "an open database has its log");
+    assert_eq!(
+        names(),
+        ["p.hxe", "p.hxe-wal"],
+        "an open database has its log"
+    );
     drop(c);
     assert_eq!(names(), ["p.hxe"], "a closed database is one file");
 }

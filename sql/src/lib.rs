@@ -43,6 +43,8 @@ pub use error::{Error, Position, Result, SqlError};
 pub use hyperctl_exec::arrow;
 pub use hyperctl_format::SqlType;
 pub use hyperctl_storage::{ColumnDef, CreateMode, DEFAULT_SCHEMA, TableDef};
-pub use load::{CsvOptions, CsvSchema, infer_csv_schema, read_csv};
+pub use load::{
+    CsvOptions, CsvSchema, LoadProgress, OnError, Reject, RejectSink, infer_csv_schema, read_csv,
+};
 pub use parse::{StatementText, split_statements};
 pub use sqlparser;

@@ -78,17 +78,16 @@ fn parses_as(ty: SqlType, v: &str) -> bool {
 /// What the values seen so far allow for each column.
 #[derive(Debug)]
 pub(crate) struct Inference {
-    names: Vec<String>,
+    width: usize,
     possible: Vec<[bool; CANDIDATES.len()]>,
     seen_value: Vec<bool>,
     nullable: Vec<bool>,
 }
 
 impl Inference {
-    pub(crate) fn new(names: Vec<String>) -> Self {
-        let n = names.len();
+    pub(crate) fn new(n: usize) -> Self {
         Inference {
-            names,
+            width: n,
             possible: vec![[true; CANDIDATES.len()]; n],
             seen_value: vec![false; n],
             nullable: vec![false; n],
@@ -96,7 +95,18 @@ impl Inference {
     }
 
     pub(crate) fn width(&self) -> usize {
-        self.names.len()
+        self.width
+    }
+
+    /// Takes what `other` saw (another part of the same file).
+    pub(crate) fn merge(&mut self, other: Inference) {
+        for i in 0..self.width.min(other.width) {
+            for c in 0..CANDIDATES.len() {
+                self.possible[i][c] &= other.possible[i][c];
+            }
+            self.seen_value[i] |= other.seen_value[i];
+            self.nullable[i] |= other.nullable[i];
+        }
     }
 
     /// Takes one field of column `i`: `None` is NULL.
@@ -113,12 +123,13 @@ impl Inference {
         }
     }
 
-    pub(crate) fn finish(self) -> Vec<ColumnDef> {
+    /// The columns, named `names` (one per column).
+    pub(crate) fn finish(self, names: Vec<String>) -> Vec<ColumnDef> {
         let Inference {
-            names,
             possible,
             seen_value,
             nullable,
+            ..
         } = self;
         names
             .into_iter()
@@ -165,7 +176,7 @@ mod tests {
 
     #[test]
     fn narrowest_type_wins() {
-        let mut inf = Inference::new(vec!["a".into(), "b".into(), "c".into(), "d".into()]);
+        let mut inf = Inference::new(4);
         for row in [
             [Some("1"), Some("1.5"), None, Some("2024-01-02")],
             [Some("3000000000"), Some("2"), None, Some("")],
@@ -174,7 +185,7 @@ mod tests {
                 inf.observe(i, *v);
             }
         }
-        let cols = inf.finish();
+        let cols = inf.finish(vec!["a".into(), "b".into(), "c".into(), "d".into()]);
         let types: Vec<SqlType> = cols.iter().map(|c| c.ty).collect();
         assert_eq!(
             types,

@@ -1,6 +1,7 @@
 //! Integration tests of hyperctl-sql: one binary, one module per area.
 
 mod csv_corpus;
+mod csv_parallel;
 mod errors;
 mod joins;
 mod persistence;

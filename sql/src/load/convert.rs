@@ -7,9 +7,9 @@
 //! either way.
 
 use hyperctl_exec::arrow::array::{
-    Array, ArrayBuilder, ArrayRef, BooleanBuilder, Date32Builder, Float64Builder, Int32Builder,
-    Int64Builder, RecordBatch, RecordBatchOptions, StringArray, StringBuilder,
-    TimestampMicrosecondBuilder,
+    Array, ArrayBuilder, ArrayRef, BooleanBuilder, Date32Builder, Decimal128Builder,
+    Float64Builder, Int32Builder, Int64Builder, RecordBatch, RecordBatchOptions, StringArray,
+    StringBuilder, TimestampMicrosecondBuilder,
 };
 use hyperctl_exec::arrow::compute::{CastOptions, cast_with_options};
 use hyperctl_exec::arrow::datatypes::SchemaRef;
@@ -17,7 +17,7 @@ use hyperctl_format::SqlType;
 use hyperctl_storage::ColumnDef;
 
 use super::infer::{
-    parse_bigint, parse_bool, parse_date, parse_double, parse_int, parse_timestamp,
+    parse_bigint, parse_bool, parse_date, parse_decimal, parse_double, parse_int, parse_timestamp,
 };
 
 /// A value that does not fit its column: the row in the batch, the column
@@ -86,8 +86,9 @@ impl BatchBuilder {
             SqlType::BigInt => parse_bigint(v).is_some(),
             SqlType::Double => parse_double(v).is_some(),
             SqlType::Date => parse_date(v).is_some(),
-            SqlType::Timestamp => parse_timestamp(v).is_some(),
+            SqlType::Timestamp | SqlType::TimestampTz => parse_timestamp(v).is_some(),
             SqlType::Bool => parse_bool(v).is_some(),
+            SqlType::Numeric { precision, scale } => parse_decimal(v, precision, scale).is_some(),
             _ => true,
         };
         if ok { Ok(()) } else { Err(invalid(ty, v)) }
@@ -163,6 +164,8 @@ fn deferred(ty: SqlType) -> bool {
             | SqlType::Double
             | SqlType::Date
             | SqlType::Timestamp
+            | SqlType::TimestampTz
+            | SqlType::Numeric { .. }
             | SqlType::Bool
             | SqlType::Text
             | SqlType::Varchar { .. }
@@ -178,6 +181,12 @@ fn builder(ty: SqlType) -> Box<dyn ArrayBuilder> {
         SqlType::Double => Box::new(Float64Builder::new()),
         SqlType::Date => Box::new(Date32Builder::new()),
         SqlType::Timestamp => Box::new(TimestampMicrosecondBuilder::new()),
+        SqlType::TimestampTz => Box::new(TimestampMicrosecondBuilder::new().with_timezone("UTC")),
+        SqlType::Numeric { precision, scale } => Box::new(
+            Decimal128Builder::new()
+                .with_precision_and_scale(precision, scale as i8)
+                .unwrap_or_default(),
+        ),
         SqlType::Bool => Box::new(BooleanBuilder::new()),
         _ => Box::new(StringBuilder::new()),
     }
@@ -215,11 +224,10 @@ fn append(b: &mut dyn ArrayBuilder, ty: SqlType, value: Option<&str>) -> Result<
             typed::<Float64Builder>(b)?.append_option(parse(ty, value, parse_double)?);
         }
         SqlType::Date => typed::<Date32Builder>(b)?.append_option(parse(ty, value, parse_date)?),
-        SqlType::Timestamp => typed::<TimestampMicrosecondBuilder>(b)?.append_option(parse(
-            ty,
-            value,
-            parse_timestamp,
-        )?),
+        SqlType::Numeric { precision, scale } => typed::<Decimal128Builder>(b)?
+            .append_option(parse(ty, value, |v| parse_decimal(v, precision, scale))?),
+        SqlType::Timestamp | SqlType::TimestampTz => typed::<TimestampMicrosecondBuilder>(b)?
+            .append_option(parse(ty, value, parse_timestamp)?),
         SqlType::Bool => typed::<BooleanBuilder>(b)?.append_option(parse(ty, value, parse_bool)?),
         _ => typed::<StringBuilder>(b)?.append_option(value),
     }

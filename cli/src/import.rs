@@ -8,9 +8,13 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
+use hyperctl_sql::arrow::array::RecordBatch;
+use hyperctl_sql::arrow::compute::cast;
+use hyperctl_sql::arrow::datatypes::SchemaRef;
 use hyperctl_sql::{
-    ColumnDef, Connection, CreateMode, CsvOptions, CsvSchema, DEFAULT_SCHEMA, LoadProgress,
-    OnError, RejectSink, SqlType, TableDef, infer_csv_schema, read_csv,
+    ColumnDef, ColumnarFormat, Connection, CreateMode, CsvOptions, CsvSchema, DEFAULT_SCHEMA,
+    LoadProgress, OnError, RejectSink, SqlType, TableDef, infer_csv_schema, read_columnar,
+    read_csv,
 };
 
 use crate::progress::ImportProgress;
@@ -36,6 +40,12 @@ pub(crate) struct Args {
 }
 
 pub(crate) fn run(args: &Args) -> Result<()> {
+    if let Some(url) = &args.from {
+        return crate::pg_import::run(args, url, args.query.as_deref().unwrap_or_default());
+    }
+    if ColumnarFormat::of(&args.csv).is_some() {
+        return run_columnar(args);
+    }
     let started = Instant::now();
     if args.reject_file.is_some() && !args.skip_errors {
         bail!("--reject-file needs --on-error skip (by default a bad record stops the import)");
@@ -104,6 +114,92 @@ pub(crate) fn run(args: &Args) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Imports a Parquet or Arrow IPC file (types from the file; `--column`
+/// overrides cast).
+fn run_columnar(args: &Args) -> Result<()> {
+    let started = Instant::now();
+    if args.schema.is_some() || args.skip_errors {
+        bail!(
+            "--schema and --on-error apply to CSV files; a Parquet or Arrow file has its own types"
+        );
+    }
+    let (mut schema, batches) = read_columnar(&args.csv)?;
+    override_columns(&mut schema.columns, &args.columns)?;
+    let def = schema.table_def(DEFAULT_SCHEMA, &args.table);
+    if args.dry_run {
+        println!("{}", create_table_sql(&def));
+        return Ok(());
+    }
+    load_batches(args, &def, batches, started)
+}
+
+/// Loads batches of `def`'s columns (cast when `--column` changed a type)
+/// into a new or existing table, in one transaction, with progress.
+pub(crate) fn load_batches(
+    args: &Args,
+    def: &TableDef,
+    batches: impl Iterator<Item = hyperctl_sql::Result<RecordBatch>>,
+    started: Instant,
+) -> Result<()> {
+    let counters = LoadProgress::new();
+    let mut conn = Connection::open(&args.file, CreateMode::CreateIfNotExists)?;
+    conn.execute("BEGIN")?;
+    let source = if args.csv.as_os_str().is_empty() {
+        Path::new("the query")
+    } else {
+        args.csv.as_path()
+    };
+    prepare_table(
+        &mut conn,
+        def,
+        args.replace,
+        args.append,
+        &args.file,
+        source,
+    )?;
+    let bar = ImportProgress::start(Arc::clone(&counters), args.quiet);
+    let schema = def.arrow_schema();
+    let rows = conn.append_batches(
+        DEFAULT_SCHEMA,
+        &def.name,
+        batches.map(|b| {
+            let b = b?;
+            counters.add_rows(b.num_rows() as u64, b.get_array_memory_size() as u64);
+            conform_batch(&b, &schema)
+        }),
+    )?;
+    conn.execute("COMMIT")?;
+    bar.finish();
+    eprintln!(
+        "imported {rows} rows into {} ({} columns) in {:.2} s",
+        def.name,
+        def.columns.len(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// `batch` cast to `schema`'s types (a `--column` override).
+fn conform_batch(batch: &RecordBatch, schema: &SchemaRef) -> hyperctl_sql::Result<RecordBatch> {
+    let columns = batch
+        .columns()
+        .iter()
+        .zip(schema.fields())
+        .map(|(a, f)| {
+            if a.data_type() == f.data_type() {
+                Ok(Arc::clone(a))
+            } else {
+                cast(a, f.data_type()).map_err(|e| hyperctl_sql::Error::Internal {
+                    what: format!("--column {}: {e}", f.name()),
+                })
+            }
+        })
+        .collect::<hyperctl_sql::Result<Vec<_>>>()?;
+    RecordBatch::try_new(Arc::clone(schema), columns).map_err(|e| hyperctl_sql::Error::Internal {
+        what: e.to_string(),
+    })
 }
 
 /// The reject file: a CSV of `line,column,reason,record` rows.

@@ -9,6 +9,7 @@
 
 mod import;
 mod output;
+mod pg_import;
 mod progress;
 mod sql;
 // issue 7: .hyper files and publishing
@@ -107,12 +108,13 @@ enum Command {
         #[arg(long, value_name = "SQL", requires = "from")]
         query: Option<String>,
     },
-    /// Write tables of a database into a new Tableau .hyper file (needs Tableau's hyperd).
+    /// Write tables of a database into a new Tableau .hyper file (needs Tableau's
+    /// hyperd), or one table into a .parquet, .arrow or .csv file.
     Export {
         /// The database file (.hxe).
         file: PathBuf,
-        /// The .hyper file to create.
-        #[arg(long, value_name = "FILE.hyper")]
+        /// The file to create: .hyper, .parquet, .arrow or .csv (the extension decides).
+        #[arg(long, value_name = "FILE")]
         to: PathBuf,
         /// A table to export (repeatable; default all).
         #[arg(long = "table", value_name = "TABLE")]

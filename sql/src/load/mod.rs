@@ -25,13 +25,17 @@
 //! `sql_csv_parallel` fuzz target check that.
 
 mod chunks;
+mod columnar;
 mod convert;
 mod copy;
 mod csv;
 mod infer;
+mod postgres;
 mod source;
 
-pub(crate) use copy::{CopyFrom, copy_from};
+pub use columnar::{ColumnarBatches, ColumnarFormat, read_columnar, write_columnar};
+pub(crate) use copy::{CopyFormat, CopyFrom, copy_from};
+pub use postgres::{PgBatches, PgSource, Secret, read_postgres};
 
 use std::borrow::Cow;
 use std::collections::VecDeque;
@@ -117,6 +121,13 @@ impl LoadProgress {
     /// Records rejected so far.
     pub fn rejected(&self) -> u64 {
         self.rejected.load(Ordering::Relaxed)
+    }
+
+    /// Counts rows and bytes that a source other than the CSV loader
+    /// (Parquet, PostgreSQL) handed on.
+    pub fn add_rows(&self, rows: u64, bytes: u64) {
+        self.rows.fetch_add(rows, Ordering::Relaxed);
+        self.bytes_read.fetch_add(bytes, Ordering::Relaxed);
     }
 }
 

@@ -523,7 +523,7 @@ pub fn read_postgres(source: &PgSource, query: &str) -> Result<(CsvSchema, PgBat
         "{}@{}:{}/{}",
         source.user, source.host, source.port, source.dbname
     );
-    let at = move |e: postgres::Error| pg_error(format!("{server}: {e}"));
+    let at = move |e: postgres::Error| pg_error(format!("{server}: {}", describe(&e)));
     let mut client = config.connect(NoTls).map_err(at.clone())?;
     let (schema_tx, schema_rx) = sync_channel::<Result<(CsvSchema, Vec<Decode>)>>(1);
     let (batch_tx, batch_rx) = sync_channel::<Result<RecordBatch>>(2);
@@ -586,6 +586,28 @@ pub fn read_postgres(source: &PgSource, query: &str) -> Result<(CsvSchema, PgBat
         what: "the PostgreSQL reader thread stopped".into(),
     })??;
     Ok((schema, Box::new(BatchStream { rx: Some(batch_rx) })))
+}
+
+/// The server's message (with SQLSTATE, detail and hint) or the client's
+/// error and its causes; `postgres::Error`'s own text is just "db error".
+fn describe(e: &postgres::Error) -> String {
+    if let Some(db) = e.as_db_error() {
+        let mut text = format!("{} (SQLSTATE {})", db.message(), db.code().code());
+        if let Some(detail) = db.detail() {
+            text.push_str(&format!("; {detail}"));
+        }
+        if let Some(hint) = db.hint() {
+            text.push_str(&format!("; hint: {hint}"));
+        }
+        return text;
+    }
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        text.push_str(&format!(": {s}"));
+        source = s.source();
+    }
+    text
 }
 
 struct BatchStream {

@@ -79,3 +79,18 @@ pub(crate) fn line(counters: &LoadProgress, elapsed: Duration) -> String {
     }
     text
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_line_shows_rows_mb_and_rate() {
+        let counters = LoadProgress::new();
+        counters.add_rows(1234, 5_000_000);
+        assert_eq!(
+            line(&counters, Duration::from_secs(2)),
+            "1234 rows  5.0 MB  2.5 MB/s"
+        );
+    }
+}

@@ -190,6 +190,12 @@ fn on_error_skip_loads_good_rows_and_writes_rejects() {
         err.contains("in.csv:3:1: invalid input syntax for type integer: \"x\""),
         "{err}"
     );
+    // Atomic: the import's table does not exist after the failure.
+    assert!(
+        !hyperctl(&["sql", db, "-c", "SELECT * FROM t"])
+            .status
+            .success()
+    );
     let rejects = dir.path().join("bad.csv");
     let (_, err) = ok(&[
         "import",
@@ -241,4 +247,65 @@ fn on_error_skip_loads_good_rows_and_writes_rejects() {
         Some(1),
         "--reject-file needs --on-error skip"
     );
+}
+
+#[test]
+fn export_and_import_parquet_arrow_and_csv() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("t.hxe");
+    let db = db.to_str().unwrap();
+    let csv = dir.path().join("m.csv");
+    write(&csv, MIXED.as_bytes());
+    let (_, err) = ok(&["import", db, csv.to_str().unwrap(), "--table", "m"]);
+    // Not a terminal: no progress line, no escape codes.
+    assert!(!err.contains('\u{1b}') && !err.contains("MB/s"), "{err}");
+    let expected = query(db, "SELECT * FROM m ORDER BY id");
+    for (ext, table) in [
+        ("parquet", "from_parquet"),
+        ("arrow", "from_arrow"),
+        ("csv", "from_csv"),
+    ] {
+        let out = dir.path().join(format!("m.{ext}"));
+        let (_, err) = ok(&["export", db, "--table", "m", "--to", out.to_str().unwrap()]);
+        assert!(err.contains("exported 3 rows of m"), "{err}");
+        let (dry, _) = ok(&[
+            "import",
+            db,
+            out.to_str().unwrap(),
+            "--table",
+            table,
+            "--dry-run",
+        ]);
+        if ext != "csv" {
+            // The SQL types travel with the file.
+            assert!(
+                dry.contains("NUMERIC(18,3)") && dry.contains("TIMESTAMPTZ"),
+                "{ext}: {dry}"
+            );
+        }
+        ok(&["import", db, out.to_str().unwrap(), "--table", table]);
+        assert_eq!(
+            query(db, &format!("SELECT * FROM {table} ORDER BY id")),
+            expected,
+            "{ext}"
+        );
+    }
+    // SQL COPY TO / FROM.
+    let pq = dir.path().join("copy.parquet");
+    ok(&["sql", db, "-c", &format!("COPY m TO '{}'", pq.display())]);
+    ok(&["import", db, pq.to_str().unwrap(), "--table", "again"]);
+    ok(&[
+        "sql",
+        db,
+        "-c",
+        &format!("COPY again FROM '{}'", pq.display()),
+    ]);
+    assert_eq!(
+        query(db, "SELECT count(*) AS n FROM again"),
+        "n\n6\n",
+        "COPY FROM appended the file again"
+    );
+    let bad = hyperctl(&["export", db, "--table", "m", "--to", "m.xlsx"]);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains(".parquet, .arrow or .csv"));
 }

@@ -1,5 +1,9 @@
-//! `COPY t [(cols)] FROM 'file' | ARRAY['f1', 'f2'] [WITH] (options)`: its own
-//! parser over sqlparser's tokens, and binding against the catalog.
+//! `COPY t [(cols)] FROM 'file' | ARRAY['f1', 'f2'] [WITH] (options)` and
+//! `COPY t [(cols)] TO 'file.parquet' | 'file.arrow'`: its own parser over
+//! sqlparser's tokens, and binding against the catalog. The file name picks
+//! the format when FORMAT is not given: `.csv`, `.csv.gz`, `.csv.zst` are
+//! CSV, `.parquet` and `.arrow` columnar (whose columns fill the table's by
+//! position).
 //!
 //! Why not sqlparser's `Statement::Copy`: it knows only PostgreSQL's option
 //! style and rejects Hyper's (`FORMAT => 'csv', HEADER => true`), unknown

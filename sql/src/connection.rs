@@ -204,6 +204,9 @@ impl Connection {
         // `OPTION => value` style.
         let copy = crate::binder::parse_copy(sql)?;
         if let Some(copy) = copy.as_ref().filter(|c| c.is_to()) {
+            if self.aborted {
+                return Err(aborted_error());
+            }
             let bound = match &self.txn {
                 Some(txn) => crate::binder::bind_copy_to(txn, copy)?,
                 None => crate::binder::bind_copy_to(&self.db.snapshot(), copy)?,
@@ -229,11 +232,7 @@ impl Connection {
             }
         };
         if self.aborted && !matches!(bound, BoundStatement::Commit | BoundStatement::Rollback) {
-            return Err(SqlError::new(
-                "25P02",
-                "current transaction is aborted, commands ignored until end of transaction block",
-            )
-            .into());
+            return Err(aborted_error());
         }
         match bound {
             BoundStatement::Query(plan) => Ok(StatementResult::Rows(run_query(&plan)?)),
@@ -347,6 +346,14 @@ impl Connection {
             None => self.db.snapshot().table_names(schema),
         }
     }
+}
+
+fn aborted_error() -> Error {
+    SqlError::new(
+        "25P02",
+        "current transaction is aborted, commands ignored until end of transaction block",
+    )
+    .into()
 }
 
 fn run_query(plan: &LogicalPlan) -> Result<QueryResult> {

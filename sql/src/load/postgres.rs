@@ -24,7 +24,7 @@
 //! `PGPASSWORD` or the password file (`PGPASSFILE`, default `~/.pgpass`),
 //! and it is held in a [`Secret`] that prints as `***`.
 
-use std::sync::mpsc::{Receiver, sync_channel};
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
 use hyperctl_exec::arrow::array::{
     ArrayBuilder, BinaryBuilder, BooleanBuilder, Date32Builder, Decimal128Builder, Float32Builder,
@@ -526,59 +526,12 @@ pub fn read_postgres(source: &PgSource, query: &str) -> Result<(CsvSchema, PgBat
         source.user, source.host, source.port, source.dbname
     );
     let at = move |e: postgres::Error| pg_error(format!("{server}: {}", describe(&e)));
-    let mut client = config.connect(NoTls).map_err(at.clone())?;
-    let (schema_tx, schema_rx) = sync_channel::<Result<(CsvSchema, Vec<Decode>)>>(1);
+    let client = config.connect(NoTls).map_err(at.clone())?;
+    let (schema_tx, schema_rx) = sync_channel::<SchemaMsg>(1);
     let (batch_tx, batch_rx) = sync_channel::<Result<RecordBatch>>(2);
     let query = query.to_string();
     std::thread::spawn(move || {
-        let mut stream = || -> Result<()> {
-            let mut tx = client
-                .build_transaction()
-                .read_only(true)
-                .start()
-                .map_err(at.clone())?;
-            let statement = tx.prepare(&query).map_err(at.clone())?;
-            let mut columns = Vec::new();
-            let mut decoders = Vec::new();
-            for c in statement.columns() {
-                let (ty, d) = map_type(c.name(), c.type_(), c.type_modifier())?;
-                columns.push(ColumnDef::new(c.name(), ty, true));
-                decoders.push(d);
-            }
-            let schema = CsvSchema { columns };
-            let arrow = schema.table_def("public", "pg").arrow_schema();
-            if schema_tx
-                .send(Ok((schema.clone(), decoders.clone())))
-                .is_err()
-            {
-                return Ok(());
-            }
-            let portal = tx.bind(&statement, &[]).map_err(at.clone())?;
-            let mut row_number = 0u64;
-            loop {
-                let rows = tx.query_portal(&portal, FETCH_ROWS).map_err(at.clone())?;
-                if rows.is_empty() {
-                    return Ok(());
-                }
-                let mut batch = PgBatch::new(&decoders);
-                for row in &rows {
-                    row_number += 1;
-                    for i in 0..decoders.len() {
-                        let raw: Option<Raw<'_>> = row.try_get(i).map_err(at.clone())?;
-                        batch.append(i, raw.map(|r| r.0)).map_err(|reason| {
-                            pg_error(format!(
-                                "row {row_number}, column \"{}\": {reason}",
-                                schema.columns[i].name
-                            ))
-                        })?;
-                    }
-                }
-                if batch_tx.send(batch.finish(&arrow)).is_err() {
-                    return Ok(());
-                }
-            }
-        };
-        if let Err(e) = stream() {
+        if let Err(e) = stream_rows(client, &query, &at, &schema_tx, &batch_tx) {
             // Before the schema: the caller waits for it; after: for a batch.
             let _ = schema_tx.try_send(Err(e.clone_message()));
             let _ = batch_tx.send(Err(e));
@@ -588,6 +541,65 @@ pub fn read_postgres(source: &PgSource, query: &str) -> Result<(CsvSchema, PgBat
         what: "the PostgreSQL reader thread stopped".into(),
     })??;
     Ok((schema, Box::new(BatchStream { rx: Some(batch_rx) })))
+}
+
+type SchemaMsg = Result<(CsvSchema, Vec<Decode>)>;
+
+/// Runs on the reader thread: prepares `query` in a read-only transaction,
+/// sends the columns, then batches of [`FETCH_ROWS`] rows from a portal.
+/// A closed channel (the caller is gone) ends it quietly.
+fn stream_rows(
+    mut client: postgres::Client,
+    query: &str,
+    at: &dyn Fn(postgres::Error) -> Error,
+    schema_tx: &SyncSender<SchemaMsg>,
+    batch_tx: &SyncSender<Result<RecordBatch>>,
+) -> Result<()> {
+    let mut tx = client
+        .build_transaction()
+        .read_only(true)
+        .start()
+        .map_err(at)?;
+    let statement = tx.prepare(query).map_err(at)?;
+    let mut columns = Vec::new();
+    let mut decoders = Vec::new();
+    for c in statement.columns() {
+        let (ty, d) = map_type(c.name(), c.type_(), c.type_modifier())?;
+        columns.push(ColumnDef::new(c.name(), ty, true));
+        decoders.push(d);
+    }
+    let schema = CsvSchema { columns };
+    let arrow = schema.table_def("public", "pg").arrow_schema();
+    if schema_tx
+        .send(Ok((schema.clone(), decoders.clone())))
+        .is_err()
+    {
+        return Ok(());
+    }
+    let portal = tx.bind(&statement, &[]).map_err(at)?;
+    let mut row_number = 0u64;
+    loop {
+        let rows = tx.query_portal(&portal, FETCH_ROWS).map_err(at)?;
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let mut batch = PgBatch::new(&decoders);
+        for row in &rows {
+            row_number += 1;
+            for i in 0..decoders.len() {
+                let raw: Option<Raw<'_>> = row.try_get(i).map_err(at)?;
+                batch.append(i, raw.map(|r| r.0)).map_err(|reason| {
+                    pg_error(format!(
+                        "row {row_number}, column \"{}\": {reason}",
+                        schema.columns[i].name
+                    ))
+                })?;
+            }
+        }
+        if batch_tx.send(batch.finish(&arrow)).is_err() {
+            return Ok(());
+        }
+    }
 }
 
 /// The server's message (with SQLSTATE, detail and hint) or the client's

@@ -133,32 +133,16 @@ impl Server {
 
 impl Drop for Server {
     fn drop(&mut self) {
-        let _ = Command::new(if is_root() { "runuser" } else { "true" })
-            .args(if is_root() {
-                vec!["-u", "postgres", "--"]
-            } else {
-                vec![]
-            })
-            .arg(self.bin.join("pg_ctl"))
-            .args([
-                "-D",
-                self.data.to_str().unwrap_or(""),
-                "-m",
-                "immediate",
-                "stop",
-            ])
-            .output();
-        if !is_root() {
-            let _ = Command::new(self.bin.join("pg_ctl"))
-                .args([
-                    "-D",
-                    self.data.to_str().unwrap_or(""),
-                    "-m",
-                    "immediate",
-                    "stop",
-                ])
-                .output();
-        }
+        let pg_ctl = self.bin.join("pg_ctl");
+        let mut cmd = if is_root() {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(&pg_ctl);
+            c
+        } else {
+            Command::new(&pg_ctl)
+        };
+        let data = self.data.to_str().unwrap_or("");
+        let _ = cmd.args(["-D", data, "-m", "immediate", "stop"]).output();
     }
 }
 

@@ -10,6 +10,8 @@
 mod import;
 mod maintenance;
 mod output;
+mod pg_import;
+mod progress;
 mod sql;
 // issue 7: .hyper files and publishing
 mod config;
@@ -47,13 +49,16 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
-    /// Load a CSV file into a table (inferring column types), or every table of a Tableau .hyper file.
+    /// Load a CSV (.csv, .csv.gz, .csv.zst; column types inferred), Parquet or Arrow
+    /// IPC file, or a PostgreSQL query (--from), into a table; or every table of a
+    /// Tableau .hyper file.
     Import {
         /// The database file (.hxe); created if missing.
         file: PathBuf,
-        /// The CSV file (with a header row unless --no-header), or a .hyper file.
-        #[arg(value_name = "CSV_OR_HYPER")]
-        csv: PathBuf,
+        /// The CSV file (with a header row unless --no-header), a .parquet or
+        /// .arrow file, or a .hyper file.
+        #[arg(value_name = "SOURCE", required_unless_present = "from")]
+        csv: Option<PathBuf>,
         /// The table to create (or replace / append to); for a .hyper file, the
         /// tables to import (repeatable; default all).
         #[arg(long)]
@@ -76,13 +81,41 @@ enum Command {
         /// Print the inferred CREATE TABLE and load nothing.
         #[arg(long)]
         dry_run: bool,
+        /// Threads that parse the CSV file (default: one per core).
+        #[arg(long, value_name = "N", default_value_t = 0)]
+        threads: usize,
+        /// What a malformed record or a value that does not fit its column does:
+        /// stop the import (nothing is loaded), or skip the record.
+        #[arg(long, value_enum, default_value_t = OnErrorArg::Abort)]
+        on_error: OnErrorArg,
+        /// With --on-error skip: write the skipped records, with line, column and
+        /// reason, to this CSV file.
+        #[arg(long, value_name = "FILE")]
+        reject_file: Option<PathBuf>,
+        /// The columns, instead of inferring them: "id int not null, name text, amount numeric(10,2)".
+        #[arg(long, value_name = "COLUMNS")]
+        schema: Option<String>,
+        /// Override one inferred column's type (repeatable).
+        #[arg(long = "column", value_name = "NAME:TYPE")]
+        columns: Vec<String>,
+        /// No progress line.
+        #[arg(short, long)]
+        quiet: bool,
+        /// Read from PostgreSQL instead of a file: postgresql://user@host:port/db
+        /// (the password comes from PGPASSWORD or ~/.pgpass, never the URL).
+        #[arg(long, value_name = "URL", requires = "query", conflicts_with = "csv")]
+        from: Option<String>,
+        /// With --from: the query whose rows to import.
+        #[arg(long, value_name = "SQL", requires = "from")]
+        query: Option<String>,
     },
-    /// Write tables of a database into a new Tableau .hyper file (needs Tableau's hyperd).
+    /// Write tables of a database into a new Tableau .hyper file (needs Tableau's
+    /// hyperd), or one table into a .parquet, .arrow or .csv file.
     Export {
         /// The database file (.hxe).
         file: PathBuf,
-        /// The .hyper file to create.
-        #[arg(long, value_name = "FILE.hyper")]
+        /// The file to create: .hyper, .parquet, .arrow or .csv (the extension decides).
+        #[arg(long, value_name = "FILE")]
         to: PathBuf,
         /// A table to export (repeatable; default all).
         #[arg(long = "table", value_name = "TABLE")]
@@ -159,6 +192,14 @@ struct PublishArgs {
     verbose: bool,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum OnErrorArg {
+    /// Stop at the first bad record; nothing is loaded.
+    Abort,
+    /// Load the good records, count (and with --reject-file, write) the bad ones.
+    Skip,
+}
+
 fn parse_delimiter(s: &str) -> Result<u8, String> {
     match s.as_bytes() {
         [b] if b.is_ascii() => Ok(*b),
@@ -180,7 +221,7 @@ fn main() -> ExitCode {
         } => sql::run(&file, &commands, &scripts, format),
         Command::Import {
             file,
-            csv,
+            csv: Some(csv),
             table,
             from_hyper,
             replace,
@@ -210,6 +251,14 @@ fn main() -> ExitCode {
             delimiter,
             no_header,
             dry_run,
+            threads,
+            on_error,
+            reject_file,
+            schema,
+            columns,
+            quiet,
+            from,
+            query,
             ..
         } => {
             if table.len() != 1 {
@@ -217,19 +266,27 @@ fn main() -> ExitCode {
                 Cli::command()
                     .error(
                         clap::error::ErrorKind::MissingRequiredArgument,
-                        "a CSV import needs exactly one --table NAME",
+                        "an import from CSV, Parquet, Arrow or PostgreSQL needs exactly one --table NAME",
                     )
                     .exit();
             }
             import::run(&import::Args {
                 file,
-                csv,
+                csv: csv.unwrap_or_default(),
                 table: table.remove(0),
                 replace,
                 append,
                 delimiter,
                 header: !no_header,
                 dry_run,
+                threads,
+                skip_errors: on_error == OnErrorArg::Skip,
+                reject_file,
+                schema,
+                columns,
+                quiet,
+                from,
+                query,
             })
         }
         Command::Export { file, to, tables } => export::run(&file, &to, &tables),

@@ -5,7 +5,10 @@ use std::io::Write;
 
 use anyhow::Result;
 use hyperctl_sql::QueryResult;
-use hyperctl_sql::arrow::array::Array;
+use std::sync::Arc;
+
+use hyperctl_sql::arrow::array::{Array, ArrayRef, AsArray};
+use hyperctl_sql::arrow::datatypes::{DataType, TimeUnit, TimestampMicrosecondType};
 use hyperctl_sql::arrow::util::display::{ArrayFormatter, FormatOptions};
 
 /// How results are printed.
@@ -31,15 +34,14 @@ fn cells(result: &QueryResult) -> Result<Vec<Vec<Option<String>>>> {
     let opts = options("");
     let mut rows = Vec::with_capacity(result.num_rows());
     for batch in &result.batches {
-        let formatters = batch
-            .columns()
+        let columns: Vec<ArrayRef> = batch.columns().iter().map(utc_as_offset).collect();
+        let formatters = columns
             .iter()
             .map(|c| ArrayFormatter::try_new(c.as_ref(), &opts))
             .collect::<Result<Vec<_>, _>>()?;
         for r in 0..batch.num_rows() {
             rows.push(
-                batch
-                    .columns()
+                columns
                     .iter()
                     .zip(&formatters)
                     .map(|(col, f)| col.is_valid(r).then(|| f.value(r).to_string()))
@@ -48,6 +50,21 @@ fn cells(result: &QueryResult) -> Result<Vec<Vec<Option<String>>>> {
         }
     }
     Ok(rows)
+}
+
+/// TIMESTAMPTZ values are UTC instants in arrays whose time zone is named
+/// "UTC"; Arrow formats named zones only with its `chrono-tz` feature, so
+/// they are shown with the same offset spelled `+00:00`.
+fn utc_as_offset(array: &ArrayRef) -> ArrayRef {
+    match array.data_type() {
+        DataType::Timestamp(TimeUnit::Microsecond, Some(_)) => Arc::new(
+            array
+                .as_primitive::<TimestampMicrosecondType>()
+                .clone()
+                .with_timezone("+00:00"),
+        ),
+        _ => Arc::clone(array),
+    }
 }
 
 /// Writes `result` in `format`.

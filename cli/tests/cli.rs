@@ -205,7 +205,8 @@ fn inferred_types_keep_integers_and_dates() {
     ]);
     assert!(out.contains("\"order_id\" INTEGER NOT NULL"), "{out}");
     assert!(out.contains("\"order_date\" DATE NOT NULL"), "{out}");
-    assert!(out.contains("\"price\" DOUBLE PRECISION NOT NULL"), "{out}");
+    // Prices are exact decimals (issue 6), not doubles.
+    assert!(out.contains("\"price\" NUMERIC(18,2) NOT NULL"), "{out}");
     assert!(
         !Path::new("unused.hxe").exists(),
         "--dry-run writes nothing"

@@ -202,7 +202,24 @@ impl Connection {
     fn run(&mut self, sql: &str) -> Result<StatementResult> {
         // COPY has its own parser (binder/copy.rs): sqlparser lacks Hyper's
         // `OPTION => value` style.
-        let bound = if let Some(copy) = crate::binder::parse_copy(sql)? {
+        let copy = crate::binder::parse_copy(sql)?;
+        if let Some(copy) = copy.as_ref().filter(|c| c.is_to()) {
+            if self.aborted {
+                return Err(aborted_error());
+            }
+            let bound = match &self.txn {
+                Some(txn) => crate::binder::bind_copy_to(txn, copy)?,
+                None => crate::binder::bind_copy_to(&self.db.snapshot(), copy)?,
+            };
+            let result = self.execute_query(&bound.query)?;
+            let rows = crate::load::write_columnar(
+                std::path::Path::new(&bound.path),
+                &result.schema,
+                result.batches.into_iter().map(Ok),
+            )?;
+            return Ok(StatementResult::Count(rows));
+        }
+        let bound = if let Some(copy) = copy {
             BoundStatement::Copy(match &self.txn {
                 Some(txn) => crate::binder::bind_copy(txn, &copy)?,
                 None => crate::binder::bind_copy(&self.db.snapshot(), &copy)?,
@@ -215,11 +232,7 @@ impl Connection {
             }
         };
         if self.aborted && !matches!(bound, BoundStatement::Commit | BoundStatement::Rollback) {
-            return Err(SqlError::new(
-                "25P02",
-                "current transaction is aborted, commands ignored until end of transaction block",
-            )
-            .into());
+            return Err(aborted_error());
         }
         match bound {
             BoundStatement::Query(plan) => Ok(StatementResult::Rows(run_query(&plan)?)),
@@ -344,6 +357,14 @@ impl Connection {
             None => self.db.snapshot().table_names(schema),
         }
     }
+}
+
+fn aborted_error() -> Error {
+    SqlError::new(
+        "25P02",
+        "current transaction is aborted, commands ignored until end of transaction block",
+    )
+    .into()
 }
 
 fn run_query(plan: &LogicalPlan) -> Result<QueryResult> {

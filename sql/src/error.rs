@@ -133,6 +133,22 @@ pub enum Error {
         /// What is wrong there and what was expected.
         reason: String,
     },
+    /// A Parquet, Arrow IPC or other input or output file that cannot be
+    /// read or written as its format says, with the reason.
+    #[error("{path}: {reason}")]
+    File {
+        /// The file.
+        path: String,
+        /// What is wrong and what to do.
+        reason: String,
+    },
+    /// A PostgreSQL source that cannot be read: connecting, the query, a type
+    /// or a value (with row and column), with what to do.
+    #[error("PostgreSQL: {reason}")]
+    Postgres {
+        /// What went wrong (never a password).
+        reason: String,
+    },
     /// An I/O error outside the database file (CSV input, scripts).
     #[error("{op} {path}: {source}")]
     Io {

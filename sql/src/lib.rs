@@ -44,6 +44,10 @@ pub use error::{Error, Position, Result, SqlError};
 pub use hyperctl_exec::arrow;
 pub use hyperctl_format::SqlType;
 pub use hyperctl_storage::{ColumnDef, CreateMode, DEFAULT_SCHEMA, TableDef};
-pub use load::{CsvOptions, CsvSchema, infer_csv_schema, read_csv};
+pub use load::{
+    ColumnarBatches, ColumnarFormat, CsvOptions, CsvSchema, LoadProgress, OnError, PgBatches,
+    PgSource, Reject, RejectSink, Secret, infer_csv_schema, read_columnar, read_csv, read_postgres,
+    write_columnar,
+};
 pub use parse::{StatementText, split_statements};
 pub use sqlparser;

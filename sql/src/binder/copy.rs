@@ -1,5 +1,9 @@
-//! `COPY t [(cols)] FROM 'file' | ARRAY['f1', 'f2'] [WITH] (options)`: its own
-//! parser over sqlparser's tokens, and binding against the catalog.
+//! `COPY t [(cols)] FROM 'file' | ARRAY['f1', 'f2'] [WITH] (options)` and
+//! `COPY t [(cols)] TO 'file.parquet' | 'file.arrow'`: its own parser over
+//! sqlparser's tokens, and binding against the catalog. The file name picks
+//! the format when FORMAT is not given: `.csv`, `.csv.gz`, `.csv.zst` are
+//! CSV, `.parquet` and `.arrow` columnar (whose columns fill the table's by
+//! position).
 //!
 //! Why not sqlparser's `Statement::Copy`: it knows only PostgreSQL's option
 //! style and rejects Hyper's (`FORMAT => 'csv', HEADER => true`), unknown
@@ -19,7 +23,7 @@ use sqlparser::tokenizer::{Span, Token, TokenWithSpan, Tokenizer};
 
 use super::{CatalogView, normalize, not_supported, resolve_table};
 use crate::error::{SqlError, state};
-use crate::load::{CopyFrom, CsvOptions};
+use crate::load::{CopyFormat, CopyFrom, CsvOptions};
 
 type BindResult<T> = Result<T, SqlError>;
 
@@ -30,6 +34,8 @@ pub(crate) struct CopyStatement {
     columns: Vec<Ident>,
     sources: Vec<(String, Span)>,
     options: Vec<CopyOption>,
+    /// `COPY t TO 'file'` rather than FROM.
+    to: bool,
     /// The `COPY` keyword, for errors about the whole statement.
     span: Span,
 }
@@ -195,14 +201,16 @@ impl Cursor {
             }
             self.expect(&Token::RParen, "')'")?;
         }
-        if self.keyword(Keyword::TO) {
-            return Err(not_supported("COPY ... TO", span));
-        }
-        if !self.keyword(Keyword::FROM) {
+        let to = self.keyword(Keyword::TO);
+        if !to && !self.keyword(Keyword::FROM) {
             let (found, at) = self.peek();
-            return Err(syntax(format!("expected FROM, found {found}"), at));
+            return Err(syntax(format!("expected FROM or TO, found {found}"), at));
         }
-        let sources = self.sources()?;
+        let sources = if to {
+            vec![self.string()?]
+        } else {
+            self.sources()?
+        };
         self.keyword(Keyword::WITH);
         let mut options = Vec::new();
         if self.token(&Token::LParen) {
@@ -228,6 +236,7 @@ impl Cursor {
             columns,
             sources,
             options,
+            to,
             span,
         })
     }
@@ -363,6 +372,63 @@ impl Cursor {
     }
 }
 
+/// A bound `COPY t [(cols)] TO 'file.parquet' | 'file.arrow'`.
+#[derive(Debug)]
+pub(crate) struct CopyTo {
+    /// `SELECT cols FROM schema.table`, quoted.
+    pub(crate) query: String,
+    pub(crate) path: String,
+}
+
+impl CopyStatement {
+    /// Whether this is `COPY ... TO`.
+    pub(crate) fn is_to(&self) -> bool {
+        self.to
+    }
+}
+
+/// Binds `COPY ... TO`: Parquet or Arrow IPC by the file's extension (or
+/// FORMAT); no other option applies.
+pub(crate) fn bind_copy_to(catalog: &dyn CatalogView, stmt: &CopyStatement) -> BindResult<CopyTo> {
+    let table = resolve_table(catalog, &stmt.table)?;
+    let def = table.def();
+    let idents: Vec<&Ident> = stmt.columns.iter().collect();
+    let targets = super::statement::column_indexes(def, &idents)?;
+    let (path, pspan) = stmt.sources[0].clone();
+    for opt in &stmt.options {
+        let ok = opt.name == "format"
+            && matches!(
+                word_or_text(opt)?.to_lowercase().as_str(),
+                "parquet" | "arrow"
+            );
+        if !ok {
+            return Err(not_supported(
+                &format!("COPY TO with option {}", opt.name.to_uppercase()),
+                opt.span,
+            )
+            .hint("COPY TO writes Parquet (.parquet) or Arrow IPC (.arrow) files"));
+        }
+    }
+    if crate::load::ColumnarFormat::of(std::path::Path::new(&path)).is_none() {
+        return Err(not_supported("COPY TO this file type", pspan)
+            .hint("COPY TO writes Parquet (.parquet) or Arrow IPC (.arrow) files"));
+    }
+    let quote = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
+    let cols: Vec<String> = targets
+        .iter()
+        .map(|&t| quote(&def.columns[t].name))
+        .collect();
+    Ok(CopyTo {
+        query: format!(
+            "SELECT {} FROM {}.{}",
+            cols.join(", "),
+            quote(&def.schema),
+            quote(&def.name)
+        ),
+        path,
+    })
+}
+
 /// Binds a parsed COPY against the catalog.
 pub(crate) fn bind_copy(catalog: &dyn CatalogView, stmt: &CopyStatement) -> BindResult<CopyFrom> {
     let table = resolve_table(catalog, &stmt.table)?;
@@ -373,17 +439,18 @@ pub(crate) fn bind_copy(catalog: &dyn CatalogView, stmt: &CopyStatement) -> Bind
         .iter()
         .map(|&t| def.columns[t].name.clone())
         .collect();
-    let options = csv_options(stmt, &names)?;
+    let (options, format) = csv_options(stmt, &names)?;
     Ok(CopyFrom {
         table: table.clone(),
         targets,
         paths: stmt.sources.iter().map(|(p, _)| p.clone()).collect(),
         options,
+        format,
     })
 }
 
 /// The CSV options of a COPY; `names` are the columns the file feeds.
-fn csv_options(stmt: &CopyStatement, names: &[String]) -> BindResult<CsvOptions> {
+fn csv_options(stmt: &CopyStatement, names: &[String]) -> BindResult<(CsvOptions, CopyFormat)> {
     let mut options = CsvOptions::new().header(false);
     let mut format: Option<String> = None;
     let mut seen: Vec<&str> = Vec::new();
@@ -452,25 +519,40 @@ fn csv_options(stmt: &CopyStatement, names: &[String]) -> BindResult<CsvOptions>
             }
         };
     }
-    let format = match format {
-        Some(f) => f,
-        // Without FORMAT, the file name decides (as Hyper's COPY TO does).
-        None if stmt
-            .sources
-            .iter()
-            .all(|(p, _)| p.to_lowercase().ends_with(".csv")) =>
-        {
-            "csv".into()
-        }
-        None => {
-            return Err(
-                not_supported("COPY FROM in text format", stmt.span).hint("add WITH (FORMAT csv)")
-            );
-        }
-    };
+    let format =
+        match format {
+            Some(f) => f,
+            // Without FORMAT, the file name decides (as Hyper's COPY TO does).
+            None if stmt.sources.iter().all(|(p, _)| {
+                let p = p.to_lowercase();
+                [".csv", ".csv.gz", ".csv.zst"]
+                    .iter()
+                    .any(|e| p.ends_with(e))
+            }) =>
+            {
+                "csv".into()
+            }
+            None if stmt.sources.iter().all(|(p, _)| {
+                crate::load::ColumnarFormat::of(std::path::Path::new(p)).is_some()
+            }) =>
+            {
+                "parquet".into()
+            }
+            None => {
+                return Err(not_supported("COPY FROM in text format", stmt.span)
+                    .hint("add WITH (FORMAT csv)"));
+            }
+        };
     match format.as_str() {
-        "csv" => Ok(options),
-        "text" | "parquet" | "arrow" => Err(not_supported(
+        "csv" => Ok((options, CopyFormat::Csv)),
+        "parquet" | "arrow" if stmt.options.len() == 1 || stmt.options.is_empty() => {
+            Ok((options, CopyFormat::Columnar))
+        }
+        "parquet" | "arrow" => Err(not_supported(
+            "CSV options for a Parquet or Arrow file",
+            stmt.span,
+        )),
+        "text" => Err(not_supported(
             &format!("COPY FROM in {format} format"),
             stmt.span,
         )),

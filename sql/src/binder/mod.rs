@@ -10,7 +10,7 @@ mod functions;
 mod query;
 mod statement;
 
-pub(crate) use copy::{bind_copy, parse_copy};
+pub(crate) use copy::{bind_copy, bind_copy_to, parse_copy};
 pub(crate) use dml::ModifyPlan;
 pub(crate) use expr::{not_supported, sql_type};
 pub(crate) use statement::{BoundStatement, InsertPlan, bind_statement};

@@ -7,8 +7,9 @@
 //! either way.
 
 use hyperctl_exec::arrow::array::{
-    Array, ArrayBuilder, ArrayRef, BooleanBuilder, Date32Builder, Float64Builder, Int32Builder,
-    Int64Builder, RecordBatch, StringArray, StringBuilder, TimestampMicrosecondBuilder,
+    Array, ArrayBuilder, ArrayRef, BooleanBuilder, Date32Builder, Decimal128Builder,
+    Float64Builder, Int32Builder, Int64Builder, RecordBatch, RecordBatchOptions, StringArray,
+    StringBuilder, TimestampMicrosecondBuilder,
 };
 use hyperctl_exec::arrow::compute::{CastOptions, cast_with_options};
 use hyperctl_exec::arrow::datatypes::SchemaRef;
@@ -16,7 +17,7 @@ use hyperctl_format::SqlType;
 use hyperctl_storage::ColumnDef;
 
 use super::infer::{
-    parse_bigint, parse_bool, parse_date, parse_double, parse_int, parse_timestamp,
+    parse_bigint, parse_bool, parse_date, parse_decimal, parse_double, parse_int, parse_timestamp,
 };
 
 /// A value that does not fit its column: the row in the batch, the column
@@ -71,38 +72,87 @@ impl BatchBuilder {
         self.rows += 1;
     }
 
-    /// The batch, with `schema` (of `columns`' types).
+    /// Checks a field of column `column` without appending it: `Err` with
+    /// the reason when it is certainly not a value of the column's type.
+    /// Types cast at the end of the batch pass here and are checked by
+    /// [`BatchBuilder::finish`].
+    pub(crate) fn check(&self, column: usize, value: Option<&str>) -> Result<(), String> {
+        let ty = self.columns[column].ty;
+        let Some(v) = value else {
+            return Ok(());
+        };
+        let ok = match ty {
+            SqlType::Int => parse_int(v).is_some(),
+            SqlType::BigInt => parse_bigint(v).is_some(),
+            SqlType::Double => parse_double(v).is_some(),
+            SqlType::Date => parse_date(v).is_some(),
+            SqlType::Timestamp | SqlType::TimestampTz => parse_timestamp(v).is_some(),
+            SqlType::Bool => parse_bool(v).is_some(),
+            SqlType::Numeric { precision, scale } => parse_decimal(v, precision, scale).is_some(),
+            _ => true,
+        };
+        if ok { Ok(()) } else { Err(invalid(ty, v)) }
+    }
+
+    /// The first value (by row, then column) that a deferred cast rejects
+    /// among the values appended so far, which may end in a partial row.
+    /// Leaves the builders as they are.
+    pub(crate) fn first_deferred_error(&self) -> Option<ValueError> {
+        let mut first: Option<ValueError> = None;
+        for (i, b) in self.builders.iter().enumerate() {
+            let ty = self.columns[i].ty;
+            if !deferred(ty) {
+                continue;
+            }
+            let array = b.finish_cloned();
+            if let Some((row, reason)) = cast_text(&array, ty).1.into_iter().next()
+                && first.as_ref().is_none_or(|f| row < f.row)
+            {
+                first = Some(ValueError {
+                    row,
+                    column: i,
+                    reason,
+                });
+            }
+        }
+        first
+    }
+
+    /// The batch, with `schema` (of `columns`' types), and every value a
+    /// deferred cast rejected, sorted by row then column (such values are
+    /// NULL in the batch: the caller fails or drops their rows).
     ///
     /// # Errors
-    /// The first value a deferred cast rejects.
-    pub(crate) fn finish(&mut self, schema: &SchemaRef) -> Result<RecordBatch, FinishError> {
+    /// An internal error when the arrays do not make a batch.
+    pub(crate) fn finish(
+        &mut self,
+        schema: &SchemaRef,
+    ) -> Result<(RecordBatch, Vec<ValueError>), String> {
         let mut arrays: Vec<ArrayRef> = Vec::with_capacity(self.builders.len());
+        let mut bad = Vec::new();
         for (i, b) in self.builders.iter_mut().enumerate() {
             let array = b.finish();
             let ty = self.columns[i].ty;
             if deferred(ty) {
-                arrays.push(cast_text(&array, ty).map_err(|(row, reason)| {
-                    FinishError::Value(ValueError {
-                        row,
-                        column: i,
-                        reason,
-                    })
-                })?);
+                let (cast, failures) = cast_text(&array, ty);
+                bad.extend(failures.into_iter().map(|(row, reason)| ValueError {
+                    row,
+                    column: i,
+                    reason,
+                }));
+                arrays.push(cast?);
             } else {
                 arrays.push(array);
             }
         }
         self.rows = 0;
-        RecordBatch::try_new(schema.clone(), arrays)
-            .map_err(|e| FinishError::Internal(e.to_string()))
+        bad.sort_by_key(|e| (e.row, e.column));
+        let options =
+            RecordBatchOptions::new().with_row_count(Some(arrays.first().map_or(0, |a| a.len())));
+        let batch = RecordBatch::try_new_with_options(schema.clone(), arrays, &options)
+            .map_err(|e| e.to_string())?;
+        Ok((batch, bad))
     }
-}
-
-/// Why a batch could not be finished.
-#[derive(Debug)]
-pub(crate) enum FinishError {
-    Value(ValueError),
-    Internal(String),
 }
 
 /// Types collected as text and cast at the end of the batch.
@@ -114,6 +164,8 @@ fn deferred(ty: SqlType) -> bool {
             | SqlType::Double
             | SqlType::Date
             | SqlType::Timestamp
+            | SqlType::TimestampTz
+            | SqlType::Numeric { .. }
             | SqlType::Bool
             | SqlType::Text
             | SqlType::Varchar { .. }
@@ -129,6 +181,12 @@ fn builder(ty: SqlType) -> Box<dyn ArrayBuilder> {
         SqlType::Double => Box::new(Float64Builder::new()),
         SqlType::Date => Box::new(Date32Builder::new()),
         SqlType::Timestamp => Box::new(TimestampMicrosecondBuilder::new()),
+        SqlType::TimestampTz => Box::new(TimestampMicrosecondBuilder::new().with_timezone("UTC")),
+        SqlType::Numeric { precision, scale } => Box::new(
+            Decimal128Builder::new()
+                .with_precision_and_scale(precision, scale as i8)
+                .unwrap_or_default(),
+        ),
         SqlType::Bool => Box::new(BooleanBuilder::new()),
         _ => Box::new(StringBuilder::new()),
     }
@@ -166,35 +224,34 @@ fn append(b: &mut dyn ArrayBuilder, ty: SqlType, value: Option<&str>) -> Result<
             typed::<Float64Builder>(b)?.append_option(parse(ty, value, parse_double)?);
         }
         SqlType::Date => typed::<Date32Builder>(b)?.append_option(parse(ty, value, parse_date)?),
-        SqlType::Timestamp => typed::<TimestampMicrosecondBuilder>(b)?.append_option(parse(
-            ty,
-            value,
-            parse_timestamp,
-        )?),
+        SqlType::Numeric { precision, scale } => typed::<Decimal128Builder>(b)?
+            .append_option(parse(ty, value, |v| parse_decimal(v, precision, scale))?),
+        SqlType::Timestamp | SqlType::TimestampTz => typed::<TimestampMicrosecondBuilder>(b)?
+            .append_option(parse(ty, value, parse_timestamp)?),
         SqlType::Bool => typed::<BooleanBuilder>(b)?.append_option(parse(ty, value, parse_bool)?),
         _ => typed::<StringBuilder>(b)?.append_option(value),
     }
     Ok(())
 }
 
-/// Casts a text column to `ty`; on failure, the first row that fails alone.
-fn cast_text(array: &ArrayRef, ty: SqlType) -> Result<ArrayRef, (usize, String)> {
-    let options = CastOptions {
-        safe: false,
-        ..CastOptions::default()
-    };
+/// Casts a text column to `ty`, values that do not cast becoming NULL; and
+/// those values' rows with the reason. `Err` when the cast is not supported.
+#[allow(clippy::type_complexity)] // reason: a pair of results, named at the call sites
+fn cast_text(array: &ArrayRef, ty: SqlType) -> (Result<ArrayRef, String>, Vec<(usize, String)>) {
     let target = ty.to_arrow();
-    match cast_with_options(array, &target, &options) {
-        Ok(a) => Ok(a),
-        Err(e) => {
-            let text = array.as_any().downcast_ref::<StringArray>();
-            for row in 0..array.len() {
-                if cast_with_options(&array.slice(row, 1), &target, &options).is_err() {
-                    let value = text.map_or("", |t| t.value(row));
-                    return Err((row, invalid(ty, value)));
-                }
+    let cast = match cast_with_options(array, &target, &CastOptions::default()) {
+        Ok(a) => a,
+        Err(e) => return (Err(format!("cannot load text as {ty}: {e}")), Vec::new()),
+    };
+    let mut failures = Vec::new();
+    if cast.null_count() != array.null_count() {
+        let text = array.as_any().downcast_ref::<StringArray>();
+        for row in 0..array.len() {
+            if array.is_valid(row) && cast.is_null(row) {
+                let value = text.map_or("", |t| t.value(row));
+                failures.push((row, invalid(ty, value)));
             }
-            Err((0, format!("cannot load text as {ty}: {e}")))
         }
     }
+    (Ok(cast), failures)
 }

@@ -1,6 +1,6 @@
-//! Running `COPY t [(cols)] FROM 'file' WITH (...)`: the file's fields go to
-//! the listed columns (all by default), converted to their types; the other
-//! columns get NULL.
+//! Running `COPY t [(cols)] FROM 'file' WITH (...)`: the file's fields (CSV)
+//! or columns (Parquet, Arrow IPC, by position) go to the listed columns (all
+//! by default), converted to their types; the other columns get NULL.
 //!
 //! Invariant: the caller runs this inside a write transaction and discards it
 //! on error, so a failed COPY appends nothing (batches already appended are
@@ -11,6 +11,7 @@ use std::path::Path;
 use hyperctl_exec::arrow::array::{ArrayRef, RecordBatch, RecordBatchOptions, new_null_array};
 use hyperctl_storage::{TableHandle, WriteTxn};
 
+use super::columnar::{conform, read_columnar};
 use super::{CsvOptions, CsvSchema, read_csv};
 use crate::error::{Error, Result};
 
@@ -23,6 +24,15 @@ pub(crate) struct CopyFrom {
     /// The files, loaded one after the other.
     pub(crate) paths: Vec<String>,
     pub(crate) options: CsvOptions,
+    pub(crate) format: CopyFormat,
+}
+
+/// The format of the files of a COPY.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CopyFormat {
+    Csv,
+    /// Parquet or Arrow IPC, by extension.
+    Columnar,
 }
 
 /// Loads the files of `plan` into its table; returns the number of rows.
@@ -40,8 +50,34 @@ pub(crate) fn copy_from(txn: &mut WriteTxn, plan: &CopyFrom) -> Result<u64> {
     };
     let schema = def.arrow_schema();
     let mut rows = 0;
+    let target = fields.table_def("public", "copy").arrow_schema();
     for path in &plan.paths {
-        for batch in read_csv(Path::new(path), &plan.options, &fields)? {
+        let batches: Box<dyn Iterator<Item = Result<RecordBatch>>> = match plan.format {
+            CopyFormat::Csv => Box::new(read_csv(Path::new(path), &plan.options, &fields)?),
+            CopyFormat::Columnar => {
+                let (file, batches) = read_columnar(Path::new(path))?;
+                if file.columns.len() != fields.columns.len() {
+                    return Err(Error::File {
+                        path: path.clone(),
+                        reason: format!(
+                            "the file has {} columns and COPY fills {}; list the columns \
+                             to fill after the table name",
+                            file.columns.len(),
+                            fields.columns.len()
+                        ),
+                    });
+                }
+                let target = target.clone();
+                let p = path.clone();
+                Box::new(batches.map(move |b| {
+                    conform(&b?, &target).map_err(|reason| Error::File {
+                        path: p.clone(),
+                        reason,
+                    })
+                }))
+            }
+        };
+        for batch in batches {
             let batch = batch?;
             let n = batch.num_rows();
             let mut columns: Vec<ArrayRef> = def

@@ -25,15 +25,10 @@
 //! bytes from a record start and `eof`; it never panics and always consumes
 //! at least one byte when it returns a record, so loops over it terminate.
 //!
-//! Chunked parallel loading (later): a loader cuts the file into chunks at
-//! line breaks, and each worker parses its chunk with `parse_record` as if the
-//! chunk started at a record start (outside quotes), counting lines relative to
-//! the chunk. Because a chunk may in truth start inside a quoted field, chunk
-//! k+1 is accepted only when chunk k's last record ended exactly at the cut;
-//! otherwise chunk k+1 is re-parsed from where chunk k's last record ended
-//! (speculative parsing, as DuckDB and Hyper do). Line numbers become absolute
-//! by a prefix sum over the chunks' line counts; `eof = false` on every chunk
-//! but the last makes a record that runs past the cut come back `Incomplete`.
+//! Chunked parallel loading (`chunks`) cuts the file only at record ends
+//! found by a quote-aware scan, so each chunk parses as whole records from a
+//! record start with `eof = true`; line numbers become absolute through the
+//! chunk's first line.
 
 /// The bytes that structure a CSV file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

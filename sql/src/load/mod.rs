@@ -13,38 +13,123 @@
 //! (and kept as data without one, as Hyper does); LF or CR LF line breaks.
 //! Errors name the file, the physical line a record starts on, and the field.
 //!
-//! This is still a single-threaded, streaming loader: it reads the file in
-//! blocks of [`READ_BLOCK_BYTES`] and hands storage batches of [`BATCH_ROWS`]
-//! rows; see `csv` for how chunks will be cut for parallel parsing.
+//! - `chunks`: the splitter (a quote-aware memchr scan cuts the stream into
+//!   chunks at record ends) and the worker threads, results in file order.
+//! - `source`: plain, `.gz` and `.zst` files.
+//!
+//! Loading is parallel and streaming: the splitter reads [`CHUNK_BYTES`] at a
+//! time, `threads` workers parse chunks straight into Arrow builders, and
+//! storage gets batches of up to [`BATCH_ROWS`] rows in file order. The
+//! outcome (rows, rejects, the first error) does not depend on the thread
+//! count or chunk size; `tests/it/csv_parallel.rs` and the
+//! `sql_csv_parallel` fuzz target check that.
 
+mod chunks;
+mod columnar;
 mod convert;
 mod copy;
 mod csv;
 mod infer;
+mod postgres;
+mod source;
 
-pub(crate) use copy::{CopyFrom, copy_from};
+pub use columnar::{ColumnarBatches, ColumnarFormat, read_columnar, write_columnar};
+pub(crate) use copy::{CopyFormat, CopyFrom, copy_from};
+pub use postgres::{PgBatches, PgSource, Secret, read_postgres};
 
 use std::borrow::Cow;
-use std::fs::File;
-use std::io::Read;
+use std::collections::VecDeque;
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
-use hyperctl_exec::arrow::array::RecordBatch;
+use hyperctl_exec::arrow::array::{BooleanArray, RecordBatch};
+use hyperctl_exec::arrow::compute::filter_record_batch;
 use hyperctl_exec::arrow::datatypes::SchemaRef;
 use hyperctl_storage::{ColumnDef, TableDef};
 
-use self::convert::{BatchBuilder, FinishError};
+use self::chunks::{Chunk, OrderedResults, Splitter, csv_error, parallel_chunks, record_end};
+use self::convert::{BatchBuilder, ValueError};
 use self::csv::{Dialect, Parsed, Record};
 use self::infer::{Inference, unique_names};
 use crate::error::{Error, Result, SqlError, state};
 
-/// Rows per batch handed to storage.
+/// Rows per batch handed to storage (at most; a chunk's last batch is shorter).
 const BATCH_ROWS: usize = 65_536;
 
-/// Bytes read from the file at a time (more when one record is longer).
-const READ_BLOCK_BYTES: usize = 1 << 20;
+/// Bytes per chunk of the parallel parser (more when one record is longer).
+const CHUNK_BYTES: usize = 8 << 20;
 
 const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// What loading does with a malformed record or a value that does not fit
+/// its column.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OnError {
+    /// Fail with the first such record (line and column); nothing is loaded.
+    #[default]
+    Abort,
+    /// Load the other records and hand the bad ones to the reject sink.
+    Skip,
+}
+
+/// Receives rejected records in file order (see [`CsvOptions::on_error`]).
+#[derive(Clone)]
+pub struct RejectSink(Arc<RejectFn>);
+
+type RejectFn = dyn Fn(&Reject) -> Result<()> + Send + Sync;
+
+impl RejectSink {
+    /// A sink calling `f` for each rejected record; an `Err` stops the load.
+    pub fn new(f: impl Fn(&Reject) -> Result<()> + Send + Sync + 'static) -> RejectSink {
+        RejectSink(Arc::new(f))
+    }
+}
+
+impl std::fmt::Debug for RejectSink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RejectSink")
+    }
+}
+
+/// Counters a loader updates as it goes (for progress bars), shared with
+/// the caller.
+#[derive(Debug, Default)]
+pub struct LoadProgress {
+    bytes_read: Arc<AtomicU64>,
+    rows: AtomicU64,
+    rejected: AtomicU64,
+}
+
+impl LoadProgress {
+    /// New counters at zero.
+    pub fn new() -> Arc<LoadProgress> {
+        Arc::default()
+    }
+
+    /// Bytes read from the source so far (after decompression).
+    pub fn bytes_read(&self) -> u64 {
+        self.bytes_read.load(Ordering::Relaxed)
+    }
+
+    /// Rows handed on so far.
+    pub fn rows(&self) -> u64 {
+        self.rows.load(Ordering::Relaxed)
+    }
+
+    /// Records rejected so far.
+    pub fn rejected(&self) -> u64 {
+        self.rejected.load(Ordering::Relaxed)
+    }
+
+    /// Counts rows and bytes that a source other than the CSV loader
+    /// (Parquet, PostgreSQL) handed on.
+    pub fn add_rows(&self, rows: u64, bytes: u64) {
+        self.rows.fetch_add(rows, Ordering::Relaxed);
+        self.bytes_read.fetch_add(bytes, Ordering::Relaxed);
+    }
+}
 
 /// How a CSV file is written (the options of `COPY ... WITH (FORMAT csv)`).
 #[derive(Debug, Clone)]
@@ -57,6 +142,11 @@ pub struct CsvOptions {
     force_not_null: Vec<String>,
     force_null: Vec<String>,
     sanitize: bool,
+    threads: usize,
+    chunk_bytes: usize,
+    on_error: OnError,
+    rejects: Option<RejectSink>,
+    progress: Option<Arc<LoadProgress>>,
 }
 
 impl Default for CsvOptions {
@@ -70,6 +160,11 @@ impl Default for CsvOptions {
             force_not_null: Vec::new(),
             force_null: Vec::new(),
             sanitize: false,
+            threads: 0,
+            chunk_bytes: CHUNK_BYTES,
+            on_error: OnError::Abort,
+            rejects: None,
+            progress: None,
         }
     }
 }
@@ -131,6 +226,52 @@ impl CsvOptions {
         self
     }
 
+    /// Worker threads that parse chunks; 0 (the default) is one per core.
+    /// The result, including the error reported, does not depend on it.
+    pub fn threads(mut self, threads: usize) -> Self {
+        self.threads = threads;
+        self
+    }
+
+    /// Bytes per chunk (default 8 MiB); memory use is about
+    /// `(2 * threads + 1) * chunk_bytes`. Small values are for tests.
+    pub fn chunk_bytes(mut self, chunk_bytes: usize) -> Self {
+        self.chunk_bytes = chunk_bytes.max(1);
+        self
+    }
+
+    /// What to do with bad records (default: abort).
+    pub fn on_error(mut self, on_error: OnError) -> Self {
+        self.on_error = on_error;
+        self
+    }
+
+    /// Where rejected records go with [`OnError::Skip`] (default: dropped,
+    /// only counted).
+    pub fn reject_sink(mut self, sink: RejectSink) -> Self {
+        self.rejects = Some(sink);
+        self
+    }
+
+    /// Counters to update while loading.
+    pub fn progress(mut self, progress: Arc<LoadProgress>) -> Self {
+        self.progress = Some(progress);
+        self
+    }
+
+    fn thread_count(&self) -> usize {
+        match self.threads {
+            0 => std::thread::available_parallelism().map_or(1, usize::from),
+            n => n,
+        }
+    }
+
+    fn bytes_counter(&self) -> Arc<AtomicU64> {
+        self.progress
+            .as_ref()
+            .map_or_else(Arc::default, |p| Arc::clone(&p.bytes_read))
+    }
+
     /// The parser's dialect, once the options are known to be consistent.
     fn dialect(&self) -> Result<Dialect> {
         let escape = self.escape.unwrap_or(self.quote);
@@ -181,122 +322,6 @@ impl CsvSchema {
             name: table.to_string(),
             columns: self.columns.clone(),
         }
-    }
-}
-
-/// Reads records from a byte source, refilling its buffer as needed.
-struct RecordReader {
-    source: Box<dyn Read + Send>,
-    path: String,
-    dialect: Dialect,
-    skip_bom: bool,
-    block_bytes: usize,
-    buf: Vec<u8>,
-    pos: usize,
-    eof: bool,
-    started: bool,
-    line: u64,
-    record: Record,
-}
-
-impl RecordReader {
-    fn open(path: &Path, options: &CsvOptions) -> Result<RecordReader> {
-        let dialect = options.dialect()?;
-        let file = File::open(path).map_err(|source| Error::Io {
-            op: "could not read from external source",
-            path: path.display().to_string(),
-            source,
-        })?;
-        Ok(Self::new(
-            Box::new(file),
-            path.display().to_string(),
-            dialect,
-            options,
-        ))
-    }
-
-    fn new(
-        source: Box<dyn Read + Send>,
-        path: String,
-        dialect: Dialect,
-        options: &CsvOptions,
-    ) -> RecordReader {
-        RecordReader {
-            source,
-            path,
-            dialect,
-            skip_bom: options.header,
-            block_bytes: READ_BLOCK_BYTES,
-            buf: Vec::new(),
-            pos: 0,
-            eof: false,
-            started: false,
-            line: 1,
-            record: Record::default(),
-        }
-    }
-
-    /// The next record, `None` at the end of the file.
-    fn next_record(&mut self) -> Result<Option<&Record>> {
-        if !self.started {
-            self.started = true;
-            while self.buf.len() < UTF8_BOM.len() && !self.eof {
-                self.fill()?;
-            }
-            if self.skip_bom && self.buf.starts_with(UTF8_BOM) {
-                self.pos = UTF8_BOM.len();
-            }
-        }
-        loop {
-            let parsed = self
-                .dialect
-                .parse_record(&self.buf[self.pos..], self.eof, self.line, &mut self.record)
-                .map_err(|e| Error::Csv {
-                    path: self.path.clone(),
-                    line: e.line,
-                    column: e.field,
-                    reason: e.kind.message().to_string(),
-                })?;
-            match parsed {
-                Parsed::Record { len } => {
-                    self.pos += len;
-                    self.line += self.record.line_breaks;
-                    return Ok(Some(&self.record));
-                }
-                Parsed::End => return Ok(None),
-                Parsed::Incomplete => self.fill()?,
-            }
-        }
-    }
-
-    /// Drops consumed bytes and reads at least a block more (as much again as
-    /// is buffered, so that a long record is re-parsed O(log n) times).
-    fn fill(&mut self) -> Result<()> {
-        self.buf.drain(..self.pos);
-        self.pos = 0;
-        let want = self.block_bytes.max(self.buf.len());
-        let start = self.buf.len();
-        self.buf.resize(start + want, 0);
-        let mut filled = start;
-        while filled < self.buf.len() {
-            match self.source.read(&mut self.buf[filled..]) {
-                Ok(0) => {
-                    self.eof = true;
-                    break;
-                }
-                Ok(n) => filled += n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(source) => {
-                    return Err(Error::Io {
-                        op: "could not read from external source",
-                        path: self.path.clone(),
-                        source,
-                    });
-                }
-            }
-        }
-        self.buf.truncate(filled);
-        Ok(())
     }
 }
 
@@ -373,54 +398,107 @@ fn check_width(record: &Record, width: usize, path: &str) -> Result<()> {
     })
 }
 
-/// Infers column names and types from the whole file.
+/// Opens the source and its splitter (the reading half of both passes).
+fn open_splitter(path: &Path, options: &CsvOptions) -> Result<Splitter> {
+    let dialect = options.dialect()?;
+    let source = source::open(path)?;
+    Ok(Splitter::new(
+        source,
+        path.display().to_string(),
+        dialect,
+        options.chunk_bytes,
+        options.bytes_counter(),
+    ))
+}
+
+/// Infers column names and types from the whole file, in parallel.
 ///
 /// # Errors
 /// `Io` ("could not read from external source") when the file cannot be read;
-/// `Csv` for malformed records (with line and column); `Sql` for inconsistent
-/// options.
+/// `Csv` for malformed records (with line and column) unless the options skip
+/// them; `Sql` for inconsistent options.
 pub fn infer_csv_schema(path: impl AsRef<Path>, options: &CsvOptions) -> Result<CsvSchema> {
-    let path = path.as_ref();
-    let mut reader = RecordReader::open(path, options)?;
-    infer_records(&mut reader, options)
+    let splitter = open_splitter(path.as_ref(), options)?;
+    infer_records(splitter, options)
 }
 
-fn infer_records(reader: &mut RecordReader, options: &CsvOptions) -> Result<CsvSchema> {
-    let path = reader.path.clone();
-    let Some(first) = reader.next_record()? else {
+fn infer_records(mut splitter: Splitter, options: &CsvOptions) -> Result<CsvSchema> {
+    let path = splitter.path().to_string();
+    let Some(first) = splitter.first_record(options.header, options.header)? else {
         return Ok(CsvSchema {
             columns: Vec::new(),
         });
     };
-    let (mut inference, rules) = if options.header {
+    let names = if options.header {
         let raw: Vec<Cow<'_, str>> = (0..first.len())
             .map(|i| String::from_utf8_lossy(first.field(i)))
             .collect();
-        let names = unique_names(raw.iter().map(AsRef::as_ref));
-        let rules = FieldRules::new(options, &names)?;
-        (Inference::new(names), rules)
+        unique_names(raw.iter().map(AsRef::as_ref))
     } else {
-        let names: Vec<String> = (1..=first.len()).map(|i| format!("column{i}")).collect();
-        let rules = FieldRules::new(options, &names)?;
-        let mut inference = Inference::new(names);
-        observe(&mut inference, &rules, first, &path)?;
-        (inference, rules)
+        (1..=first.len()).map(|i| format!("column{i}")).collect()
     };
-    while let Some(record) = reader.next_record()? {
-        observe(&mut inference, &rules, record, &path)?;
+    let rules = Arc::new(FieldRules::new(options, &names)?);
+    let dialect = options.dialect()?;
+    let skip = options.on_error == OnError::Skip;
+    let width = names.len();
+    let work = Arc::new(move |chunk: Chunk| -> Result<Inference> {
+        let mut inference = Inference::new(width);
+        let mut record = Record::default();
+        let (mut pos, mut line) = (0, chunk.first_line);
+        let bytes = &chunk.bytes;
+        loop {
+            let len = match dialect.parse_record(&bytes[pos..], true, line, &mut record) {
+                Ok(Parsed::Record { len }) => len,
+                Ok(Parsed::End) => return Ok(inference),
+                Ok(Parsed::Incomplete) => return Err(incomplete()),
+                Err(e) if skip => {
+                    let end = pos + record_end(dialect, &bytes[pos..]);
+                    line += memchr::memchr_iter(b'\n', &bytes[pos..end]).count() as u64;
+                    pos = end;
+                    let _ = e;
+                    continue;
+                }
+                Err(e) => return Err(csv_error(&path, e)),
+            };
+            match observe(&mut inference, &rules, &record, &path, skip) {
+                Ok(()) => {}
+                Err(_) if skip => {}
+                Err(e) => return Err(e),
+            }
+            pos += len;
+            line += record.line_breaks;
+        }
+    });
+    let mut total = Inference::new(width);
+    for part in parallel_chunks(splitter, options.thread_count(), work) {
+        total.merge(part?);
     }
     Ok(CsvSchema {
-        columns: inference.finish(),
+        columns: total.finish(names),
     })
 }
 
+fn incomplete() -> Error {
+    Error::Internal {
+        what: "CSV chunk ends inside a record".into(),
+    }
+}
+
+/// Observes one record; in skip mode a record with a bad field is observed
+/// not at all.
 fn observe(
     inference: &mut Inference,
     rules: &FieldRules,
     record: &Record,
     path: &str,
+    skip: bool,
 ) -> Result<()> {
     check_width(record, inference.width(), path)?;
+    if skip {
+        for i in 0..record.len() {
+            rules.value(record, i, path)?;
+        }
+    }
     for i in 0..record.len() {
         let value = rules.value(record, i, path)?;
         inference.observe(i, value.as_deref());
@@ -428,96 +506,123 @@ fn observe(
     Ok(())
 }
 
-/// Reads a CSV file as batches of `schema`'s columns.
+/// A record that was not loaded (`OnError::Skip`): where, why, and its raw
+/// bytes (without the line break).
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reject {
+    /// The line the record starts on (1-based).
+    pub line: u64,
+    /// The field (1-based) that is wrong.
+    pub column: u64,
+    /// What is wrong and what was expected.
+    pub reason: String,
+    /// The record as it is in the file.
+    pub record: Vec<u8>,
+}
+
+impl Reject {
+    fn new(error: Error, raw: &[u8]) -> Reject {
+        let raw = raw.strip_suffix(b"\n").unwrap_or(raw);
+        let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+        let (line, column, reason) = match error {
+            Error::Csv {
+                line,
+                column,
+                reason,
+                ..
+            } => (line, column, reason),
+            other => (0, 0, other.to_string()),
+        };
+        Reject {
+            line,
+            column,
+            reason,
+            record: raw.to_vec(),
+        }
+    }
+}
+
+/// Reads a CSV file as batches of `schema`'s columns, parsing chunks of the
+/// file on `options.threads` threads; batches come in file order.
 ///
 /// # Errors
 /// `Io` ("could not read from external source") when the file cannot be
-/// opened; `Sql` for inconsistent options. Each batch is `Err(Csv)` at the
-/// first malformed record or value that does not parse as its column's type,
-/// with line and column; iteration stops after an error.
+/// opened; `Sql` for inconsistent options. With `OnError::Abort`, a batch is
+/// `Err(Csv)` at the first malformed record or value that does not parse as
+/// its column's type (the first in the file, whatever the thread count), with
+/// line and column, and iteration stops there. With `OnError::Skip`, such
+/// records go to the reject sink and the others load.
 pub fn read_csv(
     path: &Path,
     options: &CsvOptions,
     schema: &CsvSchema,
 ) -> Result<impl Iterator<Item = Result<RecordBatch>> + use<>> {
-    let reader = RecordReader::open(path, options)?;
-    CsvBatches::new(reader, options, schema)
+    let splitter = open_splitter(path, options)?;
+    CsvBatches::new(splitter, options, schema)
 }
 
 /// The batches of one CSV file.
 struct CsvBatches {
-    reader: RecordReader,
-    rules: FieldRules,
-    columns: Vec<ColumnDef>,
-    arrow_schema: SchemaRef,
-    builder: BatchBuilder,
-    lines: Vec<u64>,
-    skip_header: bool,
+    results: OrderedResults<Loaded>,
+    queue: VecDeque<RecordBatch>,
+    rejects: Option<RejectSink>,
+    progress: Option<Arc<LoadProgress>>,
     done: bool,
 }
 
+/// What one chunk gave.
+#[derive(Debug, Default)]
+struct Loaded {
+    batches: Vec<RecordBatch>,
+    rejects: Vec<Reject>,
+}
+
 impl CsvBatches {
-    fn new(reader: RecordReader, options: &CsvOptions, schema: &CsvSchema) -> Result<CsvBatches> {
+    fn new(mut splitter: Splitter, options: &CsvOptions, schema: &CsvSchema) -> Result<CsvBatches> {
         let names: Vec<String> = schema.columns.iter().map(|c| c.name.clone()).collect();
-        Ok(CsvBatches {
-            reader,
+        let loader = ChunkLoader {
+            dialect: options.dialect()?,
+            path: splitter.path().to_string(),
             rules: FieldRules::new(options, &names)?,
             columns: schema.columns.clone(),
             arrow_schema: schema.table_def("public", "csv").arrow_schema(),
-            builder: BatchBuilder::new(&schema.columns),
-            lines: Vec::new(),
-            skip_header: options.header,
+            skip: options.on_error == OnError::Skip,
+        };
+        if options.header {
+            splitter.first_record(true, true)?;
+        }
+        let work = Arc::new(move |chunk: Chunk| loader.load(&chunk));
+        Ok(CsvBatches {
+            results: parallel_chunks(splitter, options.thread_count(), work),
+            queue: VecDeque::new(),
+            rejects: options.rejects.clone(),
+            progress: options.progress.clone(),
             done: false,
         })
     }
 
     fn next_batch(&mut self) -> Result<Option<RecordBatch>> {
-        if std::mem::take(&mut self.skip_header) {
-            self.reader.next_record()?;
-        }
-        let path = self.reader.path.clone();
-        self.lines.clear();
-        while self.builder.rows() < BATCH_ROWS {
-            let Some(record) = self.reader.next_record()? else {
-                break;
-            };
-            check_width(record, self.columns.len(), &path)?;
-            for i in 0..record.len() {
-                let value = self.rules.value(record, i, &path)?;
-                let column = &self.columns[i];
-                let at = |reason: String| Error::Csv {
-                    path: path.clone(),
-                    line: record.line,
-                    column: i as u64 + 1,
-                    reason,
-                };
-                if value.is_none() && !column.nullable {
-                    return Err(at(format!(
-                        "non-NULL value required: column \"{}\" is NOT NULL",
-                        column.name
-                    )));
+        loop {
+            if let Some(batch) = self.queue.pop_front() {
+                if let Some(p) = &self.progress {
+                    p.rows.fetch_add(batch.num_rows() as u64, Ordering::Relaxed);
                 }
-                self.builder
-                    .append(i, value.as_deref())
-                    .map_err(|reason| at(format!("{reason} (column \"{}\")", column.name)))?;
+                return Ok(Some(batch));
             }
-            self.builder.end_row();
-            self.lines.push(record.line);
-        }
-        if self.builder.rows() == 0 {
-            return Ok(None);
-        }
-        match self.builder.finish(&self.arrow_schema) {
-            Ok(batch) => Ok(Some(batch)),
-            Err(FinishError::Value(e)) => Err(Error::Csv {
-                path,
-                line: self.lines.get(e.row).copied().unwrap_or(0),
-                column: e.column as u64 + 1,
-                reason: format!("{} (column \"{}\")", e.reason, self.columns[e.column].name),
-            }),
-            Err(FinishError::Internal(what)) => Err(Error::Internal {
-                what: format!("CSV batch: {what}"),
-            }),
+            let Some(loaded) = self.results.next() else {
+                return Ok(None);
+            };
+            let loaded = loaded?;
+            for reject in &loaded.rejects {
+                if let Some(p) = &self.progress {
+                    p.rejected.fetch_add(1, Ordering::Relaxed);
+                }
+                if let Some(sink) = &self.rejects {
+                    (sink.0)(reject)?;
+                }
+            }
+            self.queue.extend(loaded.batches);
         }
     }
 }
@@ -543,28 +648,181 @@ impl Iterator for CsvBatches {
     }
 }
 
+/// Parses chunks into batches (one per worker call; shared read-only).
+struct ChunkLoader {
+    dialect: Dialect,
+    path: String,
+    rules: FieldRules,
+    columns: Vec<ColumnDef>,
+    arrow_schema: SchemaRef,
+    skip: bool,
+}
+
+/// Per row of the batch being built: its line and its bytes in the chunk.
+type RowSpans = Vec<(u64, std::ops::Range<usize>)>;
+
+impl ChunkLoader {
+    fn load(&self, chunk: &Chunk) -> Result<Loaded> {
+        let mut out = Loaded::default();
+        let mut builder = BatchBuilder::new(&self.columns);
+        let mut rows: RowSpans = Vec::new();
+        let bytes = &chunk.bytes;
+        let mut record = Record::default();
+        let (mut pos, mut line) = (0, chunk.first_line);
+        loop {
+            if builder.rows() >= BATCH_ROWS {
+                self.flush(&mut builder, &mut rows, bytes, &mut out)?;
+            }
+            let parsed = self
+                .dialect
+                .parse_record(&bytes[pos..], true, line, &mut record);
+            let len = match parsed {
+                Ok(Parsed::Record { len }) => len,
+                Ok(Parsed::End) => break,
+                Ok(Parsed::Incomplete) => return Err(incomplete()),
+                Err(e) => {
+                    let error = csv_error(&self.path, e);
+                    if !self.skip {
+                        return Err(self.earlier_error(&builder, &rows, line).unwrap_or(error));
+                    }
+                    let end = pos + record_end(self.dialect, &bytes[pos..]);
+                    out.rejects.push(Reject::new(error, &bytes[pos..end]));
+                    line += memchr::memchr_iter(b'\n', &bytes[pos..end]).count() as u64;
+                    pos = end;
+                    continue;
+                }
+            };
+            match self.row(&mut builder, &record) {
+                Ok(()) => {
+                    builder.end_row();
+                    rows.push((record.line, pos..pos + len));
+                }
+                Err(error) if self.skip => {
+                    out.rejects.push(Reject::new(error, &bytes[pos..pos + len]));
+                }
+                Err(error) => {
+                    return Err(self
+                        .earlier_error(&builder, &rows, record.line)
+                        .unwrap_or(error));
+                }
+            }
+            pos += len;
+            line += record.line_breaks;
+        }
+        self.flush(&mut builder, &mut rows, bytes, &mut out)?;
+        out.rejects.sort_by_key(|r| r.line);
+        Ok(out)
+    }
+
+    /// Appends the fields of `record` (in skip mode, only when all of them fit).
+    fn row(&self, builder: &mut BatchBuilder, record: &Record) -> Result<()> {
+        check_width(record, self.columns.len(), &self.path)?;
+        let passes = if self.skip { 2 } else { 1 };
+        for pass in (0..passes).rev() {
+            for i in 0..record.len() {
+                let value = self.rules.value(record, i, &self.path)?;
+                let column = &self.columns[i];
+                let at = |reason: String| Error::Csv {
+                    path: self.path.clone(),
+                    line: record.line,
+                    column: i as u64 + 1,
+                    reason,
+                };
+                if value.is_none() && !column.nullable {
+                    return Err(at(format!(
+                        "non-NULL value required: column \"{}\" is NOT NULL",
+                        column.name
+                    )));
+                }
+                let appended = if pass == 1 {
+                    builder.check(i, value.as_deref())
+                } else {
+                    builder.append(i, value.as_deref())
+                };
+                appended.map_err(|reason| at(format!("{reason} (column \"{}\")", column.name)))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// In abort mode, a value before the failing field that a deferred cast
+    /// rejects comes first in the file and so is the error to report.
+    fn earlier_error(&self, builder: &BatchBuilder, rows: &RowSpans, line: u64) -> Option<Error> {
+        let e = builder.first_deferred_error()?;
+        Some(self.value_error(&e, rows.get(e.row).map_or(line, |r| r.0)))
+    }
+
+    fn value_error(&self, e: &ValueError, line: u64) -> Error {
+        Error::Csv {
+            path: self.path.clone(),
+            line,
+            column: e.column as u64 + 1,
+            reason: format!("{} (column \"{}\")", e.reason, self.columns[e.column].name),
+        }
+    }
+
+    /// Ends the batch being built; its bad rows fail the load or are rejected.
+    fn flush(
+        &self,
+        builder: &mut BatchBuilder,
+        rows: &mut RowSpans,
+        bytes: &[u8],
+        out: &mut Loaded,
+    ) -> Result<()> {
+        if builder.rows() == 0 {
+            return Ok(());
+        }
+        let (batch, bad) = builder
+            .finish(&self.arrow_schema)
+            .map_err(|what| Error::Internal {
+                what: format!("CSV batch: {what}"),
+            })?;
+        let batch = if bad.is_empty() {
+            batch
+        } else if !self.skip {
+            let e = &bad[0];
+            return Err(self.value_error(e, rows.get(e.row).map_or(0, |r| r.0)));
+        } else {
+            let mut keep = vec![true; batch.num_rows()];
+            for e in &bad {
+                if std::mem::replace(&mut keep[e.row], false) {
+                    let (line, span) = rows[e.row].clone();
+                    out.rejects
+                        .push(Reject::new(self.value_error(e, line), &bytes[span]));
+                }
+            }
+            filter_record_batch(&batch, &BooleanArray::from(keep)).map_err(|e| Error::Internal {
+                what: format!("CSV batch filter: {e}"),
+            })?
+        };
+        rows.clear();
+        if batch.num_rows() > 0 {
+            out.batches.push(batch);
+        }
+        Ok(())
+    }
+}
+
 /// Fuzz target bodies (see `crate::fuzzing`).
 pub(crate) mod fuzz {
     use super::*;
 
-    /// Parses `data` as a CSV file with `options`, read `block_bytes` at a
-    /// time (small blocks exercise the refill path): inference, then loading
-    /// with the inferred schema. Errors are fine; they must name a line
-    /// within the input.
-    pub(crate) fn load_bytes(data: &[u8], options: &CsvOptions, block_bytes: usize) -> Result<u64> {
+    /// Parses `data` as a CSV file with `options` (its threads and chunk size
+    /// included): inference, then loading with the inferred schema. Errors
+    /// are fine; they must name a line within the input. Returns the rows.
+    pub(crate) fn load_bytes(data: &[u8], options: &CsvOptions) -> Result<u64> {
         let Ok(dialect) = options.dialect() else {
             return Ok(0);
         };
         let lines = data.iter().filter(|&&b| b == b'\n').count() as u64 + 1;
-        let reader = |d: &[u8]| {
-            let mut r = RecordReader::new(
+        let splitter = |d: &[u8]| {
+            Splitter::new(
                 Box::new(std::io::Cursor::new(d.to_vec())),
                 "fuzz".into(),
                 dialect,
-                options,
-            );
-            r.block_bytes = block_bytes.max(1);
-            r
+                options.chunk_bytes,
+                Arc::default(),
+            )
         };
         let check_line = |e: Error| -> Error {
             if let Error::Csv { line, .. } = &e {
@@ -575,18 +833,38 @@ pub(crate) mod fuzz {
             }
             e
         };
-        let schema = infer_records(&mut reader(data), options).map_err(check_line)?;
+        let schema = infer_records(splitter(data), options).map_err(check_line)?;
         if schema.columns.is_empty() {
             return Ok(0);
         }
         // Invariant: what inference accepted loads with the inferred schema.
         let mut rows = 0;
-        for batch in CsvBatches::new(reader(data), options, &schema)? {
+        for batch in CsvBatches::new(splitter(data), options, &schema)? {
             match batch {
                 Ok(b) => rows += b.num_rows() as u64,
                 Err(e) => panic!("inference accepted the input but loading failed: {e}"),
             }
         }
         Ok(rows)
+    }
+
+    /// Infers and loads `data`, collecting the batches.
+    pub(crate) fn load_batches(
+        data: &[u8],
+        options: &CsvOptions,
+    ) -> Result<(CsvSchema, Vec<RecordBatch>)> {
+        let dialect = options.dialect()?;
+        let splitter = |d: &[u8]| {
+            Splitter::new(
+                Box::new(std::io::Cursor::new(d.to_vec())),
+                "data.csv".into(),
+                dialect,
+                options.chunk_bytes,
+                Arc::default(),
+            )
+        };
+        let schema = infer_records(splitter(data), options)?;
+        let batches = CsvBatches::new(splitter(data), options, &schema)?.collect::<Result<_>>()?;
+        Ok((schema, batches))
     }
 }

@@ -1,6 +1,8 @@
 //! Integration tests of hyperctl-sql: one binary, one module per area.
 
+mod columnar;
 mod csv_corpus;
+mod csv_parallel;
 mod errors;
 mod joins;
 mod persistence;

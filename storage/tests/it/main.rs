@@ -5,12 +5,20 @@
 //!   bigger ones, is reported or harmless;
 //! - `faults`: read faults, failed commits (poisoning), truncated files,
 //!   locking and replacing real files;
+//! - `concurrency`: readers sum balances on snapshots while writers commit
+//!   transfers and checkpoints run;
+//! - `vacuum`: VACUUM after deleting every other block shrinks the file;
+//! - `big_table`: a table larger than the memory budget (write, query,
+//!   update, vacuum), with the peak RSS;
 //! - `corpus`: replays the `storage_open` fuzz corpus.
 //!
 //! Random tests print their seed on failure and accept `HYPERCTL_SEED`.
 
+mod big_table;
+mod concurrency;
 mod corpus;
 mod crash;
 mod faults;
 mod flips;
 mod model;
+mod vacuum;

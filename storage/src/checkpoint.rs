@@ -36,6 +36,20 @@ pub(crate) fn initialize(inner: &Inner) -> Result<()> {
     // headers pointing into half-overwritten old data.
     inner.main.set_len(0).map_err(inner.io("truncating"))?;
     inner.main.sync().map_err(inner.io("syncing"))?;
+    // Then the old log (the old database is gone already, so a crash here
+    // loses nothing of it that it still had): once the new header
+    // (sequence 1) is durable, an old log of salt 1 would be replayed into
+    // the new database, and one of a larger salt would make it refuse to
+    // open.
+    let wal_io = |op| {
+        move |source| Error::Io {
+            path: crate::db::wal_path_of(&inner.path),
+            op,
+            source,
+        }
+    };
+    inner.wal.set_len(0).map_err(wal_io("truncating the log"))?;
+    inner.wal.sync().map_err(wal_io("syncing the log"))?;
     let blob = Catalog::default().encode();
     inner
         .main

@@ -469,6 +469,9 @@ impl Drop for WriteTxn {
         let written = std::mem::take(&mut self.written);
         if let Some(guard) = self.guard.as_mut() {
             for e in written {
+                // The transaction may have read its own block: the pool
+                // must not answer for the next block written here.
+                self.inner.pool.forget_range(e);
                 guard.alloc.free_now(e);
             }
         }

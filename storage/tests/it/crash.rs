@@ -243,3 +243,97 @@ fn replacing_a_database_crashes_cleanly() {
         }
     }
 }
+
+/// A database that crashed with commits in its log (its last checkpoint is
+/// sequence 2), as images of its file and its log.
+fn crashed_with_a_log() -> (Vec<u8>, Vec<u8>, model::Read) {
+    let main = FaultyBackend::new();
+    let wal = main.sibling();
+    let db = model::open(&main, &wal, &OpenOptions::new(), true).unwrap();
+    let def = TableDef {
+        schema: DEFAULT_SCHEMA.into(),
+        name: "old".into(),
+        columns: model::column_sets()[0].clone(),
+    };
+    let mut state = model::State::new();
+    let mut w = db.begin_write().unwrap();
+    let mut rng = Rng::new(3);
+    let steps = [
+        model::Step::Create(def.clone()),
+        model::Step::Append("old".into(), random_batch(&def, 70_000, &mut rng)),
+    ];
+    for step in &steps {
+        model::apply_step(&mut w, &mut state, step).unwrap();
+    }
+    w.commit().unwrap();
+    db.checkpoint().unwrap();
+    let mut w = db.begin_write().unwrap();
+    let step = model::Step::Append("old".into(), random_batch(&def, 70_000, &mut rng));
+    model::apply_step(&mut w, &mut state, &step).unwrap();
+    w.commit().unwrap();
+    // Power off before the close.
+    main.crash_after(Some(main.ops()));
+    drop(db);
+    (
+        main.crash_image(Survival::Durable),
+        wal.crash_image(Survival::Durable),
+        expected(&state),
+    )
+}
+
+/// Replacing a database that crashed with commits in its log (the old log
+/// is still there, as after a crash) loses power at every operation of the
+/// replace and of the commits after it: the image holds the old database
+/// with its logged commits, no database, or the new one; never a mix, and
+/// it always opens.
+#[test]
+fn replacing_a_crashed_database_crashes_cleanly() {
+    let (old_main, old_wal, old) = crashed_with_a_log();
+    {
+        let db = model::open_images(old_main.clone(), old_wal.clone(), true).unwrap();
+        assert!(same(&read_db(&db).unwrap(), &old), "the old database");
+    }
+    let plan = model::plan(
+        seed_from_env().unwrap_or(5),
+        Shape {
+            txns: 2,
+            big_inserts: 0,
+        },
+    );
+    let options = OpenOptions::new();
+    let setup = |crash: Option<u64>| {
+        let main = FaultyBackend::from_bytes(old_main.clone());
+        let wal = main.sibling();
+        use hyperctl_storage::Backend;
+        wal.write_all_at(&old_wal, 0).unwrap();
+        wal.sync().unwrap();
+        let base = main.ops();
+        main.crash_after(crash.map(|n| base + n));
+        (main, wal, base)
+    };
+    let (reference, reference_wal, base) = setup(None);
+    model::run(&plan, &reference, &reference_wal, &options, false);
+    let total = reference.ops() - base;
+    println!("replace a crashed database: {total} crash points");
+    for n in 0..total {
+        let (main, wal, _) = setup(Some(n));
+        let outcome = model::run(&plan, &main, &wal, &options, false);
+        for survival in [Survival::Durable, Survival::Live, Survival::Torn(n)] {
+            let ctx = format!("replace, power lost at op {n} of {total}, image {survival:?}");
+            let image = main.crash_image(survival);
+            let log = wal.crash_image(survival);
+            let report =
+                Database::verify_backend(model::path(), &FaultyBackend::from_bytes(image.clone()));
+            match model::open_images(image, log, true).and_then(|db| read_db(&db)) {
+                Err(Error::NotADatabase { .. }) => {}
+                Err(e) => panic!("{ctx}: {e}\n{report}"),
+                Ok(read) => {
+                    let new = [Some(&outcome.last), outcome.in_flight.as_ref()];
+                    let allowed = same(&read, &old)
+                        || new.iter().flatten().any(|s| same(&read, &expected(s)));
+                    assert!(allowed, "{ctx}: read [{}]", describe(&read));
+                }
+            }
+        }
+    }
+}

@@ -10,6 +10,7 @@
 //! - `vacuum`: VACUUM after deleting every other block shrinks the file;
 //! - `big_table`: a table larger than the memory budget (write, query,
 //!   update, vacuum), with the peak RSS;
+//! - `space`: reused space never serves stale data;
 //! - `corpus`: replays the `storage_open` fuzz corpus.
 //!
 //! Random tests print their seed on failure and accept `HYPERCTL_SEED`.
@@ -21,4 +22,5 @@ mod crash;
 mod faults;
 mod flips;
 mod model;
+mod space;
 mod vacuum;

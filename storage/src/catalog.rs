@@ -214,7 +214,6 @@ impl TableEntry {
             .sum::<u64>()
             + u64::from(self.tail.live_rows())
     }
-
 }
 
 /// Everything a snapshot knows: one version of the database.
@@ -319,7 +318,11 @@ impl Catalog {
             let block_count = r.u32("block count")?;
             let mut blocks = Vec::new();
             for _ in 0..block_count {
-                blocks.push(Arc::new(Block::decode(&mut r, def.columns.len(), file_len)?));
+                blocks.push(Arc::new(Block::decode(
+                    &mut r,
+                    def.columns.len(),
+                    file_len,
+                )?));
             }
             let mut entry = TableEntry::new(id, def);
             entry.blocks = blocks;

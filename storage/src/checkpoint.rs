@@ -279,7 +279,10 @@ fn write_checkpoint(inner: &Inner, shared: &mut Shared, cat: Catalog) -> Result<
     };
     inner
         .main
-        .write_all_at(&header.encode(), SLOT_OFFSETS[Header::slot_of(header.sequence)])
+        .write_all_at(
+            &header.encode(),
+            SLOT_OFFSETS[Header::slot_of(header.sequence)],
+        )
         .map_err(inner.io("writing header"))?;
     inner.main.sync().map_err(inner.io("syncing"))?;
     restart_wal(inner, header.sequence)?;
@@ -307,8 +310,8 @@ fn write_checkpoint(inner: &Inner, shared: &mut Shared, cat: Catalog) -> Result<
 /// The last checkpoint of a clean close, then the header into both slots,
 /// so that one damaged slot of a closed file loses nothing.
 pub(crate) fn close(inner: &Inner, shared: &mut Shared) -> Result<()> {
-    let dirty = shared.wal_end > WAL_HEADER_LEN
-        || shared.head.tables.iter().any(|t| t.tail.rows > 0);
+    let dirty =
+        shared.wal_end > WAL_HEADER_LEN || shared.head.tables.iter().any(|t| t.tail.rows > 0);
     if dirty {
         checkpoint(inner, shared)?;
     }
@@ -369,7 +372,13 @@ pub(crate) fn vacuum(inner: &Inner, shared: &mut Shared) -> Result<VacuumReport>
                 if buffered >= BLOCK_ROWS_MAX {
                     let rows = concat(&def, &buffer)?;
                     let full = rows.num_rows() / BLOCK_ROWS_MAX * BLOCK_ROWS_MAX;
-                    write_blocks(inner, &mut shared.alloc, &def, &rows.slice(0, full), &mut blocks)?;
+                    write_blocks(
+                        inner,
+                        &mut shared.alloc,
+                        &def,
+                        &rows.slice(0, full),
+                        &mut blocks,
+                    )?;
                     buffer = vec![rows.slice(full, rows.num_rows() - full)];
                     buffered = rows.num_rows() - full;
                 }
@@ -398,7 +407,10 @@ pub(crate) fn vacuum(inner: &Inner, shared: &mut Shared) -> Result<VacuumReport>
         }
         places.sort_by(|a, b| b.0.offset.cmp(&a.0.offset));
         for (extent, t, b, c) in places {
-            let Some(to) = shared.alloc.alloc_below(u64::from(extent.len), extent.offset) else {
+            let Some(to) = shared
+                .alloc
+                .alloc_below(u64::from(extent.len), extent.offset)
+            else {
                 continue;
             };
             let mut buf = vec![0u8; extent.len as usize];

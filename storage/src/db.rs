@@ -42,8 +42,7 @@ use crate::backend::{Backend, FileBackend, MemBackend};
 use crate::catalog::{Catalog, Extent, TableEntry, Tail};
 use crate::error::{Error, Result};
 use crate::header::{
-    DATA_START, FORMAT_VERSION, Header, SLOT_OFFSETS, SlotError, SlotState, choose_slot,
-    read_slot,
+    DATA_START, FORMAT_VERSION, Header, SLOT_OFFSETS, SlotError, SlotState, choose_slot, read_slot,
 };
 use crate::pool::BufferPool;
 use crate::scan::Snapshot;
@@ -424,9 +423,7 @@ impl Database {
         let head = shared.head.clone();
         inner.register(&head);
         *inner.published.write() = head;
-        inner
-            .wal_written
-            .store(shared.wal_end, Ordering::Release);
+        inner.wal_written.store(shared.wal_end, Ordering::Release);
         *inner.wal_durable.lock() = shared.wal_end;
         *inner.writer.lock() = shared;
         Ok(Database {
@@ -504,7 +501,11 @@ impl Database {
         let (pool_bytes, pool_budget, pool_hits, pool_misses) = self.inner.pool.usage();
         Ok(DatabaseStats {
             file_bytes: self.inner.main.len().map_err(self.inner.io("reading"))?,
-            wal_bytes: self.inner.wal.len().map_err(self.inner.io("reading the log"))?,
+            wal_bytes: self
+                .inner
+                .wal
+                .len()
+                .map_err(self.inner.io("reading the log"))?,
             wal_records: shared.next_lsn - 1,
             checkpoint_sequence: shared.header.sequence,
             free_bytes: shared.alloc.free_bytes(),
@@ -762,8 +763,8 @@ fn recover(inner: &Inner) -> Result<Shared> {
         ));
     }
     let file_len = inner.main.len().map_err(inner.io("reading"))?;
-    let mut catalog = load_catalog_from(&inner.path, inner.main.as_ref(), &header).map_err(
-        |e| match e {
+    let mut catalog =
+        load_catalog_from(&inner.path, inner.main.as_ref(), &header).map_err(|e| match e {
             Error::Corrupt {
                 path,
                 context,
@@ -778,8 +779,7 @@ fn recover(inner: &Inner) -> Result<Shared> {
                 source,
             },
             other => other,
-        },
-    )?;
+        })?;
     let mut used: Vec<Extent> = catalog.block_extents().collect();
     used.push(Extent {
         offset: header.catalog_offset,
@@ -967,10 +967,9 @@ pub(crate) fn apply(catalog: &mut Catalog, op: Op) -> std::result::Result<(), St
                 }
                 tail.deleted.union_with(&rows);
             } else {
-                let b = t
-                    .blocks
-                    .get_mut(block as usize)
-                    .ok_or_else(|| format!("deleted rows of block {block}, which does not exist"))?;
+                let b = t.blocks.get_mut(block as usize).ok_or_else(|| {
+                    format!("deleted rows of block {block}, which does not exist")
+                })?;
                 if rows.iter().any(|r| r >= b.rows) {
                     return Err(format!("deleted rows past the end of block {block}"));
                 }

@@ -64,10 +64,10 @@ pub use db::{
     CreateMode, DEFAULT_CHECKPOINT_WAL_BYTES, DEFAULT_MEMORY_BUDGET, Database, DatabaseStats,
     OpenOptions, VacuumReport, wal_path_of,
 };
+pub use error::{Error, Result};
 pub use scan::{
-    BlockColumnInfo, BlockInfo, ROW_POSITION_COLUMN, ScanOptions, Snapshot, TableHandle,
-    TableScan, projected_schema,
+    BlockColumnInfo, BlockInfo, ROW_POSITION_COLUMN, ScanOptions, Snapshot, TableHandle, TableScan,
+    projected_schema,
 };
 pub use txn::WriteTxn;
-pub use error::{Error, Result};
 pub use verify::{Place, Problem, Severity, SlotStatus, VerifyReport};

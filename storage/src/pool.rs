@@ -144,7 +144,10 @@ mod tests {
         assert!(pool.get(ext(1)).is_none(), "1 was least recently used");
         assert!(pool.get(ext(0)).is_some());
         assert!(pool.usage().0 <= size * 4);
-        pool.forget_range(Extent { offset: 0, len: 100 });
+        pool.forget_range(Extent {
+            offset: 0,
+            len: 100,
+        });
         assert_eq!(pool.usage().0, 0);
     }
 }

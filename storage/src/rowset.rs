@@ -45,7 +45,9 @@ impl RowSet {
 
     pub(crate) fn contains(&self, row: u32) -> bool {
         let (w, b) = ((row / 64) as usize, row % 64);
-        self.words.get(w).is_some_and(|word| word & (1u64 << b) != 0)
+        self.words
+            .get(w)
+            .is_some_and(|word| word & (1u64 << b) != 0)
     }
 
     /// How many rows are in the set.
@@ -113,7 +115,9 @@ impl RowSet {
 
     /// TRUE for the rows of `start..start + n` that are *not* in the set.
     pub(crate) fn keep_mask(&self, start: u32, n: u32) -> BooleanArray {
-        (start..start + n).map(|r| Some(!self.contains(r))).collect()
+        (start..start + n)
+            .map(|r| Some(!self.contains(r)))
+            .collect()
     }
 
     pub(crate) fn encode(&self, w: &mut ByteWriter) {
@@ -172,7 +176,12 @@ mod tests {
 
     #[test]
     fn overlapping_or_adjacent_runs_are_rejected() {
-        for runs in [[(0u32, 2u32), (1, 1)], [(0, 2), (2, 1)], [(3, 1), (1, 1)], [(0, 0), (4, 1)]] {
+        for runs in [
+            [(0u32, 2u32), (1, 1)],
+            [(0, 2), (2, 1)],
+            [(3, 1), (1, 1)],
+            [(0, 0), (4, 1)],
+        ] {
             let mut w = ByteWriter::new();
             w.put_u32(2);
             for (a, b) in runs {

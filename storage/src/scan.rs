@@ -15,7 +15,9 @@ use hyperctl_format::arrow::array::{
 };
 use hyperctl_format::arrow::compute::{concat_batches, filter_record_batch};
 use hyperctl_format::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
-use hyperctl_format::{BlockEncoding, ColumnRange, ColumnStats, block_encoding_of, decode_block_column};
+use hyperctl_format::{
+    BlockEncoding, ColumnRange, ColumnStats, block_encoding_of, decode_block_column,
+};
 
 use crate::catalog::{Block, Catalog, ColumnDef, TableDef, TableEntry};
 use crate::db::{Inner, corrupt_at};
@@ -331,7 +333,8 @@ impl TableScan {
             .iter()
             .map(|&i| data.column(i).clone())
             .collect();
-        self.finish(arrays, tail.rows, &tail.deleted, start).map(Some)
+        self.finish(arrays, tail.rows, &tail.deleted, start)
+            .map(Some)
     }
 
     fn finish(

@@ -75,12 +75,17 @@ impl WriteTxn {
     /// The database and the writer lock, without a transaction (for
     /// checkpoint and vacuum).
     pub(crate) fn into_parts(mut self) -> (Arc<Inner>, ArcMutexGuard<RawMutex, Shared>) {
-        let guard = self.guard.take().expect("a live transaction holds the lock");
+        let guard = self
+            .guard
+            .take()
+            .expect("a live transaction holds the lock");
         (self.inner.clone(), guard)
     }
 
     fn shared(&mut self) -> &mut Shared {
-        self.guard.as_mut().expect("a live transaction holds the lock")
+        self.guard
+            .as_mut()
+            .expect("a live transaction holds the lock")
     }
 
     /// The schema names as this transaction sees them.
@@ -276,8 +281,7 @@ impl WriteTxn {
                 return Err(e);
             }
         };
-        self.written
-            .extend(block.columns.iter().map(|c| c.extent));
+        self.written.extend(block.columns.iter().map(|c| c.extent));
         let consumed = tail.logged;
         let t = Arc::make_mut(&mut self.catalog.tables[index]);
         let rows = t.tail.rows;
@@ -425,7 +429,10 @@ impl WriteTxn {
         let may_free = self.may_free;
         let base = self.shared().head.clone();
         let payload = wal::encode_ops(&self.ops);
-        let mut guard = self.guard.take().expect("a live transaction holds the lock");
+        let mut guard = self
+            .guard
+            .take()
+            .expect("a live transaction holds the lock");
         let record = wal::encode_record(guard.header.sequence, guard.next_lsn, &payload);
         let at = guard.wal_end;
         inner

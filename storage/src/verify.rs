@@ -14,11 +14,11 @@ use hyperctl_format::decode_block_column;
 use crate::backend::Backend;
 use crate::catalog::Catalog;
 use crate::db::{read_catalog, slot_name};
-use crate::scan::column_mismatch;
 use crate::error::Error;
 use crate::header::{
     FORMAT_VERSION, Header, SLOT_LEN, SLOT_OFFSETS, SlotError, SlotState, choose_slot, read_slot,
 };
+use crate::scan::column_mismatch;
 
 /// How bad a problem is.
 #[non_exhaustive]
@@ -432,7 +432,12 @@ pub(crate) fn check_wal(report: &mut VerifyReport, wal: &dyn Backend) {
     let scan = match crate::wal::scan(wal) {
         Ok(s) => s,
         Err(e) => {
-            report.problem(Severity::Damage, Place::Log, 0..0, format!("cannot read: {e}"));
+            report.problem(
+                Severity::Damage,
+                Place::Log,
+                0..0,
+                format!("cannot read: {e}"),
+            );
             return;
         }
     };
@@ -454,7 +459,12 @@ pub(crate) fn check_wal(report: &mut VerifyReport, wal: &dyn Backend) {
     for (lsn, at, payload) in &scan.records {
         if let Err(e) = crate::wal::decode_ops(payload, *at, report.file_len) {
             let what = format!("record {lsn}: {e}");
-            report.problem(Severity::Damage, Place::Log, *at..*at + payload.len() as u64, what);
+            report.problem(
+                Severity::Damage,
+                Place::Log,
+                *at..*at + payload.len() as u64,
+                what,
+            );
         }
     }
     if scan.garbage > 0 {
@@ -473,7 +483,11 @@ pub(crate) fn check_wal(report: &mut VerifyReport, wal: &dyn Backend) {
 fn check_slot_padding(backend: &dyn Backend, report: &mut VerifyReport) {
     for (slot, start) in SLOT_OFFSETS.iter().enumerate() {
         let from = start + SLOT_LEN as u64;
-        let to = if slot == 0 { SLOT_OFFSETS[1] } else { crate::header::DATA_START };
+        let to = if slot == 0 {
+            SLOT_OFFSETS[1]
+        } else {
+            crate::header::DATA_START
+        };
         if report.file_len < to {
             continue;
         }

@@ -311,8 +311,7 @@ pub(crate) fn scan(backend: &dyn Backend) -> std::io::Result<WalScan> {
             .try_into()
             .expect("4 bytes"),
     );
-    if header[..8] != WAL_MAGIC || crc32c(&header[..CRC_OFFSET]) != crc || version != WAL_VERSION
-    {
+    if header[..8] != WAL_MAGIC || crc32c(&header[..CRC_OFFSET]) != crc || version != WAL_VERSION {
         out.garbage = len;
         return Ok(out);
     }

@@ -61,7 +61,10 @@ fn batch(ids: Vec<i64>, amounts: Vec<i64>) -> RecordBatch {
 
 /// (rows, sum of amount) as a query reads them.
 fn query(db: &Database) -> (u64, i64) {
-    let table = db.snapshot().table(DEFAULT_SCHEMA, "big").expect("the table");
+    let table = db
+        .snapshot()
+        .table(DEFAULT_SCHEMA, "big")
+        .expect("the table");
     let mut rows = 0u64;
     let mut sum = 0i64;
     for b in table.scan(&[1]).expect("scan") {
@@ -91,9 +94,9 @@ fn peak_rss_kib() -> u64 {
 #[test]
 fn big_table_within_a_small_memory_budget() {
     let env = std::env::var("HYPERCTL_BIG_TABLE_MB").ok();
-    let mb: u64 = env
-        .as_deref()
-        .map_or(DEFAULT_MB, |v| v.parse().expect("HYPERCTL_BIG_TABLE_MB is a number"));
+    let mb: u64 = env.as_deref().map_or(DEFAULT_MB, |v| {
+        v.parse().expect("HYPERCTL_BIG_TABLE_MB is a number")
+    });
     let target = mb << 20;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("big.hxe");
@@ -109,7 +112,8 @@ fn big_table_within_a_small_memory_budget() {
             clock.elapsed().as_secs_f64(),
             file >> 20,
             peak_rss_kib() >> 10,
-            db.stats().map(|s| (s.pool_bytes >> 20, s.pool_hits, s.pool_misses))
+            db.stats()
+                .map(|s| (s.pool_bytes >> 20, s.pool_hits, s.pool_misses))
         );
     };
 
@@ -122,7 +126,8 @@ fn big_table_within_a_small_memory_budget() {
         let ids: Vec<i64> = (rows..rows + BATCH).map(|i| i as i64).collect();
         let amounts: Vec<i64> = (rows..rows + BATCH).map(amount).collect();
         sum += amounts.iter().sum::<i64>();
-        w.append(DEFAULT_SCHEMA, "big", &batch(ids, amounts)).unwrap();
+        w.append(DEFAULT_SCHEMA, "big", &batch(ids, amounts))
+            .unwrap();
         rows += BATCH;
     }
     w.commit().unwrap();
@@ -156,8 +161,14 @@ fn big_table_within_a_small_memory_budget() {
     }
     drop(table);
     let updated = positions.len() as u64;
-    assert_eq!(w.delete(DEFAULT_SCHEMA, "big", &positions).unwrap(), updated);
-    for (i, a) in ids.chunks(BATCH as usize).zip(amounts.chunks(BATCH as usize)) {
+    assert_eq!(
+        w.delete(DEFAULT_SCHEMA, "big", &positions).unwrap(),
+        updated
+    );
+    for (i, a) in ids
+        .chunks(BATCH as usize)
+        .zip(amounts.chunks(BATCH as usize))
+    {
         w.append(DEFAULT_SCHEMA, "big", &batch(i.to_vec(), a.to_vec()))
             .unwrap();
     }

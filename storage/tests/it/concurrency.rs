@@ -104,7 +104,13 @@ fn transfer(db: &Database, from: i64, to: i64, amount: i64) {
     let ids = found.iter().map(|f| f.0).collect();
     let balances = found
         .iter()
-        .map(|f| if f.0 == from { f.1 - amount } else { f.1 + amount })
+        .map(|f| {
+            if f.0 == from {
+                f.1 - amount
+            } else {
+                f.1 + amount
+            }
+        })
         .collect();
     w.append(DEFAULT_SCHEMA, "accounts", &batch(ids, balances))
         .unwrap();
@@ -127,10 +133,7 @@ fn readers_always_see_the_constant_total() {
     w.append(
         DEFAULT_SCHEMA,
         "accounts",
-        &batch(
-            (0..ACCOUNTS).collect(),
-            vec![BALANCE; ACCOUNTS as usize],
-        ),
+        &batch((0..ACCOUNTS).collect(), vec![BALANCE; ACCOUNTS as usize]),
     )
     .unwrap();
     w.commit().unwrap();

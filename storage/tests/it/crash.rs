@@ -40,8 +40,7 @@ use hyperctl_storage::testing::{FaultyBackend, Survival};
 use hyperctl_storage::{DEFAULT_SCHEMA, Database, Error, OpenOptions, TableDef};
 
 use crate::model::{
-    self, Outcome, Rng, Shape, describe, expected, random_batch, read_db, same,
-    seed_from_env,
+    self, Outcome, Rng, Shape, describe, expected, random_batch, read_db, same, seed_from_env,
 };
 
 const DEFAULT_SEEDS: u64 = 3;
@@ -115,7 +114,10 @@ fn crash_every_op(seed: u64, shape: Shape, options: &OpenOptions) -> u64 {
     let wal = main.sibling();
     let outcome = model::run(&plan, &main, &wal, options, true);
     assert!(!main.crashed());
-    assert!(outcome.commits > 0, "seed {seed}: a workload without commits");
+    assert!(
+        outcome.commits > 0,
+        "seed {seed}: a workload without commits"
+    );
     println!(
         "crash test: seed {seed}: {}; header sequence {} at the end",
         model::summary(&plan),
@@ -227,7 +229,8 @@ fn replacing_a_database_crashes_cleanly() {
             let ctx = format!("replace, power lost at op {n} of {total}, image {survival:?}");
             let image = main.crash_image(survival);
             let log = wal.crash_image(survival);
-            let report = Database::verify_backend(model::path(), &FaultyBackend::from_bytes(image.clone()));
+            let report =
+                Database::verify_backend(model::path(), &FaultyBackend::from_bytes(image.clone()));
             let read = model::open_images(image, log, true).and_then(|db| read_db(&db));
             match read {
                 Err(Error::NotADatabase { .. }) => {}

@@ -9,7 +9,6 @@ use hyperctl_storage::{
 
 use crate::model::{self, Rng, describe, random_batch, read_db, same, seed_from_env};
 
-
 /// Reads that come back with a flipped bit or short never give wrong data:
 /// an error or the last commit (both header slots of a closed file hold it).
 #[test]
@@ -101,7 +100,10 @@ fn a_failed_commit_poisons_the_handle() {
             commit_table(&db, "t1", 10).unwrap();
             main.fail_op(Some(before + k));
             let err = commit_table(&db, "t2", rows).expect_err("the injected fault");
-            assert!(matches!(err, Error::Io { .. }), "rows {rows}, op {k}: {err}");
+            assert!(
+                matches!(err, Error::Io { .. }),
+                "rows {rows}, op {k}: {err}"
+            );
             assert!(
                 matches!(db.begin_write(), Err(Error::Poisoned { .. })),
                 "rows {rows}, op {k}: not poisoned"
@@ -276,7 +278,10 @@ fn a_second_open_is_locked_and_harms_nothing() {
         Err(Error::Locked { .. })
     ));
     let after = (std::fs::read(&path).unwrap(), std::fs::read(&wal).unwrap());
-    assert!(before == after, "a refused open changed the file or its log");
+    assert!(
+        before == after,
+        "a refused open changed the file or its log"
+    );
     commit_table(&db, "t2", 5).unwrap();
     drop(db);
     let db = Database::open(&path, &OpenOptions::new().read_only(true)).unwrap();

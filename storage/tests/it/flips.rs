@@ -96,7 +96,9 @@ fn check_flip(built: &Built, offset: usize) -> bool {
         "flip at {offset} ({region}) is not reported:\n{report}"
     );
     match read {
-        Err(Error::Internal { what }) => panic!("flip at {offset} ({region}): internal error {what}"),
+        Err(Error::Internal { what }) => {
+            panic!("flip at {offset} ({region}): internal error {what}")
+        }
         Err(e @ Error::Corrupt { .. }) => {
             let text = e.to_string();
             let named = match region.split_once(" block ") {
@@ -109,7 +111,10 @@ fn check_flip(built: &Built, offset: usize) -> bool {
                 }
                 None => region == "catalog" && text.contains("catalog"),
             };
-            assert!(named, "flip at {offset} ({region}): the error does not name it: {text}");
+            assert!(
+                named,
+                "flip at {offset} ({region}): the error does not name it: {text}"
+            );
         }
         Err(e) => panic!("flip at {offset} ({region}): not a Corrupt error: {e}"),
         Ok(read) => {

@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use hyperctl_format::SqlType;
 use hyperctl_format::arrow::array::{
-    Array, ArrayRef, AsArray, BooleanArray, Date32Array, Decimal128Array, Float64Array,
-    Int32Array, Int64Array, RecordBatch, StringArray, new_empty_array,
+    Array, ArrayRef, AsArray, BooleanArray, Date32Array, Decimal128Array, Float64Array, Int32Array,
+    Int64Array, RecordBatch, StringArray, new_empty_array,
 };
 use hyperctl_format::arrow::compute::{concat, concat_batches, filter_record_batch};
 use hyperctl_format::arrow::datatypes::UInt64Type;
@@ -225,7 +225,11 @@ pub(crate) fn plan(seed: u64, shape: Shape) -> Vec<TxnPlan> {
         for _ in 0..1 + rng.below(4) {
             let action = rng.below(20);
             if view.is_empty() || action < 3 {
-                let set = if big_left > 0 { 0 } else { rng.below(sets.len() as u64) as usize };
+                let set = if big_left > 0 {
+                    0
+                } else {
+                    rng.below(sets.len() as u64) as usize
+                };
                 let def = TableDef {
                     schema: DEFAULT_SCHEMA.into(),
                     name: format!("t{next_name}"),
@@ -390,7 +394,11 @@ pub(crate) fn positions(w: &WriteTxn, name: &str, rows: &[usize]) -> Result<Vec<
         );
         all.extend(column.as_primitive::<UInt64Type>().values().iter().copied());
     }
-    assert_eq!(all.len() as u64, table.row_count(), "{name}: scan vs row_count");
+    assert_eq!(
+        all.len() as u64,
+        table.row_count(),
+        "{name}: scan vs row_count"
+    );
     Ok(rows.iter().map(|&r| all[r]).collect())
 }
 

@@ -81,12 +81,22 @@ fn space_of_dropped_tables_and_replaced_blocks_is_reused_cleanly() {
             .unwrap();
         w.commit().unwrap();
         let t = db.snapshot().table(DEFAULT_SCHEMA, &name).unwrap();
-        check(&t, i64::from(round) * ROWS, round, &format!("round {round}"));
+        check(
+            &t,
+            i64::from(round) * ROWS,
+            round,
+            &format!("round {round}"),
+        );
         drop(t);
         // The checkpoint replaces the partial last block and frees it.
         db.checkpoint().unwrap();
         let t = db.snapshot().table(DEFAULT_SCHEMA, &name).unwrap();
-        check(&t, i64::from(round) * ROWS, round, &format!("round {round}, checkpointed"));
+        check(
+            &t,
+            i64::from(round) * ROWS,
+            round,
+            &format!("round {round}, checkpointed"),
+        );
         drop(t);
         let mut w = db.begin_write().unwrap();
         w.drop_table(DEFAULT_SCHEMA, &name).unwrap();

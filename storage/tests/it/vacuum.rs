@@ -65,7 +65,9 @@ fn check_rows(snapshot: &Snapshot, all: bool, when: &str) {
         let v = batch.column(1).as_primitive::<Int32Type>();
         let s = batch.column(2).as_string::<i32>();
         for i in 0..batch.num_rows() {
-            let want = expect.next().unwrap_or_else(|| panic!("{when}: too many rows"));
+            let want = expect
+                .next()
+                .unwrap_or_else(|| panic!("{when}: too many rows"));
             let id = ids.value(i);
             assert_eq!(id, want as i64, "{when}: row {n}");
             assert_eq!(v.is_null(i), id % 7 == 0, "{when}: id {id}");
@@ -166,4 +168,3 @@ fn vacuum_after_deleting_every_other_block_shrinks_the_file() {
     assert_eq!(t.row_count(), BLOCKS / 2 * BLOCK + 10);
     assert!(db.verify().is_ok(), "{}", db.verify());
 }
-

@@ -6,7 +6,7 @@
 //! their space freed (deferred) while readers still hold old snapshots and
 //! half-read scans, which they finish and re-read later. The buffer pool is
 //! tiny, so those reads go to the file, where reused space would show as
-//! wrong sums or damage.
+//! wrong sums or damage. A third thread runs VACUUM between commits.
 //!
 //! No timing: the readers run until the writers are done (at least once).
 
@@ -205,9 +205,37 @@ fn readers_always_see_the_constant_total() {
             })
         })
         .collect();
+    // VACUUM now and then: it rewrites blocks with deleted rows and moves
+    // extents down while readers hold old snapshots.
+    let writers_done = Arc::new(AtomicBool::new(false));
+    let vacuums = {
+        let db = db.clone();
+        let writers_done = writers_done.clone();
+        let commits = commits.clone();
+        std::thread::spawn(move || {
+            let mut n = 0;
+            let mut seen = u64::MAX;
+            loop {
+                let finished = writers_done.load(Ordering::Acquire);
+                let now = commits.load(Ordering::Acquire);
+                if now != seen {
+                    db.vacuum().expect("vacuum");
+                    n += 1;
+                    seen = now;
+                }
+                if finished {
+                    break n;
+                }
+                std::thread::yield_now();
+            }
+        })
+    };
     for w in writers {
         w.join().expect("writer");
     }
+    writers_done.store(true, Ordering::Release);
+    let vacuums = vacuums.join().expect("vacuum thread");
+    println!("concurrency: {vacuums} vacuums");
     done.store(true, Ordering::Release);
     for (i, r) in readers.into_iter().enumerate() {
         let (scans, states) = r.join().expect("reader");

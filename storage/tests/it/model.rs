@@ -98,6 +98,8 @@ pub(crate) enum Step {
     /// versions (the batch) at the end, as the SQL layer does.
     Update(String, Vec<usize>, RecordBatch),
     Truncate(String),
+    /// ALTER TABLE old RENAME TO new.
+    Rename(String, String),
     Drop(String),
 }
 
@@ -246,6 +248,13 @@ pub(crate) fn plan(seed: u64, shape: Shape) -> Vec<TxnPlan> {
                 let name = pick(&view, &mut rng);
                 view.get_mut(&name).expect("picked").1 = 0;
                 steps.push(Step::Truncate(name));
+            } else if action < 6 {
+                let name = pick(&view, &mut rng);
+                let (mut def, rows) = view.remove(&name).expect("picked");
+                def.name = format!("t{next_name}");
+                next_name += 1;
+                steps.push(Step::Rename(name, def.name.clone()));
+                view.insert(def.name.clone(), (def, rows));
             } else if action < 8 {
                 let name = pick(&view, &mut rng);
                 let (_, rows) = view.get_mut(&name).expect("picked");
@@ -306,6 +315,7 @@ pub(crate) fn summary(plan: &[TxnPlan]) -> String {
                 Step::Delete(..) => "delete",
                 Step::Update(..) => "update",
                 Step::Truncate(_) => "truncate",
+                Step::Rename(..) => "rename",
                 Step::Drop(_) => "drop",
             };
             *counts.entry(kind).or_default() += 1;
@@ -439,6 +449,12 @@ pub(crate) fn apply_step(w: &mut WriteTxn, next: &mut State, step: &Step) -> Res
             let n = w.truncate(DEFAULT_SCHEMA, name)?;
             assert_eq!(n, rows, "{name}: rows truncated");
             Ok(())
+        }
+        Step::Rename(name, new) => {
+            let mut t = next.remove(name).expect("planned");
+            t.def.name.clone_from(new);
+            next.insert(new.clone(), t);
+            w.rename_table(DEFAULT_SCHEMA, name, DEFAULT_SCHEMA, new)
         }
         Step::Drop(name) => {
             next.remove(name);

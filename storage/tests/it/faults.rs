@@ -291,3 +291,46 @@ fn a_second_open_is_locked_and_harms_nothing() {
     assert_eq!(big.row_count(), 70_000);
     assert!(db.verify().is_ok(), "{}", db.verify());
 }
+
+/// A creation that was interrupted (killed before the first header was
+/// written) leaves an empty file, or zeros and an empty catalog: opening it
+/// for writing creates the database again. A small file that holds anything
+/// else is not a database and stays untouched.
+#[test]
+fn an_interrupted_creation_is_created_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty_catalog = {
+        let main = FaultyBackend::new();
+        drop(model::open(&main, &main.sibling(), &OpenOptions::new(), true).unwrap());
+        main.live_image()[4096..].to_vec()
+    };
+    let mut zeros_and_catalog = vec![0u8; 4096];
+    zeros_and_catalog.extend_from_slice(&empty_catalog);
+    for (name, bytes) in [
+        ("empty", Vec::new()),
+        ("zeros", vec![0u8; 4096]),
+        ("zeros-and-catalog", zeros_and_catalog),
+    ] {
+        let path = dir.path().join(format!("{name}.hxe"));
+        std::fs::write(&path, &bytes).unwrap();
+        let read_only = OpenOptions::new().read_only(true);
+        assert!(
+            matches!(
+                Database::open(&path, &read_only),
+                Err(Error::NotADatabase { .. })
+            ),
+            "{name}: read-only"
+        );
+        let db =
+            Database::open(&path, &OpenOptions::new()).unwrap_or_else(|e| panic!("{name}: {e}"));
+        commit_table(&db, "t", 10).unwrap();
+        drop(db);
+        let db = Database::open(&path, &read_only).unwrap();
+        assert_eq!(db.snapshot().table_names(DEFAULT_SCHEMA), ["t"], "{name}");
+    }
+    let path = dir.path().join("text.hxe");
+    std::fs::write(&path, b"not a database").unwrap();
+    let err = Database::open(&path, &OpenOptions::new()).expect_err("not a database");
+    assert!(matches!(err, Error::NotADatabase { .. }), "{err}");
+    assert_eq!(std::fs::read(&path).unwrap(), b"not a database");
+}

@@ -43,7 +43,7 @@ use crate::model::{
     self, Outcome, Rng, Shape, describe, expected, random_batch, read_db, same, seed_from_env,
 };
 
-const DEFAULT_SEEDS: u64 = 3;
+const DEFAULT_SEEDS: u64 = 4;
 const FULL_SEEDS: u64 = 12;
 /// Log threshold of the small-log workloads: a few commits each.
 const SMALL_WAL: u64 = 3_000;

@@ -1,12 +1,12 @@
 //! Readers during commits (issue 3, acceptance 4): reader threads sum the
-//! balances of an accounts table on snapshots, over and over, while writer
+//! balances of two accounts tables on snapshots, over and over, while writer
 //! threads commit transfers (UPDATE of two rows = delete + append, in one
-//! transaction). Every sum is the constant total. The log threshold is small,
+//! transaction, in one table or across both). Every sum is the constant total. The log threshold is small,
 //! so commits checkpoint on their own: tails are frozen, blocks replaced and
 //! their space freed (deferred) while readers still hold old snapshots and
-//! half-read scans, which they finish and re-read later. The buffer pool is
-//! tiny, so those reads go to the file, where reused space would show as
-//! wrong sums or damage. A third thread runs VACUUM between commits.
+//! half-read scans, which they finish and re-read later. Once with a pool
+//! too small to cache anything, so those reads go to the file, where reused
+//! space would show as wrong sums or damage; once with a pool that caches. A third thread runs VACUUM between commits.
 //!
 //! No timing: the readers run until the writers are done (at least once).
 
@@ -29,10 +29,18 @@ const WRITERS: u64 = 2;
 const TRANSFERS: usize = 250;
 const READERS: u64 = 2;
 
-fn accounts() -> TableDef {
+/// Accounts live in two tables, even ids in `a`, odd ones in `b`, so that
+/// a transfer may change both (a transaction across tables).
+const TABLES: [&str; 2] = ["a", "b"];
+
+fn table_of(id: i64) -> &'static str {
+    TABLES[(id % 2) as usize]
+}
+
+fn accounts(name: &str) -> TableDef {
     TableDef {
         schema: DEFAULT_SCHEMA.into(),
-        name: "accounts".into(),
+        name: name.into(),
         columns: vec![
             ColumnDef::new("id", SqlType::BigInt, false),
             ColumnDef::new("balance", SqlType::BigInt, false),
@@ -42,7 +50,7 @@ fn accounts() -> TableDef {
 
 fn batch(ids: Vec<i64>, balances: Vec<i64>) -> RecordBatch {
     RecordBatch::try_new(
-        accounts().arrow_schema(),
+        accounts("a").arrow_schema(),
         vec![
             Arc::new(Int64Array::from(ids)),
             Arc::new(Int64Array::from(balances)),
@@ -51,69 +59,86 @@ fn batch(ids: Vec<i64>, balances: Vec<i64>) -> RecordBatch {
     .expect("a valid batch")
 }
 
-/// (rows, sum of balances) of a snapshot; a scan is started, then finished
-/// after `pause` runs (so a commit or checkpoint may come in between).
+/// (rows, sum of balances) of both tables of a snapshot; a scan is
+/// started, then finished after `pause` runs (so a commit or checkpoint may
+/// come in between).
 fn sum(snapshot: &Snapshot, pause: impl FnOnce()) -> (u64, i64) {
-    let table = snapshot
-        .table(DEFAULT_SCHEMA, "accounts")
-        .expect("the table");
-    let mut scan = table.scan(&[1]).expect("scan");
     let mut rows = 0;
     let mut total = 0;
-    let mut add = |b: RecordBatch| {
-        rows += b.num_rows() as u64;
-        total += b
-            .column(0)
-            .as_primitive::<Int64Type>()
-            .values()
-            .iter()
-            .sum::<i64>();
-    };
-    if let Some(first) = scan.next() {
-        add(first.expect("first part"));
+    let mut pause = Some(pause);
+    for name in TABLES {
+        let table = snapshot.table(DEFAULT_SCHEMA, name).expect("the table");
+        let mut scan = table.scan(&[1]).expect("scan");
+        let mut table_rows = 0;
+        let mut add = |b: RecordBatch| {
+            table_rows += b.num_rows() as u64;
+            total += b
+                .column(0)
+                .as_primitive::<Int64Type>()
+                .values()
+                .iter()
+                .sum::<i64>();
+        };
+        if let Some(first) = scan.next() {
+            add(first.expect("first part"));
+        }
+        if let Some(pause) = pause.take() {
+            pause();
+        }
+        for b in scan {
+            add(b.expect("a part"));
+        }
+        assert_eq!(table_rows, table.row_count());
+        rows += table_rows;
     }
-    pause();
-    for b in scan {
-        add(b.expect("a part"));
-    }
-    assert_eq!(rows, table.row_count());
     (rows, total)
 }
 
 /// One transfer: moves `amount` from account `from` to account `to` by
-/// deleting both rows and appending their new versions.
+/// deleting both rows and appending their new versions (in one table or
+/// in both).
 fn transfer(db: &Database, from: i64, to: i64, amount: i64) {
     let mut w = db.begin_write().expect("begin");
-    let table = w.table(DEFAULT_SCHEMA, "accounts").expect("the table");
-    let options = ScanOptions::new(&[0, 1]).with_row_positions(true);
-    let mut found = Vec::new();
-    for b in table.scan_with(&options).expect("scan") {
-        let b = b.expect("a part");
-        let ids = b.column(0).as_primitive::<Int64Type>();
-        let balances = b.column(1).as_primitive::<Int64Type>();
-        let positions = b.column(2).as_primitive::<UInt64Type>();
-        for i in 0..b.num_rows() {
-            if ids.value(i) == from || ids.value(i) == to {
-                found.push((ids.value(i), balances.value(i), positions.value(i)));
+    for name in TABLES {
+        let wanted: Vec<i64> = [from, to]
+            .into_iter()
+            .filter(|id| table_of(*id) == name)
+            .collect();
+        if wanted.is_empty() {
+            continue;
+        }
+        let table = w.table(DEFAULT_SCHEMA, name).expect("the table");
+        let options = ScanOptions::new(&[0, 1]).with_row_positions(true);
+        let mut found = Vec::new();
+        for b in table.scan_with(&options).expect("scan") {
+            let b = b.expect("a part");
+            let ids = b.column(0).as_primitive::<Int64Type>();
+            let balances = b.column(1).as_primitive::<Int64Type>();
+            let positions = b.column(2).as_primitive::<UInt64Type>();
+            for i in 0..b.num_rows() {
+                if wanted.contains(&ids.value(i)) {
+                    found.push((ids.value(i), balances.value(i), positions.value(i)));
+                }
             }
         }
+        assert_eq!(found.len(), wanted.len(), "{name}: {wanted:?}: {found:?}");
+        let positions: Vec<u64> = found.iter().map(|f| f.2).collect();
+        let deleted = w.delete(DEFAULT_SCHEMA, name, &positions).unwrap();
+        assert_eq!(deleted, wanted.len() as u64);
+        let ids = found.iter().map(|f| f.0).collect();
+        let balances = found
+            .iter()
+            .map(|f| {
+                if f.0 == from {
+                    f.1 - amount
+                } else {
+                    f.1 + amount
+                }
+            })
+            .collect();
+        w.append(DEFAULT_SCHEMA, name, &batch(ids, balances))
+            .unwrap();
     }
-    assert_eq!(found.len(), 2, "accounts {from} and {to}: {found:?}");
-    let positions: Vec<u64> = found.iter().map(|f| f.2).collect();
-    assert_eq!(w.delete(DEFAULT_SCHEMA, "accounts", &positions).unwrap(), 2);
-    let ids = found.iter().map(|f| f.0).collect();
-    let balances = found
-        .iter()
-        .map(|f| {
-            if f.0 == from {
-                f.1 - amount
-            } else {
-                f.1 + amount
-            }
-        })
-        .collect();
-    w.append(DEFAULT_SCHEMA, "accounts", &batch(ids, balances))
-        .unwrap();
     w.commit().expect("commit");
 }
 
@@ -121,21 +146,30 @@ fn transfer(db: &Database, from: i64, to: i64, amount: i64) {
 fn readers_always_see_the_constant_total() {
     let seed = seed_from_env().unwrap_or(4);
     println!("concurrency: seed {seed} (HYPERCTL_SEED to rerun)");
+    // A pool too small to cache a column (every read goes to the file),
+    // and one that caches them all.
+    for budget in [16 << 10, 1 << 20] {
+        transfers_under_readers(seed, budget);
+    }
+}
+
+fn transfers_under_readers(seed: u64, budget: usize) {
+    println!("concurrency: pool budget {budget}");
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("bank.hxe");
     let options = OpenOptions::new()
         .create_mode(CreateMode::Create)
         .checkpoint_wal_bytes(6_000)
-        .memory_budget(64 << 10);
+        .memory_budget(budget);
     let db = Database::open(&path, &options).unwrap();
     let mut w = db.begin_write().unwrap();
-    w.create_table(accounts()).unwrap();
-    w.append(
-        DEFAULT_SCHEMA,
-        "accounts",
-        &batch((0..ACCOUNTS).collect(), vec![BALANCE; ACCOUNTS as usize]),
-    )
-    .unwrap();
+    for (parity, name) in TABLES.into_iter().enumerate() {
+        w.create_table(accounts(name)).unwrap();
+        let ids: Vec<i64> = (0..ACCOUNTS).filter(|id| id % 2 == parity as i64).collect();
+        let balances = vec![BALANCE; ids.len()];
+        w.append(DEFAULT_SCHEMA, name, &batch(ids, balances))
+            .unwrap();
+    }
     w.commit().unwrap();
     db.checkpoint().unwrap();
     let start_sequence = db.stats().unwrap().checkpoint_sequence;

@@ -44,7 +44,7 @@ use crate::model::{
 };
 
 const DEFAULT_SEEDS: u64 = 4;
-const FULL_SEEDS: u64 = 12;
+const FULL_SEEDS: u64 = 30;
 /// Log threshold of the small-log workloads: a few commits each.
 const SMALL_WAL: u64 = 3_000;
 

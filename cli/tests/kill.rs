@@ -249,6 +249,7 @@ fn kill_during_creation() {
             std::thread::yield_now();
         }
         killed_running += usize::from(kill(child));
+        println!("kill {i}: the file has {} bytes", len(&path));
         let mut again = import(&path, &small, "t", false);
         again.arg("--replace");
         run_ok(again);

@@ -405,7 +405,7 @@ pub(crate) fn vacuum(inner: &Inner, shared: &mut Shared) -> Result<VacuumReport>
                 }
             }
         }
-        places.sort_by(|a, b| b.0.offset.cmp(&a.0.offset));
+        places.sort_by_key(|p| std::cmp::Reverse(p.0.offset));
         for (extent, t, b, c) in places {
             let Some(to) = shared
                 .alloc

@@ -235,7 +235,7 @@ impl Inner {
         let newest = {
             let mut unsynced = self.unsynced.lock();
             let split = unsynced.partition_point(|(e, _)| *e <= target);
-            unsynced.drain(..split).last().map(|(_, s)| s)
+            unsynced.drain(..split).next_back().map(|(_, s)| s)
         };
         if let Some(state) = newest {
             *self.published.write() = state;
@@ -565,8 +565,7 @@ impl Database {
         let shared = self.inner.writer.lock();
         let header = shared.header;
         let mut out = Vec::new();
-        for slot in 0..2 {
-            let o = SLOT_OFFSETS[slot];
+        for (slot, &o) in SLOT_OFFSETS.iter().enumerate() {
             out.push((
                 o..o + crate::header::SLOT_LEN as u64,
                 format!("header slot {}", slot_name(slot)),

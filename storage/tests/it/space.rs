@@ -105,3 +105,61 @@ fn space_of_dropped_tables_and_replaced_blocks_is_reused_cleanly() {
     }
     assert!(db.verify().is_ok(), "{}", db.verify());
 }
+
+/// A table handle taken inside a write transaction and kept after it
+/// ended still reads its rows, while the table is dropped and its space
+/// reused.
+#[test]
+fn a_handle_from_a_transaction_keeps_its_space() {
+    let db = Database::in_memory();
+    let mut w = db.begin_write().unwrap();
+    w.create_table(def("t")).unwrap();
+    w.append(DEFAULT_SCHEMA, "t", &rows(0, 1)).unwrap();
+    w.commit().unwrap();
+    db.checkpoint().unwrap();
+    let w = db.begin_write().unwrap();
+    let kept = w.table(DEFAULT_SCHEMA, "t").unwrap();
+    w.rollback();
+    let mut w = db.begin_write().unwrap();
+    w.drop_table(DEFAULT_SCHEMA, "t").unwrap();
+    w.commit().unwrap();
+    db.checkpoint().unwrap();
+    db.checkpoint().unwrap();
+    let mut w = db.begin_write().unwrap();
+    w.create_table(def("u")).unwrap();
+    w.append(DEFAULT_SCHEMA, "u", &rows(5_000_000, 9)).unwrap();
+    w.commit().unwrap();
+    db.checkpoint().unwrap();
+    check(&kept, 0, 1, "a handle kept from a transaction");
+}
+
+/// The same for a handle that reads a block of a transaction that was
+/// rolled back: the block's space waits for the handle.
+#[test]
+fn a_handle_from_a_rolled_back_transaction_keeps_its_space() {
+    let db = Database::in_memory();
+    let mut w = db.begin_write().unwrap();
+    w.create_table(def("t")).unwrap();
+    w.commit().unwrap();
+    let mut w = db.begin_write().unwrap();
+    w.append(DEFAULT_SCHEMA, "t", &rows(0, 1)).unwrap();
+    let kept = w.table(DEFAULT_SCHEMA, "t").unwrap();
+    w.rollback();
+    for round in 0..3 {
+        let mut w = db.begin_write().unwrap();
+        w.append(DEFAULT_SCHEMA, "t", &rows(1_000_000, 2)).unwrap();
+        w.commit().unwrap();
+        db.checkpoint().unwrap();
+        check(&kept, 0, 1, &format!("round {round}"));
+        let mut w = db.begin_write().unwrap();
+        w.truncate(DEFAULT_SCHEMA, "t").unwrap();
+        w.commit().unwrap();
+        db.checkpoint().unwrap();
+    }
+    drop(kept);
+    db.checkpoint().unwrap();
+    db.checkpoint().unwrap();
+    assert!(db.verify().is_ok(), "{}", db.verify());
+    let stats = db.stats().unwrap();
+    assert_eq!(stats.pending_free_bytes, 0, "{stats:?}");
+}

@@ -334,3 +334,76 @@ fn an_interrupted_creation_is_created_again() {
     assert!(matches!(err, Error::NotADatabase { .. }), "{err}");
     assert_eq!(std::fs::read(&path).unwrap(), b"not a database");
 }
+
+/// An I/O error at any write, `set_len` or sync of a checkpoint or a
+/// VACUUM fails it and poisons the handle (it does not try again on
+/// close); a reopen of what is on disk then (durable or not) holds every
+/// commit, verifies, and writes again.
+#[test]
+fn a_failed_checkpoint_or_vacuum_loses_nothing() {
+    let setup = || {
+        let (db, main, wal) = new_db();
+        commit_table(&db, "t1", 70_000).unwrap();
+        commit_table(&db, "t2", 10).unwrap();
+        let mut w = db.begin_write().unwrap();
+        w.delete(
+            DEFAULT_SCHEMA,
+            "t1",
+            &(0..65_536).step_by(2).collect::<Vec<u64>>(),
+        )
+        .unwrap();
+        w.commit().unwrap();
+        (db, main, wal)
+    };
+    let rows = |db: &Database| {
+        let s = db.snapshot();
+        (
+            s.table(DEFAULT_SCHEMA, "t1").map(|t| t.row_count()),
+            s.table(DEFAULT_SCHEMA, "t2").map(|t| t.row_count()),
+        )
+    };
+    let want = (Some(70_000 - 32_768), Some(10));
+    for vacuum in [false, true] {
+        let (db, probe, _wal) = setup();
+        let before = probe.ops();
+        if vacuum {
+            db.vacuum().unwrap();
+        } else {
+            db.checkpoint().unwrap();
+        }
+        let ops = probe.ops() - before;
+        for k in 0..ops {
+            let (db, main, wal) = setup();
+            main.fail_op(Some(before + k));
+            let result = if vacuum {
+                db.vacuum().map(|_| ())
+            } else {
+                db.checkpoint()
+            };
+            let ctx = format!("vacuum {vacuum}, op {k} of {ops}");
+            let err = result.expect_err(&ctx);
+            assert!(matches!(err, Error::Io { .. }), "{ctx}: {err}");
+            assert!(
+                matches!(db.begin_write(), Err(Error::Poisoned { .. })),
+                "{ctx}: not poisoned"
+            );
+            assert_eq!(rows(&db), want, "{ctx}");
+            drop(db);
+            for (image, log) in [
+                (
+                    main.crash_image(Survival::Durable),
+                    wal.crash_image(Survival::Durable),
+                ),
+                (main.live_image(), wal.live_image()),
+            ] {
+                let db =
+                    model::open_images(image, log, false).unwrap_or_else(|e| panic!("{ctx}: {e}"));
+                assert_eq!(rows(&db), want, "{ctx}");
+                assert!(db.verify().is_ok(), "{ctx}: {}", db.verify());
+                commit_table(&db, "t3", 3).unwrap();
+                db.vacuum().unwrap();
+                assert_eq!(rows(&db), want, "{ctx}");
+            }
+        }
+    }
+}

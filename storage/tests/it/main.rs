@@ -3,8 +3,9 @@
 //!   fault-injecting backend, checked against a model of committed rows;
 //! - `flips`: every single-byte flip of small files, and a seeded sample of
 //!   bigger ones, is reported or harmless;
-//! - `faults`: read faults, failed commits (poisoning), truncated files,
-//!   locking and replacing real files;
+//! - `faults`: read faults, failed commits, checkpoints and vacuums
+//!   (poisoning), truncated files, locking, interrupted creation and
+//!   replacing real files;
 //! - `concurrency`: readers sum balances on snapshots while writers commit
 //!   transfers and checkpoints run;
 //! - `vacuum`: VACUUM after deleting every other block shrinks the file;

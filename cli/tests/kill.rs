@@ -53,6 +53,12 @@ fn import(db: &Path, csv: &Path, table: &str, append: bool) -> Command {
     c
 }
 
+/// Starts a process to be killed (its stderr goes nowhere: nobody reads
+/// it, and a full pipe must not stall the process).
+fn spawn(mut c: Command) -> Child {
+    c.stderr(Stdio::null()).spawn().expect("start hyperctl")
+}
+
 fn run_ok(mut c: Command) {
     let out = c.output().expect("run hyperctl");
     assert!(
@@ -146,7 +152,7 @@ fn kill_during_a_large_import() {
     {
         let table = format!("t{i}");
         let start = len(&path);
-        let mut child = import(&path, &big, &table, false).spawn().unwrap();
+        let mut child = spawn(import(&path, &big, &table, false));
         // Poll until the file has grown enough (or the import is done).
         while len(&path) < start + grown.max(1) && child.try_wait().unwrap().is_none() {
             std::thread::sleep(Duration::from_millis(1));
@@ -194,7 +200,7 @@ fn kill_during_checkpoints() {
     let (mut killed_running, mut committed_by_killed) = (0, 0);
     for i in 0..40 {
         let delay = Duration::from_micros(rng.below(full * 6 / 5));
-        let child = import(&path, &small, "c", true).spawn().unwrap();
+        let child = spawn(import(&path, &small, "c", true));
         std::thread::sleep(delay);
         let was_running = kill(child);
         let keep_log = rng.below(3) == 0;
@@ -244,7 +250,7 @@ fn kill_during_creation() {
     let mut killed_running = 0;
     for i in 0..10 {
         let path = dir.path().join(format!("new{i}.hxe"));
-        let mut child = import(&path, &small, "t", false).spawn().unwrap();
+        let mut child = spawn(import(&path, &small, "t", false));
         while !path.exists() && child.try_wait().unwrap().is_none() {
             std::thread::yield_now();
         }

@@ -142,6 +142,11 @@ impl Allocator {
         self.end
     }
 
+    /// The free ranges below `end`: (offset, length).
+    pub(crate) fn free_ranges(&self) -> Vec<(u64, u64)> {
+        self.free.iter().map(|(o, l)| (*o, *l)).collect()
+    }
+
     /// Bytes free below `end`.
     pub(crate) fn free_bytes(&self) -> u64 {
         self.free.values().sum()

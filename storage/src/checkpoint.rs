@@ -36,6 +36,20 @@ pub(crate) fn initialize(inner: &Inner) -> Result<()> {
     // headers pointing into half-overwritten old data.
     inner.main.set_len(0).map_err(inner.io("truncating"))?;
     inner.main.sync().map_err(inner.io("syncing"))?;
+    // Then the old log (the old database is gone already, so a crash here
+    // loses nothing of it that it still had): once the new header
+    // (sequence 1) is durable, an old log of salt 1 would be replayed into
+    // the new database, and one of a larger salt would make it refuse to
+    // open.
+    let wal_io = |op| {
+        move |source| Error::Io {
+            path: crate::db::wal_path_of(&inner.path),
+            op,
+            source,
+        }
+    };
+    inner.wal.set_len(0).map_err(wal_io("truncating the log"))?;
+    inner.wal.sync().map_err(wal_io("syncing the log"))?;
     let blob = Catalog::default().encode();
     inner
         .main
@@ -294,7 +308,9 @@ fn write_checkpoint(inner: &Inner, shared: &mut Shared, cat: Catalog) -> Result<
 }
 
 /// The last checkpoint of a clean close, then the header into both slots,
-/// so that one damaged slot of a closed file loses nothing.
+/// so that one damaged slot of a closed file loses nothing, and zeros over
+/// the free space inside the file, so that `verify` can check every byte of
+/// a closed file (free space must read as zeros).
 pub(crate) fn close(inner: &Inner, shared: &mut Shared) -> Result<()> {
     let dirty =
         shared.wal_end > WAL_HEADER_LEN || shared.head.tables.iter().any(|t| t.tail.rows > 0);
@@ -308,6 +324,18 @@ pub(crate) fn close(inner: &Inner, shared: &mut Shared) -> Result<()> {
             .main
             .write_all_at(&header.encode(), other)
             .map_err(inner.io("writing header"))?;
+        const ZEROS: [u8; 64 << 10] = [0; 64 << 10];
+        for (offset, len) in shared.alloc.free_ranges() {
+            let mut at = offset;
+            while at < offset + len {
+                let n = (offset + len - at).min(ZEROS.len() as u64);
+                inner
+                    .main
+                    .write_all_at(&ZEROS[..n as usize], at)
+                    .map_err(inner.io("writing"))?;
+                at += n;
+            }
+        }
         inner.main.sync().map_err(inner.io("syncing"))
     })
 }

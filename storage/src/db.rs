@@ -303,6 +303,17 @@ impl Database {
         let (file, created) = open_file(&path, options)?;
         let backend = FileBackend::new(file);
         lock(&path, backend.file(), options.read_only)?;
+        // A creation that was interrupted (a crash or a kill before the
+        // first header was written) left a file that never held a
+        // database: it is created again rather than refused.
+        let unborn = !created
+            && !options.read_only
+            && interrupted_creation(&backend).map_err(|source| Error::Io {
+                path: path.clone(),
+                op: "reading",
+                source,
+            })?;
+        let created = created || unborn;
         let replace = created || options.create_mode == CreateMode::CreateAndReplace;
         if replace && options.read_only {
             return Err(Error::ReadOnly { path });
@@ -492,7 +503,9 @@ impl Database {
         crate::checkpoint::vacuum(&inner, &mut guard)
     }
 
-    /// Sizes and state of the file, its log and its buffer pool.
+    /// Sizes and state of the file, its log and its buffer pool. Waits for
+    /// a running write transaction of this handle to end (so do not call it
+    /// on the thread that holds one).
     ///
     /// # Errors
     /// `Io`.
@@ -669,6 +682,21 @@ fn open_file(path: &Path, options: &OpenOptions) -> Result<(File, bool)> {
             Ok((file, true))
         }
     }
+}
+
+/// Whether a file is what an interrupted creation leaves: empty, or zeros
+/// where the header slots go and at most an empty catalog after them
+/// (`initialize` truncates, writes the catalog, then the header slots).
+fn interrupted_creation(backend: &FileBackend) -> std::io::Result<bool> {
+    /// Room for the catalog blob of an empty database.
+    const EMPTY_CATALOG_MAX: u64 = 64;
+    let len = backend.len()?;
+    if len > DATA_START + EMPTY_CATALOG_MAX {
+        return Ok(false);
+    }
+    let mut head = vec![0u8; len.min(DATA_START) as usize];
+    backend.read_exact_at(&mut head, 0)?;
+    Ok(head.iter().all(|b| *b == 0))
 }
 
 fn lock(path: &Path, file: &File, shared: bool) -> Result<()> {

@@ -17,8 +17,8 @@ use crate::verify::verify_backend;
 
 /// Target `storage_open`: `data` is a database file. Opens it read-only,
 /// scans every column of every table and verifies it, once as given and once
-/// with its checksums fixed up (header slots, the catalog and the column
-/// chunks it names), so that the fuzzer gets past the checksums to the
+/// with its checksums fixed up (header slots, the catalog and the
+/// block columns it names), so that the fuzzer gets past the checksums to the
 /// structure behind them.
 ///
 /// Checked: nothing panics; no `Internal` error; a file that does not open,

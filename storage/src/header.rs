@@ -6,7 +6,7 @@
 //! ```text
 //! offset 0        header slot A (SLOT_LEN bytes)
 //! offset 2048     header slot B (SLOT_LEN bytes; another disk sector than A)
-//! offset 4096     data region: column chunks and catalog blobs, appended
+//! offset 4096     data region: block columns and catalog blobs, in free space
 //! ```
 //!
 //! A slot:

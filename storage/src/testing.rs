@@ -10,7 +10,7 @@ pub use crate::backend::faulty::{FaultyBackend, ReadFaults, Survival};
 use crate::db::Database;
 
 /// Every byte range that the current commit of `db` needs, with a label: the
-/// current header slot, the catalog and every column chunk. A damaged byte
+/// header slots, the catalog and every block column. A damaged byte
 /// anywhere else must not change what the database reads.
 pub fn live_extents(db: &Database) -> Vec<(Range<u64>, String)> {
     db.live_extents()

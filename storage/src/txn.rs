@@ -17,13 +17,13 @@
 //! carries them.
 
 use std::collections::HashSet;
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::sync::{Arc, Weak};
 
 use hyperctl_format::arrow::array::RecordBatch;
 use hyperctl_format::arrow::compute::concat_batches;
 use hyperctl_format::encode_column;
-use parking_lot::{RawMutex, lock_api::ArcMutexGuard};
+use parking_lot::{Mutex, RawMutex, lock_api::ArcMutexGuard};
 
 use crate::catalog::{BLOCK_ROWS_MAX, Catalog, Extent, TableDef, TableEntry, Tail};
 use crate::checkpoint;
@@ -44,6 +44,9 @@ pub struct WriteTxn {
     written: Vec<Extent>,
     /// Whether blocks may have left the state (drop, truncate).
     may_free: bool,
+    /// The states handed out with [`WriteTxn::table`] (their handles may
+    /// outlive the transaction, and read its blocks).
+    views: Mutex<Vec<Weak<Catalog>>>,
     /// Whether anything changed.
     dirty: bool,
 }
@@ -68,6 +71,7 @@ impl WriteTxn {
             ops: Vec::new(),
             written: Vec::new(),
             may_free: false,
+            views: Mutex::new(Vec::new()),
             dirty: false,
         }
     }
@@ -101,11 +105,12 @@ impl WriteTxn {
     /// A table as this transaction sees it (with its own uncommitted rows).
     pub fn table(&self, schema: &str, name: &str) -> Option<TableHandle> {
         let index = self.catalog.table_index(schema, name)?;
-        Some(TableHandle::new(
-            self.inner.clone(),
-            Arc::new(self.catalog.clone()),
-            index,
-        ))
+        // Registered like a snapshot: a handle kept after the transaction
+        // must keep the space it reads from being reused.
+        let state = Arc::new(self.catalog.clone());
+        self.inner.register(&state);
+        self.views.lock().push(Arc::downgrade(&state));
+        Some(TableHandle::new(self.inner.clone(), state, index))
     }
 
     fn log(&mut self, op: Op) -> Result<()> {
@@ -392,7 +397,10 @@ impl WriteTxn {
                     if guard.wal_end > inner.options.checkpoint_wal_bytes
                         && !inner.poisoned.load(Ordering::Acquire)
                     {
-                        checkpoint::checkpoint(&inner, &mut guard)?;
+                        // The commit is durable already: a failed checkpoint
+                        // poisons the handle (later writes say so) but does
+                        // not make this commit an error.
+                        let _ = checkpoint::checkpoint(&inner, &mut guard);
                     }
                 }
                 Ok(())
@@ -474,11 +482,23 @@ impl WriteTxn {
 impl Drop for WriteTxn {
     fn drop(&mut self) {
         let written = std::mem::take(&mut self.written);
+        let viewed = self.views.lock().iter().any(|v| v.strong_count() > 0);
         // Release the writer lock here, before the fields (and maybe the
         // last handle on the database, whose close takes that lock) drop.
         if let Some(mut guard) = self.guard.take() {
             for e in written {
-                guard.alloc.free_now(e);
+                if viewed {
+                    // A handle from `table` still reads it: free it once
+                    // that handle is gone (and a checkpoint passed).
+                    let version = guard.new_version();
+                    let generation = guard.header.sequence;
+                    guard.alloc.defer(e, version, generation);
+                } else {
+                    // The transaction may have read its own block: the pool
+                    // must not answer for the next block written here.
+                    self.inner.pool.forget_range(e);
+                    guard.alloc.free_now(e);
+                }
             }
         }
     }

@@ -49,6 +49,8 @@ pub enum Place {
     Catalog,
     /// The write-ahead log beside the file.
     Log,
+    /// Space inside the file that no table uses (zeros after a clean close).
+    FreeSpace,
     /// One column of one block of a table.
     Column {
         /// Schema name.
@@ -78,6 +80,7 @@ impl fmt::Display for Place {
                 "table \"{schema}\".\"{table}\", column \"{column}\", block {block}"
             ),
             Place::Log => write!(f, "write-ahead log"),
+            Place::FreeSpace => write!(f, "free space"),
         }
     }
 }
@@ -285,6 +288,7 @@ pub(crate) fn verify_backend(path: &Path, backend: &dyn Backend) -> VerifyReport
         }
     };
     check_tables(backend, &catalog, &mut report);
+    check_free_space(backend, &catalog, catalog_range.clone(), &mut report);
     check_overlaps(&catalog, catalog_range, &mut report);
     report
 }
@@ -502,6 +506,53 @@ fn check_slot_padding(backend: &dyn Backend, report: &mut VerifyReport) {
                 at..at + 1,
                 "non-zero byte in the reserved space after the header",
             );
+        }
+    }
+}
+
+/// Bytes that nothing uses must be zero (a clean close writes zeros there),
+/// so that a flipped bit anywhere in a closed file is reported. A non-zero
+/// byte there harms no data: it is a warning (a crash leaves such bytes too).
+fn check_free_space(
+    backend: &dyn Backend,
+    catalog: &Catalog,
+    catalog_range: Range<u64>,
+    report: &mut VerifyReport,
+) {
+    let mut used: Vec<Range<u64>> = vec![catalog_range];
+    used.extend(catalog.block_extents().map(|e| e.offset..e.end()));
+    used.sort_by_key(|r| r.start);
+    let mut gaps = Vec::new();
+    let mut at = crate::header::DATA_START;
+    for r in used {
+        if r.start > at {
+            gaps.push(at..r.start.min(report.file_len));
+        }
+        at = at.max(r.end);
+    }
+    if report.file_len > at {
+        gaps.push(at..report.file_len);
+    }
+    let mut buf = vec![0u8; 1 << 16];
+    for gap in gaps {
+        let mut pos = gap.start;
+        while pos < gap.end {
+            let n = (gap.end - pos).min(buf.len() as u64) as usize;
+            if backend.read_exact_at(&mut buf[..n], pos).is_err() {
+                break;
+            }
+            if let Some(i) = buf[..n].iter().position(|b| *b != 0) {
+                let first = pos + i as u64;
+                report.problem(
+                    Severity::Warning,
+                    Place::FreeSpace,
+                    first..gap.end,
+                    "non-zero bytes in unused space (a flipped bit, or left over from an \
+                     interrupted transaction; no data is affected)",
+                );
+                break;
+            }
+            pos += n as u64;
         }
     }
 }

@@ -57,7 +57,14 @@ fn write_seeds(dir: &Path) {
         std::fs::write(dir.join(name), data).unwrap_or_else(|e| panic!("write {name}: {e}"));
     };
     let backend = hyperctl_storage::testing::FaultyBackend::new();
-    Database::from_backend(model::path(), Box::new(backend.clone()), false, true).expect("create");
+    let db = model::open(
+        &backend,
+        &backend.sibling(),
+        &hyperctl_storage::OpenOptions::new(),
+        true,
+    )
+    .expect("create");
+    drop(db);
     write("valid-empty", &backend.live_image());
     let built = model::build_image(0);
     write("valid-tables", &built.image);
@@ -70,14 +77,12 @@ fn write_seeds(dir: &Path) {
             .0
             .clone()
     };
-    let current = region("current header slot");
-    let other = if current.start == 0 { 2048 } else { 0 };
     let mut torn = built.image.clone();
-    torn[other + 30] ^= 0x10;
-    write("valid-torn-unused-slot", &torn);
+    torn[2048 + 30] ^= 0x10;
+    write("valid-torn-slot-b", &torn);
     let mut bad = built.image.clone();
-    bad[current.start as usize + 30] ^= 0x10;
-    write("valid-torn-current-slot", &bad);
+    bad[30] ^= 0x10;
+    write("valid-torn-slot-a", &bad);
     let mut bad = built.image.clone();
     bad[region("catalog").start as usize + 9] ^= 0x01;
     write("broken-catalog", &bad);

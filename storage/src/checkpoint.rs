@@ -324,7 +324,7 @@ pub(crate) fn close(inner: &Inner, shared: &mut Shared) -> Result<()> {
             .main
             .write_all_at(&header.encode(), other)
             .map_err(inner.io("writing header"))?;
-        const ZEROS: [u8; 64 << 10] = [0; 64 << 10];
+        static ZEROS: [u8; 64 << 10] = [0; 64 << 10];
         for (offset, len) in shared.alloc.free_ranges() {
             let mut at = offset;
             while at < offset + len {

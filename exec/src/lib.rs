@@ -85,5 +85,8 @@ pub use arrow;
 pub use error::{Error, Result};
 pub use expr::{BinaryOp, PhysicalExpr};
 pub use functions::{DateField, ScalarFunction, TrimSide};
+pub use operators::recursive::WorkTable;
+pub use operators::set_ops::SetOpKind;
+pub use operators::window::{FrameBound, FrameUnits, WindowExpr, WindowFrame, WindowFunction};
 pub use plan::{JoinType, PhysicalPlan, SortKey, collect};
 pub use source::{BatchStream, MemorySource, ScanSource};

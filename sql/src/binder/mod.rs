@@ -2,12 +2,17 @@
 //! builds logical plans from sqlparser's AST. Errors carry the position of the
 //! offending token.
 
+mod context;
 mod copy;
+mod cte;
 mod expr;
 mod from;
 mod functions;
 mod query;
+mod setop;
 mod statement;
+mod subquery;
+mod window;
 
 pub(crate) use copy::{bind_copy, parse_copy};
 pub(crate) use expr::{not_supported, sql_type};

@@ -15,12 +15,16 @@ use sqlparser::ast::{self, SetExpr, Spanned};
 
 use super::context::{BindCtx, CteBody};
 use super::query::bind_query_ctx;
-use super::setop::{bind_set_expr, cast_columns, combine, null_column};
+use super::setop::{bind_set_expr, cast_columns, combine, null_column, unify};
 use super::{normalize, not_supported};
 use crate::error::{SqlError, state};
 use crate::plan::{ColumnInfo, LogicalPlan, arrow_schema};
 
 type BindResult<T> = Result<T, SqlError>;
+
+/// How often the step is bound again while its types widen (NUMERIC scales
+/// can grow each round; after this the step is cast to the last types).
+const MAX_TYPE_ROUNDS: usize = 4;
 
 /// Binds the CTEs of a WITH clause into `ctx`, in order (each sees the
 /// ones before it).
@@ -79,60 +83,76 @@ fn bind_recursive(
 ) -> BindResult<LogicalPlan> {
     let anchor_ctx = BindCtx::child(ctx, None);
     let anchor = rename(bind_set_expr(&anchor_ctx, left)?, &cte.alias)?;
-    let columns: Vec<ColumnInfo> = anchor
-        .columns()
-        .iter()
-        .map(|c| ColumnInfo {
-            nullable: true,
-            qualifier: None,
-            ..c.clone()
-        })
-        .collect();
-    let work = Arc::new(WorkTable::new(arrow_schema(&columns)));
-    let used = Rc::new(Cell::new(false));
-    let step_ctx = BindCtx::child(ctx, None);
-    step_ctx.add_cte(
-        name.to_string(),
-        CteBody::Work {
-            work: work.clone(),
-            columns: columns.clone(),
-            used: used.clone(),
-        },
-    );
-    let step = bind_set_expr(&step_ctx, right)?;
-    if !used.get() {
-        // Not recursive after all: a plain UNION.
-        return combine(anchor, step, ast::SetOperator::Union, quantifier, right.span());
-    }
+    let mut types: Vec<_> = anchor.columns().iter().map(|c| c.ty).collect();
+    // Like Hyper, the CTE's column types are those of the anchor and the
+    // step unified; the step is bound again until they settle.
+    let mut round = 0;
+    let (columns, work, step) = loop {
+        let columns: Vec<ColumnInfo> = anchor
+            .columns()
+            .iter()
+            .zip(&types)
+            .map(|(c, ty)| ColumnInfo {
+                ty: *ty,
+                nullable: true,
+                qualifier: None,
+                ..c.clone()
+            })
+            .collect();
+        let work = Arc::new(WorkTable::new(arrow_schema(&columns)));
+        let used = Rc::new(Cell::new(false));
+        let step_ctx = BindCtx::child(ctx, None);
+        step_ctx.add_cte(
+            name.to_string(),
+            CteBody::Work {
+                work: work.clone(),
+                columns: columns.clone(),
+                used: used.clone(),
+            },
+        );
+        let step = bind_set_expr(&step_ctx, right)?;
+        if !used.get() {
+            // Not recursive after all: a plain UNION.
+            return combine(anchor, step, ast::SetOperator::Union, quantifier, right.span());
+        }
+        let step_columns = step.columns().to_vec();
+        if step_columns.len() != columns.len() {
+            return Err(SqlError::new(
+                state::SYNTAX_ERROR,
+                "each UNION query must have the same number of columns",
+            )
+            .at(right.span()));
+        }
+        let mut unified = Vec::with_capacity(types.len());
+        for (i, (c, s)) in columns.iter().zip(&step_columns).enumerate() {
+            let anchor_null = round == 0 && null_column(&anchor, i);
+            let ty = unify(c.ty, anchor_null, s.ty, null_column(&step, i)).ok_or_else(|| {
+                SqlError::new(
+                    state::DATATYPE_MISMATCH,
+                    format!(
+                        "recursive query \"{name}\" column {} has type {} in non-recursive term but type {} overall",
+                        i + 1,
+                        c.ty.to_string().to_lowercase(),
+                        s.ty.to_string().to_lowercase()
+                    ),
+                )
+                .at(right.span())
+                .hint("Cast the output of the non-recursive term to the correct type.")
+            })?;
+            unified.push(ty);
+        }
+        round += 1;
+        if unified == types || round >= MAX_TYPE_ROUNDS {
+            break (columns, work, step);
+        }
+        types = unified;
+    };
     let distinct = match quantifier {
         ast::SetQuantifier::All => false,
         ast::SetQuantifier::Distinct | ast::SetQuantifier::None => true,
         _ => return Err(not_supported("BY NAME", right.span())),
     };
-    let step_columns = step.columns().to_vec();
-    if step_columns.len() != columns.len() {
-        return Err(SqlError::new(
-            state::SYNTAX_ERROR,
-            "each UNION query must have the same number of columns",
-        )
-        .at(right.span()));
-    }
-    let types: Vec<_> = columns.iter().map(|c| c.ty).collect();
-    for (i, (c, s)) in columns.iter().zip(&step_columns).enumerate() {
-        if c.ty != s.ty && !null_column(&step, i) {
-            return Err(SqlError::new(
-                state::DATATYPE_MISMATCH,
-                format!(
-                    "recursive query \"{name}\" column {} has type {} in non-recursive term but type {} overall",
-                    i + 1,
-                    c.ty.to_string().to_lowercase(),
-                    s.ty.to_string().to_lowercase()
-                ),
-            )
-            .at(right.span())
-            .hint("Cast the output of the non-recursive term to the correct type."));
-        }
-    }
+    let anchor = cast_columns(anchor, &types);
     Ok(LogicalPlan::RecursiveUnion {
         anchor: Box::new(anchor),
         step: Box::new(cast_columns(step, &types)),

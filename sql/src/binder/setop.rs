@@ -117,7 +117,6 @@ pub(super) fn null_column(plan: &LogicalPlan, i: usize) -> bool {
         LogicalPlan::Filter { input, .. }
         | LogicalPlan::Sort { input, .. }
         | LogicalPlan::Limit { input, .. } => null_column(input, i),
-        LogicalPlan::SetOp { left, right, .. } => null_column(left, i) && null_column(right, i),
         _ => false,
     }
 }

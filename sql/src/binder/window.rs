@@ -96,6 +96,12 @@ fn bind_parts(
 ) -> BindResult<Parts> {
     let spec = window_spec(b, over, span)?;
     let args = bind_args(b, f, func, name, span)?;
+    let func = match func {
+        WindowFunction::Aggregate(AggregateFunction::Count) if args.is_empty() => {
+            WindowFunction::Aggregate(AggregateFunction::CountStar)
+        }
+        other => other,
+    };
     let mut partition_by = Vec::new();
     for p in &spec.partition_by {
         partition_by.push(default_literal_type(b.bind(p)?));

@@ -249,9 +249,12 @@ impl PhysicalPlan {
                 join::check_condition(&join::joined_schema(&l, &r), condition.as_ref())?;
                 join::schema(&l, &r, *join_type)
             }
-            PhysicalPlan::SetOp { left, right, .. } | PhysicalPlan::RecursiveUnion { anchor: left, step: right, .. } => {
-                set_ops::schema(left.schema()?.as_ref(), right.schema()?.as_ref())
-            }
+            PhysicalPlan::SetOp { left, right, .. }
+            | PhysicalPlan::RecursiveUnion {
+                anchor: left,
+                step: right,
+                ..
+            } => set_ops::schema(left.schema()?.as_ref(), right.schema()?.as_ref()),
             PhysicalPlan::SingleRow { input, .. } => input.schema(),
             PhysicalPlan::Window {
                 input,

@@ -186,7 +186,9 @@ impl From<hyperctl_exec::Error> for Error {
 /// errors (line: 20 bits, column: 24 bits, length: 20 bits; 0 for none).
 pub(crate) fn pack_position(span: Span) -> u64 {
     match Position::from_span(span) {
-        Some(p) => (p.line.min(0xF_FFFF) << 44) | (p.column.min(0xFF_FFFF) << 20) | p.len.min(0xF_FFFF),
+        Some(p) => {
+            (p.line.min(0xF_FFFF) << 44) | (p.column.min(0xFF_FFFF) << 20) | p.len.min(0xF_FFFF)
+        }
         None => 0,
     }
 }

@@ -244,7 +244,8 @@ impl BoundExpr {
     pub(crate) fn visit_columns(&self, f: &mut dyn FnMut(usize)) {
         match self {
             BoundExpr::Column { index, .. } => f(*index),
-            BoundExpr::Literal { .. } | BoundExpr::Outer { .. } | BoundExpr::Placeholder { .. } => {}
+            BoundExpr::Literal { .. } | BoundExpr::Outer { .. } | BoundExpr::Placeholder { .. } => {
+            }
             BoundExpr::Binary { left, right, .. } => {
                 left.visit_columns(f);
                 right.visit_columns(f);
@@ -758,7 +759,10 @@ impl LogicalPlan {
                 ..
             } => {
                 group_by.iter().for_each(&mut *f);
-                aggregates.iter().filter_map(|a| a.arg.as_ref()).for_each(&mut *f);
+                aggregates
+                    .iter()
+                    .filter_map(|a| a.arg.as_ref())
+                    .for_each(&mut *f);
             }
             LogicalPlan::Sort { keys, .. } => keys.iter().for_each(|k| f(&k.expr)),
             LogicalPlan::Join { on, filter, .. } => {
@@ -790,7 +794,9 @@ impl LogicalPlan {
     /// The inputs of this node.
     pub(crate) fn inputs(&self) -> Vec<&LogicalPlan> {
         match self {
-            LogicalPlan::Scan { .. } | LogicalPlan::Values { .. } | LogicalPlan::WorkScan { .. } => {
+            LogicalPlan::Scan { .. }
+            | LogicalPlan::Values { .. }
+            | LogicalPlan::WorkScan { .. } => {
                 vec![]
             }
             LogicalPlan::Filter { input, .. }

@@ -93,7 +93,11 @@ pub(crate) fn execute(
                 intersect_except(&l, &r, kind == SetOpKind::Intersect, all, &schema)?
             }
         };
-        Ok(if out.num_rows() == 0 { vec![] } else { vec![out] })
+        Ok(if out.num_rows() == 0 {
+            vec![]
+        } else {
+            vec![out]
+        })
     })
 }
 
@@ -235,7 +239,10 @@ mod tests {
             .unwrap()
             .iter()
             .flat_map(|b| {
-                let a = b.column(0).as_any().downcast_ref::<arrow::array::Int64Array>();
+                let a = b
+                    .column(0)
+                    .as_any()
+                    .downcast_ref::<arrow::array::Int64Array>();
                 a.map(|a| a.iter().collect::<Vec<_>>()).unwrap_or_default()
             })
             .collect();

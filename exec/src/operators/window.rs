@@ -338,7 +338,9 @@ fn compute(f: &WindowExpr, layout: &Layout) -> Result<ArrayRef> {
         | WindowFunction::PercentRank
         | WindowFunction::CumeDist
         | WindowFunction::Ntile => ranking(f.func, &args, layout),
-        WindowFunction::Lag | WindowFunction::Lead => offset(f.func == WindowFunction::Lag, &args, layout),
+        WindowFunction::Lag | WindowFunction::Lead => {
+            offset(f.func == WindowFunction::Lag, &args, layout)
+        }
         WindowFunction::FirstValue | WindowFunction::LastValue | WindowFunction::NthValue => {
             frame_value(f, &args, layout)
         }
@@ -390,8 +392,7 @@ fn ranking(func: WindowFunction, args: &[ArrayRef], layout: &Layout) -> Result<A
                 }),
                 WindowFunction::CumeDist => doubles.push((peer_e - ps) as f64 / size as f64),
                 _ => buckets_out.push(
-                    ntile(buckets[ps], i - ps, size)?
-                        .map(|b| i32::try_from(b).unwrap_or(i32::MAX)),
+                    ntile(buckets[ps], i - ps, size)?.map(|b| i32::try_from(b).unwrap_or(i32::MAX)),
                 ),
             }
         }
@@ -464,7 +465,12 @@ fn offset(lag: bool, args: &[ArrayRef], layout: &Layout) -> Result<ArrayRef> {
 }
 
 /// The frame `[start, end)` of row `i` in partition `[ps, pe)`.
-fn frame_of(frame: &WindowFrame, i: usize, (ps, pe): (usize, usize), layout: &Layout) -> (usize, usize) {
+fn frame_of(
+    frame: &WindowFrame,
+    i: usize,
+    (ps, pe): (usize, usize),
+    layout: &Layout,
+) -> (usize, usize) {
     let (peer_s, peer_e) = layout.peers[i];
     let rows = frame.units == FrameUnits::Rows;
     let back = |n: f64| i.saturating_sub(n as usize).max(ps);
@@ -494,7 +500,13 @@ fn frame_of(frame: &WindowFrame, i: usize, (ps, pe): (usize, usize), layout: &La
 /// RANGE with an offset: the first row of the partition whose key is at or
 /// past (`strict`: past) the current key moved by `delta` in the sort
 /// direction. A NULL current key gives its peer group's bound.
-fn range_bound(layout: &Layout, i: usize, (ps, pe): (usize, usize), delta: f64, strict: bool) -> usize {
+fn range_bound(
+    layout: &Layout,
+    i: usize,
+    (ps, pe): (usize, usize),
+    delta: f64,
+    strict: bool,
+) -> usize {
     let Some((keys, descending)) = &layout.range_key else {
         let (s, e) = layout.peers[i];
         return if strict { e } else { s };
@@ -505,7 +517,12 @@ fn range_bound(layout: &Layout, i: usize, (ps, pe): (usize, usize), delta: f64, 
     };
     // Non-NULL keys sit together at one end of the partition.
     let lo = ps + keys[ps..pe].iter().take_while(|k| k.is_none()).count();
-    let hi = pe - keys[ps..pe].iter().rev().take_while(|k| k.is_none()).count();
+    let hi = pe
+        - keys[ps..pe]
+            .iter()
+            .rev()
+            .take_while(|k| k.is_none())
+            .count();
     let target = if *descending { v - delta } else { v + delta };
     let before = |k: f64| match (*descending, strict) {
         (false, false) => k < target,
@@ -537,9 +554,7 @@ fn frame_value(f: &WindowExpr, args: &[ArrayRef], layout: &Layout) -> Result<Arr
                             reason: "argument of nth_value must be greater than zero".into(),
                         });
                     }
-                    Some(k) => s
-                        .checked_add(k as usize - 1)
-                        .filter(|&j| j < e),
+                    Some(k) => s.checked_add(k as usize - 1).filter(|&j| j < e),
                 },
             };
             indices.push(pick.map(to_u32).transpose()?);
@@ -564,7 +579,10 @@ fn aggregate(
 ) -> Result<ArrayRef> {
     let n = layout.sorted.num_rows();
     let arg = args.first();
-    if matches!(func, AggregateFunction::Count | AggregateFunction::CountStar) {
+    if matches!(
+        func,
+        AggregateFunction::Count | AggregateFunction::CountStar
+    ) {
         let mut prefix = vec![0i64; n + 1];
         for i in 0..n {
             let counted = match (func, arg) {
@@ -669,11 +687,24 @@ mod tests {
     #[test]
     fn ranking_follows_peers() {
         let f = WindowFrame::default();
-        assert_eq!(window(f, WindowFunction::RowNumber, vec![]), ["1", "2", "3", "4", "1"]);
-        assert_eq!(window(f, WindowFunction::Rank, vec![]), ["1", "1", "3", "4", "1"]);
-        assert_eq!(window(f, WindowFunction::DenseRank, vec![]), ["1", "1", "2", "3", "1"]);
         assert_eq!(
-            window(f, WindowFunction::Aggregate(AggregateFunction::Sum), vec![col(1)]),
+            window(f, WindowFunction::RowNumber, vec![]),
+            ["1", "2", "3", "4", "1"]
+        );
+        assert_eq!(
+            window(f, WindowFunction::Rank, vec![]),
+            ["1", "1", "3", "4", "1"]
+        );
+        assert_eq!(
+            window(f, WindowFunction::DenseRank, vec![]),
+            ["1", "1", "2", "3", "1"]
+        );
+        assert_eq!(
+            window(
+                f,
+                WindowFunction::Aggregate(AggregateFunction::Sum),
+                vec![col(1)]
+            ),
             ["2", "2", "5", "5", "5"]
         );
         let rows = WindowFrame {
@@ -682,11 +713,19 @@ mod tests {
             end: FrameBound::CurrentRow,
         };
         assert_eq!(
-            window(rows, WindowFunction::Aggregate(AggregateFunction::Sum), vec![col(1)]),
+            window(
+                rows,
+                WindowFunction::Aggregate(AggregateFunction::Sum),
+                vec![col(1)]
+            ),
             ["1", "2", "4", "3", "5"]
         );
         assert_eq!(
-            window(rows, WindowFunction::Aggregate(AggregateFunction::Count), vec![col(1)]),
+            window(
+                rows,
+                WindowFunction::Aggregate(AggregateFunction::Count),
+                vec![col(1)]
+            ),
             ["1", "2", "2", "1", "1"]
         );
     }

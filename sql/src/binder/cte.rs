@@ -113,7 +113,13 @@ fn bind_recursive(
         let step = bind_set_expr(&step_ctx, right)?;
         if !used.get() {
             // Not recursive after all: a plain UNION.
-            return combine(anchor, step, ast::SetOperator::Union, quantifier, right.span());
+            return combine(
+                anchor,
+                step,
+                ast::SetOperator::Union,
+                quantifier,
+                right.span(),
+            );
         }
         let step_columns = step.columns().to_vec();
         if step_columns.len() != columns.len() {

@@ -92,6 +92,12 @@ impl<'a> ExprBinder<'a> {
     pub(crate) fn bind(&mut self, expr: &Expr) -> BindResult {
         if self.agg.is_some() && !contains_aggregate(expr) && !contains_deferred(expr) {
             let plain = self.without_agg().bind(expr)?;
+            // An outer reference is a constant inside this query.
+            let mut reads_columns = false;
+            plain.visit_columns(&mut |_| reads_columns = true);
+            if !reads_columns && plain.has_outer() {
+                return Ok(plain);
+            }
             let agg = self.agg.as_deref().expect("checked above");
             if let Some(i) = agg.group_by.iter().position(|g| *g == plain) {
                 return Ok(agg.group_ref(i));
@@ -219,7 +225,11 @@ impl<'a> ExprBinder<'a> {
             Expr::Subquery(q) => self.subquery(q, SubKind::Scalar, None, expr.span()),
             Expr::Exists { subquery, negated } => {
                 let e = self.subquery(subquery, SubKind::Exists, None, expr.span())?;
-                Ok(if *negated { BoundExpr::Not(Box::new(e)) } else { e })
+                Ok(if *negated {
+                    BoundExpr::Not(Box::new(e))
+                } else {
+                    e
+                })
             }
             Expr::In {
                 expr: x,
@@ -228,7 +238,11 @@ impl<'a> ExprBinder<'a> {
                 ..
             } => {
                 let e = self.subquery(q, SubKind::In, Some(x), expr.span())?;
-                Ok(if *negated { BoundExpr::Not(Box::new(e)) } else { e })
+                Ok(if *negated {
+                    BoundExpr::Not(Box::new(e))
+                } else {
+                    e
+                })
             }
             Expr::Ceil { expr: x, field } => self.ceil_floor(x, field, true, expr.span()),
             Expr::Floor { expr: x, field } => self.ceil_floor(x, field, false, expr.span()),
@@ -243,7 +257,8 @@ impl<'a> ExprBinder<'a> {
             Ok(e) => return Ok(e),
             Err(e) => e,
         };
-        let unknown = err.sqlstate == state::UNDEFINED_COLUMN || err.sqlstate == state::UNDEFINED_TABLE;
+        let unknown =
+            err.sqlstate == state::UNDEFINED_COLUMN || err.sqlstate == state::UNDEFINED_TABLE;
         let Some(ctx) = self.ctx.filter(|_| unknown) else {
             return Err(err);
         };

@@ -166,7 +166,11 @@ impl FromBinder<'_, '_> {
         self.declare(name)?;
         let plan = match cte {
             CteBody::Plan(plan) => plan,
-            CteBody::Work { work, columns, used } => {
+            CteBody::Work {
+                work,
+                columns,
+                used,
+            } => {
                 if used.replace(true) {
                     return Err(SqlError::new(
                         state::INVALID_RECURSION,

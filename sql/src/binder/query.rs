@@ -106,7 +106,10 @@ fn limits(
 ) -> BindResult<(Option<usize>, usize)> {
     if let Some(f) = fetch {
         if f.with_ties || f.percent {
-            return Err(not_supported("FETCH ... WITH TIES / PERCENT", Span::empty()));
+            return Err(not_supported(
+                "FETCH ... WITH TIES / PERCENT",
+                Span::empty(),
+            ));
         }
         let (_, skip) = limits(clause, None)?;
         let n = f.quantity.as_ref().map(constant_count).transpose()?;
@@ -218,7 +221,10 @@ fn placeholder() -> BoundExpr {
 }
 
 /// ORDER BY over the output of a VALUES or nested query: names and ordinals.
-pub(super) fn order_outputs(plan: LogicalPlan, order_by: &[ast::OrderByExpr]) -> BindResult<LogicalPlan> {
+pub(super) fn order_outputs(
+    plan: LogicalPlan,
+    order_by: &[ast::OrderByExpr],
+) -> BindResult<LogicalPlan> {
     if order_by.is_empty() {
         return Ok(plan);
     }
@@ -399,10 +405,18 @@ fn bind_select(
         || order_by.iter().any(|o| contains_aggregate(&o.expr));
     let mut scalar_keys = None;
     if !corr_preds.is_empty() {
-        let where_span = select.selection.as_ref().map_or(select.select_token.0.span, |w| w.span());
+        let where_span = select
+            .selection
+            .as_ref()
+            .map_or(select.select_token.0.span, |w| w.span());
         match sub_kind {
             None => {
-                let at = ctx.outer_refs.borrow().first().copied().unwrap_or(where_span);
+                let at = ctx
+                    .outer_refs
+                    .borrow()
+                    .first()
+                    .copied()
+                    .unwrap_or(where_span);
                 return Err(not_decorrelatable(
                     "a correlated reference inside a set operation or nested query of a subquery",
                     at,
@@ -589,8 +603,7 @@ fn bind_select(
             select,
         );
     }
-    let (windowed, win_map) =
-        super::window::plan_windows(plan, ctx.take_windows(), &sub_map)?;
+    let (windowed, win_map) = super::window::plan_windows(plan, ctx.take_windows(), &sub_map)?;
     plan = windowed;
     let mut map = sub_map;
     map.extend(win_map);
@@ -729,7 +742,9 @@ fn check_distinct_on(
     if matches {
         return Ok(());
     }
-    let span = on_ast.first().map_or(select.select_token.0.span, |e| e.span());
+    let span = on_ast
+        .first()
+        .map_or(select.select_token.0.span, |e| e.span());
     Err(SqlError::new(
         state::INVALID_PARAMETER,
         "SELECT DISTINCT ON expressions must match initial ORDER BY expressions",
@@ -781,15 +796,8 @@ fn bind_where(
                         x.span(),
                     ));
                 }
-                let (join, _) = super::subquery::bind(
-                    ctx,
-                    scope,
-                    q,
-                    SubKind::In,
-                    Some(lhs),
-                    false,
-                    c.span(),
-                )?;
+                let (join, _) =
+                    super::subquery::bind(ctx, scope, q, SubKind::In, Some(lhs), false, c.span())?;
                 filters.push((join, false));
                 continue;
             }
@@ -854,10 +862,7 @@ fn split_and<'e>(e: &'e Expr, out: &mut Vec<&'e Expr>) {
 
 /// A correlated scalar subquery's conjuncts as (inner key, outer key)
 /// pairs; each must be `inner = outer`.
-fn split_keys(
-    preds: Vec<BoundExpr>,
-    span: Span,
-) -> BindResult<(Vec<BoundExpr>, Vec<BoundExpr>)> {
+fn split_keys(preds: Vec<BoundExpr>, span: Span) -> BindResult<(Vec<BoundExpr>, Vec<BoundExpr>)> {
     let mut inner = Vec::new();
     let mut outer = Vec::new();
     let outer_only = |e: &BoundExpr| {
@@ -935,11 +940,9 @@ fn finish_scalar(
     let value = match select_exprs.as_slice() {
         [v] => resolve_placeholders(v, &sub_map)?,
         _ => {
-            return Err(SqlError::new(
-                state::SYNTAX_ERROR,
-                "subquery must return only one column",
-            )
-            .at(span));
+            return Err(
+                SqlError::new(state::SYNTAX_ERROR, "subquery must return only one column").at(span),
+            );
         }
     };
     let mut exprs = vec![value.clone()];
@@ -976,7 +979,15 @@ fn finish_scalar(
     let empty = if null_on_empty(&value, m, &aggregates) {
         None
     } else {
-        Some(empty_value(pre_aggregate, &value, m, aggregates, having, &sub_map, span)?)
+        Some(empty_value(
+            pre_aggregate,
+            &value,
+            m,
+            aggregates,
+            having,
+            &sub_map,
+            span,
+        )?)
     };
     *ctx.correlation.borrow_mut() = Some(Correlation::Scalar {
         plan: grouped.clone(),
@@ -997,7 +1008,11 @@ fn null_on_empty(value: &BoundExpr, m: usize, aggregates: &[BoundAggregate]) -> 
             .is_some_and(|a| !matches!(a.func, F::Count | F::CountStar)),
         BoundExpr::Binary {
             op, left, right, ..
-        } if !matches!(op, B::And | B::Or | B::IsDistinctFrom | B::IsNotDistinctFrom) => {
+        } if !matches!(
+            op,
+            B::And | B::Or | B::IsDistinctFrom | B::IsNotDistinctFrom
+        ) =>
+        {
             null_on_empty(left, m, aggregates) || null_on_empty(right, m, aggregates)
         }
         BoundExpr::Cast { expr, .. } | BoundExpr::Negate(expr) => {

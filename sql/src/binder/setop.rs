@@ -106,9 +106,7 @@ pub(super) fn combine(
 /// Whether column `i` of `plan` is an untyped NULL (its type comes from
 /// the other side).
 pub(super) fn null_column(plan: &LogicalPlan, i: usize) -> bool {
-    let null_literal = |e: &BoundExpr| {
-        matches!(e, BoundExpr::Literal { value, ty: SqlType::Text, .. } if value.null_count() == value.len())
-    };
+    let null_literal = |e: &BoundExpr| matches!(e, BoundExpr::Literal { value, ty: SqlType::Text, .. } if value.null_count() == value.len());
     match plan {
         LogicalPlan::Project { exprs, .. } => exprs.get(i).is_some_and(null_literal),
         LogicalPlan::Values { rows, .. } => {
@@ -228,8 +226,14 @@ mod tests {
             unify(SqlType::Int, false, SqlType::numeric(2, 1).unwrap(), false),
             Some(SqlType::numeric(11, 1).unwrap())
         );
-        assert_eq!(unify(SqlType::Int, false, SqlType::BigInt, false), Some(SqlType::BigInt));
-        assert_eq!(unify(SqlType::Text, true, SqlType::Date, false), Some(SqlType::Date));
+        assert_eq!(
+            unify(SqlType::Int, false, SqlType::BigInt, false),
+            Some(SqlType::BigInt)
+        );
+        assert_eq!(
+            unify(SqlType::Text, true, SqlType::Date, false),
+            Some(SqlType::Date)
+        );
         assert_eq!(unify(SqlType::Int, false, SqlType::Text, false), None);
     }
 }

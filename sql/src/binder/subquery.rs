@@ -25,12 +25,12 @@ use hyperctl_format::SqlType;
 use sqlparser::ast;
 use sqlparser::tokenizer::Span;
 
-use super::context::{BindCtx, Correlation, PendingSubquery, SubJoin, SubKind, plan_has_outer};
+use super::Scope;
 use super::context::not_decorrelatable;
+use super::context::{BindCtx, Correlation, PendingSubquery, SubJoin, SubKind, plan_has_outer};
 use super::expr::unify;
 use super::from::make_join;
 use super::query::{bind_query_ctx, column_ref};
-use super::Scope;
 use crate::error::{SqlError, pack_position, state};
 use crate::plan::{BoundExpr, ColumnInfo, LogicalPlan};
 
@@ -55,6 +55,9 @@ pub(crate) fn bind(
     let plan = bind_query_ctx(&child, q)?;
     let correlation = child.correlation.borrow_mut().take();
     let first_outer = child.outer_refs.borrow().first().copied();
+    // WHERE is bound before the select list, so a reference left over
+    // outside WHERE is most likely the last one made.
+    let last_outer = child.outer_refs.borrow().last().copied();
     let w = outer.columns.len();
     let Some(correlation) = correlation else {
         if let Some(at) = first_outer {
@@ -75,7 +78,7 @@ pub(crate) fn bind(
         if plan_has_outer(p) {
             return Err(not_decorrelatable(
                 "a correlated reference outside the subquery's WHERE clause",
-                first_outer.unwrap_or(span),
+                last_outer.unwrap_or(span),
             ));
         }
         Ok(())
@@ -101,7 +104,7 @@ pub(crate) fn bind(
             if inner.has_outer() {
                 return Err(not_decorrelatable(
                     "a correlated reference in the select list of an IN subquery",
-                    first_outer.unwrap_or(span),
+                    last_outer.unwrap_or(span),
                 ));
             }
             let lhs = lhs.ok_or_else(|| internal("IN without its left operand", span))?;
@@ -146,11 +149,9 @@ fn uncorrelated(
     let one_column = |plan: &LogicalPlan| -> BindResult<ColumnInfo> {
         match plan.columns() {
             [c] => Ok(c.clone()),
-            _ => Err(SqlError::new(
-                state::SYNTAX_ERROR,
-                "subquery must return only one column",
-            )
-            .at(span)),
+            _ => Err(
+                SqlError::new(state::SYNTAX_ERROR, "subquery must return only one column").at(span),
+            ),
         }
     };
     match kind {

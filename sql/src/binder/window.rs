@@ -62,7 +62,9 @@ pub(super) fn bind_call(
     let Some(func) = window_function(name) else {
         return Err(SqlError::new(
             state::WRONG_OBJECT_TYPE,
-            format!("OVER specified, but {name} is not a window function nor an aggregate function"),
+            format!(
+                "OVER specified, but {name} is not a window function nor an aggregate function"
+            ),
         )
         .at(span));
     };
@@ -131,13 +133,17 @@ fn window_spec(
 ) -> BindResult<ast::WindowSpec> {
     let lookup = |ident: &ast::Ident| -> BindResult<ast::WindowSpec> {
         let wanted = super::normalize(ident);
-        let named = b.ctx.map(|c| c.named_windows.borrow().clone()).unwrap_or_default();
+        let named = b
+            .ctx
+            .map(|c| c.named_windows.borrow().clone())
+            .unwrap_or_default();
         let found = named.iter().find(|d| super::normalize(&d.0) == wanted);
         match found.map(|d| &d.1) {
             Some(ast::NamedWindowExpr::WindowSpec(spec)) => Ok(spec.clone()),
-            Some(ast::NamedWindowExpr::NamedWindow(_)) => {
-                Err(not_supported("a window defined by another window name", ident.span))
-            }
+            Some(ast::NamedWindowExpr::NamedWindow(_)) => Err(not_supported(
+                "a window defined by another window name",
+                ident.span,
+            )),
             None => Err(SqlError::new(
                 state::UNDEFINED_OBJECT,
                 format!("window \"{wanted}\" does not exist"),
@@ -154,7 +160,10 @@ fn window_spec(
                 if !spec.partition_by.is_empty() {
                     return Err(SqlError::new(
                         state::WINDOWING_ERROR,
-                        format!("cannot override PARTITION BY clause of window \"{}\"", ident.value),
+                        format!(
+                            "cannot override PARTITION BY clause of window \"{}\"",
+                            ident.value
+                        ),
                     )
                     .at(span));
                 }
@@ -257,7 +266,9 @@ fn bind_args(
 }
 
 fn coerce_int(x: BoundExpr, span: Span, name: &str) -> BindResult<BoundExpr> {
-    if !matches!(x.ty(), SqlType::SmallInt | SqlType::Int | SqlType::BigInt) && !x.is_untyped_literal() {
+    if !matches!(x.ty(), SqlType::SmallInt | SqlType::Int | SqlType::BigInt)
+        && !x.is_untyped_literal()
+    {
         return Err(SqlError::new(
             state::UNDEFINED_FUNCTION,
             format!("function {name} takes an integer here, not {}", x.ty()),
@@ -282,9 +293,9 @@ fn result_type(func: WindowFunction, args: &[BoundExpr], span: Span) -> BindResu
                 a
             };
             let t = args.first().map(|x| x.ty().to_arrow());
-            let arrow = a.return_type(t.as_ref()).map_err(|e| {
-                SqlError::new(state::UNDEFINED_FUNCTION, e.to_string()).at(span)
-            })?;
+            let arrow = a
+                .return_type(t.as_ref())
+                .map_err(|e| SqlError::new(state::UNDEFINED_FUNCTION, e.to_string()).at(span))?;
             SqlType::from_arrow(&arrow)
                 .map_err(|e| SqlError::new(state::UNDEFINED_FUNCTION, e.to_string()).at(span))?
         }
@@ -366,7 +377,10 @@ fn bound(
             )
             .at(e.span())),
             Some(v) => Ok(v),
-            None => Err(not_supported("a frame offset that is not a numeric constant", e.span())),
+            None => Err(not_supported(
+                "a frame offset that is not a numeric constant",
+                e.span(),
+            )),
         }
     };
     let _ = span;
@@ -434,7 +448,11 @@ pub(super) fn plan_windows(
         let mut functions = Vec::new();
         for w in same {
             let mut window = w.window.clone();
-            window.args = window.args.iter().map(resolve).collect::<BindResult<Vec<_>>>()?;
+            window.args = window
+                .args
+                .iter()
+                .map(resolve)
+                .collect::<BindResult<Vec<_>>>()?;
             map.insert(w.id, columns.len());
             columns.push(ColumnInfo {
                 name: window.name.clone(),

@@ -5,4 +5,5 @@ mod errors;
 mod joins;
 mod persistence;
 mod queries;
+mod subqueries;
 mod util;

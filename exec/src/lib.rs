@@ -2,7 +2,8 @@
 //!
 //! exec evaluates [`PhysicalExpr`]essions and runs [`PhysicalPlan`]s — scan,
 //! values, filter, projection, hash aggregate, hash and nested-loop joins,
-//! sort, limit — as pull-based streams of
+//! sort, limit, set operations, window functions, recursive union — as
+//! pull-based streams of
 //! [`RecordBatch`](arrow::record_batch::RecordBatch)es, with SQL
 //! semantics as Tableau Hyper has them (PostgreSQL-like): three-valued logic,
 //! NULLs skipped by aggregates, checked integer and decimal arithmetic.

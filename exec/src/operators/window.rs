@@ -439,8 +439,8 @@ fn offset(lag: bool, args: &[ArrayRef], layout: &Layout) -> Result<ArrayRef> {
     };
     let mut indices: Vec<Option<u32>> = Vec::with_capacity(n);
     for &(ps, pe) in &layout.partitions {
-        for i in ps..pe {
-            let Some(off) = offsets[i] else {
+        for (i, off) in offsets.iter().enumerate().take(pe).skip(ps) {
+            let Some(off) = *off else {
                 indices.push(None);
                 continue;
             };
@@ -541,12 +541,12 @@ fn frame_value(f: &WindowExpr, args: &[ArrayRef], layout: &Layout) -> Result<Arr
     let nth = int_arg(args, 1, 1, n)?;
     let mut indices: Vec<Option<u32>> = Vec::with_capacity(n);
     for &part in &layout.partitions {
-        for i in part.0..part.1 {
+        for (i, nth_i) in nth.iter().enumerate().take(part.1).skip(part.0) {
             let (s, e) = frame_of(&f.frame, i, part, layout);
             let pick = match f.func {
                 WindowFunction::FirstValue => (s < e).then_some(s),
                 WindowFunction::LastValue => (s < e).then(|| e - 1),
-                _ => match nth[i] {
+                _ => match *nth_i {
                     None => None,
                     Some(k) if k <= 0 => {
                         return Err(Error::InvalidArgument {

@@ -244,6 +244,29 @@ impl<'a> ExprBinder<'a> {
                     e
                 })
             }
+            // `x = ANY (subquery)` is `x IN (subquery)`, `x <> ALL (...)` is NOT IN.
+            Expr::AnyOp {
+                left,
+                compare_op: ast::BinaryOperator::Eq,
+                right,
+                ..
+            } if matches!(right.as_ref(), Expr::Subquery(_)) => {
+                let Expr::Subquery(q) = right.as_ref() else {
+                    return Err(not_supported(&describe(expr), expr.span()));
+                };
+                self.subquery(q, SubKind::In, Some(left), expr.span())
+            }
+            Expr::AllOp {
+                left,
+                compare_op: ast::BinaryOperator::NotEq,
+                right,
+            } if matches!(right.as_ref(), Expr::Subquery(_)) => {
+                let Expr::Subquery(q) = right.as_ref() else {
+                    return Err(not_supported(&describe(expr), expr.span()));
+                };
+                let e = self.subquery(q, SubKind::In, Some(left), expr.span())?;
+                Ok(BoundExpr::Not(Box::new(e)))
+            }
             Expr::Ceil { expr: x, field } => self.ceil_floor(x, field, true, expr.span()),
             Expr::Floor { expr: x, field } => self.ceil_floor(x, field, false, expr.span()),
             _ => Err(not_supported(&describe(expr), expr.span())),
@@ -553,7 +576,7 @@ pub(crate) fn contains_aggregate(expr: &Expr) -> bool {
 /// right context.
 pub(crate) fn contains_deferred(expr: &Expr) -> bool {
     match expr {
-        Expr::Subquery(_) | Expr::Exists { .. } => true,
+        Expr::Subquery(_) | Expr::Exists { .. } | Expr::AnyOp { .. } | Expr::AllOp { .. } => true,
         Expr::In {
             target: ast::InTarget::Subquery(_),
             ..

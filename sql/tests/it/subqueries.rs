@@ -249,3 +249,43 @@ fn windows_sets_and_recursion() {
         ["1", "2", "4", "8"]
     );
 }
+
+/// Subqueries, windows and set operations where they are not allowed or
+/// make little sense: an answer or a SQL error, never a panic.
+#[test]
+fn odd_placements_answer_or_fail_cleanly() {
+    let mut c = sample();
+    for sql in [
+        "INSERT INTO t VALUES ((SELECT 1), 2)",
+        "UPDATE t SET b = (SELECT max(d) FROM u)",
+        "SELECT * FROM t JOIN u ON t.a IN (SELECT a FROM u)",
+        "SELECT a FROM t GROUP BY (SELECT 1)",
+        "SELECT a FROM t GROUP BY row_number() OVER ()",
+        "SELECT sum(row_number() OVER ()) FROM t",
+        "SELECT row_number() OVER (ORDER BY row_number() OVER ()) FROM t",
+        "SELECT a FROM t LIMIT (SELECT 1)",
+        "SELECT sum((SELECT 1)) FROM t",
+        "SELECT (SELECT 1) IN (SELECT (SELECT 2))",
+        "SELECT a FROM t WHERE (SELECT a) = 1",
+        "SELECT a FROM t WHERE EXISTS (SELECT count(*) FROM u WHERE u.a = t.a)",
+        "SELECT a FROM t WHERE a IN (SELECT a FROM u WHERE u.d = t.b UNION SELECT 1)",
+        "SELECT (SELECT t.a) FROM t",
+        "SELECT a FROM t WHERE EXISTS (SELECT * FROM (SELECT * FROM u WHERE u.a = t.a) s)",
+        "WITH RECURSIVE r AS (SELECT 1 AS n UNION ALL SELECT n + 1 FROM r WHERE n < 3 ORDER BY 1) SELECT * FROM r",
+        "WITH RECURSIVE r (n) AS (SELECT n FROM r UNION SELECT 1) SELECT * FROM r",
+        "WITH r AS (SELECT * FROM r) SELECT * FROM r",
+        "SELECT lag(a, b) OVER (ORDER BY a) FROM t",
+        "SELECT nth_value(a, 0) OVER () FROM t",
+        "SELECT sum(b) OVER (ROWS -1 PRECEDING) FROM t",
+        "SELECT sum(b) OVER (ROWS 1.5 PRECEDING) FROM t",
+        "SELECT sum(b) OVER (ORDER BY a RANGE BETWEEN 1 FOLLOWING AND 1 PRECEDING) FROM t",
+        "SELECT DISTINCT ON (a) a FROM t",
+        "SELECT a FROM t UNION SELECT a FROM u ORDER BY b",
+        "(SELECT a FROM t) EXCEPT ALL (SELECT a FROM u) INTERSECT (VALUES (2))",
+    ] {
+        if let Err(e) = c.execute(sql) {
+            let text = e.to_string();
+            assert!(!text.contains("internal error"), "{sql}: {text}");
+        }
+    }
+}

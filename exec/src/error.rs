@@ -37,6 +37,13 @@ pub enum Error {
         /// What is wrong with the value.
         reason: String,
     },
+    /// A scalar subquery ([`PhysicalPlan::SingleRow`](crate::PhysicalPlan::SingleRow))
+    /// produced a second row.
+    #[error("more than one row returned by a subquery used as an expression")]
+    MoreThanOneRow {
+        /// The caller's tag of the subquery (the SQL layer: its position).
+        origin: u64,
+    },
     /// A plan that the SQL layer should never build (wrong types, bad column
     /// index, ...): a bug in the caller or in exec.
     #[error("internal error in hyperctl-exec: {what}; this is a bug, please report it")]

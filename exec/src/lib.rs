@@ -2,7 +2,8 @@
 //!
 //! exec evaluates [`PhysicalExpr`]essions and runs [`PhysicalPlan`]s — scan,
 //! values, filter, projection, hash aggregate, hash and nested-loop joins,
-//! sort, limit — as pull-based streams of
+//! sort, limit, set operations, window functions, recursive union — as
+//! pull-based streams of
 //! [`RecordBatch`](arrow::record_batch::RecordBatch)es, with SQL
 //! semantics as Tableau Hyper has them (PostgreSQL-like): three-valued logic,
 //! NULLs skipped by aggregates, checked integer and decimal arithmetic.
@@ -85,5 +86,8 @@ pub use arrow;
 pub use error::{Error, Result};
 pub use expr::{BinaryOp, PhysicalExpr};
 pub use functions::{DateField, ScalarFunction, TrimSide};
+pub use operators::recursive::WorkTable;
+pub use operators::set_ops::SetOpKind;
+pub use operators::window::{FrameBound, FrameUnits, WindowExpr, WindowFrame, WindowFunction};
 pub use plan::{JoinType, PhysicalPlan, SortKey, collect};
 pub use source::{BatchStream, MemorySource, ScanSource};

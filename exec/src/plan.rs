@@ -17,7 +17,12 @@ use crate::aggregate::AggregateExpr;
 use crate::error::{Error, Result};
 use crate::expr::PhysicalExpr;
 use crate::operators::join::{self, JoinStream, hash::HashProbe, nested_loop::LoopProbe};
-use crate::operators::{filter, hash_aggregate, limit, project, scan, sort, values};
+use crate::operators::recursive::WorkTable;
+use crate::operators::set_ops::SetOpKind;
+use crate::operators::window::WindowExpr;
+use crate::operators::{
+    filter, hash_aggregate, limit, project, recursive, scan, set_ops, sort, values, window,
+};
 use crate::source::{BatchStream, ScanSource};
 
 /// One key of a [`PhysicalPlan::Sort`].
@@ -152,6 +157,52 @@ pub enum PhysicalPlan {
         /// Rows to yield after skipping (`LIMIT`); `None` for all.
         fetch: Option<usize>,
     },
+    /// `UNION` / `INTERSECT` / `EXCEPT` `[ALL]` of two inputs of equal
+    /// column types, comparing rows with NULLs equal.
+    SetOp {
+        /// The left input (its names are the output's).
+        left: Box<PhysicalPlan>,
+        /// The right input.
+        right: Box<PhysicalPlan>,
+        /// Which operation.
+        kind: SetOpKind,
+        /// Keep duplicates (`ALL`).
+        all: bool,
+    },
+    /// Passes at most one row through; a second one is
+    /// [`Error::MoreThanOneRow`] (scalar subqueries).
+    SingleRow {
+        /// The input.
+        input: Box<PhysicalPlan>,
+        /// A tag the caller chooses, returned in the error.
+        origin: u64,
+    },
+    /// Window functions over one PARTITION BY / ORDER BY: the input's
+    /// columns, sorted by partition then order keys, plus one column per
+    /// function.
+    Window {
+        /// The input.
+        input: Box<PhysicalPlan>,
+        /// Partition keys over the input.
+        partition_by: Vec<PhysicalExpr>,
+        /// Order within a partition.
+        order_by: Vec<SortKey>,
+        /// The functions, each with its frame.
+        functions: Vec<WindowExpr>,
+    },
+    /// `WITH RECURSIVE`: `anchor`'s rows, then `step` run over the previous
+    /// round (read through `work`, which a scan in `step` uses) until a round
+    /// is empty; `distinct` drops rows seen before (SQL `UNION`).
+    RecursiveUnion {
+        /// The non-recursive term.
+        anchor: Box<PhysicalPlan>,
+        /// The recursive term.
+        step: Box<PhysicalPlan>,
+        /// The previous round's rows.
+        work: Arc<WorkTable>,
+        /// `UNION` rather than `UNION ALL`.
+        distinct: bool,
+    },
 }
 
 impl PhysicalPlan {
@@ -198,6 +249,19 @@ impl PhysicalPlan {
                 join::check_condition(&join::joined_schema(&l, &r), condition.as_ref())?;
                 join::schema(&l, &r, *join_type)
             }
+            PhysicalPlan::SetOp { left, right, .. }
+            | PhysicalPlan::RecursiveUnion {
+                anchor: left,
+                step: right,
+                ..
+            } => set_ops::schema(left.schema()?.as_ref(), right.schema()?.as_ref()),
+            PhysicalPlan::SingleRow { input, .. } => input.schema(),
+            PhysicalPlan::Window {
+                input,
+                partition_by,
+                order_by,
+                functions,
+            } => window::schema(input.schema()?.as_ref(), partition_by, order_by, functions),
         }
     }
 
@@ -278,6 +342,48 @@ impl PhysicalPlan {
                     schema,
                 )))
             }
+            PhysicalPlan::SetOp {
+                left,
+                right,
+                kind,
+                all,
+            } => Ok(set_ops::execute(
+                left.execute()?,
+                right.execute()?,
+                *kind,
+                *all,
+                schema,
+            )),
+            PhysicalPlan::SingleRow { input, origin } => {
+                Ok(set_ops::single_row(input.execute()?, *origin))
+            }
+            PhysicalPlan::Window {
+                input,
+                partition_by,
+                order_by,
+                functions,
+            } => {
+                let spec = window::Spec {
+                    input_schema: input.schema()?,
+                    partition_by: partition_by.clone(),
+                    order_by: order_by.clone(),
+                    functions: functions.clone(),
+                    schema,
+                };
+                Ok(window::execute(input.execute()?, spec))
+            }
+            PhysicalPlan::RecursiveUnion {
+                anchor,
+                step,
+                work,
+                distinct,
+            } => recursive::execute(
+                anchor.execute()?,
+                step.as_ref().clone(),
+                work.clone(),
+                *distinct,
+                schema,
+            ),
         }
     }
 }

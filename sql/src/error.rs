@@ -185,9 +185,36 @@ impl From<hyperctl_exec::Error> for Error {
                     Err(other) => Error::Exec(hyperctl_exec::Error::Source { source: other }),
                 }
             }
+            hyperctl_exec::Error::MoreThanOneRow { origin } => {
+                let mut e = SqlError::new(
+                    state::CARDINALITY_VIOLATION,
+                    "more than one row returned by a subquery used as an expression",
+                );
+                e.position = unpack_position(origin);
+                Error::Sql(Box::new(e))
+            }
             other => Error::Exec(other),
         }
     }
+}
+
+/// A span's position as the opaque tag an exec plan carries back in its
+/// errors (line: 20 bits, column: 24 bits, length: 20 bits; 0 for none).
+pub(crate) fn pack_position(span: Span) -> u64 {
+    match Position::from_span(span) {
+        Some(p) => {
+            (p.line.min(0xF_FFFF) << 44) | (p.column.min(0xFF_FFFF) << 20) | p.len.min(0xF_FFFF)
+        }
+        None => 0,
+    }
+}
+
+fn unpack_position(tag: u64) -> Option<Position> {
+    (tag != 0).then_some(Position {
+        line: tag >> 44,
+        column: (tag >> 20) & 0xFF_FFFF,
+        len: (tag & 0xF_FFFF).max(1),
+    })
 }
 
 impl Error {
@@ -220,4 +247,10 @@ pub(crate) mod state {
     pub(crate) const NO_ACTIVE_TRANSACTION: &str = "25P01";
     pub(crate) const INVALID_PARAMETER: &str = "22023";
     pub(crate) const INVALID_ESCAPE: &str = "22025";
+    pub(crate) const CARDINALITY_VIOLATION: &str = "21000";
+    pub(crate) const INVALID_RECURSION: &str = "42P19";
+    pub(crate) const WINDOWING_ERROR: &str = "42P20";
+    pub(crate) const WRONG_OBJECT_TYPE: &str = "42809";
+    pub(crate) const UNDEFINED_OBJECT: &str = "42704";
+    pub(crate) const INVALID_PRECEDING_OR_FOLLOWING: &str = "22013";
 }

@@ -10,7 +10,8 @@ use hyperctl_exec::arrow::array::ArrayRef;
 use hyperctl_exec::arrow::datatypes::{Schema, SchemaRef};
 use hyperctl_exec::{
     AggregateExpr, AggregateFunction, BatchStream, BinaryOp, JoinType, PhysicalExpr, PhysicalPlan,
-    ScalarFunction, ScanSource, SortKey,
+    ScalarFunction, ScanSource, SetOpKind, SortKey, WindowExpr, WindowFrame, WindowFunction,
+    WorkTable,
 };
 use hyperctl_format::SqlType;
 use hyperctl_storage::TableHandle;
@@ -77,6 +78,20 @@ pub(crate) enum BoundExpr {
         negated: bool,
         case_insensitive: bool,
         escape: Option<char>,
+    },
+    /// A column of the enclosing query's FROM clause (a correlated
+    /// subquery's outer reference); decorrelation turns it into a column.
+    Outer {
+        index: usize,
+        ty: SqlType,
+        nullable: bool,
+    },
+    /// The result of a subquery or window function, bound before the plan
+    /// node that computes it exists; replaced by a column once it does.
+    Placeholder {
+        id: usize,
+        ty: SqlType,
+        nullable: bool,
     },
 }
 
@@ -160,6 +175,8 @@ impl PartialEq for BoundExpr {
                     escape: eb,
                 },
             ) => xa == xb && pa == pb && na == nb && ca == cb && ea == eb,
+            (Outer { index: a, .. }, Outer { index: b, .. }) => a == b,
+            (Placeholder { id: a, .. }, Placeholder { id: b, .. }) => a == b,
             _ => false,
         }
     }
@@ -173,7 +190,9 @@ impl BoundExpr {
             | BoundExpr::Binary { ty, .. }
             | BoundExpr::Cast { ty, .. }
             | BoundExpr::Function { ty, .. }
-            | BoundExpr::Case { ty, .. } => *ty,
+            | BoundExpr::Case { ty, .. }
+            | BoundExpr::Outer { ty, .. }
+            | BoundExpr::Placeholder { ty, .. } => *ty,
             BoundExpr::Not(_)
             | BoundExpr::IsNull(_)
             | BoundExpr::IsNotNull(_)
@@ -185,7 +204,9 @@ impl BoundExpr {
 
     pub(crate) fn nullable(&self) -> bool {
         match self {
-            BoundExpr::Column { nullable, .. } => *nullable,
+            BoundExpr::Column { nullable, .. }
+            | BoundExpr::Outer { nullable, .. }
+            | BoundExpr::Placeholder { nullable, .. } => *nullable,
             BoundExpr::Literal { value, .. } => value.null_count() > 0,
             BoundExpr::Binary {
                 left, right, op, ..
@@ -223,7 +244,8 @@ impl BoundExpr {
     pub(crate) fn visit_columns(&self, f: &mut dyn FnMut(usize)) {
         match self {
             BoundExpr::Column { index, .. } => f(*index),
-            BoundExpr::Literal { .. } => {}
+            BoundExpr::Literal { .. } | BoundExpr::Outer { .. } | BoundExpr::Placeholder { .. } => {
+            }
             BoundExpr::Binary { left, right, .. } => {
                 left.visit_columns(f);
                 right.visit_columns(f);
@@ -271,7 +293,9 @@ impl BoundExpr {
                 ty: *ty,
                 nullable: *nullable,
             },
-            BoundExpr::Literal { .. } => self.clone(),
+            BoundExpr::Literal { .. } | BoundExpr::Outer { .. } | BoundExpr::Placeholder { .. } => {
+                self.clone()
+            }
             BoundExpr::Binary {
                 op,
                 left,
@@ -367,6 +391,11 @@ impl BoundExpr {
     pub(crate) fn to_physical(&self) -> PhysicalExpr {
         match self {
             BoundExpr::Column { index, .. } => PhysicalExpr::Column { index: *index },
+            // The binder replaces these before planning; should one slip
+            // through, exec rejects the out-of-range column as internal.
+            BoundExpr::Outer { .. } | BoundExpr::Placeholder { .. } => {
+                PhysicalExpr::Column { index: usize::MAX }
+            }
             BoundExpr::Literal { value, .. } => PhysicalExpr::Literal {
                 value: value.clone(),
             },
@@ -442,8 +471,18 @@ pub(crate) struct BoundAggregate {
     pub(crate) name: String,
 }
 
+/// A bound window function call.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct BoundWindow {
+    pub(crate) func: WindowFunction,
+    pub(crate) args: Vec<BoundExpr>,
+    pub(crate) frame: WindowFrame,
+    pub(crate) ty: SqlType,
+    pub(crate) name: String,
+}
+
 /// A sort key.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) struct BoundSortKey {
     pub(crate) expr: BoundExpr,
     pub(crate) descending: bool,
@@ -496,6 +535,41 @@ pub(crate) enum LogicalPlan {
         filter: Option<BoundExpr>,
         columns: Vec<ColumnInfo>,
     },
+    /// UNION / INTERSECT / EXCEPT; both inputs have `columns`' types.
+    SetOp {
+        left: Box<LogicalPlan>,
+        right: Box<LogicalPlan>,
+        kind: SetOpKind,
+        all: bool,
+        columns: Vec<ColumnInfo>,
+    },
+    /// At most one row, else error 21000 (a scalar subquery); `origin`
+    /// packs the subquery's position (see `error::pack_position`).
+    SingleRow {
+        input: Box<LogicalPlan>,
+        origin: u64,
+    },
+    /// Input columns plus one column per window function.
+    Window {
+        input: Box<LogicalPlan>,
+        partition_by: Vec<BoundExpr>,
+        order_by: Vec<BoundSortKey>,
+        functions: Vec<BoundWindow>,
+        columns: Vec<ColumnInfo>,
+    },
+    /// WITH RECURSIVE: `step` reads the previous round through `work`.
+    RecursiveUnion {
+        anchor: Box<LogicalPlan>,
+        step: Box<LogicalPlan>,
+        work: Arc<WorkTable>,
+        distinct: bool,
+        columns: Vec<ColumnInfo>,
+    },
+    /// The previous round of a recursive union.
+    WorkScan {
+        work: Arc<WorkTable>,
+        columns: Vec<ColumnInfo>,
+    },
 }
 
 impl LogicalPlan {
@@ -506,9 +580,14 @@ impl LogicalPlan {
             | LogicalPlan::Values { columns, .. }
             | LogicalPlan::Project { columns, .. }
             | LogicalPlan::Aggregate { columns, .. }
-            | LogicalPlan::Join { columns, .. } => columns,
+            | LogicalPlan::Join { columns, .. }
+            | LogicalPlan::SetOp { columns, .. }
+            | LogicalPlan::Window { columns, .. }
+            | LogicalPlan::RecursiveUnion { columns, .. }
+            | LogicalPlan::WorkScan { columns, .. } => columns,
             LogicalPlan::Filter { input, .. }
             | LogicalPlan::Sort { input, .. }
+            | LogicalPlan::SingleRow { input, .. }
             | LogicalPlan::Limit { input, .. } => input.columns(),
         }
     }
@@ -520,13 +599,19 @@ impl LogicalPlan {
             LogicalPlan::Values { rows, .. } => Some(rows.len() as u64),
             LogicalPlan::Filter { input, .. }
             | LogicalPlan::Project { input, .. }
-            | LogicalPlan::Sort { input, .. } => input.estimated_rows(),
+            | LogicalPlan::Sort { input, .. }
+            | LogicalPlan::Window { input, .. } => input.estimated_rows(),
+            LogicalPlan::SingleRow { .. } => Some(1),
             LogicalPlan::Limit { input, fetch, .. } => match (input.estimated_rows(), fetch) {
                 (Some(n), Some(f)) => Some(n.min(*f as u64)),
                 (n, None) => n,
                 (None, Some(f)) => Some(*f as u64),
             },
-            LogicalPlan::Aggregate { .. } | LogicalPlan::Join { .. } => None,
+            LogicalPlan::Aggregate { .. }
+            | LogicalPlan::Join { .. }
+            | LogicalPlan::SetOp { .. }
+            | LogicalPlan::RecursiveUnion { .. }
+            | LogicalPlan::WorkScan { .. } => None,
         }
     }
 
@@ -626,6 +711,265 @@ impl LogicalPlan {
                 filter,
                 columns,
             } => lower_join(left, right, *join_type, on, filter.as_ref(), columns),
+            LogicalPlan::SetOp {
+                left,
+                right,
+                kind,
+                all,
+                ..
+            } => PhysicalPlan::SetOp {
+                left: Box::new(left.lower()),
+                right: Box::new(right.lower()),
+                kind: *kind,
+                all: *all,
+            },
+            LogicalPlan::SingleRow { input, origin } => PhysicalPlan::SingleRow {
+                input: Box::new(input.lower()),
+                origin: *origin,
+            },
+            LogicalPlan::Window {
+                input,
+                partition_by,
+                order_by,
+                functions,
+                ..
+            } => PhysicalPlan::Window {
+                input: Box::new(input.lower()),
+                partition_by: partition_by.iter().map(BoundExpr::to_physical).collect(),
+                order_by: order_by.iter().map(BoundSortKey::to_physical).collect(),
+                functions: functions
+                    .iter()
+                    .map(|w| WindowExpr {
+                        func: w.func,
+                        args: w.args.iter().map(BoundExpr::to_physical).collect(),
+                        frame: w.frame,
+                        name: w.name.clone(),
+                    })
+                    .collect(),
+            },
+            LogicalPlan::RecursiveUnion {
+                anchor,
+                step,
+                work,
+                distinct,
+                ..
+            } => PhysicalPlan::RecursiveUnion {
+                anchor: Box::new(anchor.lower()),
+                step: Box::new(step.lower()),
+                work: work.clone(),
+                distinct: *distinct,
+            },
+            LogicalPlan::WorkScan { work, columns } => PhysicalPlan::Scan {
+                source: work.clone(),
+                projection: (0..columns.len()).collect(),
+            },
+        }
+    }
+
+    /// Calls `f` on every expression of this node (not of its inputs).
+    pub(crate) fn node_exprs(&self, f: &mut dyn FnMut(&BoundExpr)) {
+        match self {
+            LogicalPlan::Values { rows, .. } => rows.iter().flatten().for_each(&mut *f),
+            LogicalPlan::Filter { predicate, .. } => f(predicate),
+            LogicalPlan::Project { exprs, .. } => exprs.iter().for_each(&mut *f),
+            LogicalPlan::Aggregate {
+                group_by,
+                aggregates,
+                ..
+            } => {
+                group_by.iter().for_each(&mut *f);
+                aggregates
+                    .iter()
+                    .filter_map(|a| a.arg.as_ref())
+                    .for_each(&mut *f);
+            }
+            LogicalPlan::Sort { keys, .. } => keys.iter().for_each(|k| f(&k.expr)),
+            LogicalPlan::Join { on, filter, .. } => {
+                for (l, r) in on {
+                    f(l);
+                    f(r);
+                }
+                filter.iter().for_each(&mut *f);
+            }
+            LogicalPlan::Window {
+                partition_by,
+                order_by,
+                functions,
+                ..
+            } => {
+                partition_by.iter().for_each(&mut *f);
+                order_by.iter().for_each(|k| f(&k.expr));
+                functions.iter().flat_map(|w| &w.args).for_each(&mut *f);
+            }
+            LogicalPlan::Scan { .. }
+            | LogicalPlan::Limit { .. }
+            | LogicalPlan::SetOp { .. }
+            | LogicalPlan::SingleRow { .. }
+            | LogicalPlan::RecursiveUnion { .. }
+            | LogicalPlan::WorkScan { .. } => {}
+        }
+    }
+
+    /// The inputs of this node.
+    pub(crate) fn inputs(&self) -> Vec<&LogicalPlan> {
+        match self {
+            LogicalPlan::Scan { .. }
+            | LogicalPlan::Values { .. }
+            | LogicalPlan::WorkScan { .. } => {
+                vec![]
+            }
+            LogicalPlan::Filter { input, .. }
+            | LogicalPlan::Project { input, .. }
+            | LogicalPlan::Aggregate { input, .. }
+            | LogicalPlan::Sort { input, .. }
+            | LogicalPlan::Limit { input, .. }
+            | LogicalPlan::SingleRow { input, .. }
+            | LogicalPlan::Window { input, .. } => vec![input],
+            LogicalPlan::Join { left, right, .. } | LogicalPlan::SetOp { left, right, .. } => {
+                vec![left, right]
+            }
+            LogicalPlan::RecursiveUnion { anchor, step, .. } => vec![anchor, step],
+        }
+    }
+}
+
+impl BoundSortKey {
+    pub(crate) fn to_physical(&self) -> SortKey {
+        SortKey {
+            expr: self.expr.to_physical(),
+            descending: self.descending,
+            nulls_first: self.nulls_first,
+        }
+    }
+}
+
+impl BoundExpr {
+    /// Whether the expression reads an outer reference.
+    pub(crate) fn has_outer(&self) -> bool {
+        let mut found = false;
+        self.visit(&mut |e| found |= matches!(e, BoundExpr::Outer { .. }));
+        found
+    }
+
+    /// Whether the expression contains a placeholder.
+    pub(crate) fn has_placeholder(&self) -> bool {
+        let mut found = false;
+        self.visit(&mut |e| found |= matches!(e, BoundExpr::Placeholder { .. }));
+        found
+    }
+
+    /// Calls `f` on this expression and each sub-expression.
+    pub(crate) fn visit(&self, f: &mut dyn FnMut(&BoundExpr)) {
+        f(self);
+        match self {
+            BoundExpr::Column { .. }
+            | BoundExpr::Literal { .. }
+            | BoundExpr::Outer { .. }
+            | BoundExpr::Placeholder { .. } => {}
+            BoundExpr::Binary { left, right, .. } => {
+                left.visit(f);
+                right.visit(f);
+            }
+            BoundExpr::Not(e)
+            | BoundExpr::Negate(e)
+            | BoundExpr::IsNull(e)
+            | BoundExpr::IsNotNull(e)
+            | BoundExpr::Cast { expr: e, .. } => e.visit(f),
+            BoundExpr::Function { args, .. } => args.iter().for_each(|a| a.visit(f)),
+            BoundExpr::Case {
+                branches,
+                else_expr,
+                ..
+            } => {
+                for (w, t) in branches {
+                    w.visit(f);
+                    t.visit(f);
+                }
+                if let Some(e) = else_expr {
+                    e.visit(f);
+                }
+            }
+            BoundExpr::InList { expr, list, .. } => {
+                expr.visit(f);
+                list.iter().for_each(|e| e.visit(f));
+            }
+            BoundExpr::Like { expr, pattern, .. } => {
+                expr.visit(f);
+                pattern.visit(f);
+            }
+        }
+    }
+
+    /// The same expression with each leaf rewritten by `f` (which returns
+    /// `None` to keep a leaf).
+    pub(crate) fn rewrite(&self, f: &dyn Fn(&BoundExpr) -> Option<BoundExpr>) -> BoundExpr {
+        if let Some(e) = f(self) {
+            return e;
+        }
+        let go = |e: &BoundExpr| Box::new(e.rewrite(f));
+        match self {
+            BoundExpr::Column { .. }
+            | BoundExpr::Literal { .. }
+            | BoundExpr::Outer { .. }
+            | BoundExpr::Placeholder { .. } => self.clone(),
+            BoundExpr::Binary {
+                op,
+                left,
+                right,
+                ty,
+            } => BoundExpr::Binary {
+                op: *op,
+                left: go(left),
+                right: go(right),
+                ty: *ty,
+            },
+            BoundExpr::Not(e) => BoundExpr::Not(go(e)),
+            BoundExpr::Negate(e) => BoundExpr::Negate(go(e)),
+            BoundExpr::IsNull(e) => BoundExpr::IsNull(go(e)),
+            BoundExpr::IsNotNull(e) => BoundExpr::IsNotNull(go(e)),
+            BoundExpr::Cast { expr, ty } => BoundExpr::Cast {
+                expr: go(expr),
+                ty: *ty,
+            },
+            BoundExpr::Function { func, args, ty } => BoundExpr::Function {
+                func: *func,
+                args: args.iter().map(|a| a.rewrite(f)).collect(),
+                ty: *ty,
+            },
+            BoundExpr::Case {
+                branches,
+                else_expr,
+                ty,
+            } => BoundExpr::Case {
+                branches: branches
+                    .iter()
+                    .map(|(w, t)| (w.rewrite(f), t.rewrite(f)))
+                    .collect(),
+                else_expr: else_expr.as_deref().map(go),
+                ty: *ty,
+            },
+            BoundExpr::InList {
+                expr,
+                list,
+                negated,
+            } => BoundExpr::InList {
+                expr: go(expr),
+                list: list.iter().map(|e| e.rewrite(f)).collect(),
+                negated: *negated,
+            },
+            BoundExpr::Like {
+                expr,
+                pattern,
+                negated,
+                case_insensitive,
+                escape,
+            } => BoundExpr::Like {
+                expr: go(expr),
+                pattern: go(pattern),
+                negated: *negated,
+                case_insensitive: *case_insensitive,
+                escape: *escape,
+            },
         }
     }
 }

@@ -20,6 +20,7 @@ use sqlparser::ast::{self, Expr, Spanned, Value};
 use sqlparser::tokenizer::Span;
 
 use super::Scope;
+use super::context::{BindCtx, SubKind};
 use super::functions;
 use crate::error::{SqlError, state};
 use crate::plan::{BoundAggregate, BoundExpr};
@@ -49,18 +50,54 @@ impl AggContext {
 pub(crate) struct ExprBinder<'a> {
     pub(crate) scope: &'a Scope,
     pub(crate) agg: Option<&'a mut AggContext>,
+    /// The query level's context; without one, subqueries and window
+    /// functions are not allowed (VALUES, LIMIT, JOIN ... ON).
+    pub(crate) ctx: Option<&'a BindCtx<'a>>,
+}
+
+impl std::fmt::Debug for BindCtx<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("BindCtx")
+    }
 }
 
 type BindResult = Result<BoundExpr, SqlError>;
 
 impl<'a> ExprBinder<'a> {
     pub(crate) fn plain(scope: &'a Scope) -> Self {
-        ExprBinder { scope, agg: None }
+        ExprBinder {
+            scope,
+            agg: None,
+            ctx: None,
+        }
+    }
+
+    pub(crate) fn in_ctx(scope: &'a Scope, ctx: &'a BindCtx<'a>) -> Self {
+        ExprBinder {
+            scope,
+            agg: None,
+            ctx: Some(ctx),
+        }
+    }
+
+    /// The same scope and context without the aggregate context.
+    fn without_agg(&self) -> ExprBinder<'a> {
+        ExprBinder {
+            scope: self.scope,
+            agg: None,
+            ctx: self.ctx,
+        }
     }
 
     pub(crate) fn bind(&mut self, expr: &Expr) -> BindResult {
-        if self.agg.is_some() && !contains_aggregate(expr) {
-            let plain = ExprBinder::plain(self.scope).bind(expr)?;
+        if self.agg.is_some() && !contains_aggregate(expr) && !contains_deferred(expr) {
+            let plain = self.without_agg().bind(expr)?;
+            // An outer reference is a constant inside this query.
+            let mut reads_columns = false;
+            plain.visit_columns(&mut |_| reads_columns = true);
+            if !reads_columns && plain.has_outer() {
+                return Ok(plain);
+            }
             let agg = self.agg.as_deref().expect("checked above");
             if let Some(i) = agg.group_by.iter().position(|g| *g == plain) {
                 return Ok(agg.group_ref(i));
@@ -88,9 +125,9 @@ impl<'a> ExprBinder<'a> {
 
     fn bind_node(&mut self, expr: &Expr) -> BindResult {
         match expr {
-            Expr::Identifier(ident) => self.scope.resolve(None, ident),
+            Expr::Identifier(ident) => self.resolve(None, ident),
             Expr::CompoundIdentifier(parts) => match parts.as_slice() {
-                [table, column] => self.scope.resolve(Some(table), column),
+                [table, column] => self.resolve(Some(table), column),
                 _ => Err(not_supported("names with more than two parts", expr.span())),
             },
             Expr::Value(v) => literal(&v.value, v.span),
@@ -185,10 +222,122 @@ impl<'a> ExprBinder<'a> {
             ),
             Expr::Position { expr: needle, r#in } => self.position_in(needle, r#in, expr.span()),
             Expr::Extract { field, expr: x, .. } => self.extract(field, x, expr.span()),
+            Expr::Subquery(q) => self.subquery(q, SubKind::Scalar, None, expr.span()),
+            Expr::Exists { subquery, negated } => {
+                let e = self.subquery(subquery, SubKind::Exists, None, expr.span())?;
+                Ok(if *negated {
+                    BoundExpr::Not(Box::new(e))
+                } else {
+                    e
+                })
+            }
+            Expr::In {
+                expr: x,
+                target: ast::InTarget::Subquery(q),
+                negated,
+                ..
+            } => {
+                let e = self.subquery(q, SubKind::In, Some(x), expr.span())?;
+                Ok(if *negated {
+                    BoundExpr::Not(Box::new(e))
+                } else {
+                    e
+                })
+            }
+            // `x = ANY (subquery)` is `x IN (subquery)`, `x <> ALL (...)` is NOT IN.
+            Expr::AnyOp {
+                left,
+                compare_op: ast::BinaryOperator::Eq,
+                right,
+                ..
+            } if matches!(right.as_ref(), Expr::Subquery(_)) => {
+                let Expr::Subquery(q) = right.as_ref() else {
+                    return Err(not_supported(&describe(expr), expr.span()));
+                };
+                self.subquery(q, SubKind::In, Some(left), expr.span())
+            }
+            Expr::AllOp {
+                left,
+                compare_op: ast::BinaryOperator::NotEq,
+                right,
+            } if matches!(right.as_ref(), Expr::Subquery(_)) => {
+                let Expr::Subquery(q) = right.as_ref() else {
+                    return Err(not_supported(&describe(expr), expr.span()));
+                };
+                let e = self.subquery(q, SubKind::In, Some(left), expr.span())?;
+                Ok(BoundExpr::Not(Box::new(e)))
+            }
             Expr::Ceil { expr: x, field } => self.ceil_floor(x, field, true, expr.span()),
             Expr::Floor { expr: x, field } => self.ceil_floor(x, field, false, expr.span()),
             _ => Err(not_supported(&describe(expr), expr.span())),
         }
+    }
+
+    /// A column of this scope, else of the enclosing query's (a correlated
+    /// reference, recorded in the context).
+    fn resolve(&self, qualifier: Option<&ast::Ident>, name: &ast::Ident) -> BindResult {
+        let err = match self.scope.resolve(qualifier, name) {
+            Ok(e) => return Ok(e),
+            Err(e) => e,
+        };
+        let unknown =
+            err.sqlstate == state::UNDEFINED_COLUMN || err.sqlstate == state::UNDEFINED_TABLE;
+        let Some(ctx) = self.ctx.filter(|_| unknown) else {
+            return Err(err);
+        };
+        let span = qualifier.map_or(name.span, |q| q.span.union(&name.span));
+        if let Some(outer) = ctx.outer
+            && let Ok(BoundExpr::Column {
+                index,
+                ty,
+                nullable,
+            }) = outer.resolve(qualifier, name)
+        {
+            ctx.outer_refs.borrow_mut().push(span);
+            return Ok(BoundExpr::Outer {
+                index,
+                ty,
+                nullable,
+            });
+        }
+        if ctx.deeper_outer_resolves(qualifier, name) {
+            return Err(super::context::not_decorrelatable(
+                "a correlated reference to a query more than one level out",
+                span,
+            ));
+        }
+        Err(err)
+    }
+
+    /// A subquery: bound in a nested context, planned as a join when this
+    /// level's plan is built; here, a placeholder for its value.
+    fn subquery(
+        &mut self,
+        q: &ast::Query,
+        kind: SubKind,
+        lhs: Option<&Expr>,
+        span: Span,
+    ) -> BindResult {
+        let Some(ctx) = self.ctx else {
+            return Err(not_supported("a subquery here", span));
+        };
+        let lhs = match lhs {
+            Some(x) => {
+                let bound = self.bind(x)?;
+                if bound.has_placeholder() {
+                    return Err(not_supported(
+                        "a subquery or window function on the left of IN (subquery)",
+                        x.span(),
+                    ));
+                }
+                Some(bound)
+            }
+            None => None,
+        };
+        let grouped = self.agg.is_some();
+        let key = format!("{grouped}:{span:?}:{q}");
+        let (join, ty) = super::subquery::bind(ctx, self.scope, q, kind, lhs, grouped, span)?;
+        Ok(ctx.add_subquery(key, join, ty))
     }
 
     fn unary(&mut self, op: ast::UnaryOperator, inner: &Expr, span: Span) -> BindResult {
@@ -263,6 +412,9 @@ impl<'a> ExprBinder<'a> {
 
     fn function(&mut self, f: &ast::Function, span: Span) -> BindResult {
         let name = object_name(&f.name).to_ascii_lowercase();
+        if let Some(over) = &f.over {
+            return super::window::bind_call(self, f, over, &name, span);
+        }
         let Some(func) = aggregate_function(&name) else {
             return self.scalar_call(f, span);
         };
@@ -272,13 +424,16 @@ impl<'a> ExprBinder<'a> {
                 span,
             ));
         }
-        let Some(agg) = self.agg.as_deref_mut() else {
-            return Err(SqlError::new(
+        let not_allowed = || {
+            SqlError::new(
                 state::GROUPING_ERROR,
                 format!("aggregate function {name} is not allowed here"),
             )
-            .at(span));
+            .at(span)
         };
+        if self.agg.is_none() {
+            return Err(not_allowed());
+        }
         let args = function_args(f, span)?;
         let (func, arg) = match (func, args.as_slice()) {
             (AggregateFunction::Count, [FnArg::Star]) => (AggregateFunction::CountStar, None),
@@ -290,7 +445,18 @@ impl<'a> ExprBinder<'a> {
                     )
                     .at(e.span()));
                 }
-                let arg = ExprBinder::plain(self.scope).bind(e)?;
+                let arg = ExprBinder {
+                    scope: self.scope,
+                    agg: None,
+                    ctx: self.ctx,
+                }
+                .bind(e)?;
+                if arg.has_placeholder() {
+                    return Err(not_supported(
+                        "a subquery or window function inside an aggregate",
+                        e.span(),
+                    ));
+                }
                 (func, Some(default_literal_type(arg)))
             }
             _ => {
@@ -314,6 +480,9 @@ impl<'a> ExprBinder<'a> {
             arg,
             ty,
             name: name.clone(),
+        };
+        let Some(agg) = self.agg.as_deref_mut() else {
+            return Err(not_allowed());
         };
         let index = match agg.aggregates.iter().position(|a| *a == bound) {
             Some(i) => i,
@@ -399,6 +568,40 @@ pub(crate) fn contains_aggregate(expr: &Expr) -> bool {
         other => functions::children(other)
             .into_iter()
             .any(contains_aggregate),
+    }
+}
+
+/// Whether an expression holds a subquery or window function, whose binding
+/// has effects (planned joins and windows) and must happen once, in the
+/// right context.
+pub(crate) fn contains_deferred(expr: &Expr) -> bool {
+    match expr {
+        Expr::Subquery(_) | Expr::Exists { .. } | Expr::AnyOp { .. } | Expr::AllOp { .. } => true,
+        Expr::In {
+            target: ast::InTarget::Subquery(_),
+            ..
+        } => true,
+        Expr::Function(f) => {
+            f.over.is_some()
+                || match &f.args {
+                    ast::FunctionArguments::List(l) => l.args.iter().any(|a| match a {
+                        ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => {
+                            contains_deferred(e)
+                        }
+                        _ => false,
+                    }),
+                    _ => false,
+                }
+        }
+        Expr::BinaryOp { left, right, .. } => contains_deferred(left) || contains_deferred(right),
+        Expr::UnaryOp { expr, .. }
+        | Expr::Nested(expr)
+        | Expr::IsNull(expr)
+        | Expr::IsNotNull(expr)
+        | Expr::Cast { expr, .. } => contains_deferred(expr),
+        other => functions::children(other)
+            .into_iter()
+            .any(contains_deferred),
     }
 }
 

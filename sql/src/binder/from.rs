@@ -14,9 +14,10 @@ use hyperctl_format::SqlType;
 use sqlparser::ast::{self, Ident, Spanned};
 use sqlparser::tokenizer::Span;
 
+use super::context::{BindCtx, CteBody};
 use super::expr::{ExprBinder, coerce, contains_aggregate, unify};
-use super::query::{bind_query, column_ref};
-use super::{CatalogView, Scope, normalize, not_supported, resolve_table};
+use super::query::{bind_query_ctx, column_ref};
+use super::{Scope, normalize, not_supported, resolve_table};
 use crate::error::{SqlError, state};
 use crate::plan::{BoundExpr, ColumnInfo, LogicalPlan};
 
@@ -26,9 +27,9 @@ type BindResult<T> = Result<T, SqlError>;
 type Bound = (LogicalPlan, Scope);
 
 /// The FROM clause; no FROM is one row of no columns.
-pub(super) fn bind_from(catalog: &dyn CatalogView, select: &ast::Select) -> BindResult<Bound> {
+pub(super) fn bind_from(ctx: &BindCtx<'_>, select: &ast::Select) -> BindResult<Bound> {
     let mut from = FromBinder {
-        catalog,
+        ctx,
         seen: Vec::new(),
     };
     let mut acc: Option<Bound> = None;
@@ -48,13 +49,13 @@ pub(super) fn bind_from(catalog: &dyn CatalogView, select: &ast::Select) -> Bind
     }))
 }
 
-struct FromBinder<'c> {
-    catalog: &'c dyn CatalogView,
+struct FromBinder<'c, 'p> {
+    ctx: &'c BindCtx<'p>,
     /// The table names and aliases so far, which must differ.
     seen: Vec<String>,
 }
 
-impl FromBinder<'_> {
+impl FromBinder<'_, '_> {
     fn bind_item(&mut self, item: &ast::TableWithJoins) -> BindResult<Bound> {
         let mut acc = self.bind_factor(&item.relation)?;
         for join in &item.joins {
@@ -85,7 +86,8 @@ impl FromBinder<'_> {
                 if let Some(a) = alias {
                     self.declare(&a.name)?;
                 }
-                bind_derived(self.catalog, subquery, alias.as_ref())
+                let child = BindCtx::child(self.ctx, None);
+                bind_derived(&child, subquery, alias.as_ref())
             }
             ast::TableFactor::NestedJoin {
                 table_with_joins,
@@ -115,7 +117,12 @@ impl FromBinder<'_> {
         name: &ast::ObjectName,
         alias: Option<&ast::TableAlias>,
     ) -> BindResult<Bound> {
-        let table = resolve_table(self.catalog, name)?;
+        if let [ast::ObjectNamePart::Identifier(ident)] = name.0.as_slice()
+            && let Some(cte) = self.ctx.cte(&normalize(ident))
+        {
+            return self.bind_cte(ident, cte, alias);
+        }
+        let table = resolve_table(self.ctx.catalog, name)?;
         let qualifier = match alias {
             Some(a) if !a.columns.is_empty() => {
                 return Err(not_supported("column aliases in FROM", a.name.span));
@@ -145,6 +152,45 @@ impl FromBinder<'_> {
             .collect();
         let scope = Scope::new(columns.clone());
         Ok((LogicalPlan::Scan { table, columns }, scope))
+    }
+
+    /// A reference to a CTE: its plan (planned again here), named like a
+    /// derived table.
+    fn bind_cte(
+        &mut self,
+        ident: &Ident,
+        cte: CteBody,
+        alias: Option<&ast::TableAlias>,
+    ) -> BindResult<Bound> {
+        let name = alias.map_or(ident, |a| &a.name);
+        self.declare(name)?;
+        let plan = match cte {
+            CteBody::Plan(plan) => plan,
+            CteBody::Work {
+                work,
+                columns,
+                used,
+            } => {
+                if used.replace(true) {
+                    return Err(SqlError::new(
+                        state::INVALID_RECURSION,
+                        format!(
+                            "recursive reference to query \"{}\" must not appear more than once",
+                            normalize(ident)
+                        ),
+                    )
+                    .at(ident.span));
+                }
+                LogicalPlan::WorkScan { work, columns }
+            }
+        };
+        let fallback = ast::TableAlias {
+            explicit: false,
+            name: name.clone(),
+            columns: Vec::new(),
+            at: None,
+        };
+        derived_plan(plan, Some(alias.unwrap_or(&fallback)))
     }
 
     fn bind_join(&mut self, left: Bound, join: &ast::Join) -> BindResult<Bound> {
@@ -195,11 +241,20 @@ impl FromBinder<'_> {
 
 /// A subquery in FROM: `(SELECT ...) AS alias` or `(VALUES ...) AS alias`.
 pub(super) fn bind_derived(
-    catalog: &dyn CatalogView,
+    ctx: &BindCtx<'_>,
     subquery: &ast::Query,
     alias: Option<&ast::TableAlias>,
 ) -> BindResult<Bound> {
-    let plan = bind_query(catalog, subquery)?;
+    let plan = bind_query_ctx(ctx, subquery)?;
+    derived_plan(plan, alias)
+}
+
+/// A plan named as a FROM item: columns renamed by the alias's column list
+/// and qualified by its name.
+pub(super) fn derived_plan(
+    plan: LogicalPlan,
+    alias: Option<&ast::TableAlias>,
+) -> BindResult<Bound> {
     let qualifier = alias.map(|a| normalize(&a.name));
     let mut columns = plan.columns().to_vec();
     if let Some(a) = alias.filter(|a| !a.columns.is_empty()) {
@@ -390,7 +445,7 @@ fn merge_using(
 
 /// A join node; the condition's conjuncts are split into equal keys and a
 /// residual filter.
-fn make_join(
+pub(super) fn make_join(
     left: LogicalPlan,
     right: LogicalPlan,
     join_type: JoinType,
@@ -407,12 +462,25 @@ fn make_join(
         nullable: c.nullable || pad,
         ..c.clone()
     };
-    let columns = left
-        .columns()
-        .iter()
-        .map(|c| padded(c, pad_left))
-        .chain(right.columns().iter().map(|c| padded(c, pad_right)))
-        .collect();
+    let columns = match join_type {
+        JoinType::Semi | JoinType::Anti => left.columns().to_vec(),
+        JoinType::Mark => {
+            let mut c = left.columns().to_vec();
+            c.push(ColumnInfo {
+                name: "#mark".into(),
+                ty: SqlType::Bool,
+                nullable: true,
+                qualifier: None,
+            });
+            c
+        }
+        _ => left
+            .columns()
+            .iter()
+            .map(|c| padded(c, pad_left))
+            .chain(right.columns().iter().map(|c| padded(c, pad_right)))
+            .collect(),
+    };
     let mut on = Vec::new();
     let mut rest = Vec::new();
     for c in condition.map(BoundExpr::conjuncts).unwrap_or_default() {

@@ -2,13 +2,18 @@
 //! builds logical plans from sqlparser's AST. Errors carry the position of the
 //! offending token.
 
+mod context;
 mod copy;
+mod cte;
 mod dml;
 mod expr;
 mod from;
 mod functions;
 mod query;
+mod setop;
 mod statement;
+mod subquery;
+mod window;
 
 pub(crate) use copy::{bind_copy, bind_copy_to, parse_copy};
 pub(crate) use dml::ModifyPlan;

@@ -10,21 +10,28 @@ use hyperctl_exec::arrow::datatypes::{Int32Type, Int64Type};
 use sqlparser::ast::{self, Expr, SelectItem, SetExpr, Spanned};
 use sqlparser::tokenizer::Span;
 
+use super::context::{BindCtx, Correlation, SubKind, not_decorrelatable, resolve_placeholders};
 use super::expr::{AggContext, ExprBinder, contains_aggregate, default_literal_type, object_name};
 use super::from::bind_from;
 use super::{CatalogView, Scope, normalize, not_supported};
 use crate::error::{SqlError, state};
-use crate::plan::{BoundExpr, BoundSortKey, ColumnInfo, LogicalPlan};
+use crate::plan::{BoundAggregate, BoundExpr, BoundSortKey, ColumnInfo, LogicalPlan};
 
 type BindResult<T> = Result<T, SqlError>;
 
-/// Binds a whole query.
+/// Binds a whole query (a statement's, or one with no enclosing query).
 pub(crate) fn bind_query(catalog: &dyn CatalogView, q: &ast::Query) -> BindResult<LogicalPlan> {
+    let ctx = BindCtx::root(catalog);
+    bind_query_ctx(&ctx, q)
+}
+
+/// Binds a query at the level `ctx` describes.
+pub(crate) fn bind_query_ctx(ctx: &BindCtx<'_>, q: &ast::Query) -> BindResult<LogicalPlan> {
     if let Some(with) = &q.with {
-        return Err(not_supported("WITH", with.with_token.0.span));
+        super::cte::bind_with(ctx, with)?;
     }
-    if q.fetch.is_some() || !q.locks.is_empty() || q.for_clause.is_some() {
-        return Err(not_supported("FETCH / FOR clauses", q.span()));
+    if !q.locks.is_empty() || q.for_clause.is_some() {
+        return Err(not_supported("FOR clauses", q.span()));
     }
     let order_by = match &q.order_by {
         None => Vec::new(),
@@ -33,18 +40,28 @@ pub(crate) fn bind_query(catalog: &dyn CatalogView, q: &ast::Query) -> BindResul
             ast::OrderByKind::All(_) => return Err(not_supported("ORDER BY ALL", q.span())),
         },
     };
-    let (limit, offset) = limits(q.limit_clause.as_ref())?;
+    let (limit, offset) = limits(q.limit_clause.as_ref(), q.fetch.as_ref())?;
     let plan = match q.body.as_ref() {
-        SetExpr::Select(select) => bind_select(catalog, select, &order_by)?,
+        SetExpr::Select(select) => bind_select(ctx, select, &order_by)?,
         SetExpr::Values(values) => order_outputs(bind_values(values)?, &order_by)?,
-        SetExpr::Query(inner) => order_outputs(bind_query(catalog, inner)?, &order_by)?,
-        other => {
-            return Err(not_supported(
-                "set operations (UNION, INTERSECT, EXCEPT)",
-                other.span(),
-            ));
+        SetExpr::Query(inner) => order_outputs(bind_query_ctx(ctx, inner)?, &order_by)?,
+        body @ SetExpr::SetOperation { .. } => {
+            order_outputs(super::setop::bind_set_expr(ctx, body)?, &order_by)?
         }
+        other => return Err(not_supported("this kind of query", other.span())),
     };
+    let correlated = ctx.correlation.borrow().is_some();
+    if correlated && (offset > 0 || limit == Some(0)) {
+        return Err(not_decorrelatable(
+            "LIMIT 0 or OFFSET in a correlated subquery",
+            q.span(),
+        ));
+    }
+    if correlated {
+        // A correlated subquery's plan is its source; LIMIT n >= 1 does not
+        // change EXISTS, IN, or a scalar aggregate's one row.
+        return Ok(plan);
+    }
     Ok(apply_limit(plan, limit, offset))
 }
 
@@ -83,7 +100,21 @@ fn apply_limit(plan: LogicalPlan, fetch: Option<usize>, skip: usize) -> LogicalP
     }
 }
 
-fn limits(clause: Option<&ast::LimitClause>) -> BindResult<(Option<usize>, usize)> {
+fn limits(
+    clause: Option<&ast::LimitClause>,
+    fetch: Option<&ast::Fetch>,
+) -> BindResult<(Option<usize>, usize)> {
+    if let Some(f) = fetch {
+        if f.with_ties || f.percent {
+            return Err(not_supported(
+                "FETCH ... WITH TIES / PERCENT",
+                Span::empty(),
+            ));
+        }
+        let (_, skip) = limits(clause, None)?;
+        let n = f.quantity.as_ref().map(constant_count).transpose()?;
+        return Ok((Some(n.unwrap_or(1)), skip));
+    }
     match clause {
         None => Ok((None, 0)),
         Some(ast::LimitClause::LimitOffset {
@@ -137,7 +168,7 @@ fn constant_count(e: &Expr) -> BindResult<usize> {
 
 /// VALUES (..), (..): every row has the same number of columns; column types
 /// are those of the first row (untyped literals become TEXT).
-fn bind_values(values: &ast::Values) -> BindResult<LogicalPlan> {
+pub(super) fn bind_values(values: &ast::Values) -> BindResult<LogicalPlan> {
     let scope = Scope::default();
     let mut rows = Vec::with_capacity(values.rows.len());
     for row in &values.rows {
@@ -190,7 +221,10 @@ fn placeholder() -> BoundExpr {
 }
 
 /// ORDER BY over the output of a VALUES or nested query: names and ordinals.
-fn order_outputs(plan: LogicalPlan, order_by: &[ast::OrderByExpr]) -> BindResult<LogicalPlan> {
+pub(super) fn order_outputs(
+    plan: LogicalPlan,
+    order_by: &[ast::OrderByExpr],
+) -> BindResult<LogicalPlan> {
     if order_by.is_empty() {
         return Ok(plan);
     }
@@ -209,7 +243,7 @@ fn order_outputs(plan: LogicalPlan, order_by: &[ast::OrderByExpr]) -> BindResult
     })
 }
 
-fn sort_key(expr: BoundExpr, o: &ast::OrderByExpr) -> BoundSortKey {
+pub(super) fn sort_key(expr: BoundExpr, o: &ast::OrderByExpr) -> BoundSortKey {
     let descending = matches!(o.options.sort, Some(ast::OrderBySort::Desc));
     BoundSortKey {
         expr,
@@ -328,13 +362,23 @@ fn output_name(e: &Expr, position: usize) -> String {
     }
 }
 
+/// A SELECT without ORDER BY (a set operation's operand).
+pub(super) fn bind_select_body(ctx: &BindCtx<'_>, select: &ast::Select) -> BindResult<LogicalPlan> {
+    bind_select(ctx, select, &[])
+}
+
 fn bind_select(
-    catalog: &dyn CatalogView,
+    ctx: &BindCtx<'_>,
     select: &ast::Select,
     order_by: &[ast::OrderByExpr],
 ) -> BindResult<LogicalPlan> {
+    let sub_kind = ctx.sub_kind.take();
     check_select_clauses(select)?;
-    let (mut plan, scope) = bind_from(catalog, select)?;
+    ctx.named_windows
+        .borrow_mut()
+        .clone_from(&select.named_window);
+    let (mut plan, scope) = bind_from(ctx, select)?;
+    let mut corr_preds = Vec::new();
     if let Some(w) = &select.selection {
         if contains_aggregate(w) {
             return Err(SqlError::new(
@@ -343,9 +387,7 @@ fn bind_select(
             )
             .at(w.span()));
         }
-        let pred = ExprBinder::plain(&scope).bind(w)?;
-        let pred = super::expr::coerce(pred, hyperctl_format::SqlType::Bool, w.span(), "WHERE")?;
-        plan = super::from::push_where(plan, pred);
+        plan = bind_where(ctx, plan, &scope, w, &mut corr_preds)?;
     }
     let items = expand_items(select, &scope)?;
     let group_exprs = match &select.group_by {
@@ -361,35 +403,118 @@ fn bind_select(
         || select.having.is_some()
         || items.iter().filter_map(|i| i.expr).any(contains_aggregate)
         || order_by.iter().any(|o| contains_aggregate(&o.expr));
+    let mut scalar_keys = None;
+    if !corr_preds.is_empty() {
+        let where_span = select
+            .selection
+            .as_ref()
+            .map_or(select.select_token.0.span, |w| w.span());
+        match sub_kind {
+            None => {
+                let at = ctx
+                    .outer_refs
+                    .borrow()
+                    .first()
+                    .copied()
+                    .unwrap_or(where_span);
+                return Err(not_decorrelatable(
+                    "a correlated reference inside a set operation or nested query of a subquery",
+                    at,
+                ));
+            }
+            Some(SubKind::Exists) | Some(SubKind::In) if grouped => {
+                return Err(not_decorrelatable(
+                    "a correlated EXISTS or IN subquery with GROUP BY or aggregates",
+                    select.select_token.0.span,
+                ));
+            }
+            Some(SubKind::Exists) => {
+                *ctx.correlation.borrow_mut() = Some(Correlation::Exists {
+                    source: plan.clone(),
+                    preds: corr_preds,
+                });
+                return Ok(plan);
+            }
+            Some(SubKind::In) => {
+                let inner = match items.as_slice() {
+                    [item] => match (item.expr, item.column) {
+                        (Some(e), _) => bind_in(ctx, &scope, None, e)?,
+                        (None, Some(c)) => column_ref(&scope.columns, c),
+                        (None, None) => unreachable_item(item.span)?,
+                    },
+                    _ => {
+                        return Err(SqlError::new(
+                            state::SYNTAX_ERROR,
+                            "subquery has too many columns",
+                        )
+                        .at(select.select_token.0.span));
+                    }
+                };
+                if inner.has_placeholder() {
+                    return Err(not_supported(
+                        "a subquery in the select list of a correlated IN subquery",
+                        select.select_token.0.span,
+                    ));
+                }
+                *ctx.correlation.borrow_mut() = Some(Correlation::In {
+                    source: plan.clone(),
+                    preds: corr_preds,
+                    inner: default_literal_type(inner),
+                });
+                return Ok(plan);
+            }
+            Some(SubKind::Scalar) => {
+                if !group_exprs.is_empty() || !grouped {
+                    return Err(not_decorrelatable(
+                        "a correlated scalar subquery that is not a single aggregate (no GROUP BY)",
+                        select.select_token.0.span,
+                    ));
+                }
+                scalar_keys = Some(split_keys(corr_preds, where_span)?);
+            }
+        }
+    }
     let mut agg = AggContext::default();
+    if let Some((inner_keys, _)) = &scalar_keys {
+        agg.group_by.extend(inner_keys.iter().cloned());
+    }
+    let pre_aggregate = plan.clone();
     if grouped {
         for g in group_exprs {
             let e = resolve_group_expr(g, &items, &scope)?;
             agg.group_by.push(default_literal_type(e));
         }
     }
+    ctx.windows_allowed.set(true);
     let mut select_exprs = Vec::with_capacity(items.len());
     for item in &items {
         let bound = match (item.expr, item.column) {
-            (Some(e), _) => bind_in(&scope, grouped.then_some(&mut agg), e)?,
+            (Some(e), _) => bind_in(ctx, &scope, grouped.then_some(&mut agg), e),
             (None, Some(c)) => {
                 let e = column_ref(&scope.columns, c);
                 if grouped {
-                    let pos = agg.group_by.iter().position(|g| *g == e).ok_or_else(|| {
-                        SqlError::new(state::GROUPING_ERROR, format!("column \"{}\" must appear in the GROUP BY clause or be used in an aggregate function", item.name)).at(item.span)
-                    })?;
-                    column_ref_of(&agg.group_by, pos)
+                    match agg.group_by.iter().position(|g| *g == e) {
+                        Some(pos) => Ok(column_ref_of(&agg.group_by, pos)),
+                        None => Err(SqlError::new(state::GROUPING_ERROR, format!("column \"{}\" must appear in the GROUP BY clause or be used in an aggregate function", item.name)).at(item.span)),
+                    }
                 } else {
-                    e
+                    Ok(e)
                 }
             }
-            (None, None) => unreachable_item(item.span)?,
+            (None, None) => unreachable_item(item.span),
         };
-        select_exprs.push(default_literal_type(bound));
+        match bound {
+            Ok(b) => select_exprs.push(default_literal_type(b)),
+            Err(e) => {
+                ctx.windows_allowed.set(false);
+                return Err(e);
+            }
+        }
     }
+    ctx.windows_allowed.set(false);
     let having = match &select.having {
         Some(h) => {
-            let e = bind_in(&scope, Some(&mut agg), h)?;
+            let e = bind_in(ctx, &scope, Some(&mut agg), h)?;
             Some(super::expr::coerce(
                 e,
                 hyperctl_format::SqlType::Bool,
@@ -399,29 +524,97 @@ fn bind_select(
         }
         None => None,
     };
-    // ORDER BY may add hidden expressions; bind them before the aggregate is built.
+    // ORDER BY (and DISTINCT ON) may add hidden expressions; bind them
+    // before the aggregate is built.
     let mut keys = Vec::new();
     let mut hidden = Vec::new();
-    for o in order_by {
-        let expr = order_key(
-            o,
-            &items,
-            &select_exprs,
-            &mut hidden,
-            &scope,
-            grouped.then_some(&mut agg),
-        )?;
-        keys.push(sort_key(expr, o));
+    let mut distinct_on = Vec::new();
+    ctx.windows_allowed.set(true);
+    let bound_keys = (|| -> BindResult<()> {
+        for o in order_by {
+            let expr = order_key(
+                ctx,
+                o,
+                &items,
+                &select_exprs,
+                &mut hidden,
+                &scope,
+                grouped.then_some(&mut agg),
+            )?;
+            keys.push(sort_key(expr, o));
+        }
+        if let Some(ast::Distinct::On(on)) = &select.distinct {
+            for e in on {
+                let o = ast::OrderByExpr {
+                    expr: e.clone(),
+                    options: ast::OrderByOptions {
+                        sort: None,
+                        nulls_first: None,
+                    },
+                    with_fill: None,
+                };
+                let expr = order_key(
+                    ctx,
+                    &o,
+                    &items,
+                    &select_exprs,
+                    &mut hidden,
+                    &scope,
+                    grouped.then_some(&mut agg),
+                )?;
+                distinct_on.push(expr);
+            }
+        }
+        Ok(())
+    })();
+    ctx.windows_allowed.set(false);
+    bound_keys?;
+    if let Some(ast::Distinct::On(on)) = &select.distinct {
+        check_distinct_on(&distinct_on, &keys, on, select)?;
     }
+    let aggregates = agg.aggregates.clone();
     if grouped {
         plan = aggregate_node(plan, &scope, agg);
-        if let Some(h) = having {
-            plan = LogicalPlan::Filter {
-                input: Box::new(plan),
-                predicate: h,
-            };
-        }
     }
+    let (attached, sub_map) = super::subquery::attach(plan, ctx.take_subqueries());
+    plan = attached;
+    let having = having
+        .map(|h| resolve_placeholders(&h, &sub_map))
+        .transpose()?;
+    if let Some(h) = &having {
+        plan = LogicalPlan::Filter {
+            input: Box::new(plan),
+            predicate: h.clone(),
+        };
+    }
+    if let Some((inner_keys, outer_keys)) = scalar_keys {
+        return finish_scalar(
+            ctx,
+            ScalarParts {
+                plan,
+                pre_aggregate,
+                select_exprs,
+                sub_map,
+                m: inner_keys.len(),
+                outer_keys,
+                aggregates,
+                having,
+            },
+            select,
+        );
+    }
+    let (windowed, win_map) = super::window::plan_windows(plan, ctx.take_windows(), &sub_map)?;
+    plan = windowed;
+    let mut map = sub_map;
+    map.extend(win_map);
+    let select_exprs = select_exprs
+        .iter()
+        .map(|e| resolve_placeholders(e, &map))
+        .collect::<BindResult<Vec<_>>>()?;
+    let hidden = hidden
+        .iter()
+        .map(|e| resolve_placeholders(e, &map))
+        .collect::<BindResult<Vec<_>>>()?;
     let visible = items.len();
     let mut columns: Vec<ColumnInfo> = items
         .iter()
@@ -466,14 +659,18 @@ fn bind_select(
             columns: columns.clone(),
         };
     }
+    if !distinct_on.is_empty() {
+        plan = first_per_key(plan, distinct_on, keys.clone());
+    }
     if !keys.is_empty() {
         plan = LogicalPlan::Sort {
             input: Box::new(plan),
             keys,
         };
     }
-    if columns.len() > visible {
-        let exprs = (0..visible).map(|i| column_ref(&columns, i)).collect();
+    if plan.columns().len() > visible {
+        let all = plan.columns().to_vec();
+        let exprs = (0..visible).map(|i| column_ref(&all, i)).collect();
         columns.truncate(visible);
         plan = LogicalPlan::Project {
             input: Box::new(plan),
@@ -482,6 +679,413 @@ fn bind_select(
         };
     }
     Ok(plan)
+}
+
+/// DISTINCT ON: the first row (in ORDER BY order) of each key.
+fn first_per_key(
+    plan: LogicalPlan,
+    on: Vec<BoundExpr>,
+    order_by: Vec<BoundSortKey>,
+) -> LogicalPlan {
+    use hyperctl_exec::{WindowFrame, WindowFunction};
+    let mut columns = plan.columns().to_vec();
+    let rn = columns.len();
+    columns.push(ColumnInfo {
+        name: "#rn".into(),
+        ty: hyperctl_format::SqlType::BigInt,
+        nullable: false,
+        qualifier: None,
+    });
+    let window = LogicalPlan::Window {
+        input: Box::new(plan),
+        partition_by: on,
+        order_by,
+        functions: vec![crate::plan::BoundWindow {
+            func: WindowFunction::RowNumber,
+            args: Vec::new(),
+            frame: WindowFrame::default(),
+            ty: hyperctl_format::SqlType::BigInt,
+            name: "#rn".into(),
+        }],
+        columns,
+    };
+    let one = BoundExpr::Literal {
+        value: std::sync::Arc::new(hyperctl_exec::arrow::array::Int64Array::from(vec![1i64])),
+        ty: hyperctl_format::SqlType::BigInt,
+        untyped: false,
+    };
+    LogicalPlan::Filter {
+        input: Box::new(window),
+        predicate: super::expr::binary_expr(
+            hyperctl_exec::BinaryOp::Eq,
+            BoundExpr::Column {
+                index: rn,
+                ty: hyperctl_format::SqlType::BigInt,
+                nullable: false,
+            },
+            one,
+            hyperctl_format::SqlType::Bool,
+        ),
+    }
+}
+
+/// PostgreSQL: the DISTINCT ON expressions must be the leftmost ORDER BY
+/// keys (in any order).
+fn check_distinct_on(
+    on: &[BoundExpr],
+    keys: &[BoundSortKey],
+    on_ast: &[Expr],
+    select: &ast::Select,
+) -> BindResult<()> {
+    let n = on.len().min(keys.len());
+    let matches = keys[..n].iter().all(|k| on.contains(&k.expr));
+    if matches {
+        return Ok(());
+    }
+    let span = on_ast
+        .first()
+        .map_or(select.select_token.0.span, |e| e.span());
+    Err(SqlError::new(
+        state::INVALID_PARAMETER,
+        "SELECT DISTINCT ON expressions must match initial ORDER BY expressions",
+    )
+    .at(span))
+}
+
+/// WHERE: correlated conjuncts go to `corr`; top-level `[NOT] EXISTS` and
+/// `x IN (subquery)` become Semi / Anti joins; plain conjuncts are pushed
+/// into the FROM plan; conjuncts with other subqueries filter above their
+/// joins. The plan keeps the FROM scope's columns.
+fn bind_where(
+    ctx: &BindCtx<'_>,
+    plan: LogicalPlan,
+    scope: &Scope,
+    w: &Expr,
+    corr: &mut Vec<BoundExpr>,
+) -> BindResult<LogicalPlan> {
+    let mut conjuncts = Vec::new();
+    split_and(w, &mut conjuncts);
+    let mut plain = Vec::new();
+    let mut deferred = Vec::new();
+    let mut filters = Vec::new();
+    for c in conjuncts {
+        match c {
+            Expr::Exists { subquery, negated } => {
+                let (join, _) = super::subquery::bind(
+                    ctx,
+                    scope,
+                    subquery,
+                    SubKind::Exists,
+                    None,
+                    false,
+                    c.span(),
+                )?;
+                filters.push((join, *negated));
+                continue;
+            }
+            Expr::In {
+                expr: x,
+                target: ast::InTarget::Subquery(q),
+                negated: false,
+                ..
+            } => {
+                let lhs = ExprBinder::in_ctx(scope, ctx).bind(x)?;
+                if lhs.has_outer() || lhs.has_placeholder() {
+                    return Err(not_decorrelatable(
+                        "a correlated reference or subquery on the left of IN (subquery)",
+                        x.span(),
+                    ));
+                }
+                let (join, _) =
+                    super::subquery::bind(ctx, scope, q, SubKind::In, Some(lhs), false, c.span())?;
+                filters.push((join, false));
+                continue;
+            }
+            _ => {}
+        }
+        let e = ExprBinder::in_ctx(scope, ctx).bind(c)?;
+        let e = super::expr::coerce(e, hyperctl_format::SqlType::Bool, c.span(), "WHERE")?;
+        match (e.has_outer(), e.has_placeholder()) {
+            (true, true) => {
+                return Err(not_decorrelatable(
+                    "a WHERE condition with both a correlated reference and a subquery",
+                    c.span(),
+                ));
+            }
+            (true, false) => corr.push(e),
+            (false, true) => deferred.push(e),
+            (false, false) => plain.push(e),
+        }
+    }
+    let width = plan.columns().len();
+    let mut plan = match BoundExpr::and_all(plain) {
+        Some(p) => super::from::push_where(plan, p),
+        None => plan,
+    };
+    for (join, negated) in filters {
+        plan = super::subquery::filter_join(plan, join, negated);
+    }
+    let (attached, map) = super::subquery::attach(plan, ctx.take_subqueries());
+    plan = attached;
+    if let Some(p) = BoundExpr::and_all(deferred) {
+        plan = LogicalPlan::Filter {
+            input: Box::new(plan),
+            predicate: resolve_placeholders(&p, &map)?,
+        };
+    }
+    if plan.columns().len() > width {
+        let all = plan.columns().to_vec();
+        plan = LogicalPlan::Project {
+            input: Box::new(plan),
+            exprs: (0..width).map(|i| column_ref(&all, i)).collect(),
+            columns: all[..width].to_vec(),
+        };
+    }
+    Ok(plan)
+}
+
+/// The operands of a tree of ANDs (through parentheses).
+fn split_and<'e>(e: &'e Expr, out: &mut Vec<&'e Expr>) {
+    match e {
+        Expr::BinaryOp {
+            left,
+            op: ast::BinaryOperator::And,
+            right,
+        } => {
+            split_and(left, out);
+            split_and(right, out);
+        }
+        Expr::Nested(inner) => split_and(inner, out),
+        other => out.push(other),
+    }
+}
+
+/// A correlated scalar subquery's conjuncts as (inner key, outer key)
+/// pairs; each must be `inner = outer`.
+fn split_keys(preds: Vec<BoundExpr>, span: Span) -> BindResult<(Vec<BoundExpr>, Vec<BoundExpr>)> {
+    let mut inner = Vec::new();
+    let mut outer = Vec::new();
+    let outer_only = |e: &BoundExpr| {
+        let mut cols = false;
+        e.visit_columns(&mut |_| cols = true);
+        e.has_outer() && !cols
+    };
+    for p in preds {
+        let BoundExpr::Binary {
+            op: hyperctl_exec::BinaryOp::Eq,
+            left,
+            right,
+            ..
+        } = &p
+        else {
+            return Err(not_decorrelatable(
+                "a correlated condition other than inner = outer in a scalar subquery",
+                span,
+            ));
+        };
+        if !left.has_outer() && outer_only(right) {
+            inner.push(left.as_ref().clone());
+            outer.push(right.as_ref().clone());
+        } else if !right.has_outer() && outer_only(left) {
+            inner.push(right.as_ref().clone());
+            outer.push(left.as_ref().clone());
+        } else {
+            return Err(not_decorrelatable(
+                "a correlated condition other than inner = outer in a scalar subquery",
+                span,
+            ));
+        }
+    }
+    Ok((inner, outer))
+}
+
+/// What `finish_scalar` needs of a correlated scalar subquery's SELECT.
+struct ScalarParts {
+    /// Grouped by the inner keys, HAVING applied.
+    plan: LogicalPlan,
+    pre_aggregate: LogicalPlan,
+    select_exprs: Vec<BoundExpr>,
+    sub_map: std::collections::HashMap<usize, usize>,
+    /// The number of inner keys (the first group columns).
+    m: usize,
+    outer_keys: Vec<BoundExpr>,
+    aggregates: Vec<BoundAggregate>,
+    having: Option<BoundExpr>,
+}
+
+/// A correlated scalar aggregate: (value, key..., TRUE) per group, and the
+/// value over no rows when it is not simply NULL.
+fn finish_scalar(
+    ctx: &BindCtx<'_>,
+    parts: ScalarParts,
+    select: &ast::Select,
+) -> BindResult<LogicalPlan> {
+    let span = select.select_token.0.span;
+    let ScalarParts {
+        plan,
+        pre_aggregate,
+        select_exprs,
+        sub_map,
+        m,
+        outer_keys,
+        aggregates,
+        having,
+    } = parts;
+    if !ctx.windows.borrow().is_empty() {
+        return Err(not_decorrelatable(
+            "a window function in a correlated scalar subquery",
+            span,
+        ));
+    }
+    let value = match select_exprs.as_slice() {
+        [v] => resolve_placeholders(v, &sub_map)?,
+        _ => {
+            return Err(
+                SqlError::new(state::SYNTAX_ERROR, "subquery must return only one column").at(span),
+            );
+        }
+    };
+    let mut exprs = vec![value.clone()];
+    let mut columns = vec![ColumnInfo {
+        name: "#value".into(),
+        ty: value.ty(),
+        nullable: true,
+        qualifier: None,
+    }];
+    let all = plan.columns().to_vec();
+    for i in 0..m {
+        exprs.push(column_ref(&all, i));
+        columns.push(ColumnInfo {
+            name: format!("#key{i}"),
+            ..all[i].clone()
+        });
+    }
+    exprs.push(BoundExpr::Literal {
+        value: std::sync::Arc::new(hyperctl_exec::arrow::array::BooleanArray::from(vec![true])),
+        ty: hyperctl_format::SqlType::Bool,
+        untyped: false,
+    });
+    columns.push(ColumnInfo {
+        name: "#matched".into(),
+        ty: hyperctl_format::SqlType::Bool,
+        nullable: false,
+        qualifier: None,
+    });
+    let grouped = LogicalPlan::Project {
+        input: Box::new(plan),
+        exprs,
+        columns,
+    };
+    let empty = if null_on_empty(&value, m, &aggregates) {
+        None
+    } else {
+        Some(empty_value(
+            pre_aggregate,
+            &value,
+            m,
+            aggregates,
+            having,
+            &sub_map,
+            span,
+        )?)
+    };
+    *ctx.correlation.borrow_mut() = Some(Correlation::Scalar {
+        plan: grouped.clone(),
+        outer_keys,
+        empty,
+    });
+    Ok(grouped)
+}
+
+/// Whether `value` (over the grouped aggregate's output, `m` keys first) is
+/// NULL when every aggregate is over no rows.
+fn null_on_empty(value: &BoundExpr, m: usize, aggregates: &[BoundAggregate]) -> bool {
+    use hyperctl_exec::{AggregateFunction as F, BinaryOp as B};
+    match value {
+        BoundExpr::Column { index, .. } => index
+            .checked_sub(m)
+            .and_then(|j| aggregates.get(j))
+            .is_some_and(|a| !matches!(a.func, F::Count | F::CountStar)),
+        BoundExpr::Binary {
+            op, left, right, ..
+        } if !matches!(
+            op,
+            B::And | B::Or | B::IsDistinctFrom | B::IsNotDistinctFrom
+        ) =>
+        {
+            null_on_empty(left, m, aggregates) || null_on_empty(right, m, aggregates)
+        }
+        BoundExpr::Cast { expr, .. } | BoundExpr::Negate(expr) => {
+            null_on_empty(expr, m, aggregates)
+        }
+        _ => false,
+    }
+}
+
+/// The one-row plan of a scalar aggregate's value over no input rows.
+fn empty_value(
+    source: LogicalPlan,
+    value: &BoundExpr,
+    m: usize,
+    aggregates: Vec<BoundAggregate>,
+    having: Option<BoundExpr>,
+    sub_map: &std::collections::HashMap<usize, usize>,
+    span: Span,
+) -> BindResult<LogicalPlan> {
+    let mut reads_key = false;
+    value.visit_columns(&mut |i| reads_key |= i < m);
+    if let Some(h) = &having {
+        h.visit_columns(&mut |i| reads_key |= i < m);
+    }
+    if reads_key || !sub_map.is_empty() {
+        return Err(not_decorrelatable(
+            "this correlated scalar subquery (its value over no rows is not NULL)",
+            span,
+        ));
+    }
+    let shift = |e: &BoundExpr| e.map_columns(&|i| i - m);
+    let no_rows = LogicalPlan::Filter {
+        input: Box::new(source),
+        predicate: BoundExpr::Literal {
+            value: std::sync::Arc::new(hyperctl_exec::arrow::array::BooleanArray::from(vec![
+                false,
+            ])),
+            ty: hyperctl_format::SqlType::Bool,
+            untyped: false,
+        },
+    };
+    let columns = aggregates
+        .iter()
+        .map(|a| ColumnInfo {
+            name: a.name.clone(),
+            ty: a.ty,
+            nullable: true,
+            qualifier: None,
+        })
+        .collect();
+    let mut plan = LogicalPlan::Aggregate {
+        input: Box::new(no_rows),
+        group_by: Vec::new(),
+        aggregates,
+        columns,
+    };
+    if let Some(h) = having {
+        plan = LogicalPlan::Filter {
+            input: Box::new(plan),
+            predicate: shift(&h),
+        };
+    }
+    let value = shift(value);
+    Ok(LogicalPlan::Project {
+        input: Box::new(plan),
+        columns: vec![ColumnInfo {
+            name: "#empty".into(),
+            ty: value.ty(),
+            nullable: true,
+            qualifier: None,
+        }],
+        exprs: vec![value],
+    })
 }
 
 fn unreachable_item(span: Span) -> BindResult<BoundExpr> {
@@ -498,14 +1102,11 @@ fn other_span(_g: &ast::GroupByExpr, select: &ast::Select) -> Span {
 
 fn check_select_clauses(select: &ast::Select) -> BindResult<()> {
     let span = select.select_token.0.span;
-    if matches!(select.distinct, Some(ast::Distinct::On(_))) {
-        return Err(not_supported("DISTINCT ON", span));
-    }
     if select.top.is_some() || select.into.is_some() || !select.lateral_views.is_empty() {
         return Err(not_supported("TOP / INTO / LATERAL VIEW", span));
     }
-    if select.qualify.is_some() || !select.named_window.is_empty() {
-        return Err(not_supported("QUALIFY / WINDOW", span));
+    if select.qualify.is_some() {
+        return Err(not_supported("QUALIFY", span));
     }
     if !select.cluster_by.is_empty()
         || !select.distribute_by.is_empty()
@@ -516,8 +1117,18 @@ fn check_select_clauses(select: &ast::Select) -> BindResult<()> {
     Ok(())
 }
 
-fn bind_in(scope: &Scope, agg: Option<&mut AggContext>, e: &Expr) -> BindResult<BoundExpr> {
-    ExprBinder { scope, agg }.bind(e)
+fn bind_in<'a>(
+    ctx: &'a BindCtx<'a>,
+    scope: &'a Scope,
+    agg: Option<&'a mut AggContext>,
+    e: &Expr,
+) -> BindResult<BoundExpr> {
+    ExprBinder {
+        scope,
+        agg,
+        ctx: Some(ctx),
+    }
+    .bind(e)
 }
 
 fn column_ref_of(group_by: &[BoundExpr], i: usize) -> BoundExpr {
@@ -563,13 +1174,14 @@ fn resolve_group_expr(g: &Expr, items: &[Item<'_>], scope: &Scope) -> BindResult
 
 /// An ORDER BY key of a SELECT: an output name, a position, a select-list
 /// expression, or a new (hidden) expression.
-fn order_key(
+fn order_key<'a>(
+    ctx: &'a BindCtx<'a>,
     o: &ast::OrderByExpr,
     items: &[Item<'_>],
     select_exprs: &[BoundExpr],
     hidden: &mut Vec<BoundExpr>,
-    scope: &Scope,
-    agg: Option<&mut AggContext>,
+    scope: &'a Scope,
+    agg: Option<&'a mut AggContext>,
 ) -> BindResult<BoundExpr> {
     let output = |i: usize| BoundExpr::Column {
         index: i,
@@ -588,7 +1200,7 @@ fn order_key(
             return Ok(output(*i));
         }
     }
-    let bound = default_literal_type(bind_in(scope, agg, &o.expr)?);
+    let bound = default_literal_type(bind_in(ctx, scope, agg, &o.expr)?);
     if let Some(i) = select_exprs.iter().position(|e| *e == bound) {
         return Ok(output(i));
     }

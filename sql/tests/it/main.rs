@@ -7,4 +7,5 @@ mod errors;
 mod joins;
 mod persistence;
 mod queries;
+mod subqueries;
 mod util;

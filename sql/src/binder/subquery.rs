@@ -1,0 +1,394 @@
+//! Subqueries in expressions: scalar `(SELECT ...)`, `[NOT] EXISTS`, and
+//! `x [NOT] IN (SELECT ...)`, planned as joins that add one column each.
+//!
+//! - Uncorrelated scalar: LEFT JOIN (no condition) with the subquery under a
+//!   `SingleRow` check (error 21000 on a second row; no row gives NULL).
+//! - EXISTS: a Mark join, read as `mark IS TRUE`; at the top of WHERE a
+//!   Semi (EXISTS) or Anti (NOT EXISTS) join.
+//! - IN: a Mark join on `x = y`, whose TRUE / FALSE / NULL is exactly SQL's
+//!   `x IN (...)`; at the top of WHERE (not negated) a Semi join.
+//! - Correlated subqueries are decorrelated: the correlated conjuncts of the
+//!   subquery's WHERE become the join condition (EXISTS, IN), or, for a
+//!   scalar aggregate whose correlated conjuncts are all `inner = outer`,
+//!   the aggregate is grouped by the inner sides and LEFT JOINed on the
+//!   outer sides, with the value over no rows (`count` gives 0) filled in
+//!   for outer rows without a group.
+//!
+//! Anything else correlated is a "not supported" error at the reference.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use hyperctl_exec::arrow::array::BooleanArray;
+use hyperctl_exec::{BinaryOp, JoinType};
+use hyperctl_format::SqlType;
+use sqlparser::ast;
+use sqlparser::tokenizer::Span;
+
+use super::Scope;
+use super::context::not_decorrelatable;
+use super::context::{BindCtx, Correlation, PendingSubquery, SubJoin, SubKind, plan_has_outer};
+use super::expr::unify;
+use super::from::make_join;
+use super::query::{bind_query_ctx, column_ref};
+use crate::error::{SqlError, pack_position, state};
+use crate::plan::{BoundExpr, ColumnInfo, LogicalPlan};
+
+type BindResult<T> = Result<T, SqlError>;
+
+/// Binds a subquery found in an expression over `outer` (the scope of the
+/// query around it). `lhs` is IN's left operand, bound over `outer` (or over
+/// the aggregate's output when `grouped`).
+pub(crate) fn bind(
+    ctx: &BindCtx<'_>,
+    outer: &Scope,
+    q: &ast::Query,
+    kind: SubKind,
+    lhs: Option<BoundExpr>,
+    grouped: bool,
+    span: Span,
+) -> BindResult<(SubJoin, SqlType)> {
+    let child = BindCtx::child(ctx, Some(outer));
+    if matches!(q.body.as_ref(), ast::SetExpr::Select(_)) {
+        child.sub_kind.set(Some(kind));
+    }
+    let plan = bind_query_ctx(&child, q)?;
+    let correlation = child.correlation.borrow_mut().take();
+    let first_outer = child.outer_refs.borrow().first().copied();
+    // WHERE is bound before the select list, so a reference left over
+    // outside WHERE is most likely the last one made.
+    let last_outer = child.outer_refs.borrow().last().copied();
+    let w = outer.columns.len();
+    let Some(correlation) = correlation else {
+        if let Some(at) = first_outer {
+            return Err(not_decorrelatable(
+                "a correlated reference outside the subquery's WHERE clause",
+                at,
+            ));
+        }
+        return uncorrelated(plan, kind, lhs, span);
+    };
+    if grouped {
+        return Err(not_decorrelatable(
+            "a correlated subquery in the select list or HAVING of a grouped query",
+            span,
+        ));
+    }
+    let leftover = |p: &LogicalPlan| -> BindResult<()> {
+        if plan_has_outer(p) {
+            return Err(not_decorrelatable(
+                "a correlated reference outside the subquery's WHERE clause",
+                last_outer.unwrap_or(span),
+            ));
+        }
+        Ok(())
+    };
+    match correlation {
+        Correlation::Exists { source, preds } => {
+            leftover(&source)?;
+            let condition = BoundExpr::and_all(preds.iter().map(|p| to_joined(p, w)).collect());
+            Ok((
+                SubJoin::Exists {
+                    plan: source,
+                    condition,
+                },
+                SqlType::Bool,
+            ))
+        }
+        Correlation::In {
+            source,
+            preds,
+            inner,
+        } => {
+            leftover(&source)?;
+            if inner.has_outer() {
+                return Err(not_decorrelatable(
+                    "a correlated reference in the select list of an IN subquery",
+                    last_outer.unwrap_or(span),
+                ));
+            }
+            let lhs = lhs.ok_or_else(|| internal("IN without its left operand", span))?;
+            let (outer_e, inner_e) = unify(lhs, inner, span, span, "IN")?;
+            let filter = BoundExpr::and_all(preds.iter().map(|p| to_joined(p, w)).collect());
+            Ok((
+                SubJoin::In {
+                    plan: source,
+                    outer: outer_e,
+                    inner: inner_e,
+                    filter,
+                },
+                SqlType::Bool,
+            ))
+        }
+        Correlation::Scalar {
+            plan,
+            outer_keys,
+            empty,
+        } => {
+            leftover(&plan)?;
+            let ty = plan.columns().first().map_or(SqlType::Text, |c| c.ty);
+            let outer_keys = outer_keys.iter().map(|k| to_joined(k, w)).collect();
+            Ok((
+                SubJoin::ScalarGrouped {
+                    plan,
+                    outer_keys,
+                    empty,
+                },
+                ty,
+            ))
+        }
+    }
+}
+
+fn uncorrelated(
+    plan: LogicalPlan,
+    kind: SubKind,
+    lhs: Option<BoundExpr>,
+    span: Span,
+) -> BindResult<(SubJoin, SqlType)> {
+    let one_column = |plan: &LogicalPlan| -> BindResult<ColumnInfo> {
+        match plan.columns() {
+            [c] => Ok(c.clone()),
+            _ => Err(
+                SqlError::new(state::SYNTAX_ERROR, "subquery must return only one column").at(span),
+            ),
+        }
+    };
+    match kind {
+        SubKind::Scalar => {
+            let c = one_column(&plan)?;
+            let plan = LogicalPlan::SingleRow {
+                input: Box::new(plan),
+                origin: pack_position(span),
+            };
+            Ok((SubJoin::Scalar { plan }, c.ty))
+        }
+        SubKind::Exists => Ok((
+            SubJoin::Exists {
+                plan,
+                condition: None,
+            },
+            SqlType::Bool,
+        )),
+        SubKind::In => {
+            one_column(&plan)?;
+            let inner = column_ref(plan.columns(), 0);
+            let lhs = lhs.ok_or_else(|| internal("IN without its left operand", span))?;
+            let (outer, inner) = unify(lhs, inner, span, span, "IN")?;
+            Ok((
+                SubJoin::In {
+                    plan,
+                    outer,
+                    inner,
+                    filter: None,
+                },
+                SqlType::Bool,
+            ))
+        }
+    }
+}
+
+fn internal(what: &str, span: Span) -> SqlError {
+    SqlError::new(
+        "XX000",
+        format!("internal error: {what}; please report this as a bug"),
+    )
+    .at(span)
+}
+
+/// A correlated expression over the subquery's columns and outer references
+/// as an expression over a join's row: outer columns first (`0..w`), then
+/// the subquery's.
+pub(crate) fn to_joined(e: &BoundExpr, w: usize) -> BoundExpr {
+    e.map_columns(&|i| i + w).rewrite(&|x| match x {
+        BoundExpr::Outer {
+            index,
+            ty,
+            nullable,
+        } => Some(BoundExpr::Column {
+            index: *index,
+            ty: *ty,
+            nullable: *nullable,
+        }),
+        _ => None,
+    })
+}
+
+fn true_literal(value: bool) -> BoundExpr {
+    BoundExpr::Literal {
+        value: Arc::new(BooleanArray::from(vec![value])),
+        ty: SqlType::Bool,
+        untyped: false,
+    }
+}
+
+/// `e IS TRUE`, for Mark columns read as EXISTS.
+fn is_true(e: BoundExpr) -> BoundExpr {
+    BoundExpr::Case {
+        branches: vec![(e, true_literal(true))],
+        else_expr: Some(Box::new(true_literal(false))),
+        ty: SqlType::Bool,
+    }
+}
+
+/// Joins each subquery to `plan`; returns the plan and, per placeholder
+/// id, the column that holds its value.
+pub(crate) fn attach(
+    plan: LogicalPlan,
+    subs: Vec<PendingSubquery>,
+) -> (LogicalPlan, HashMap<usize, usize>) {
+    let mut plan = plan;
+    let mut map = HashMap::new();
+    for s in subs {
+        let w = plan.columns().len();
+        plan = attach_one(plan, s.join, s.ty);
+        map.insert(s.id, w);
+    }
+    (plan, map)
+}
+
+/// Keeps the first `w` columns of `plan` and adds `extra`.
+fn project_plus(plan: LogicalPlan, w: usize, extra: BoundExpr, name: &str) -> LogicalPlan {
+    let cols = plan.columns().to_vec();
+    let mut exprs: Vec<BoundExpr> = (0..w).map(|i| column_ref(&cols, i)).collect();
+    let mut columns: Vec<ColumnInfo> = cols[..w].to_vec();
+    columns.push(ColumnInfo {
+        name: name.to_string(),
+        ty: extra.ty(),
+        nullable: true,
+        qualifier: None,
+    });
+    exprs.push(extra);
+    LogicalPlan::Project {
+        input: Box::new(plan),
+        exprs,
+        columns,
+    }
+}
+
+fn attach_one(input: LogicalPlan, join: SubJoin, ty: SqlType) -> LogicalPlan {
+    let w = input.columns().len();
+    match join {
+        SubJoin::Scalar { plan } => {
+            let joined = make_join(input, plan, JoinType::Left, None);
+            let value = column_ref(joined.columns(), w);
+            project_plus(joined, w, value, "#subquery")
+        }
+        SubJoin::ScalarGrouped {
+            plan,
+            outer_keys,
+            empty,
+        } => {
+            let m = outer_keys.len();
+            let keys = outer_keys
+                .into_iter()
+                .enumerate()
+                .map(|(i, k)| {
+                    let key_ty = k.ty();
+                    BoundExpr::Binary {
+                        op: BinaryOp::Eq,
+                        left: Box::new(k),
+                        right: Box::new(BoundExpr::Column {
+                            index: w + 1 + i,
+                            ty: key_ty,
+                            nullable: true,
+                        }),
+                        ty: SqlType::Bool,
+                    }
+                })
+                .collect();
+            let mut joined = make_join(input, plan, JoinType::Left, BoundExpr::and_all(keys));
+            let value = BoundExpr::Column {
+                index: w,
+                ty,
+                nullable: true,
+            };
+            let value = match empty {
+                None => value,
+                Some(empty) => {
+                    joined = make_join(joined, empty, JoinType::Left, None);
+                    let matched = BoundExpr::Column {
+                        index: w + 1 + m,
+                        ty: SqlType::Bool,
+                        nullable: true,
+                    };
+                    let fallback = BoundExpr::Column {
+                        index: w + 2 + m,
+                        ty,
+                        nullable: true,
+                    };
+                    BoundExpr::Case {
+                        branches: vec![(BoundExpr::IsNull(Box::new(matched)), fallback)],
+                        else_expr: Some(Box::new(value)),
+                        ty,
+                    }
+                }
+            };
+            project_plus(joined, w, value, "#subquery")
+        }
+        SubJoin::Exists { plan, condition } => {
+            let joined = make_join(input, plan, JoinType::Mark, condition);
+            let mark = BoundExpr::Column {
+                index: w,
+                ty: SqlType::Bool,
+                nullable: true,
+            };
+            project_plus(joined, w, is_true(mark), "#exists")
+        }
+        SubJoin::In {
+            plan,
+            outer,
+            inner,
+            filter,
+        } => mark_in(input, plan, outer, inner, filter, JoinType::Mark),
+    }
+}
+
+/// A join on `outer = inner` with `filter` selecting the rows compared.
+fn mark_in(
+    input: LogicalPlan,
+    plan: LogicalPlan,
+    outer: BoundExpr,
+    inner: BoundExpr,
+    filter: Option<BoundExpr>,
+    join_type: JoinType,
+) -> LogicalPlan {
+    let mut columns = input.columns().to_vec();
+    if join_type == JoinType::Mark {
+        columns.push(ColumnInfo {
+            name: "#in".into(),
+            ty: SqlType::Bool,
+            nullable: true,
+            qualifier: None,
+        });
+    }
+    LogicalPlan::Join {
+        left: Box::new(input),
+        right: Box::new(plan),
+        join_type,
+        on: vec![(outer, inner)],
+        filter,
+        columns,
+    }
+}
+
+/// A top-level WHERE conjunct `[NOT] EXISTS (...)` or `x IN (...)` as a
+/// Semi or Anti join, which keeps `input`'s columns.
+pub(crate) fn filter_join(input: LogicalPlan, join: SubJoin, negated: bool) -> LogicalPlan {
+    let join_type = if negated {
+        JoinType::Anti
+    } else {
+        JoinType::Semi
+    };
+    match join {
+        SubJoin::Exists { plan, condition } => make_join(input, plan, join_type, condition),
+        SubJoin::In {
+            plan,
+            outer,
+            inner,
+            filter,
+        } => mark_in(input, plan, outer, inner, filter, join_type),
+        // Callers only pass EXISTS and IN.
+        other => attach_one(input, other, SqlType::Bool),
+    }
+}

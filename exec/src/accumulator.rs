@@ -369,7 +369,9 @@ impl Accumulator for SumAvg {
                 self.float[t] += other.float.get(g).copied().unwrap_or(0.0);
             } else {
                 let v = other.exact.get(g).copied().unwrap_or(0);
-                self.exact[t] = self.exact[t].checked_add(v).ok_or_else(|| overflow("sum"))?;
+                self.exact[t] = self.exact[t]
+                    .checked_add(v)
+                    .ok_or_else(|| overflow("sum"))?;
             }
         }
         Ok(())
@@ -421,7 +423,11 @@ impl MinMax {
 
     /// The best value of an `Int64` or `Float64` batch by the SIMD kernel,
     /// as a one-row array; `None` for other types (and all-NULL batches).
-    fn batch_best(&self, values: &ArrayRef, nulls: Option<&NullBuffer>) -> Result<Option<ArrayRef>> {
+    fn batch_best(
+        &self,
+        values: &ArrayRef,
+        nulls: Option<&NullBuffer>,
+    ) -> Result<Option<ArrayRef>> {
         let kernels = Aggregates::current();
         Ok(match values.data_type() {
             DataType::Int64 => {
@@ -517,7 +523,12 @@ impl Accumulator for MinMax {
     }
 
     fn size_bytes(&self) -> usize {
-        let rows: usize = self.best.iter().flatten().map(|r| r.row().data().len()).sum();
+        let rows: usize = self
+            .best
+            .iter()
+            .flatten()
+            .map(|r| r.row().data().len())
+            .sum();
         self.best.capacity() * 32 + rows
     }
 

@@ -114,7 +114,10 @@ impl KeyIndex {
         } else if self.fixed {
             hash_columns(&normalized, rows)?
         } else {
-            encoded.iter().map(|r| hash::finish(hash_bytes(r.data()))).collect()
+            encoded
+                .iter()
+                .map(|r| hash::finish(hash_bytes(r.data())))
+                .collect()
         };
         Ok(Encoded {
             rows: encoded,
@@ -312,7 +315,11 @@ mod tests {
             for (i, id) in ids.iter().enumerate() {
                 let key = (a[i], i % 2);
                 let next = naive.len();
-                assert_eq!(*naive.entry(key).or_insert(next), *id, "row {i} force {force}");
+                assert_eq!(
+                    *naive.entry(key).or_insert(next),
+                    *id,
+                    "row {i} force {force}"
+                );
             }
             assert_eq!(index.len(), naive.len());
             let other = index.empty_like();

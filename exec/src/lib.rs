@@ -67,6 +67,8 @@
 
 mod accumulator;
 mod aggregate;
+#[cfg(feature = "bench")]
+mod bench;
 mod binary;
 mod cast;
 mod conditional;
@@ -85,9 +87,12 @@ mod test_util;
 
 pub use aggregate::{AggregateExpr, AggregateFunction};
 pub use arrow;
+#[cfg(feature = "bench")]
+#[doc(hidden)]
+pub use bench::KernelTier;
 pub use error::{Error, Result};
 pub use expr::{BinaryOp, PhysicalExpr};
 pub use functions::{DateField, ScalarFunction, TrimSide};
-pub use plan::{JoinType, PhysicalPlan, SortKey, collect, collect_with};
 pub use options::{DEFAULT_MORSEL_ROWS, ExecOptions, ExecOptionsBuilder};
+pub use plan::{JoinType, PhysicalPlan, SortKey, collect, collect_with};
 pub use source::{BatchStream, MemorySource, ScanSource};

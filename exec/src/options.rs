@@ -154,7 +154,9 @@ impl Reservation {
     /// reservation then keeps its old size.
     pub(crate) fn resize(&mut self, bytes: usize) -> Result<()> {
         if bytes <= self.bytes {
-            self.pool.used.fetch_sub(self.bytes - bytes, Ordering::Relaxed);
+            self.pool
+                .used
+                .fetch_sub(self.bytes - bytes, Ordering::Relaxed);
             self.bytes = bytes;
             return Ok(());
         }
@@ -197,7 +199,10 @@ mod tests {
             .build();
         assert_eq!((o.threads(), o.morsel_rows()), (3, 1));
         assert_eq!(o.memory_limit_bytes(), Some(10));
-        assert_eq!(ExecOptions::builder().threads(0).build().threads(), d.threads());
+        assert_eq!(
+            ExecOptions::builder().threads(0).build().threads(),
+            d.threads()
+        );
     }
 
     #[test]

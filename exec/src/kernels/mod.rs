@@ -29,6 +29,7 @@ pub(crate) enum Tier {
 
 impl Tier {
     /// Every tier, least capable first.
+    #[cfg(any(test, feature = "bench"))]
     pub(crate) const ALL: [Tier; 3] = [Tier::Portable, Tier::Sse42, Tier::Avx2];
 
     fn parse(s: &str) -> Option<Tier> {
@@ -69,12 +70,15 @@ fn detect() -> Tier {
 pub(crate) fn tier() -> Tier {
     static TIER: OnceLock<Tier> = OnceLock::new();
     *TIER.get_or_init(|| {
-        let cap = std::env::var("HYPERCTL_SIMD").ok().and_then(|s| Tier::parse(&s));
+        let cap = std::env::var("HYPERCTL_SIMD")
+            .ok()
+            .and_then(|s| Tier::parse(&s));
         cap.map_or(detected(), |c| c.min(detected()))
     })
 }
 
 /// The tiers this CPU can run, for tests and benches.
+#[cfg(any(test, feature = "bench"))]
 pub(crate) fn available() -> Vec<Tier> {
     Tier::ALL.into_iter().filter(|&t| t <= detected()).collect()
 }
@@ -104,6 +108,19 @@ mod tests {
         assert_eq!(Tier::parse("avx512"), None);
         assert!(tier() <= detected());
         assert_eq!(available()[0], Tier::Portable);
+    }
+
+    /// `.ci/nehalem` runs this binary under qemu CPU models and says which
+    /// tier detection must pick there.
+    #[test]
+    fn detects_the_tier_ci_expects() {
+        if let Ok(want) = std::env::var("HYPERCTL_EXPECT_TIER") {
+            assert_eq!(
+                Some(tier()),
+                Tier::parse(&want),
+                "HYPERCTL_EXPECT_TIER={want}"
+            );
+        }
     }
 
     #[test]

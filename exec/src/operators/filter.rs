@@ -171,7 +171,11 @@ fn fast_compare(e: &PhysicalExpr, input: &Schema, tier: Tier) -> Option<(usize, 
     } else if let Some(v) = i64_values(value) {
         Fast::I64(Resolved::new(tier, op, v[0])?)
     } else if let DataType::Float64 = column_type {
-        Fast::F64(Resolved::new(tier, op, value.as_primitive::<Float64Type>().value(0))?)
+        Fast::F64(Resolved::new(
+            tier,
+            op,
+            value.as_primitive::<Float64Type>().value(0),
+        )?)
     } else {
         return None;
     };
@@ -193,12 +197,14 @@ fn i64_values(a: &ArrayRef) -> Option<ScalarBuffer<i64>> {
         DataType::Timestamp(TimeUnit::Second, _) => {
             a.as_primitive::<TimestampSecondType>().values().clone()
         }
-        DataType::Timestamp(TimeUnit::Millisecond, _) => {
-            a.as_primitive::<TimestampMillisecondType>().values().clone()
-        }
-        DataType::Timestamp(TimeUnit::Microsecond, _) => {
-            a.as_primitive::<TimestampMicrosecondType>().values().clone()
-        }
+        DataType::Timestamp(TimeUnit::Millisecond, _) => a
+            .as_primitive::<TimestampMillisecondType>()
+            .values()
+            .clone(),
+        DataType::Timestamp(TimeUnit::Microsecond, _) => a
+            .as_primitive::<TimestampMicrosecondType>()
+            .values()
+            .clone(),
         DataType::Timestamp(TimeUnit::Nanosecond, _) => {
             a.as_primitive::<TimestampNanosecondType>().values().clone()
         }

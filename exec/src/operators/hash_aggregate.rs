@@ -197,7 +197,12 @@ impl Partial {
             let values = arg.as_ref().map(|e| e.evaluate(batch)).transpose()?;
             acc.update(values.as_ref(), &self.group_of_row, num_groups)?;
         }
-        let accs: usize = self.spec.aggregates.iter().map(|(_, a)| a.size_bytes()).sum();
+        let accs: usize = self
+            .spec
+            .aggregates
+            .iter()
+            .map(|(_, a)| a.size_bytes())
+            .sum();
         self.reservation
             .resize(self.groups.memory_bytes() + self.first.capacity() * 16 + accs)
     }

@@ -111,7 +111,10 @@ pub(crate) fn run_parallel(p: &Pipeline, keys: &[SortKey], ctx: &Ctx) -> Result<
     let runs = map_parallel(ctx, &buffered, |b| {
         sorted_run(b, keys, &fields, &converter, &schema, ctx)
     })?;
-    let runs: Vec<Run> = runs.into_iter().filter(|r| r.batch.num_rows() > 0).collect();
+    let runs: Vec<Run> = runs
+        .into_iter()
+        .filter(|r| r.batch.num_rows() > 0)
+        .collect();
     let indices = merge_runs(&runs);
     let batches: Vec<&RecordBatch> = runs.iter().map(|r| &r.batch).collect();
     indices
@@ -139,8 +142,8 @@ fn sorted_run(
     let rows = converter.convert_columns(&columns)?;
     let mut reservation = ctx.pool.reserve("sort");
     reservation.resize(rows.size() + batch.get_array_memory_size() + position.len() * 16)?;
-    let n = u32::try_from(batch.num_rows())
-        .map_err(|_| Error::internal("sort run over 2^32 rows"))?;
+    let n =
+        u32::try_from(batch.num_rows()).map_err(|_| Error::internal("sort run over 2^32 rows"))?;
     let mut order: Vec<u32> = (0..n).collect();
     order.sort_by(|&a, &b| rows.row(a as usize).cmp(&rows.row(b as usize)));
     Ok(Run {

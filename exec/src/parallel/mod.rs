@@ -167,10 +167,12 @@ pub(crate) fn pipeline(plan: &PhysicalPlan, ctx: &Ctx) -> Result<Pipeline> {
             });
             p
         }
-        PhysicalPlan::HashJoin { left, join_type, .. }
-        | PhysicalPlan::NestedLoopJoin { left, join_type, .. }
-            if !emits_unmatched_build(*join_type) =>
-        {
+        PhysicalPlan::HashJoin {
+            left, join_type, ..
+        }
+        | PhysicalPlan::NestedLoopJoin {
+            left, join_type, ..
+        } if !emits_unmatched_build(*join_type) => {
             let op = join_op(plan, ctx)?;
             let mut p = pipeline(left, ctx)?;
             p.ops.push(Op::Join(op));
@@ -214,7 +216,14 @@ fn join_op(plan: &PhysicalPlan, ctx: &Ctx) -> Result<JoinOp> {
             }
             let build = materialize(right, ctx, None)?;
             let reservation = ctx.pool.reserve("hash join build");
-            JoinOp::try_new(Box::new(probe), &right_schema, build, *join_type, schema, reservation)
+            JoinOp::try_new(
+                Box::new(probe),
+                &right_schema,
+                build,
+                *join_type,
+                schema,
+                reservation,
+            )
         }
         PhysicalPlan::NestedLoopJoin {
             right,
@@ -226,7 +235,14 @@ fn join_op(plan: &PhysicalPlan, ctx: &Ctx) -> Result<JoinOp> {
             let build = materialize(right, ctx, None)?;
             let reservation = ctx.pool.reserve("nested-loop join build");
             let probe = LoopProbe::new(condition.clone());
-            JoinOp::try_new(Box::new(probe), &right_schema, build, *join_type, schema, reservation)
+            JoinOp::try_new(
+                Box::new(probe),
+                &right_schema,
+                build,
+                *join_type,
+                schema,
+                reservation,
+            )
         }
         _ => Err(Error::internal("join_op of a plan that is not a join")),
     }
@@ -333,7 +349,11 @@ pub(crate) fn collect_pipeline(
             };
             loop {
                 let next = s.next;
-                let Some(rows) = s.batches.get(&next).map(|b| b.as_ref().map_or(0, |b| b.num_rows())) else {
+                let Some(rows) = s
+                    .batches
+                    .get(&next)
+                    .map(|b| b.as_ref().map_or(0, |b| b.num_rows()))
+                else {
                     break;
                 };
                 s.prefix_rows += rows;

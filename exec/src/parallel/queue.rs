@@ -32,7 +32,11 @@ struct State {
 impl MorselQueue {
     /// A queue over `parts`, read in order; `check` is the schema a scan
     /// source promised.
-    pub(crate) fn new(parts: Vec<BatchStream>, morsel_rows: usize, check: Option<SchemaRef>) -> Self {
+    pub(crate) fn new(
+        parts: Vec<BatchStream>,
+        morsel_rows: usize,
+        check: Option<SchemaRef>,
+    ) -> Self {
         MorselQueue {
             state: Mutex::new(State {
                 parts: parts.into_iter(),
@@ -113,7 +117,11 @@ mod tests {
     #[test]
     fn cuts_and_numbers_in_order() {
         let q = MorselQueue::new(
-            vec![stream(vec![batch(5), batch(0), batch(2)]), stream(vec![]), stream(vec![batch(3)])],
+            vec![
+                stream(vec![batch(5), batch(0), batch(2)]),
+                stream(vec![]),
+                stream(vec![batch(3)]),
+            ],
             2,
             None,
         );
@@ -128,9 +136,8 @@ mod tests {
 
     #[test]
     fn errors_end_the_queue() {
-        let bad: BatchStream = Box::new(
-            vec![Ok(batch(1)), Err(crate::error::Error::internal("boom"))].into_iter(),
-        );
+        let bad: BatchStream =
+            Box::new(vec![Ok(batch(1)), Err(crate::error::Error::internal("boom"))].into_iter());
         let q = MorselQueue::new(vec![bad, stream(vec![batch(1)])], 10, None);
         assert!(q.next().unwrap().is_ok());
         assert!(q.next().unwrap().is_err());

@@ -112,7 +112,12 @@ impl Aggregates {
                 .is_none_or(|w| (w[(body + j) / 64] >> ((body + j) % 64)) & 1 == 1);
             acc[j] += if valid { x } else { 0.0 };
         }
-        let s = [acc[0] + acc[4], acc[1] + acc[5], acc[2] + acc[6], acc[3] + acc[7]];
+        let s = [
+            acc[0] + acc[4],
+            acc[1] + acc[5],
+            acc[2] + acc[6],
+            acc[3] + acc[7],
+        ];
         (s[0] + s[2]) + (s[1] + s[3])
     }
 
@@ -155,7 +160,9 @@ mod tests {
         let p = Aggregates::for_tier(Tier::Portable);
         for start in 0..values.len().min(9).max(1) {
             let v = &values[start.min(values.len())..];
-            let n = nulls.as_ref().map(|n| n.slice(start.min(values.len()), v.len()));
+            let n = nulls
+                .as_ref()
+                .map(|n| n.slice(start.min(values.len()), v.len()));
             let want_sum: i128 = v
                 .iter()
                 .enumerate()
@@ -169,8 +176,14 @@ mod tests {
                 .map(|(_, &x)| x)
                 .collect();
             assert_eq!(p.sum_i64(v, n.as_ref()), want_sum);
-            assert_eq!(p.min_max_i64(v, n.as_ref(), false), valid.iter().copied().min());
-            assert_eq!(p.min_max_i64(v, n.as_ref(), true), valid.iter().copied().max());
+            assert_eq!(
+                p.min_max_i64(v, n.as_ref(), false),
+                valid.iter().copied().min()
+            );
+            assert_eq!(
+                p.min_max_i64(v, n.as_ref(), true),
+                valid.iter().copied().max()
+            );
             for tier in available() {
                 let k = Aggregates::for_tier(tier);
                 assert_eq!(k.sum_i64(v, n.as_ref()), want_sum, "{tier:?}");
@@ -190,7 +203,9 @@ mod tests {
         let p = Aggregates::for_tier(Tier::Portable);
         for start in 0..values.len().min(9).max(1) {
             let v = &values[start.min(values.len())..];
-            let n = nulls.as_ref().map(|n| n.slice(start.min(values.len()), v.len()));
+            let n = nulls
+                .as_ref()
+                .map(|n| n.slice(start.min(values.len()), v.len()));
             let valid: Vec<f64> = v
                 .iter()
                 .enumerate()
@@ -205,7 +220,9 @@ mod tests {
             let s = p.sum_f64(v, n.as_ref());
             let naive: f64 = valid.iter().sum();
             assert!(
-                s.to_bits() == naive.to_bits() || (s - naive).abs() <= 1e-9 * naive.abs().max(1.0) || !naive.is_finite(),
+                s.to_bits() == naive.to_bits()
+                    || (s - naive).abs() <= 1e-9 * naive.abs().max(1.0)
+                    || !naive.is_finite(),
                 "{s} vs {naive}"
             );
             for tier in available() {
@@ -213,7 +230,10 @@ mod tests {
                 // NaN's sign and payload follow operand order, which the
                 // compiler may swap: any NaN matches any NaN.
                 let t = k.sum_f64(v, n.as_ref());
-                assert!(t.to_bits() == s.to_bits() || (t.is_nan() && s.is_nan()), "{tier:?}: {t} vs {s}");
+                assert!(
+                    t.to_bits() == s.to_bits() || (t.is_nan() && s.is_nan()),
+                    "{tier:?}: {t} vs {s}"
+                );
                 for max in [false, true] {
                     assert_eq!(
                         bits(k.min_max_f64(v, n.as_ref(), max)),

@@ -192,7 +192,12 @@ mod tests {
     ];
 
     /// The SQL answer, row by row.
-    fn naive<T: PartialOrd + Copy>(values: &[T], op: CmpOp, c: T, total: impl Fn(T, T) -> std::cmp::Ordering) -> Vec<u64> {
+    fn naive<T: PartialOrd + Copy>(
+        values: &[T],
+        op: CmpOp,
+        c: T,
+        total: impl Fn(T, T) -> std::cmp::Ordering,
+    ) -> Vec<u64> {
         use std::cmp::Ordering::*;
         let mut out = vec![0u64; values.len().div_ceil(64)];
         for (i, &x) in values.iter().enumerate() {
@@ -230,7 +235,11 @@ mod tests {
                 };
                 for start in 0..values.len().min(9) {
                     let v = &values[start..];
-                    assert_eq!(k.run(v), naive(v, op, c, total), "{tier:?} {op:?} {c:?} from {start}");
+                    assert_eq!(
+                        k.run(v),
+                        naive(v, op, c, total),
+                        "{tier:?} {op:?} {c:?} from {start}"
+                    );
                 }
                 assert_eq!(k.run(&[]), Vec::<u64>::new());
             }
@@ -249,7 +258,15 @@ mod tests {
             let l: Vec<i64> = (0..n as i64).map(|x| (x % 7 - 3) * (1 << 40)).collect();
             check(&l, 1 << 40, |a, b| a.cmp(&b));
             check(&l, i64::MAX, |a, b| a.cmp(&b));
-            let specials = [0.0, -0.0, f64::NAN, -f64::NAN, f64::INFINITY, f64::NEG_INFINITY, 1.5];
+            let specials = [
+                0.0,
+                -0.0,
+                f64::NAN,
+                -f64::NAN,
+                f64::INFINITY,
+                f64::NEG_INFINITY,
+                1.5,
+            ];
             let f: Vec<f64> = (0..n).map(|x| specials[x % specials.len()]).collect();
             for c in specials {
                 check(&f, c, sql_f64);

@@ -105,13 +105,19 @@ mod tests {
 
     #[test]
     fn edge_lengths_and_offsets() {
-        let a: Vec<u64> = (0..70u64).map(|x| x.wrapping_mul(0x1234_5678_9abc_def1)).collect();
+        let a: Vec<u64> = (0..70u64)
+            .map(|x| x.wrapping_mul(0x1234_5678_9abc_def1))
+            .collect();
         let b: Vec<u32> = (0..70u32).map(|x| x % 3).collect();
         let valid: Vec<bool> = (0..70).map(|i| i % 4 != 1).collect();
         for n in [0, 1, 2, 3, 4, 5, 63, 64, 65] {
             for start in 0..3.min(70 - n) {
                 check(&a[start..start + n], &b[start..start + n], None);
-                check(&a[start..start + n], &b[start..start + n], Some(&valid[start..start + n]));
+                check(
+                    &a[start..start + n],
+                    &b[start..start + n],
+                    Some(&valid[start..start + n]),
+                );
             }
         }
         check(&a, &b, Some(&[false; 70]));

@@ -30,7 +30,11 @@ fn mask(valid: Option<&[u64]>, i: usize) -> u64 {
 #[target_feature(enable = "avx2")]
 pub(crate) unsafe fn sum_i64_avx2(values: &[i64], valid: Option<&[u64]>) -> [u64; 3] {
     let low = _mm256_set1_epi64x(0xffff_ffff);
-    let (mut lo, mut hi, mut neg) = (_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256());
+    let (mut lo, mut hi, mut neg) = (
+        _mm256_setzero_si256(),
+        _mm256_setzero_si256(),
+        _mm256_setzero_si256(),
+    );
     let body = values.len() / 4 * 4;
     let mut i = 0;
     while i < body {
@@ -73,7 +77,11 @@ pub(crate) unsafe fn min_max_i64_avx2(values: &[i64], valid: Option<&[u64]>, max
         // SAFETY: rows `i..i + 4` are in bounds; `loadu` takes any alignment.
         let x = unsafe { _mm256_loadu_si256(values[i..i + 4].as_ptr().cast()) };
         let x = _mm256_blendv_epi8(id, x, lane_mask(nibble(valid, i)));
-        let take = if max { _mm256_cmpgt_epi64(x, acc) } else { _mm256_cmpgt_epi64(acc, x) };
+        let take = if max {
+            _mm256_cmpgt_epi64(x, acc)
+        } else {
+            _mm256_cmpgt_epi64(acc, x)
+        };
         acc = _mm256_blendv_epi8(acc, x, take);
         i += 4;
     }

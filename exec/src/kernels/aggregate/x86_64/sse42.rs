@@ -31,7 +31,11 @@ fn mask(valid: Option<&[u64]>, i: usize) -> u64 {
 #[target_feature(enable = "sse4.2")]
 pub(crate) unsafe fn sum_i64_sse42(values: &[i64], valid: Option<&[u64]>) -> [u64; 3] {
     let low = _mm_set1_epi64x(0xffff_ffff);
-    let (mut lo, mut hi, mut neg) = (_mm_setzero_si128(), _mm_setzero_si128(), _mm_setzero_si128());
+    let (mut lo, mut hi, mut neg) = (
+        _mm_setzero_si128(),
+        _mm_setzero_si128(),
+        _mm_setzero_si128(),
+    );
     let body = values.len() / 2 * 2;
     let mut i = 0;
     while i < body {
@@ -73,7 +77,11 @@ pub(crate) unsafe fn min_max_i64_sse42(values: &[i64], valid: Option<&[u64]>, ma
         // SAFETY: rows `i..i + 2` are in bounds; `loadu` takes any alignment.
         let x = unsafe { _mm_loadu_si128(values[i..i + 2].as_ptr().cast()) };
         let x = _mm_blendv_epi8(id, x, lane_mask(pair(valid, i)));
-        let take = if max { _mm_cmpgt_epi64(x, acc) } else { _mm_cmpgt_epi64(acc, x) };
+        let take = if max {
+            _mm_cmpgt_epi64(x, acc)
+        } else {
+            _mm_cmpgt_epi64(acc, x)
+        };
         acc = _mm_blendv_epi8(acc, x, take);
         i += 2;
     }

@@ -43,10 +43,34 @@ pub(crate) unsafe fn cmp_i64_avx2(values: &[i64], prim: Prim, c: i64, out: &mut 
     }
     let m = |v: __m256i| _mm256_movemask_pd(_mm256_castsi256_pd(v));
     match prim {
-        Prim::Eq => words!(values, out, 4, |p| m(_mm256_cmpeq_epi64(load!(p), cv)), |x| x == c),
-        Prim::Lt => words!(values, out, 4, |p| m(_mm256_cmpgt_epi64(cv, load!(p))), |x| x < c),
-        Prim::Gt => words!(values, out, 4, |p| m(_mm256_cmpgt_epi64(load!(p), cv)), |x| x > c),
-        Prim::Le => words!(values, out, 4, |p| m(_mm256_cmpgt_epi64(load!(p), cv)) ^ 0xf, |x| x <= c),
+        Prim::Eq => words!(
+            values,
+            out,
+            4,
+            |p| m(_mm256_cmpeq_epi64(load!(p), cv)),
+            |x| x == c
+        ),
+        Prim::Lt => words!(
+            values,
+            out,
+            4,
+            |p| m(_mm256_cmpgt_epi64(cv, load!(p))),
+            |x| x < c
+        ),
+        Prim::Gt => words!(
+            values,
+            out,
+            4,
+            |p| m(_mm256_cmpgt_epi64(load!(p), cv)),
+            |x| x > c
+        ),
+        Prim::Le => words!(
+            values,
+            out,
+            4,
+            |p| m(_mm256_cmpgt_epi64(load!(p), cv)) ^ 0xf,
+            |x| x <= c
+        ),
     }
 }
 
@@ -65,10 +89,34 @@ pub(crate) unsafe fn cmp_i32_avx2(values: &[i32], prim: Prim, c: i32, out: &mut 
     }
     let m = |v: __m256i| _mm256_movemask_ps(_mm256_castsi256_ps(v));
     match prim {
-        Prim::Eq => words!(values, out, 8, |p| m(_mm256_cmpeq_epi32(load!(p), cv)), |x| x == c),
-        Prim::Lt => words!(values, out, 8, |p| m(_mm256_cmpgt_epi32(cv, load!(p))), |x| x < c),
-        Prim::Gt => words!(values, out, 8, |p| m(_mm256_cmpgt_epi32(load!(p), cv)), |x| x > c),
-        Prim::Le => words!(values, out, 8, |p| m(_mm256_cmpgt_epi32(load!(p), cv)) ^ 0xff, |x| x <= c),
+        Prim::Eq => words!(
+            values,
+            out,
+            8,
+            |p| m(_mm256_cmpeq_epi32(load!(p), cv)),
+            |x| x == c
+        ),
+        Prim::Lt => words!(
+            values,
+            out,
+            8,
+            |p| m(_mm256_cmpgt_epi32(cv, load!(p))),
+            |x| x < c
+        ),
+        Prim::Gt => words!(
+            values,
+            out,
+            8,
+            |p| m(_mm256_cmpgt_epi32(load!(p), cv)),
+            |x| x > c
+        ),
+        Prim::Le => words!(
+            values,
+            out,
+            8,
+            |p| m(_mm256_cmpgt_epi32(load!(p), cv)) ^ 0xff,
+            |x| x <= c
+        ),
     }
 }
 
@@ -87,9 +135,33 @@ pub(crate) unsafe fn cmp_f64_avx2(values: &[f64], prim: Prim, c: f64, out: &mut 
     }
     let m = |v: __m256d| _mm256_movemask_pd(v);
     match prim {
-        Prim::Eq => words!(values, out, 4, |p| m(_mm256_cmp_pd::<_CMP_EQ_OQ>(load!(p), cv)), |x| x == c),
-        Prim::Lt => words!(values, out, 4, |p| m(_mm256_cmp_pd::<_CMP_LT_OQ>(load!(p), cv)), |x| x < c),
-        Prim::Gt => words!(values, out, 4, |p| m(_mm256_cmp_pd::<_CMP_GT_OQ>(load!(p), cv)), |x| x > c),
-        Prim::Le => words!(values, out, 4, |p| m(_mm256_cmp_pd::<_CMP_LE_OQ>(load!(p), cv)), |x| x <= c),
+        Prim::Eq => words!(
+            values,
+            out,
+            4,
+            |p| m(_mm256_cmp_pd::<_CMP_EQ_OQ>(load!(p), cv)),
+            |x| x == c
+        ),
+        Prim::Lt => words!(
+            values,
+            out,
+            4,
+            |p| m(_mm256_cmp_pd::<_CMP_LT_OQ>(load!(p), cv)),
+            |x| x < c
+        ),
+        Prim::Gt => words!(
+            values,
+            out,
+            4,
+            |p| m(_mm256_cmp_pd::<_CMP_GT_OQ>(load!(p), cv)),
+            |x| x > c
+        ),
+        Prim::Le => words!(
+            values,
+            out,
+            4,
+            |p| m(_mm256_cmp_pd::<_CMP_LE_OQ>(load!(p), cv)),
+            |x| x <= c
+        ),
     }
 }

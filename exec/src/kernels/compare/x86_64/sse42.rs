@@ -43,10 +43,19 @@ pub(crate) unsafe fn cmp_i64_sse42(values: &[i64], prim: Prim, c: i64, out: &mut
     }
     let m = |v: __m128i| _mm_movemask_pd(_mm_castsi128_pd(v));
     match prim {
-        Prim::Eq => words!(values, out, 2, |p| m(_mm_cmpeq_epi64(load!(p), cv)), |x| x == c),
-        Prim::Lt => words!(values, out, 2, |p| m(_mm_cmpgt_epi64(cv, load!(p))), |x| x < c),
-        Prim::Gt => words!(values, out, 2, |p| m(_mm_cmpgt_epi64(load!(p), cv)), |x| x > c),
-        Prim::Le => words!(values, out, 2, |p| m(_mm_cmpgt_epi64(load!(p), cv)) ^ 0b11, |x| x <= c),
+        Prim::Eq => words!(values, out, 2, |p| m(_mm_cmpeq_epi64(load!(p), cv)), |x| x
+            == c),
+        Prim::Lt => words!(values, out, 2, |p| m(_mm_cmpgt_epi64(cv, load!(p))), |x| x
+            < c),
+        Prim::Gt => words!(values, out, 2, |p| m(_mm_cmpgt_epi64(load!(p), cv)), |x| x
+            > c),
+        Prim::Le => words!(
+            values,
+            out,
+            2,
+            |p| m(_mm_cmpgt_epi64(load!(p), cv)) ^ 0b11,
+            |x| x <= c
+        ),
     }
 }
 
@@ -65,10 +74,19 @@ pub(crate) unsafe fn cmp_i32_sse42(values: &[i32], prim: Prim, c: i32, out: &mut
     }
     let m = |v: __m128i| _mm_movemask_ps(_mm_castsi128_ps(v));
     match prim {
-        Prim::Eq => words!(values, out, 4, |p| m(_mm_cmpeq_epi32(load!(p), cv)), |x| x == c),
-        Prim::Lt => words!(values, out, 4, |p| m(_mm_cmplt_epi32(load!(p), cv)), |x| x < c),
-        Prim::Gt => words!(values, out, 4, |p| m(_mm_cmpgt_epi32(load!(p), cv)), |x| x > c),
-        Prim::Le => words!(values, out, 4, |p| m(_mm_cmpgt_epi32(load!(p), cv)) ^ 0b1111, |x| x <= c),
+        Prim::Eq => words!(values, out, 4, |p| m(_mm_cmpeq_epi32(load!(p), cv)), |x| x
+            == c),
+        Prim::Lt => words!(values, out, 4, |p| m(_mm_cmplt_epi32(load!(p), cv)), |x| x
+            < c),
+        Prim::Gt => words!(values, out, 4, |p| m(_mm_cmpgt_epi32(load!(p), cv)), |x| x
+            > c),
+        Prim::Le => words!(
+            values,
+            out,
+            4,
+            |p| m(_mm_cmpgt_epi32(load!(p), cv)) ^ 0b1111,
+            |x| x <= c
+        ),
     }
 }
 
@@ -86,9 +104,33 @@ pub(crate) unsafe fn cmp_f64_sse42(values: &[f64], prim: Prim, c: f64, out: &mut
         };
     }
     match prim {
-        Prim::Eq => words!(values, out, 2, |p| _mm_movemask_pd(_mm_cmpeq_pd(load!(p), cv)), |x| x == c),
-        Prim::Lt => words!(values, out, 2, |p| _mm_movemask_pd(_mm_cmplt_pd(load!(p), cv)), |x| x < c),
-        Prim::Gt => words!(values, out, 2, |p| _mm_movemask_pd(_mm_cmpgt_pd(load!(p), cv)), |x| x > c),
-        Prim::Le => words!(values, out, 2, |p| _mm_movemask_pd(_mm_cmple_pd(load!(p), cv)), |x| x <= c),
+        Prim::Eq => words!(
+            values,
+            out,
+            2,
+            |p| _mm_movemask_pd(_mm_cmpeq_pd(load!(p), cv)),
+            |x| x == c
+        ),
+        Prim::Lt => words!(
+            values,
+            out,
+            2,
+            |p| _mm_movemask_pd(_mm_cmplt_pd(load!(p), cv)),
+            |x| x < c
+        ),
+        Prim::Gt => words!(
+            values,
+            out,
+            2,
+            |p| _mm_movemask_pd(_mm_cmpgt_pd(load!(p), cv)),
+            |x| x > c
+        ),
+        Prim::Le => words!(
+            values,
+            out,
+            2,
+            |p| _mm_movemask_pd(_mm_cmple_pd(load!(p), cv)),
+            |x| x <= c
+        ),
     }
 }

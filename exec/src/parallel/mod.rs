@@ -401,7 +401,7 @@ pub(crate) fn drive<L: Send>(
         return Ok(vec![work()?]);
     }
     std::thread::scope(|s| {
-        let handles: Vec<_> = (1..ctx.threads).map(|_| s.spawn(&work)).collect();
+        let handles: Vec<_> = (1..ctx.threads).map(|_| s.spawn(work)).collect();
         let mut results = vec![work()];
         for h in handles {
             results.push(

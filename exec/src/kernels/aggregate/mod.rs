@@ -158,7 +158,7 @@ mod tests {
     fn check_i64(values: &[i64], valid: Option<&[bool]>) {
         let nulls = valid.map(nulls_of);
         let p = Aggregates::for_tier(Tier::Portable);
-        for start in 0..values.len().min(9).max(1) {
+        for start in 0..values.len().clamp(1, 9) {
             let v = &values[start.min(values.len())..];
             let n = nulls
                 .as_ref()
@@ -201,7 +201,7 @@ mod tests {
     fn check_f64(values: &[f64], valid: Option<&[bool]>) {
         let nulls = valid.map(nulls_of);
         let p = Aggregates::for_tier(Tier::Portable);
-        for start in 0..values.len().min(9).max(1) {
+        for start in 0..values.len().clamp(1, 9) {
             let v = &values[start.min(values.len())..];
             let n = nulls
                 .as_ref()

@@ -167,7 +167,7 @@ impl<T: Element> Resolved<T> {
                 *w = !*w;
             }
             if let Some(last) = out.last_mut()
-                && values.len() % 64 != 0
+                && !values.len().is_multiple_of(64)
             {
                 *last &= (1u64 << (values.len() % 64)) - 1;
             }

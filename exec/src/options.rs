@@ -95,7 +95,10 @@ impl ExecOptionsBuilder {
 
     /// The options.
     pub fn build(self) -> ExecOptions {
-        let cores = std::thread::available_parallelism().map_or(1, NonZeroUsize::get);
+        // Asking the OS reads cgroup files: once per process is enough.
+        static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+        let cores = *CORES
+            .get_or_init(|| std::thread::available_parallelism().map_or(1, NonZeroUsize::get));
         let threads = self.threads.unwrap_or(cores);
         ExecOptions {
             threads: NonZeroUsize::new(threads).unwrap_or(NonZeroUsize::MIN),

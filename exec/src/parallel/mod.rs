@@ -397,7 +397,12 @@ pub(crate) fn drive<L: Send>(
         }
         result
     };
-    if ctx.threads <= 1 {
+    // One morsel of batches in memory is not worth a thread.
+    let small = match &p.source {
+        Source::Batches(b) => b.iter().map(RecordBatch::num_rows).sum::<usize>() <= ctx.morsel_rows,
+        Source::Scan { .. } => false,
+    };
+    if ctx.threads <= 1 || small {
         return Ok(vec![work()?]);
     }
     std::thread::scope(|s| {

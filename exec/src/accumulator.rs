@@ -15,6 +15,7 @@ use arrow::datatypes::{DataType, Decimal128Type, DecimalType, Float64Type, Int64
 use arrow::row::{OwnedRow, RowConverter, SortField};
 
 use crate::error::{Error, Result};
+use crate::kernels::aggregate::Aggregates;
 
 /// Per-group state of one aggregate.
 pub(crate) trait Accumulator: Send + std::fmt::Debug {
@@ -29,6 +30,44 @@ pub(crate) trait Accumulator: Send + std::fmt::Debug {
 
     /// The result of each of the `num_groups` groups, in group order.
     fn finish(&mut self, num_groups: usize) -> Result<ArrayRef>;
+
+    /// Adds the state of `other` (an accumulator of the same aggregate, fed
+    /// other rows) into this one: `other`'s group `g` is group `groups[g]`
+    /// here, and every group index is below `num_groups`.
+    fn merge(
+        &mut self,
+        other: &mut dyn Accumulator,
+        groups: &[usize],
+        num_groups: usize,
+    ) -> Result<()>;
+
+    /// Bytes of state held, for the memory limit.
+    fn size_bytes(&self) -> usize;
+
+    /// For `merge`'s downcast.
+    fn as_any_mut(&mut self) -> &mut dyn std::any::Any;
+}
+
+/// `other` as the concrete type of the accumulator merging it.
+fn same_kind<T: 'static>(other: &mut dyn Accumulator) -> Result<&mut T> {
+    other
+        .as_any_mut()
+        .downcast_mut::<T>()
+        .ok_or_else(|| Error::internal("merging accumulators of different aggregates"))
+}
+
+/// `groups[g]`, or [`Error::Internal`].
+fn target(groups: &[usize], g: usize, num_groups: usize) -> Result<usize> {
+    groups
+        .get(g)
+        .copied()
+        .filter(|&t| t < num_groups)
+        .ok_or_else(|| Error::internal("merged group out of range"))
+}
+
+/// How many values are not NULL.
+fn valid_count(len: usize, nulls: Option<&NullBuffer>) -> i64 {
+    (len - nulls.map_or(0, NullBuffer::null_count)) as i64
 }
 
 /// The values and validity of an aggregate argument, checked against `groups`.
@@ -92,6 +131,28 @@ impl Accumulator for Count {
     fn finish(&mut self, num_groups: usize) -> Result<ArrayRef> {
         self.counts.resize(num_groups, 0);
         Ok(Arc::new(Int64Array::from(std::mem::take(&mut self.counts))))
+    }
+
+    fn merge(
+        &mut self,
+        other: &mut dyn Accumulator,
+        groups: &[usize],
+        num_groups: usize,
+    ) -> Result<()> {
+        let other = same_kind::<Count>(other)?;
+        self.counts.resize(num_groups, 0);
+        for (g, &c) in other.counts.iter().enumerate() {
+            self.counts[target(groups, g, num_groups)?] += c;
+        }
+        Ok(())
+    }
+
+    fn size_bytes(&self) -> usize {
+        self.counts.capacity() * 8
+    }
+
+    fn as_any_mut(&mut self) -> &mut dyn std::any::Any {
+        self
     }
 }
 
@@ -237,6 +298,15 @@ impl Accumulator for SumAvg {
                 let v = v
                     .as_primitive_opt::<Int64Type>()
                     .ok_or_else(|| Error::internal("sum of non-integer"))?;
+                if num_groups == 1 {
+                    // Every row is in group 0: the SIMD kernel, summed exactly.
+                    let sum = Aggregates::current().sum_i64(v.values(), v.nulls());
+                    self.exact[0] = self.exact[0]
+                        .checked_add(sum)
+                        .ok_or_else(|| overflow("sum"))?;
+                    self.counts[0] += valid_count(v.len(), v.nulls());
+                    return Ok(());
+                }
                 self.add_exact(v.iter().map(|x| x.map(i128::from)), groups)
             }
             NumKind::Decimal { .. } => {
@@ -250,6 +320,11 @@ impl Accumulator for SumAvg {
                 let v = v
                     .as_primitive_opt::<Float64Type>()
                     .ok_or_else(|| Error::internal("sum of non-float"))?;
+                if num_groups == 1 {
+                    self.float[0] += Aggregates::current().sum_f64(v.values(), v.nulls());
+                    self.counts[0] += valid_count(v.len(), v.nulls());
+                    return Ok(());
+                }
                 for (x, &g) in v.iter().zip(groups) {
                     if let Some(x) = x {
                         self.float[g] += x;
@@ -275,6 +350,40 @@ impl Accumulator for SumAvg {
             .collect();
         Ok(Arc::new(out))
     }
+
+    fn merge(
+        &mut self,
+        other: &mut dyn Accumulator,
+        groups: &[usize],
+        num_groups: usize,
+    ) -> Result<()> {
+        let other = same_kind::<SumAvg>(other)?;
+        if other.kind != self.kind {
+            return Err(Error::internal("merging sums of different kinds"));
+        }
+        self.resize(num_groups);
+        for (g, &c) in other.counts.iter().enumerate() {
+            let t = target(groups, g, num_groups)?;
+            self.counts[t] += c;
+            if self.kind == NumKind::Float {
+                self.float[t] += other.float.get(g).copied().unwrap_or(0.0);
+            } else {
+                let v = other.exact.get(g).copied().unwrap_or(0);
+                self.exact[t] = self.exact[t]
+                    .checked_add(v)
+                    .ok_or_else(|| overflow("sum"))?;
+            }
+        }
+        Ok(())
+    }
+
+    fn size_bytes(&self) -> usize {
+        self.exact.capacity() * 16 + self.float.capacity() * 8 + self.counts.capacity() * 8
+    }
+
+    fn as_any_mut(&mut self) -> &mut dyn std::any::Any {
+        self
+    }
 }
 
 /// `min(x)` and `max(x)` over any type the row format can order: each group
@@ -299,6 +408,45 @@ impl MinMax {
     }
 }
 
+impl MinMax {
+    /// Keeps `row` as group `g`'s value if it beats the current one.
+    fn offer(&mut self, g: usize, row: arrow::row::Row<'_>) {
+        let better = match &self.best[g] {
+            None => true,
+            Some(best) if self.max => row > best.row(),
+            Some(best) => row < best.row(),
+        };
+        if better {
+            self.best[g] = Some(row.owned());
+        }
+    }
+
+    /// The best value of an `Int64` or `Float64` batch by the SIMD kernel,
+    /// as a one-row array; `None` for other types (and all-NULL batches).
+    fn batch_best(
+        &self,
+        values: &ArrayRef,
+        nulls: Option<&NullBuffer>,
+    ) -> Result<Option<ArrayRef>> {
+        let kernels = Aggregates::current();
+        Ok(match values.data_type() {
+            DataType::Int64 => {
+                let v = values.as_primitive::<Int64Type>().values();
+                kernels
+                    .min_max_i64(v, nulls, self.max)
+                    .map(|b| Arc::new(Int64Array::from(vec![b])) as ArrayRef)
+            }
+            DataType::Float64 => {
+                let v = values.as_primitive::<Float64Type>().values();
+                kernels
+                    .min_max_f64(v, nulls, self.max)
+                    .map(|b| Arc::new(Float64Array::from(vec![b])) as ArrayRef)
+            }
+            _ => None,
+        })
+    }
+}
+
 impl Accumulator for MinMax {
     fn update(
         &mut self,
@@ -315,6 +463,14 @@ impl Accumulator for MinMax {
             )));
         }
         self.best.resize(num_groups, None);
+        if num_groups == 1
+            && let Some(best) = self.batch_best(values, nulls.as_ref())?
+        {
+            // Every row is in group 0: the SIMD kernel found its best value.
+            let rows = self.converter.convert_columns(&[best])?;
+            self.offer(0, rows.row(0));
+            return Ok(());
+        }
         let rows = self
             .converter
             .convert_columns(std::slice::from_ref(values))?;
@@ -322,15 +478,7 @@ impl Accumulator for MinMax {
             if !is_valid(&nulls, i) {
                 continue;
             }
-            let row = rows.row(i);
-            let better = match &self.best[g] {
-                None => true,
-                Some(best) if self.max => row > best.row(),
-                Some(best) => row < best.row(),
-            };
-            if better {
-                self.best[g] = Some(row.owned());
-            }
+            self.offer(g, rows.row(i));
         }
         Ok(())
     }
@@ -357,6 +505,35 @@ impl Accumulator for MinMax {
             .first()
             .ok_or_else(|| Error::internal("row conversion lost the column"))?;
         Ok(arrow::compute::take(column.as_ref(), &indices, None)?)
+    }
+
+    fn merge(
+        &mut self,
+        other: &mut dyn Accumulator,
+        groups: &[usize],
+        num_groups: usize,
+    ) -> Result<()> {
+        let other = same_kind::<MinMax>(other)?;
+        if other.max != self.max || other.data_type != self.data_type {
+            return Err(Error::internal("merging different min/max"));
+        }
+        // Rows of another converter do not mix with ours: go through values.
+        let values = other.finish(groups.len())?;
+        self.update(Some(&values), groups, num_groups)
+    }
+
+    fn size_bytes(&self) -> usize {
+        let rows: usize = self
+            .best
+            .iter()
+            .flatten()
+            .map(|r| r.row().data().len())
+            .sum();
+        self.best.capacity() * 32 + rows
+    }
+
+    fn as_any_mut(&mut self) -> &mut dyn std::any::Any {
+        self
     }
 }
 

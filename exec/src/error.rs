@@ -59,6 +59,18 @@ pub enum Error {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync + 'static>,
     },
+    /// An operator needed more memory than the limit in
+    /// [`ExecOptions`](crate::ExecOptions) allows.
+    #[error(
+        "{operator} exceeded the memory limit of {limit_bytes} bytes; \
+         raise the limit (ExecOptions::memory_limit_bytes) or add a filter to reduce the input"
+    )]
+    MemoryLimit {
+        /// The operator that hit the limit (`hash aggregate`, `hash join build`, `sort`).
+        operator: &'static str,
+        /// The limit in effect.
+        limit_bytes: usize,
+    },
     /// Any other Arrow error.
     #[error("arrow error: {0}")]
     Arrow(#[source] arrow::error::ArrowError),
@@ -113,5 +125,12 @@ mod tests {
         };
         assert_eq!(e.to_string(), "invalid input syntax for Int32: \"abc\"");
         assert!(Error::internal("x").to_string().contains("report"));
+        let e = Error::MemoryLimit {
+            operator: "sort",
+            limit_bytes: 1024,
+        };
+        let m = e.to_string();
+        assert!(m.contains("sort") && m.contains("1024"), "{m}");
+        assert!(m.contains("raise the limit") && m.contains("filter"), "{m}");
     }
 }

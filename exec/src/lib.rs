@@ -8,6 +8,15 @@
 //! semantics as Tableau Hyper has them (PostgreSQL-like): three-valued logic,
 //! NULLs skipped by aggregates, checked integer and decimal arithmetic.
 //!
+//! [`collect`] and [`collect_with`] run a plan morsel-driven on worker
+//! threads: [`ExecOptions`] sets the thread count (one per core by
+//! default), the morsel size and a memory limit for hash tables and sorts
+//! ([`Error::MemoryLimit`]). Rows come out in the order one thread gives,
+//! whatever the thread count. [`PhysicalPlan::execute`] is the
+//! single-threaded, pull-based reference engine. Filters, hashing and
+//! ungrouped sums/min/max use SIMD kernels (SSE4.2, AVX2 detected at run
+//! time; `HYPERCTL_SIMD=portable|sse42|avx2` caps the tier).
+//!
 //! # Where it sits
 //!
 //! `format` <- `exec` <- `sql`. exec is pure computation: it knows nothing of
@@ -29,7 +38,8 @@
 //! use hyperctl_exec::arrow::datatypes::Int64Type;
 //! use hyperctl_exec::arrow::record_batch::RecordBatch;
 //! use hyperctl_exec::{
-//!     AggregateExpr, AggregateFunction, BinaryOp, MemorySource, PhysicalExpr, PhysicalPlan, collect,
+//!     AggregateExpr, AggregateFunction, BinaryOp, ExecOptions, MemorySource, PhysicalExpr,
+//!     PhysicalPlan, collect_with,
 //! };
 //!
 //! let batch = RecordBatch::try_from_iter([
@@ -58,7 +68,8 @@
 //!     ],
 //! };
 //!
-//! let out = collect(&plan)?;
+//! let options = ExecOptions::builder().threads(2).memory_limit_bytes(Some(1 << 30)).build();
+//! let out = collect_with(&plan, &options)?;
 //! let k: Vec<_> = out[0].column(0).as_string::<i32>().iter().collect();
 //! let sum = out[0].column(2).as_primitive::<Int64Type>();
 //! assert_eq!(k, vec![Some("b"), Some("a")]); // first-seen order
@@ -68,14 +79,19 @@
 
 mod accumulator;
 mod aggregate;
+#[cfg(feature = "bench")]
+mod bench;
 mod binary;
 mod cast;
 mod conditional;
 mod error;
 mod expr;
 mod functions;
+mod kernels;
 mod keys;
 mod operators;
+mod options;
+mod parallel;
 mod plan;
 mod source;
 #[cfg(test)]
@@ -83,11 +99,15 @@ mod test_util;
 
 pub use aggregate::{AggregateExpr, AggregateFunction};
 pub use arrow;
+#[cfg(feature = "bench")]
+#[doc(hidden)]
+pub use bench::KernelTier;
 pub use error::{Error, Result};
 pub use expr::{BinaryOp, PhysicalExpr};
 pub use functions::{DateField, ScalarFunction, TrimSide};
 pub use operators::recursive::WorkTable;
 pub use operators::set_ops::SetOpKind;
 pub use operators::window::{FrameBound, FrameUnits, WindowExpr, WindowFrame, WindowFunction};
-pub use plan::{JoinType, PhysicalPlan, SortKey, collect};
+pub use options::{DEFAULT_MORSEL_ROWS, ExecOptions, ExecOptionsBuilder};
+pub use plan::{JoinType, PhysicalPlan, SortKey, collect, collect_with};
 pub use source::{BatchStream, MemorySource, ScanSource};

@@ -23,6 +23,7 @@ use crate::operators::window::WindowExpr;
 use crate::operators::{
     filter, hash_aggregate, limit, project, recursive, scan, set_ops, sort, values, window,
 };
+use crate::options::ExecOptions;
 use crate::source::{BatchStream, ScanSource};
 
 /// One key of a [`PhysicalPlan::Sort`].
@@ -265,7 +266,9 @@ impl PhysicalPlan {
         }
     }
 
-    /// Starts the plan and returns its output stream.
+    /// Starts the plan and returns its output stream, on the calling
+    /// thread, pull by pull (the reference the parallel engine of
+    /// [`collect_with`] is tested against).
     ///
     /// # Errors
     ///
@@ -388,13 +391,27 @@ impl PhysicalPlan {
     }
 }
 
-/// Runs `plan` to completion and returns all its batches.
+/// Runs `plan` to completion with the default [`ExecOptions`] (one worker
+/// per core, no memory limit) and returns all its batches.
 ///
 /// # Errors
 ///
-/// The first error of [`PhysicalPlan::execute`] or of the stream.
+/// As [`collect_with`].
 pub fn collect(plan: &PhysicalPlan) -> Result<Vec<RecordBatch>> {
-    plan.execute()?.collect()
+    collect_with(plan, &ExecOptions::default())
+}
+
+/// Runs `plan` to completion on worker threads, as `options` say, and
+/// returns all its batches. Rows come in the order one thread gives,
+/// whatever the thread count.
+///
+/// # Errors
+///
+/// [`Error::Internal`] for an ill-typed plan, [`Error::MemoryLimit`] when a
+/// hash table or sort outgrows the limit, the scan source's errors, and the
+/// errors in the data (overflow, bad casts, ...).
+pub fn collect_with(plan: &PhysicalPlan, options: &ExecOptions) -> Result<Vec<RecordBatch>> {
+    crate::parallel::collect(plan, options)
 }
 
 /// A stream that runs `f` on the first pull and yields its batches.

@@ -24,6 +24,24 @@ pub trait ScanSource: Send + Sync + std::fmt::Debug {
     ///
     /// Whatever the source fails with, wrapped in this crate's [`enum@Error`].
     fn scan(&self, projection: &[usize]) -> Result<BatchStream>;
+
+    /// The same scan cut into parts that workers may read at the same
+    /// time, in table order: concatenated, the parts are
+    /// `scan(projection)`. exec cuts each batch into morsels of
+    /// [`ExecOptions::morsel_rows`](crate::ExecOptions::morsel_rows) rows and
+    /// numbers them in this order, which is what keeps results independent
+    /// of the thread count.
+    ///
+    /// The default is one part, `scan(projection)`, whose batches the
+    /// workers take in turns; a source that can read blocks independently
+    /// should return one part per block range.
+    ///
+    /// # Errors
+    ///
+    /// As [`scan`](Self::scan).
+    fn scan_partitions(&self, projection: &[usize]) -> Result<Vec<BatchStream>> {
+        Ok(vec![self.scan(projection)?])
+    }
 }
 
 /// A [`ScanSource`] over record batches held in memory.
@@ -67,17 +85,35 @@ impl ScanSource for MemorySource {
         let schema = Arc::new(self.schema.project(projection)?);
         let projection = projection.to_vec();
         let batches = self.batches.clone();
-        Ok(Box::new(batches.into_iter().map(move |b| {
-            let columns = projection.iter().map(|&i| b.column(i).clone()).collect();
-            let options =
-                arrow::record_batch::RecordBatchOptions::new().with_row_count(Some(b.num_rows()));
-            Ok(RecordBatch::try_new_with_options(
-                schema.clone(),
-                columns,
-                &options,
-            )?)
-        })))
+        Ok(Box::new(
+            batches
+                .into_iter()
+                .map(move |b| project(&schema, &projection, &b)),
+        ))
     }
+
+    /// One part per batch.
+    fn scan_partitions(&self, projection: &[usize]) -> Result<Vec<BatchStream>> {
+        let schema = Arc::new(self.schema.project(projection)?);
+        Ok(self
+            .batches
+            .iter()
+            .map(|b| {
+                let one = project(&schema, projection, b);
+                Box::new(std::iter::once(one)) as BatchStream
+            })
+            .collect())
+    }
+}
+
+fn project(schema: &SchemaRef, projection: &[usize], b: &RecordBatch) -> Result<RecordBatch> {
+    let columns = projection.iter().map(|&i| b.column(i).clone()).collect();
+    let options = arrow::record_batch::RecordBatchOptions::new().with_row_count(Some(b.num_rows()));
+    Ok(RecordBatch::try_new_with_options(
+        schema.clone(),
+        columns,
+        &options,
+    )?)
 }
 
 #[cfg(test)]
@@ -98,6 +134,13 @@ mod tests {
         let none: Vec<_> = src.scan(&[]).unwrap().collect::<Result<_>>().unwrap();
         assert_eq!(none[0].num_rows(), 1);
         assert!(src.scan(&[2]).is_err());
+        let parts = src.scan_partitions(&[1]).unwrap();
+        assert_eq!(parts.len(), 2);
+        for p in parts {
+            let b: Vec<_> = p.collect::<Result<_>>().unwrap();
+            assert_eq!(b[0].schema().field(0).name(), "b");
+        }
+        assert!(src.scan_partitions(&[2]).is_err());
     }
 
     #[test]

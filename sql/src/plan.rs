@@ -1073,6 +1073,24 @@ impl ScanSource for TableSource {
     }
 
     fn scan(&self, projection: &[usize]) -> hyperctl_exec::Result<BatchStream> {
+        self.stream(projection, 0..self.table.part_count())
+    }
+
+    /// One part per block (and one for the tail), read independently by
+    /// exec's workers.
+    fn scan_partitions(&self, projection: &[usize]) -> hyperctl_exec::Result<Vec<BatchStream>> {
+        (0..self.table.part_count())
+            .map(|p| self.stream(projection, p..p + 1))
+            .collect()
+    }
+}
+
+impl TableSource {
+    fn stream(
+        &self,
+        projection: &[usize],
+        parts: std::ops::Range<usize>,
+    ) -> hyperctl_exec::Result<BatchStream> {
         let n = self.table.def().columns.len();
         let real: Vec<usize> = projection.iter().copied().filter(|i| *i < n).collect();
         let wants_position = projection.len() > real.len();
@@ -1081,7 +1099,10 @@ impl ScanSource for TableSource {
         for (column, range) in &self.ranges {
             options = options.with_range(*column, range.clone());
         }
-        let scan = self.table.scan_with(&options).map_err(storage_to_exec)?;
+        let scan = self
+            .table
+            .scan_parts(&options, parts)
+            .map_err(storage_to_exec)?;
         if !wants_position {
             return Ok(Box::new(scan.map(|b| b.map_err(storage_to_exec))));
         }

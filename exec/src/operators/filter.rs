@@ -1,9 +1,24 @@
 //! Filter: keeps the rows whose predicate is TRUE; FALSE and NULL drop a row.
+//!
+//! The predicate is split at its ANDs; each conjunct of the shape
+//! `column op literal` over an `Int32`/`Date32`, `Int64`/`Date64`/timestamp
+//! or `Float64` column runs as a SIMD compare kernel (resolved once per
+//! pipeline), the others as one expression. A row stays when every
+//! conjunct is TRUE, which is exactly when their Kleene AND is TRUE.
 
-use arrow::datatypes::{DataType, SchemaRef};
+use arrow::array::{Array, ArrayRef, AsArray, BooleanArray};
+use arrow::buffer::{BooleanBuffer, Buffer, ScalarBuffer};
+use arrow::datatypes::{
+    DataType, Date32Type, Date64Type, Float64Type, Int32Type, Int64Type, Schema, SchemaRef,
+    TimeUnit, TimestampMicrosecondType, TimestampMillisecondType, TimestampNanosecondType,
+    TimestampSecondType,
+};
+use arrow::record_batch::RecordBatch;
 
 use crate::error::{Error, Result};
-use crate::expr::{PhysicalExpr, as_boolean, to_boolean};
+use crate::expr::{BinaryOp, PhysicalExpr, as_boolean, to_boolean};
+use crate::kernels::Tier;
+use crate::kernels::compare::{CmpOp, Resolved};
 use crate::source::BatchStream;
 
 pub(crate) fn schema(input: &SchemaRef, predicate: &PhysicalExpr) -> Result<SchemaRef> {
@@ -14,19 +29,209 @@ pub(crate) fn schema(input: &SchemaRef, predicate: &PhysicalExpr) -> Result<Sche
 }
 
 pub(crate) fn execute(input: BatchStream, predicate: PhysicalExpr) -> BatchStream {
+    let tier = crate::kernels::tier();
     Box::new(
         input
             .map(move |batch| {
                 let batch = batch?;
-                let mask = to_boolean(&predicate.evaluate(&batch)?)?;
-                // Arrow's filter treats a NULL in the mask as FALSE.
-                Ok(arrow::compute::filter_record_batch(
-                    &batch,
-                    as_boolean(&mask)?,
-                )?)
+                FilterOp::new(&predicate, batch.schema_ref(), tier).apply(&batch)
             })
             .filter(|batch| !matches!(batch, Ok(b) if b.num_rows() == 0)),
     )
+}
+
+/// A predicate prepared for one input schema: kernel conjuncts and the rest.
+#[derive(Debug)]
+pub(crate) struct FilterOp {
+    fast: Vec<(usize, Fast)>,
+    rest: Option<PhysicalExpr>,
+}
+
+/// A compare kernel by column type.
+#[derive(Debug, Clone, Copy)]
+enum Fast {
+    I32(Resolved<i32>),
+    I64(Resolved<i64>),
+    F64(Resolved<f64>),
+}
+
+impl FilterOp {
+    /// Splits `predicate` (boolean over `input`) and resolves the kernels of
+    /// `tier`.
+    pub(crate) fn new(predicate: &PhysicalExpr, input: &Schema, tier: Tier) -> FilterOp {
+        let mut conjuncts = Vec::new();
+        split_and(predicate, &mut conjuncts);
+        let mut fast = Vec::new();
+        let mut rest: Option<PhysicalExpr> = None;
+        for c in conjuncts {
+            match fast_compare(c, input, tier) {
+                Some(f) => fast.push(f),
+                None => {
+                    rest = Some(match rest {
+                        None => c.clone(),
+                        Some(r) => PhysicalExpr::Binary {
+                            op: BinaryOp::And,
+                            left: Box::new(r),
+                            right: Box::new(c.clone()),
+                        },
+                    })
+                }
+            }
+        }
+        FilterOp { fast, rest }
+    }
+
+    /// How many conjuncts run as kernels (tests).
+    #[cfg(test)]
+    pub(crate) fn kernel_conjuncts(&self) -> usize {
+        self.fast.len()
+    }
+
+    /// The rows of `batch` where the predicate is TRUE.
+    pub(crate) fn apply(&self, batch: &RecordBatch) -> Result<RecordBatch> {
+        let rows = batch.num_rows();
+        let mut keep: Option<BooleanBuffer> = None;
+        let mut and = |m: BooleanBuffer| {
+            keep = Some(match keep.take() {
+                None => m,
+                Some(k) => &k & &m,
+            })
+        };
+        for (column, fast) in &self.fast {
+            let array = batch
+                .columns()
+                .get(*column)
+                .ok_or_else(|| Error::internal(format!("filter column {column} out of range")))?;
+            and(fast.run(array)?);
+        }
+        if let Some(rest) = &self.rest {
+            let mask = to_boolean(&rest.evaluate(batch)?)?;
+            and(true_bits(as_boolean(&mask)?));
+        }
+        let keep = keep.unwrap_or_else(|| BooleanBuffer::new_set(rows));
+        if keep.len() != rows {
+            return Err(Error::internal("filter mask of the wrong length"));
+        }
+        Ok(arrow::compute::filter_record_batch(
+            batch,
+            &BooleanArray::new(keep, None),
+        )?)
+    }
+}
+
+/// TRUE rows of a boolean array (NULL counts as FALSE).
+fn true_bits(a: &BooleanArray) -> BooleanBuffer {
+    match a.nulls() {
+        Some(n) => a.values() & n.inner(),
+        None => a.values().clone(),
+    }
+}
+
+fn split_and<'a>(e: &'a PhysicalExpr, out: &mut Vec<&'a PhysicalExpr>) {
+    match e {
+        PhysicalExpr::Binary {
+            op: BinaryOp::And,
+            left,
+            right,
+        } => {
+            split_and(left, out);
+            split_and(right, out);
+        }
+        e => out.push(e),
+    }
+}
+
+/// `column op literal` (or `literal op column`) with a kernel for its type.
+fn fast_compare(e: &PhysicalExpr, input: &Schema, tier: Tier) -> Option<(usize, Fast)> {
+    let PhysicalExpr::Binary { op, left, right } = e else {
+        return None;
+    };
+    let op = match op {
+        BinaryOp::Eq => CmpOp::Eq,
+        BinaryOp::NotEq => CmpOp::NotEq,
+        BinaryOp::Lt => CmpOp::Lt,
+        BinaryOp::LtEq => CmpOp::LtEq,
+        BinaryOp::Gt => CmpOp::Gt,
+        BinaryOp::GtEq => CmpOp::GtEq,
+        _ => return None,
+    };
+    let (index, value, op) = match (left.as_ref(), right.as_ref()) {
+        (PhysicalExpr::Column { index }, PhysicalExpr::Literal { value }) => (*index, value, op),
+        (PhysicalExpr::Literal { value }, PhysicalExpr::Column { index }) => {
+            (*index, value, op.flip())
+        }
+        _ => return None,
+    };
+    let column_type = input.fields().get(index)?.data_type();
+    if value.len() != 1 || value.is_null(0) || value.data_type() != column_type {
+        return None;
+    }
+    let fast = if let Some(v) = i32_values(value) {
+        Fast::I32(Resolved::new(tier, op, v[0])?)
+    } else if let Some(v) = i64_values(value) {
+        Fast::I64(Resolved::new(tier, op, v[0])?)
+    } else if let DataType::Float64 = column_type {
+        Fast::F64(Resolved::new(
+            tier,
+            op,
+            value.as_primitive::<Float64Type>().value(0),
+        )?)
+    } else {
+        return None;
+    };
+    Some((index, fast))
+}
+
+fn i32_values(a: &ArrayRef) -> Option<ScalarBuffer<i32>> {
+    match a.data_type() {
+        DataType::Int32 => Some(a.as_primitive::<Int32Type>().values().clone()),
+        DataType::Date32 => Some(a.as_primitive::<Date32Type>().values().clone()),
+        _ => None,
+    }
+}
+
+fn i64_values(a: &ArrayRef) -> Option<ScalarBuffer<i64>> {
+    Some(match a.data_type() {
+        DataType::Int64 => a.as_primitive::<Int64Type>().values().clone(),
+        DataType::Date64 => a.as_primitive::<Date64Type>().values().clone(),
+        DataType::Timestamp(TimeUnit::Second, _) => {
+            a.as_primitive::<TimestampSecondType>().values().clone()
+        }
+        DataType::Timestamp(TimeUnit::Millisecond, _) => a
+            .as_primitive::<TimestampMillisecondType>()
+            .values()
+            .clone(),
+        DataType::Timestamp(TimeUnit::Microsecond, _) => a
+            .as_primitive::<TimestampMicrosecondType>()
+            .values()
+            .clone(),
+        DataType::Timestamp(TimeUnit::Nanosecond, _) => {
+            a.as_primitive::<TimestampNanosecondType>().values().clone()
+        }
+        _ => return None,
+    })
+}
+
+impl Fast {
+    /// The TRUE rows of `column op c` (NULL rows are FALSE).
+    fn run(&self, column: &ArrayRef) -> Result<BooleanBuffer> {
+        let wrong = || Error::internal(format!("filter kernel fed with {}", column.data_type()));
+        let words = match self {
+            Fast::I32(k) => k.run(&i32_values(column).ok_or_else(wrong)?),
+            Fast::I64(k) => k.run(&i64_values(column).ok_or_else(wrong)?),
+            Fast::F64(k) => k.run(
+                column
+                    .as_primitive_opt::<Float64Type>()
+                    .ok_or_else(wrong)?
+                    .values(),
+            ),
+        };
+        let bits = BooleanBuffer::new(Buffer::from_vec(words), 0, column.len());
+        Ok(match column.logical_nulls() {
+            Some(n) => &bits & n.inner(),
+            None => bits,
+        })
+    }
 }
 
 #[cfg(test)]

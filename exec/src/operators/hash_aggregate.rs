@@ -13,9 +13,11 @@ use arrow::record_batch::RecordBatch;
 
 use crate::accumulator::Accumulator;
 use crate::aggregate::{AggregateExpr, AggregateFunction};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::expr::PhysicalExpr;
 use crate::keys::KeyIndex;
+use crate::options::Reservation;
+use crate::parallel::{Ctx, Pipeline, drive};
 use crate::plan::{deferred, make_batch};
 use crate::source::BatchStream;
 
@@ -139,8 +141,21 @@ impl Groups {
             return Ok(());
         };
         let encoded = k.encode(keys, rows)?;
-        out.extend(encoded.iter().map(|row| k.insert(row)));
+        for (row, &hash) in encoded.rows.iter().zip(&encoded.hashes) {
+            out.push(k.insert(row, hash)?);
+        }
         Ok(())
+    }
+
+    /// No groups yet; keys mix with this one's.
+    fn empty_like(&self) -> Groups {
+        Groups {
+            keyed: self.keyed.as_ref().map(KeyIndex::empty_like),
+        }
+    }
+
+    fn memory_bytes(&self) -> usize {
+        self.keyed.as_ref().map_or(0, KeyIndex::memory_bytes)
     }
 
     /// The key columns, one row per group.
@@ -152,10 +167,136 @@ impl Groups {
     }
 }
 
+/// One worker's share of a parallel aggregate.
+struct Partial {
+    groups: Groups,
+    /// Per group: the morsel number and row of its first row.
+    first: Vec<(u64, u32)>,
+    spec: Spec,
+    group_of_row: Vec<usize>,
+    reservation: Reservation,
+}
+
+impl Partial {
+    fn add(&mut self, seq: u64, batch: &RecordBatch) -> Result<()> {
+        let keys = self
+            .spec
+            .group_by
+            .iter()
+            .map(|e| e.evaluate(batch))
+            .collect::<Result<Vec<_>>>()?;
+        self.groups
+            .assign(&keys, batch.num_rows(), &mut self.group_of_row)?;
+        for (i, &g) in self.group_of_row.iter().enumerate() {
+            if g == self.first.len() {
+                self.first.push((seq, i as u32));
+            }
+        }
+        let num_groups = self.groups.len();
+        for (arg, acc) in &mut self.spec.aggregates {
+            let values = arg.as_ref().map(|e| e.evaluate(batch)).transpose()?;
+            acc.update(values.as_ref(), &self.group_of_row, num_groups)?;
+        }
+        let accs: usize = self
+            .spec
+            .aggregates
+            .iter()
+            .map(|(_, a)| a.size_bytes())
+            .sum();
+        self.reservation
+            .resize(self.groups.memory_bytes() + self.first.capacity() * 16 + accs)
+    }
+}
+
+/// The hash aggregate on `ctx.threads` workers: each builds a partial table
+/// over the morsels it takes; the partials are merged with groups numbered
+/// by their first row in morsel order, which is the one-thread order.
+pub(crate) fn run_parallel(
+    p: &Pipeline,
+    group_by: &[(PhysicalExpr, String)],
+    aggregates: &[AggregateExpr],
+    schema: SchemaRef,
+    ctx: &Ctx,
+) -> Result<Vec<RecordBatch>> {
+    let input = p.schema().clone();
+    let global = Spec::new(&input, group_by, aggregates, schema.clone())?;
+    let mut proto = Groups::try_new(&global.group_types)?;
+    if ctx.force_hash_collisions
+        && let Some(k) = &mut proto.keyed
+    {
+        k.force_collisions();
+    }
+    let partials = drive(
+        p,
+        ctx,
+        || {
+            Ok(Partial {
+                groups: proto.empty_like(),
+                first: Vec::new(),
+                spec: Spec::new(&input, group_by, aggregates, schema.clone())?,
+                group_of_row: Vec::new(),
+                reservation: ctx.pool.reserve("hash aggregate"),
+            })
+        },
+        |part, seq, batch| {
+            if let Some(b) = batch {
+                part.add(seq, &b)?;
+            }
+            Ok(true)
+        },
+    )?;
+    merge(proto, partials, global, ctx)
+}
+
+/// Merges the partials into `groups` (empty) and `spec`'s accumulators.
+fn merge(
+    mut groups: Groups,
+    mut partials: Vec<Partial>,
+    mut spec: Spec,
+    ctx: &Ctx,
+) -> Result<Vec<RecordBatch>> {
+    let mut reservation = ctx.pool.reserve("hash aggregate");
+    let maps: Vec<Vec<usize>> = match &mut groups.keyed {
+        None => partials.iter().map(|_| vec![0]).collect(),
+        Some(index) => {
+            let mut order: Vec<((u64, u32), usize, usize)> = Vec::new();
+            for (pi, part) in partials.iter().enumerate() {
+                order.extend(part.first.iter().enumerate().map(|(g, &f)| (f, pi, g)));
+            }
+            order.sort_unstable();
+            let mut maps: Vec<Vec<usize>> =
+                partials.iter().map(|p| vec![0; p.first.len()]).collect();
+            for (_, pi, g) in order {
+                let Some(keys) = &partials[pi].groups.keyed else {
+                    return Err(Error::internal("ungrouped partial of a grouped aggregate"));
+                };
+                let (row, hash) = keys.key(g);
+                maps[pi][g] = index.insert(row, hash)?;
+            }
+            reservation.resize(index.memory_bytes())?;
+            maps
+        }
+    };
+    let num_groups = groups.len();
+    if num_groups == 0 {
+        return Ok(vec![]);
+    }
+    for (part, map) in partials.iter_mut().zip(&maps) {
+        for ((_, acc), (_, theirs)) in spec.aggregates.iter_mut().zip(&mut part.spec.aggregates) {
+            acc.merge(theirs.as_mut(), map, num_groups)?;
+        }
+    }
+    drop(partials);
+    let mut columns = groups.finish()?;
+    for (_, acc) in &mut spec.aggregates {
+        columns.push(acc.finish(num_groups)?);
+    }
+    Ok(vec![make_batch(spec.schema, columns, num_groups)?])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::error::Error;
     use crate::plan::{PhysicalPlan, collect};
     use crate::test_util::{col, ints, nullable_batch, proptest_config, scan_of, split, strs};
     use AggregateFunction::*;

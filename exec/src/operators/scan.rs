@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use arrow::datatypes::SchemaRef;
+use arrow::record_batch::RecordBatch;
 
 use crate::error::{Error, Result};
 use crate::source::{BatchStream, ScanSource};
@@ -23,22 +24,24 @@ pub(crate) fn execute(
     schema: SchemaRef,
 ) -> Result<BatchStream> {
     let input = source.scan(projection)?;
-    Ok(Box::new(input.map(move |batch| {
-        let batch = batch?;
-        let fields = batch.schema_ref().fields();
-        let same = fields.len() == schema.fields().len()
-            && fields
-                .iter()
-                .zip(schema.fields())
-                .all(|(a, b)| a.data_type() == b.data_type());
-        if !same {
-            return Err(Error::internal(format!(
-                "scan source returned {:?}, expected {schema:?}",
-                batch.schema()
-            )));
-        }
-        Ok(batch)
-    })))
+    Ok(Box::new(input.map(move |batch| check(&schema, batch?))))
+}
+
+/// `batch` if its column types are `schema`'s, else [`Error::Internal`].
+pub(crate) fn check(schema: &SchemaRef, batch: RecordBatch) -> Result<RecordBatch> {
+    let fields = batch.schema_ref().fields();
+    let same = fields.len() == schema.fields().len()
+        && fields
+            .iter()
+            .zip(schema.fields())
+            .all(|(a, b)| a.data_type() == b.data_type());
+    if !same {
+        return Err(Error::internal(format!(
+            "scan source returned {:?}, expected {schema:?}",
+            batch.schema()
+        )));
+    }
+    Ok(batch)
 }
 
 #[cfg(test)]

@@ -13,6 +13,8 @@ use arrow::row::{RowConverter, SortField};
 
 use crate::binary::normalize_floats;
 use crate::error::{Error, Result};
+use crate::options::Reservation;
+use crate::parallel::{Ctx, Pipeline, collect_pipeline, drive, map_parallel};
 use crate::plan::{SortKey, deferred};
 use crate::source::BatchStream;
 
@@ -60,14 +62,142 @@ pub(crate) fn execute(input: BatchStream, keys: Vec<SortKey>, schema: SchemaRef)
     })
 }
 
-fn sort_batch(batch: &RecordBatch, keys: &[SortKey]) -> Result<RecordBatch> {
+/// One worker's input to a parallel sort: its morsels by number.
+struct Buffered {
+    morsels: Vec<(u64, RecordBatch)>,
+    bytes: usize,
+    reservation: Reservation,
+}
+
+/// A sorted run: one worker's rows, their keys, the sorted order, and each
+/// row's input position (morsel number, row) for stable merging.
+struct Run {
+    batch: RecordBatch,
+    keys: arrow::row::Rows,
+    order: Vec<u32>,
+    position: Vec<(u64, u32)>,
+    _reservation: Reservation,
+}
+
+/// The sort on `ctx.threads` workers: each buffers the morsels it takes,
+/// sorts them into a run, and the runs are merged, ties broken by input
+/// position, so the result is the one-thread stable sort.
+pub(crate) fn run_parallel(p: &Pipeline, keys: &[SortKey], ctx: &Ctx) -> Result<Vec<RecordBatch>> {
     if keys.is_empty() {
-        return Ok(batch.clone());
+        return collect_pipeline(p, ctx, None);
     }
-    let fields = sort_fields(batch.schema_ref(), keys)?;
-    let columns = keys
-        .iter()
-        .zip(&fields)
+    let schema = p.schema().clone();
+    let fields = sort_fields(&schema, keys)?;
+    let converter = RowConverter::new(fields.iter().map(|(f, _)| f.clone()).collect())?;
+    let buffered = drive(
+        p,
+        ctx,
+        || {
+            Ok(Buffered {
+                morsels: Vec::new(),
+                bytes: 0,
+                reservation: ctx.pool.reserve("sort"),
+            })
+        },
+        |b, seq, batch| {
+            if let Some(batch) = batch {
+                b.bytes += batch.get_array_memory_size();
+                b.reservation.resize(b.bytes)?;
+                b.morsels.push((seq, batch));
+            }
+            Ok(true)
+        },
+    )?;
+    let runs = map_parallel(ctx, &buffered, |b| {
+        sorted_run(b, keys, &fields, &converter, &schema, ctx)
+    })?;
+    let runs: Vec<Run> = runs
+        .into_iter()
+        .filter(|r| r.batch.num_rows() > 0)
+        .collect();
+    let indices = merge_runs(&runs);
+    let batches: Vec<&RecordBatch> = runs.iter().map(|r| &r.batch).collect();
+    indices
+        .chunks(BATCH_ROWS)
+        .map(|chunk| Ok(arrow::compute::interleave_record_batch(&batches, chunk)?))
+        .collect()
+}
+
+fn sorted_run(
+    b: &Buffered,
+    keys: &[SortKey],
+    fields: &[(SortField, DataType)],
+    converter: &RowConverter,
+    schema: &SchemaRef,
+    ctx: &Ctx,
+) -> Result<Run> {
+    let mut morsels: Vec<&(u64, RecordBatch)> = b.morsels.iter().collect();
+    morsels.sort_by_key(|(seq, _)| *seq);
+    let batch = arrow::compute::concat_batches(schema, morsels.iter().map(|(_, b)| b))?;
+    let mut position = Vec::with_capacity(batch.num_rows());
+    for (seq, m) in &morsels {
+        position.extend((0..m.num_rows() as u32).map(|r| (*seq, r)));
+    }
+    let columns = key_columns(&batch, keys, fields)?;
+    let rows = converter.convert_columns(&columns)?;
+    let mut reservation = ctx.pool.reserve("sort");
+    reservation.resize(rows.size() + batch.get_array_memory_size() + position.len() * 16)?;
+    let n =
+        u32::try_from(batch.num_rows()).map_err(|_| Error::internal("sort run over 2^32 rows"))?;
+    let mut order: Vec<u32> = (0..n).collect();
+    order.sort_by(|&a, &b| rows.row(a as usize).cmp(&rows.row(b as usize)));
+    Ok(Run {
+        batch,
+        keys: rows,
+        order,
+        position,
+        _reservation: reservation,
+    })
+}
+
+/// `(run, row)` of each output row: the smallest key first, ties by input
+/// position.
+fn merge_runs(runs: &[Run]) -> Vec<(usize, usize)> {
+    let total = runs.iter().map(|r| r.order.len()).sum();
+    let mut out = Vec::with_capacity(total);
+    let mut cursor = vec![0usize; runs.len()];
+    let head = |r: usize, cursor: &[usize]| runs[r].order.get(cursor[r]).map(|&i| i as usize);
+    loop {
+        let mut best: Option<(usize, usize)> = None;
+        for r in 0..runs.len() {
+            let Some(i) = head(r, &cursor) else {
+                continue;
+            };
+            let better = match best {
+                None => true,
+                Some((b, j)) => runs[r]
+                    .keys
+                    .row(i)
+                    .cmp(&runs[b].keys.row(j))
+                    .then(runs[r].position[i].cmp(&runs[b].position[j]))
+                    .is_lt(),
+            };
+            if better {
+                best = Some((r, i));
+            }
+        }
+        let Some((r, i)) = best else {
+            break;
+        };
+        out.push((r, i));
+        cursor[r] += 1;
+    }
+    out
+}
+
+/// The key columns of `batch`, type-checked, floats normalized.
+fn key_columns(
+    batch: &RecordBatch,
+    keys: &[SortKey],
+    fields: &[(SortField, DataType)],
+) -> Result<Vec<ArrayRef>> {
+    keys.iter()
+        .zip(fields)
         .map(|(k, (_, t))| {
             let column = k.expr.evaluate(batch)?;
             if column.data_type() != t {
@@ -78,7 +208,15 @@ fn sort_batch(batch: &RecordBatch, keys: &[SortKey]) -> Result<RecordBatch> {
             }
             Ok(normalize_floats(&column))
         })
-        .collect::<Result<Vec<ArrayRef>>>()?;
+        .collect()
+}
+
+fn sort_batch(batch: &RecordBatch, keys: &[SortKey]) -> Result<RecordBatch> {
+    if keys.is_empty() {
+        return Ok(batch.clone());
+    }
+    let fields = sort_fields(batch.schema_ref(), keys)?;
+    let columns = key_columns(batch, keys, &fields)?;
     let rows = RowConverter::new(fields.into_iter().map(|(f, _)| f).collect())?
         .convert_columns(&columns)?;
     let n = u32::try_from(batch.num_rows())

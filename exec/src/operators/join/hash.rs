@@ -86,6 +86,11 @@ impl HashProbe {
         })
     }
 
+    /// Tests: every key hashes alike.
+    pub(crate) fn force_hash_collisions(&mut self) {
+        self.index.force_collisions();
+    }
+
     /// Mark: the pairs of left row `i` whose key comparison is NULL.
     fn null_candidates(
         &self,
@@ -118,15 +123,15 @@ impl HashProbe {
 impl Probe for HashProbe {
     fn prepare(&mut self, build: &RecordBatch) -> Result<()> {
         let keys = evaluate_keys(&self.on_right, build)?;
-        let rows = self.index.encode(&keys, build.num_rows())?;
+        let encoded = self.index.encode(&keys, build.num_rows())?;
         let nulls = any_null(&keys, build.num_rows());
-        for (r, row) in rows.iter().enumerate() {
+        for (r, (row, &hash)) in encoded.rows.iter().zip(&encoded.hashes).enumerate() {
             let r32 = row_u32(r)?;
             if nulls[r] {
                 self.null_rows.push(r32);
                 continue;
             }
-            let k = self.index.insert(row);
+            let k = self.index.insert(row, hash)?;
             if k == self.rows_of_key.len() {
                 self.rows_of_key.push(Vec::new());
             }
@@ -138,9 +143,9 @@ impl Probe for HashProbe {
         Ok(())
     }
 
-    fn pairs(&mut self, left: &RecordBatch, build: &RecordBatch) -> Result<Pairs> {
+    fn pairs(&self, left: &RecordBatch, build: &RecordBatch) -> Result<Pairs> {
         let keys = evaluate_keys(&self.on_left, left)?;
-        let rows = self.index.encode(&keys, left.num_rows())?;
+        let encoded = self.index.encode(&keys, left.num_rows())?;
         let nulls = any_null(&keys, left.num_rows());
         let compat = if self.mark {
             Some(Compat::try_new(&keys, &self.right_keys)?)
@@ -148,11 +153,11 @@ impl Probe for HashProbe {
             None
         };
         let mut out = Candidates::default();
-        for (i, row) in rows.iter().enumerate() {
+        for (i, (row, &hash)) in encoded.rows.iter().zip(&encoded.hashes).enumerate() {
             let i32_ = row_u32(i)?;
             let mut matched = false;
             if !nulls[i]
-                && let Some(k) = self.index.get(row)
+                && let Some(k) = self.index.get(row, hash)
             {
                 for &r in &self.rows_of_key[k] {
                     out.push(i32_, r, true);
@@ -166,6 +171,11 @@ impl Probe for HashProbe {
             }
         }
         out.into_pairs(self.filter.as_ref(), self.mark, left, build)
+    }
+
+    fn memory_bytes(&self) -> usize {
+        let lists: usize = self.rows_of_key.iter().map(|r| 24 + r.capacity() * 4).sum();
+        self.index.memory_bytes() + lists + self.null_rows.capacity() * 4
     }
 }
 

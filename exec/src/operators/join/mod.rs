@@ -22,6 +22,7 @@ pub(crate) mod hash;
 pub(crate) mod nested_loop;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use arrow::array::{ArrayRef, BooleanArray, UInt32Array, new_null_array};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
@@ -29,6 +30,7 @@ use arrow::record_batch::RecordBatch;
 
 use crate::error::{Error, Result};
 use crate::expr::{PhysicalExpr, as_boolean, to_boolean};
+use crate::options::Reservation;
 use crate::plan::{JoinType, make_batch};
 use crate::source::BatchStream;
 
@@ -97,11 +99,18 @@ pub(crate) struct Pairs {
 }
 
 /// Turns a left batch into candidate pairs against the build side.
-pub(crate) trait Probe: Send + std::fmt::Debug {
+///
+/// Invariant: after `prepare`, a probe is read-only, so one probe serves
+/// every worker thread.
+pub(crate) trait Probe: Send + Sync + std::fmt::Debug {
     /// Called once with the whole build side before any `pairs`.
     fn prepare(&mut self, build: &RecordBatch) -> Result<()>;
     /// The candidate pairs of `left` against `build`.
-    fn pairs(&mut self, left: &RecordBatch, build: &RecordBatch) -> Result<Pairs>;
+    fn pairs(&self, left: &RecordBatch, build: &RecordBatch) -> Result<Pairs>;
+    /// Bytes held by the probe's index, for the memory limit.
+    fn memory_bytes(&self) -> usize {
+        0
+    }
 }
 
 /// Evaluates `condition` over the joined rows of the given pairs; NULL for
@@ -150,7 +159,7 @@ pub(crate) struct JoinStream<P: Probe> {
     join_type: JoinType,
     schema: SchemaRef,
     /// Build rows that joined at least once (Right and Full only).
-    matched: Vec<bool>,
+    matched: Vec<AtomicBool>,
     finished: bool,
 }
 
@@ -186,7 +195,7 @@ impl<P: Probe> JoinStream<P> {
         row_u32(build.num_rows())?;
         self.probe.prepare(&build)?;
         if matches!(self.join_type, JoinType::Right | JoinType::Full) {
-            self.matched = vec![false; build.num_rows()];
+            self.matched = new_matched(build.num_rows());
         }
         self.build = Some(build);
         Ok(())
@@ -207,7 +216,7 @@ impl<P: Probe> JoinStream<P> {
                     &batch,
                     build,
                     &pairs,
-                    &mut self.matched,
+                    &self.matched,
                 )?;
                 Ok(Some(out))
             }
@@ -237,6 +246,80 @@ impl<P: Probe> Iterator for JoinStream<P> {
     }
 }
 
+fn new_matched(rows: usize) -> Vec<AtomicBool> {
+    (0..rows).map(|_| AtomicBool::new(false)).collect()
+}
+
+/// A join's probe side as a pipeline operator: the build side is indexed
+/// once and shared read-only by the workers; Right and Full joins mark the
+/// build rows that joined in a shared bitmap.
+#[derive(Debug)]
+pub(crate) struct JoinOp {
+    probe: Box<dyn Probe>,
+    build: RecordBatch,
+    join_type: JoinType,
+    schema: SchemaRef,
+    matched: Vec<AtomicBool>,
+    /// Holds the build side's memory until the pipeline ends.
+    _reservation: Reservation,
+}
+
+impl JoinOp {
+    /// Concatenates and indexes the build side.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::MemoryLimit`] when the build side does not fit.
+    pub(crate) fn try_new(
+        mut probe: Box<dyn Probe>,
+        right_schema: &SchemaRef,
+        build: Vec<RecordBatch>,
+        join_type: JoinType,
+        schema: SchemaRef,
+        mut reservation: Reservation,
+    ) -> Result<Self> {
+        let input_bytes: usize = build.iter().map(RecordBatch::get_array_memory_size).sum();
+        reservation.resize(input_bytes)?;
+        let build = arrow::compute::concat_batches(right_schema, &build)?;
+        let bytes = build.get_array_memory_size();
+        reservation.resize(bytes)?;
+        row_u32(build.num_rows())?;
+        probe.prepare(&build)?;
+        reservation.resize(bytes + probe.memory_bytes())?;
+        let matched = if matches!(join_type, JoinType::Right | JoinType::Full) {
+            new_matched(build.num_rows())
+        } else {
+            Vec::new()
+        };
+        Ok(JoinOp {
+            probe,
+            build,
+            join_type,
+            schema,
+            matched,
+            _reservation: reservation,
+        })
+    }
+
+    /// The joined rows of one probe-side morsel.
+    pub(crate) fn probe(&self, left: &RecordBatch) -> Result<RecordBatch> {
+        let pairs = self.probe.pairs(left, &self.build)?;
+        emit(
+            self.join_type,
+            &self.schema,
+            left,
+            &self.build,
+            &pairs,
+            &self.matched,
+        )
+    }
+
+    /// Right and Full, after every probe: the build rows that never joined.
+    pub(crate) fn unmatched_build(&self) -> Result<RecordBatch> {
+        unmatched_right(&self.schema, &self.build, &self.matched)
+    }
+}
+
 /// The output rows of one left batch.
 fn emit(
     join_type: JoinType,
@@ -244,7 +327,7 @@ fn emit(
     left: &RecordBatch,
     build: &RecordBatch,
     pairs: &Pairs,
-    matched: &mut [bool],
+    matched: &[AtomicBool],
 ) -> Result<RecordBatch> {
     match join_type {
         JoinType::Semi | JoinType::Anti | JoinType::Mark => {
@@ -297,7 +380,7 @@ fn emit_joined(
     left: &RecordBatch,
     build: &RecordBatch,
     pairs: &Pairs,
-    matched: &mut [bool],
+    matched: &[AtomicBool],
 ) -> Result<RecordBatch> {
     let pad_left = matches!(join_type, JoinType::Left | JoinType::Full);
     let mark_right = matches!(join_type, JoinType::Right | JoinType::Full);
@@ -311,7 +394,10 @@ fn emit_joined(
                 l_out.push(i);
                 r_out.push(Some(pairs.right[p]));
                 if mark_right {
-                    matched[pairs.right[p] as usize] = true;
+                    let m = matched
+                        .get(pairs.right[p] as usize)
+                        .ok_or_else(|| Error::internal("join pair beyond the build side"))?;
+                    m.store(true, Ordering::Relaxed);
                 }
                 any = true;
             }
@@ -336,12 +422,12 @@ fn emit_joined(
 fn unmatched_right(
     schema: &SchemaRef,
     build: &RecordBatch,
-    matched: &[bool],
+    matched: &[AtomicBool],
 ) -> Result<RecordBatch> {
     let rows: Vec<u32> = matched
         .iter()
         .enumerate()
-        .filter(|(_, m)| !**m)
+        .filter(|(_, m)| !m.load(Ordering::Relaxed))
         .map(|(r, _)| r as u32)
         .collect();
     let n = rows.len();

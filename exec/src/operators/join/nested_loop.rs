@@ -31,7 +31,7 @@ impl Probe for LoopProbe {
         Ok(())
     }
 
-    fn pairs(&mut self, left: &RecordBatch, build: &RecordBatch) -> Result<Pairs> {
+    fn pairs(&self, left: &RecordBatch, build: &RecordBatch) -> Result<Pairs> {
         let (n, m) = (left.num_rows(), build.num_rows());
         let mut out = Pairs::default();
         if n == 0 || m == 0 {

@@ -28,6 +28,24 @@ pub struct Database {
 impl Database {
     /// Opens the database at `path` as `mode` says, locking it for writing.
     ///
+    /// Spec §6.8: `CreateMode::None` on a missing file and `Create` on an
+    /// existing one fail, and the messages name the path.
+    ///
+    /// ```
+    /// use hyperctl_sql::{CreateMode, Database};
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("api.hxe");
+    /// let err = Database::open(&path, CreateMode::None).unwrap_err();
+    /// assert!(err.to_string().contains(&*path.to_string_lossy()), "{err}");
+    /// assert!(err.to_string().contains("does not exist"), "{err}");
+    /// drop(Database::open(&path, CreateMode::Create)?);
+    /// let err = Database::open(&path, CreateMode::Create).unwrap_err();
+    /// assert!(err.to_string().contains(&*path.to_string_lossy()), "{err}");
+    /// assert!(err.to_string().contains("already exists"), "{err}");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
     /// # Errors
     /// As `hyperctl_storage::Database::open`: missing or existing file per the
     /// create mode, `Locked`, damaged files.
@@ -131,6 +149,18 @@ impl Connection {
 
     /// Runs one statement; returns the affected row count for INSERT (and
     /// other DML), `None` for everything else (as the Hyper API does).
+    ///
+    /// Spec §6.3: `UPDATE` gives `Some(n)`, `CREATE` gives `None`.
+    ///
+    /// ```
+    /// use hyperctl_sql::Database;
+    ///
+    /// let mut conn = Database::in_memory().connect();
+    /// assert_eq!(conn.execute_command("CREATE TABLE t (a int)")?, None);
+    /// assert_eq!(conn.execute_command("INSERT INTO t VALUES (1), (2), (3)")?, Some(3));
+    /// assert_eq!(conn.execute_command("UPDATE t SET a = a + 1 WHERE a >= 2")?, Some(2));
+    /// # Ok::<(), hyperctl_sql::Error>(())
+    /// ```
     ///
     /// # Errors
     /// SQL errors with their position, storage and execution errors.
@@ -622,4 +652,29 @@ fn fit_strings(array: ArrayRef, ty: SqlType) -> Result<ArrayRef> {
         .map_err(|e| Error::Internal {
             what: format!("truncating strings: {e}"),
         })
+}
+
+// Accessors for the Hyper-style API in `api/` (Catalog, Inserter); kept apart
+// from the statement machinery above.
+impl Connection {
+    /// The schemas of the database, as the open transaction sees them.
+    pub(crate) fn schema_names(&self) -> Vec<String> {
+        match &self.txn {
+            Some(txn) => txn.schema_names(),
+            None => self.db.snapshot().schema_names(),
+        }
+    }
+
+    /// The path of the database file (`:memory:` for one in memory).
+    pub(crate) fn database_path(&self) -> &Path {
+        self.db.path()
+    }
+
+    /// Marks the open transaction failed, as a failed statement does (the
+    /// Inserter's errors inside a user's transaction).
+    pub(crate) fn abort_transaction(&mut self) {
+        if self.txn.is_some() {
+            self.aborted = true;
+        }
+    }
 }

@@ -8,7 +8,11 @@
 //! knows nothing of HTTP or terminals.
 //!
 //! The facade follows the Hyper API's names: [`Database`], [`Connection`]
-//! with `execute_command` (affected rows) and `execute_query` (rows).
+//! with `execute_command` (affected rows), `execute_query` (rows),
+//! `execute_list_query` and `execute_scalar_query` ([`Value`]s); its
+//! [`Catalog`] creates schemas and tables from a [`TableDefinition`]; the
+//! [`Inserter`] appends rows at the bulk path's speed; [`TableName`],
+//! [`escape_name`] and [`escape_string_literal`] quote names and literals.
 //!
 //! ```
 //! use hyperctl_sql::Database;
@@ -26,6 +30,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
+mod api;
 mod binder;
 mod connection;
 mod error;
@@ -39,6 +44,11 @@ mod pushdown;
 #[doc(hidden)]
 pub mod fuzzing;
 
+pub use api::catalog::Catalog;
+pub use api::inserter::{BATCH_ROWS, ColumnMapping, Inserter, InserterBuilder};
+pub use api::names::{DatabaseName, SchemaName, TableName, escape_name, escape_string_literal};
+pub use api::table_definition::{Column, Nullability, Persistence, TableDefinition};
+pub use api::value::{Interval, Numeric, Value};
 pub use connection::{Connection, Database, QueryResult, ResultColumn, StatementResult};
 pub use error::{Error, Position, Result, SqlError};
 pub use hyperctl_exec::arrow;

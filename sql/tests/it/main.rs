@@ -1,5 +1,6 @@
 //! Integration tests of hyperctl-sql: one binary, one module per area.
 
+mod api;
 mod columnar;
 mod csv_corpus;
 mod csv_parallel;

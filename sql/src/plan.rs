@@ -282,79 +282,18 @@ impl BoundExpr {
 
     /// The same expression with every column index `i` replaced by `f(i)`.
     pub(crate) fn map_columns(&self, f: &dyn Fn(usize) -> usize) -> BoundExpr {
-        let map = |e: &BoundExpr| Box::new(e.map_columns(f));
-        match self {
+        self.rewrite(&|e| match e {
             BoundExpr::Column {
                 index,
                 ty,
                 nullable,
-            } => BoundExpr::Column {
+            } => Some(BoundExpr::Column {
                 index: f(*index),
                 ty: *ty,
                 nullable: *nullable,
-            },
-            BoundExpr::Literal { .. } | BoundExpr::Outer { .. } | BoundExpr::Placeholder { .. } => {
-                self.clone()
-            }
-            BoundExpr::Binary {
-                op,
-                left,
-                right,
-                ty,
-            } => BoundExpr::Binary {
-                op: *op,
-                left: map(left),
-                right: map(right),
-                ty: *ty,
-            },
-            BoundExpr::Not(e) => BoundExpr::Not(map(e)),
-            BoundExpr::Negate(e) => BoundExpr::Negate(map(e)),
-            BoundExpr::IsNull(e) => BoundExpr::IsNull(map(e)),
-            BoundExpr::IsNotNull(e) => BoundExpr::IsNotNull(map(e)),
-            BoundExpr::Cast { expr, ty } => BoundExpr::Cast {
-                expr: map(expr),
-                ty: *ty,
-            },
-            BoundExpr::Function { func, args, ty } => BoundExpr::Function {
-                func: *func,
-                args: args.iter().map(|a| a.map_columns(f)).collect(),
-                ty: *ty,
-            },
-            BoundExpr::Case {
-                branches,
-                else_expr,
-                ty,
-            } => BoundExpr::Case {
-                branches: branches
-                    .iter()
-                    .map(|(w, t)| (w.map_columns(f), t.map_columns(f)))
-                    .collect(),
-                else_expr: else_expr.as_deref().map(map),
-                ty: *ty,
-            },
-            BoundExpr::InList {
-                expr,
-                list,
-                negated,
-            } => BoundExpr::InList {
-                expr: map(expr),
-                list: list.iter().map(|e| e.map_columns(f)).collect(),
-                negated: *negated,
-            },
-            BoundExpr::Like {
-                expr,
-                pattern,
-                negated,
-                case_insensitive,
-                escape,
-            } => BoundExpr::Like {
-                expr: map(expr),
-                pattern: map(pattern),
-                negated: *negated,
-                case_insensitive: *case_insensitive,
-                escape: *escape,
-            },
-        }
+            }),
+            _ => None,
+        })
     }
 
     /// The operands of a tree of ANDs (the expression itself otherwise).

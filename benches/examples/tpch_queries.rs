@@ -4,8 +4,8 @@
 //! (as soon as it finishes, so that a caller's timeout keeps earlier lines):
 //! `{"query": "q01", "median_ms": 12.3, "runs_ms": [...], "rows": 4}` or
 //! `{"query": "q02", "error": "first line of the error"}`, then a last line
-//! `{"threads": null, "threads_requested": 2}` (`null`: the engine has no
-//! thread setting yet, so the request is ignored).
+//! `{"threads": 2, "threads_requested": 2}` (the worker threads the engine
+//! used; HYPERCTL_THREADS sets them, the default is one per core).
 //!
 //! Run: `cargo run --release -p hyperctl-benches --example tpch_queries --
 //! FILE.hxe [--runs 5] q01.sql [q02.sql ...]` (HYPERCTL_THREADS=N asks for N
@@ -50,6 +50,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let threads_requested = std::env::var("HYPERCTL_THREADS").ok();
     let db = Database::open_read_only(&db_path)?;
     let mut conn = db.connect();
+    let threads: Option<usize> = threads_requested.as_deref().and_then(|t| t.parse().ok());
+    if let Some(t) = threads {
+        conn.set_exec_options(hyperctl_sql::ExecOptions::builder().threads(t).build());
+    }
+    let threads_used = conn.exec_options().threads();
     for file in &files {
         let name = Path::new(file)
             .file_stem()
@@ -97,7 +102,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!("{line}");
     }
     println!(
-        "{{\"threads\": null, \"threads_requested\": {}}}",
+        "{{\"threads\": {threads_used}, \"threads_requested\": {}}}",
         threads_requested.map_or("null".to_string(), |t| json_string(&t))
     );
     Ok(())

@@ -85,6 +85,7 @@ mod binary;
 mod cast;
 mod conditional;
 mod error;
+mod explain;
 mod expr;
 mod functions;
 mod kernels;
@@ -103,6 +104,7 @@ pub use arrow;
 #[doc(hidden)]
 pub use bench::KernelTier;
 pub use error::{Error, Result};
+pub use explain::{Profile, collect_profiled, explain};
 pub use expr::{BinaryOp, PhysicalExpr};
 pub use functions::{DateField, ScalarFunction, TrimSide};
 pub use operators::recursive::WorkTable;

@@ -207,6 +207,34 @@ pub enum PhysicalPlan {
 }
 
 impl PhysicalPlan {
+    /// The inputs of this operator, left (probe, anchor) first.
+    pub fn children(&self) -> Vec<&PhysicalPlan> {
+        match self {
+            PhysicalPlan::Scan { .. } | PhysicalPlan::Values { .. } => Vec::new(),
+            PhysicalPlan::Filter { input, .. }
+            | PhysicalPlan::Projection { input, .. }
+            | PhysicalPlan::HashAggregate { input, .. }
+            | PhysicalPlan::Sort { input, .. }
+            | PhysicalPlan::Limit { input, .. }
+            | PhysicalPlan::SingleRow { input, .. }
+            | PhysicalPlan::Window { input, .. } => vec![input],
+            PhysicalPlan::HashJoin { left, right, .. }
+            | PhysicalPlan::NestedLoopJoin { left, right, .. }
+            | PhysicalPlan::SetOp { left, right, .. }
+            | PhysicalPlan::RecursiveUnion {
+                anchor: left,
+                step: right,
+                ..
+            } => vec![left, right],
+        }
+    }
+
+    /// Whether the plan has a recursive union anywhere.
+    pub(crate) fn has_recursive_union(&self) -> bool {
+        matches!(self, PhysicalPlan::RecursiveUnion { .. })
+            || self.children().iter().any(|c| c.has_recursive_union())
+    }
+
     /// The schema of the batches this plan produces.
     ///
     /// # Errors

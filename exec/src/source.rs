@@ -42,6 +42,11 @@ pub trait ScanSource: Send + Sync + std::fmt::Debug {
     fn scan_partitions(&self, projection: &[usize]) -> Result<Vec<BatchStream>> {
         Ok(vec![self.scan(projection)?])
     }
+
+    /// What EXPLAIN shows for the source (a table name, say).
+    fn describe(&self) -> String {
+        "(batches)".to_string()
+    }
 }
 
 /// A [`ScanSource`] over record batches held in memory.

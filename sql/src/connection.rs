@@ -80,6 +80,7 @@ impl Database {
             db: self.storage.clone(),
             txn: None,
             aborted: false,
+            exec: hyperctl_exec::ExecOptions::default(),
         }
     }
 
@@ -136,6 +137,8 @@ pub struct Connection {
     db: hyperctl_storage::Database,
     txn: Option<WriteTxn>,
     aborted: bool,
+    /// How queries run: threads, morsel size, memory limit.
+    exec: hyperctl_exec::ExecOptions,
 }
 
 impl Connection {
@@ -224,6 +227,24 @@ impl Connection {
         }
     }
 
+    /// Sets how this connection's queries run (threads, memory limit).
+    ///
+    /// ```
+    /// use hyperctl_sql::{Database, ExecOptions};
+    ///
+    /// let mut conn = Database::in_memory().connect();
+    /// conn.set_exec_options(ExecOptions::builder().threads(1).build());
+    /// assert_eq!(conn.exec_options().threads(), 1);
+    /// ```
+    pub fn set_exec_options(&mut self, options: hyperctl_exec::ExecOptions) {
+        self.exec = options;
+    }
+
+    /// How this connection's queries run.
+    pub fn exec_options(&self) -> &hyperctl_exec::ExecOptions {
+        &self.exec
+    }
+
     /// Whether a transaction opened by BEGIN is running.
     pub fn in_transaction(&self) -> bool {
         self.txn.is_some()
@@ -265,7 +286,12 @@ impl Connection {
             return Err(aborted_error());
         }
         match bound {
-            BoundStatement::Query(plan) => Ok(StatementResult::Rows(run_query(&plan)?)),
+            BoundStatement::Query(plan) => {
+                Ok(StatementResult::Rows(run_query_with(&plan, &self.exec)?))
+            }
+            BoundStatement::Explain { plan, analyze } => {
+                Ok(StatementResult::Rows(explain(&plan, analyze, &self.exec)?))
+            }
             BoundStatement::Begin => self.begin(),
             BoundStatement::Commit => self.commit(),
             BoundStatement::Rollback => {
@@ -398,8 +424,12 @@ fn aborted_error() -> Error {
 }
 
 fn run_query(plan: &LogicalPlan) -> Result<QueryResult> {
+    run_query_with(plan, &hyperctl_exec::ExecOptions::default())
+}
+
+fn run_query_with(plan: &LogicalPlan, options: &hyperctl_exec::ExecOptions) -> Result<QueryResult> {
     let physical = plan.lower();
-    let batches = hyperctl_exec::collect(&physical)?;
+    let batches = hyperctl_exec::collect_with(&physical, options)?;
     let columns = plan.columns();
     let schema = arrow_schema(columns);
     // Re-label batches with our schema (names and SQL types in metadata).
@@ -418,6 +448,41 @@ fn run_query(plan: &LogicalPlan) -> Result<QueryResult> {
             .collect(),
         schema,
         batches,
+    })
+}
+
+/// EXPLAIN [ANALYZE]: one text column `plan`, a line per operator (with
+/// rows and time per operator after a run for ANALYZE).
+fn explain(
+    plan: &LogicalPlan,
+    analyze: bool,
+    options: &hyperctl_exec::ExecOptions,
+) -> Result<QueryResult> {
+    let physical = plan.lower();
+    let lines = if analyze {
+        let (_, profile) = hyperctl_exec::collect_profiled(&physical, options)?;
+        hyperctl_exec::explain(&physical, Some(&profile))
+    } else {
+        physical.schema()?;
+        hyperctl_exec::explain(&physical, None)
+    };
+    let columns = vec![ResultColumn {
+        name: "plan".into(),
+        ty: SqlType::Text,
+        nullable: false,
+    }];
+    let schema = std::sync::Arc::new(hyperctl_exec::arrow::datatypes::Schema::new(vec![
+        SqlType::Text.arrow_field("plan", false),
+    ]));
+    let array: ArrayRef =
+        std::sync::Arc::new(hyperctl_exec::arrow::array::StringArray::from(lines));
+    let batch = RecordBatch::try_new(schema.clone(), vec![array]).map_err(|e| Error::Internal {
+        what: format!("EXPLAIN result: {e}"),
+    })?;
+    Ok(QueryResult {
+        columns,
+        schema,
+        batches: vec![batch],
     })
 }
 
@@ -539,6 +604,7 @@ fn apply(txn: &mut WriteTxn, stmt: BoundStatement) -> Result<StatementResult> {
             Ok(StatementResult::Done)
         }
         BoundStatement::Query(_)
+        | BoundStatement::Explain { .. }
         | BoundStatement::Vacuum
         | BoundStatement::Begin
         | BoundStatement::Commit

@@ -313,6 +313,33 @@ impl BoundExpr {
         }
     }
 
+    /// The operands of a tree of ORs (the expression itself otherwise).
+    pub(crate) fn disjuncts(self) -> Vec<BoundExpr> {
+        match self {
+            BoundExpr::Binary {
+                op: BinaryOp::Or,
+                left,
+                right,
+                ..
+            } => {
+                let mut out = left.disjuncts();
+                out.extend(right.disjuncts());
+                out
+            }
+            other => vec![other],
+        }
+    }
+
+    /// The OR of `exprs`, `None` for none.
+    pub(crate) fn or_all(exprs: Vec<BoundExpr>) -> Option<BoundExpr> {
+        exprs.into_iter().reduce(|a, b| BoundExpr::Binary {
+            op: BinaryOp::Or,
+            left: Box::new(a),
+            right: Box::new(b),
+            ty: SqlType::Bool,
+        })
+    }
+
     /// The AND of `exprs`, `None` for none.
     pub(crate) fn and_all(exprs: Vec<BoundExpr>) -> Option<BoundExpr> {
         exprs.into_iter().reduce(|a, b| BoundExpr::Binary {
@@ -408,6 +435,8 @@ pub(crate) struct BoundAggregate {
     pub(crate) arg: Option<BoundExpr>,
     pub(crate) ty: SqlType,
     pub(crate) name: String,
+    /// `f(DISTINCT x)`.
+    pub(crate) distinct: bool,
 }
 
 /// A bound window function call.
@@ -605,6 +634,14 @@ impl LogicalPlan {
                     .map(|(e, c)| (e.to_physical(), c.name.clone()))
                     .collect(),
             },
+            LogicalPlan::Aggregate {
+                input,
+                group_by,
+                aggregates,
+                columns,
+            } if aggregates.iter().any(|a| a.distinct) => {
+                lower_distinct_aggregate(input.lower(), group_by, aggregates, columns)
+            }
             LogicalPlan::Aggregate {
                 input,
                 group_by,
@@ -913,6 +950,110 @@ impl BoundExpr {
     }
 }
 
+/// An aggregate with DISTINCT aggregates as two hash aggregates: the first
+/// groups by the keys and the DISTINCT argument `x` (one row per distinct
+/// value) and computes partials of the other aggregates; the second groups
+/// by the keys, runs the DISTINCT ones over `x`, and combines the partials
+/// (a count is the sum of partial counts, a sum the sum of partial sums, min
+/// and max again min and max). The binder admits only one DISTINCT argument
+/// and no plain `avg` alongside (`binder/expr.rs`, `check_distinct_mix`).
+fn lower_distinct_aggregate(
+    input: PhysicalPlan,
+    group_by: &[BoundExpr],
+    aggregates: &[BoundAggregate],
+    columns: &[ColumnInfo],
+) -> PhysicalPlan {
+    use hyperctl_exec::AggregateFunction as F;
+    let k = group_by.len();
+    let distinct_arg = aggregates
+        .iter()
+        .find(|a| a.distinct)
+        .and_then(|a| a.arg.as_ref())
+        .map(BoundExpr::to_physical);
+    let mut first_keys: Vec<(PhysicalExpr, String)> = group_by
+        .iter()
+        .enumerate()
+        .map(|(i, e)| (e.to_physical(), format!("#k{i}")))
+        .collect();
+    first_keys.push((
+        distinct_arg.unwrap_or(PhysicalExpr::Column { index: usize::MAX }),
+        "#x".into(),
+    ));
+    let mut partials = Vec::new();
+    let mut second = Vec::new();
+    let col = |index| Some(PhysicalExpr::Column { index });
+    for (i, a) in aggregates.iter().enumerate() {
+        let name = format!("#a{i}");
+        if a.distinct {
+            second.push(AggregateExpr {
+                func: a.func,
+                arg: col(k),
+                name,
+            });
+            continue;
+        }
+        let partial = k + 1 + partials.len();
+        partials.push(AggregateExpr {
+            func: a.func,
+            arg: a.arg.as_ref().map(BoundExpr::to_physical),
+            name: format!("#p{i}"),
+        });
+        let func = match a.func {
+            F::Count | F::CountStar => F::Sum,
+            other => other,
+        };
+        second.push(AggregateExpr {
+            func,
+            arg: col(partial),
+            name,
+        });
+    }
+    let first = PhysicalPlan::HashAggregate {
+        input: Box::new(input),
+        group_by: first_keys,
+        aggregates: partials,
+    };
+    let second = PhysicalPlan::HashAggregate {
+        input: Box::new(first),
+        group_by: (0..k)
+            .map(|i| (PhysicalExpr::Column { index: i }, columns[i].name.clone()))
+            .collect(),
+        aggregates: second,
+    };
+    // Names as the single aggregate gives them; without GROUP BY, a count
+    // over no rows is 0, not the NULL sum of no partials.
+    let exprs = columns
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let column = PhysicalExpr::Column { index: i };
+            let is_count = i >= k
+                && matches!(aggregates[i - k].func, F::Count | F::CountStar)
+                && !aggregates[i - k].distinct;
+            let expr = if k == 0 && is_count {
+                PhysicalExpr::Case {
+                    branches: vec![(
+                        PhysicalExpr::IsNull(Box::new(column.clone())),
+                        PhysicalExpr::Literal {
+                            value: Arc::new(hyperctl_exec::arrow::array::Int64Array::from(vec![
+                                0i64,
+                            ])),
+                        },
+                    )],
+                    else_expr: Some(Box::new(column)),
+                }
+            } else {
+                column
+            };
+            (expr, c.name.clone())
+        })
+        .collect();
+    PhysicalPlan::Projection {
+        input: Box::new(second),
+        exprs,
+    }
+}
+
 /// A hash join when there are equal keys, a nested-loop join otherwise. An
 /// inner hash join builds on its smaller input when both row counts are
 /// known: the inputs are swapped and a projection restores the column order.
@@ -1013,6 +1154,21 @@ impl ScanSource for TableSource {
 
     fn scan(&self, projection: &[usize]) -> hyperctl_exec::Result<BatchStream> {
         self.stream(projection, 0..self.table.part_count())
+    }
+
+    /// `schema.table`, and the columns whose ranges skip blocks.
+    fn describe(&self) -> String {
+        let def = self.table.def();
+        let mut text = format!("{}.{}", def.schema, def.name);
+        if !self.ranges.is_empty() {
+            let names: Vec<&str> = self
+                .ranges
+                .iter()
+                .filter_map(|(c, _)| def.columns.get(*c).map(|c| c.name.as_str()))
+                .collect();
+            text.push_str(&format!(" (block skipping on {})", names.join(", ")));
+        }
+        text
     }
 
     /// One part per block (and one for the tail), read independently by

@@ -245,7 +245,11 @@ pub(crate) fn run_parallel(
             Ok(true)
         },
     )?;
-    merge(proto, partials, global, ctx)
+    let (out, time) = crate::explain::timed(ctx.profile(), || merge(proto, partials, global, ctx));
+    if let (Some(prof), Some(node)) = (ctx.profile(), p.sink_key) {
+        prof.add(node, 0, time);
+    }
+    out
 }
 
 /// Merges the partials into `groups` (empty) and `spec`'s accumulators.

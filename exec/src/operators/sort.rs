@@ -108,6 +108,7 @@ pub(crate) fn run_parallel(p: &Pipeline, keys: &[SortKey], ctx: &Ctx) -> Result<
             Ok(true)
         },
     )?;
+    let start = std::time::Instant::now();
     let runs = map_parallel(ctx, &buffered, |b| {
         sorted_run(b, keys, &fields, &converter, &schema, ctx)
     })?;
@@ -117,10 +118,14 @@ pub(crate) fn run_parallel(p: &Pipeline, keys: &[SortKey], ctx: &Ctx) -> Result<
         .collect();
     let indices = merge_runs(&runs);
     let batches: Vec<&RecordBatch> = runs.iter().map(|r| &r.batch).collect();
-    indices
+    let out = indices
         .chunks(BATCH_ROWS)
         .map(|chunk| Ok(arrow::compute::interleave_record_batch(&batches, chunk)?))
-        .collect()
+        .collect();
+    if let (Some(prof), Some(node)) = (ctx.profile(), p.sink_key) {
+        prof.add(node, 0, start.elapsed());
+    }
+    out
 }
 
 fn sorted_run(

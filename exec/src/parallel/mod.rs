@@ -27,6 +27,7 @@ use arrow::record_batch::RecordBatch;
 use parking_lot::Mutex;
 
 use crate::error::{Error, Result};
+use crate::explain::{Profile, key, timed};
 use crate::expr::PhysicalExpr;
 use crate::kernels::Tier;
 use crate::operators::filter::FilterOp;
@@ -45,6 +46,8 @@ pub(crate) struct Ctx {
     pub(crate) pool: Arc<MemoryPool>,
     pub(crate) tier: Tier,
     pub(crate) force_hash_collisions: bool,
+    /// Counters of EXPLAIN ANALYZE, when it runs the query.
+    pub(crate) profile: Option<Arc<Profile>>,
 }
 
 impl Ctx {
@@ -56,7 +59,12 @@ impl Ctx {
             pool: MemoryPool::new(options.memory_limit_bytes()),
             tier: options.tier.map_or(tier, |t| t.min(tier)),
             force_hash_collisions: options.force_hash_collisions,
+            profile: None,
         }
+    }
+
+    pub(crate) fn profile(&self) -> Option<&Profile> {
+        self.profile.as_deref()
     }
 }
 
@@ -66,11 +74,44 @@ pub(crate) fn collect(plan: &PhysicalPlan, options: &ExecOptions) -> Result<Vec<
     // A recursive CTE must be pulled lazily (an endless recursion under a
     // LIMIT stops only then); this engine materializes the subtrees it does
     // not know, so such plans run on the pull engine as a whole.
-    // FIXME(issue 4): a plan walker instead of the Debug text.
-    if format!("{plan:?}").contains("RecursiveUnion") {
+    if plan.has_recursive_union() {
         return plan.execute()?.collect();
     }
     materialize(plan, &Ctx::new(options), None)
+}
+
+/// [`collect`], counting rows and time per operator into `profile`.
+pub(crate) fn collect_profiled(
+    plan: &PhysicalPlan,
+    options: &ExecOptions,
+    profile: Arc<Profile>,
+) -> Result<Vec<RecordBatch>> {
+    plan.schema()?;
+    let ctx = Ctx {
+        profile: Some(profile),
+        ..Ctx::new(options)
+    };
+    if plan.has_recursive_union() {
+        return pull(plan, &ctx);
+    }
+    materialize(plan, &ctx, None)
+}
+
+/// Runs `plan` on the pull-based engine (counted as one step, inputs
+/// included, when profiling).
+fn pull(plan: &PhysicalPlan, ctx: &Ctx) -> Result<Vec<RecordBatch>> {
+    let (out, time) = timed(ctx.profile(), || {
+        plan.execute()?.collect::<Result<Vec<_>>>()
+    });
+    if let (Some(p), Ok(batches)) = (ctx.profile(), &out) {
+        p.add(key(plan), rows(batches), time);
+        p.mark_inclusive(key(plan));
+    }
+    out
+}
+
+fn rows(batches: &[RecordBatch]) -> usize {
+    batches.iter().map(RecordBatch::num_rows).sum()
 }
 
 /// Where a pipeline's morsels come from.
@@ -96,8 +137,15 @@ enum Op {
 /// A source and the operators its morsels go through.
 pub(crate) struct Pipeline {
     source: Source,
-    ops: Vec<Op>,
+    /// Each operator with its plan node's key (for EXPLAIN ANALYZE).
+    ops: Vec<(Op, usize)>,
     schema: SchemaRef,
+    /// The scan's plan node key; `None` for a breaker's output, whose rows
+    /// the breaker counted.
+    source_key: Option<usize>,
+    /// The plan node that consumes the pipeline's output (an aggregate, a
+    /// sort), charged with the time of `drive`'s `push`.
+    pub(crate) sink_key: Option<usize>,
 }
 
 impl Pipeline {
@@ -107,19 +155,29 @@ impl Pipeline {
     }
 
     /// Runs the operators on one morsel; `None` when no row is left.
-    fn run(&self, mut batch: RecordBatch) -> Result<Option<RecordBatch>> {
-        for op in &self.ops {
-            batch = match op {
-                Op::Filter(f) => f.apply(&batch)?,
-                Op::Project { exprs, schema } => {
-                    let columns = exprs
-                        .iter()
-                        .map(|e| e.evaluate(&batch))
-                        .collect::<Result<Vec<_>>>()?;
-                    make_batch(schema.clone(), columns, batch.num_rows())?
-                }
-                Op::Join(j) => j.probe(&batch)?,
-            };
+    fn run(
+        &self,
+        mut batch: RecordBatch,
+        profile: Option<&Profile>,
+    ) -> Result<Option<RecordBatch>> {
+        for (op, node) in &self.ops {
+            let (out, time) = timed(profile, || -> Result<RecordBatch> {
+                Ok(match op {
+                    Op::Filter(f) => f.apply(&batch)?,
+                    Op::Project { exprs, schema } => {
+                        let columns = exprs
+                            .iter()
+                            .map(|e| e.evaluate(&batch))
+                            .collect::<Result<Vec<_>>>()?;
+                        make_batch(schema.clone(), columns, batch.num_rows())?
+                    }
+                    Op::Join(j) => j.probe(&batch)?,
+                })
+            });
+            batch = out?;
+            if let Some(p) = profile {
+                p.add(*node, batch.num_rows(), time);
+            }
             if batch.num_rows() == 0 {
                 return Ok(None);
             }
@@ -159,19 +217,24 @@ pub(crate) fn pipeline(plan: &PhysicalPlan, ctx: &Ctx) -> Result<Pipeline> {
             },
             ops: Vec::new(),
             schema: schema.clone(),
+            source_key: Some(key(plan)),
+            sink_key: None,
         },
         PhysicalPlan::Filter { input, predicate } => {
             let mut p = pipeline(input, ctx)?;
             let op = FilterOp::new(predicate, &p.schema, ctx.tier);
-            p.ops.push(Op::Filter(op));
+            p.ops.push((Op::Filter(op), key(plan)));
             p
         }
         PhysicalPlan::Projection { input, exprs } => {
             let mut p = pipeline(input, ctx)?;
-            p.ops.push(Op::Project {
-                exprs: exprs.iter().map(|(e, _)| e.clone()).collect(),
-                schema: schema.clone(),
-            });
+            p.ops.push((
+                Op::Project {
+                    exprs: exprs.iter().map(|(e, _)| e.clone()).collect(),
+                    schema: schema.clone(),
+                },
+                key(plan),
+            ));
             p
         }
         PhysicalPlan::HashJoin {
@@ -182,13 +245,15 @@ pub(crate) fn pipeline(plan: &PhysicalPlan, ctx: &Ctx) -> Result<Pipeline> {
         } if !emits_unmatched_build(*join_type) => {
             let op = join_op(plan, ctx)?;
             let mut p = pipeline(left, ctx)?;
-            p.ops.push(Op::Join(op));
+            p.ops.push((Op::Join(op), key(plan)));
             p
         }
         plan => Pipeline {
             source: Source::Batches(materialize(plan, ctx, None)?),
             ops: Vec::new(),
             schema: schema.clone(),
+            source_key: None,
+            sink_key: None,
         },
     };
     p.schema = schema;
@@ -223,14 +288,20 @@ fn join_op(plan: &PhysicalPlan, ctx: &Ctx) -> Result<JoinOp> {
             }
             let build = materialize(right, ctx, None)?;
             let reservation = ctx.pool.reserve("hash join build");
-            JoinOp::try_new(
-                Box::new(probe),
-                &right_schema,
-                build,
-                *join_type,
-                schema,
-                reservation,
-            )
+            let (op, time) = timed(ctx.profile(), || {
+                JoinOp::try_new(
+                    Box::new(probe),
+                    &right_schema,
+                    build,
+                    *join_type,
+                    schema,
+                    reservation,
+                )
+            });
+            if let Some(p) = ctx.profile() {
+                p.add(key(plan), 0, time);
+            }
+            op
         }
         PhysicalPlan::NestedLoopJoin {
             right,
@@ -262,20 +333,44 @@ pub(crate) fn materialize(
     ctx: &Ctx,
     cap: Option<usize>,
 ) -> Result<Vec<RecordBatch>> {
+    let breaker = |batches: Vec<RecordBatch>| {
+        if let Some(p) = ctx.profile() {
+            p.add(key(plan), rows(&batches), std::time::Duration::ZERO);
+        }
+        Ok(batches)
+    };
     match plan {
         PhysicalPlan::HashAggregate {
             input,
             group_by,
             aggregates,
         } => {
-            let p = pipeline(input, ctx)?;
-            hash_aggregate::run_parallel(&p, group_by, aggregates, plan.schema()?, ctx)
+            let mut p = pipeline(input, ctx)?;
+            p.sink_key = Some(key(plan));
+            breaker(hash_aggregate::run_parallel(
+                &p,
+                group_by,
+                aggregates,
+                plan.schema()?,
+                ctx,
+            )?)
         }
-        PhysicalPlan::Sort { input, keys } => sort::run_parallel(&pipeline(input, ctx)?, keys, ctx),
+        PhysicalPlan::Sort { input, keys } => {
+            let mut p = pipeline(input, ctx)?;
+            p.sink_key = Some(key(plan));
+            breaker(sort::run_parallel(&p, keys, ctx)?)
+        }
         PhysicalPlan::Limit { input, skip, fetch } => {
             let cap = fetch.map(|f| f.saturating_add(*skip));
             let batches = materialize(input, ctx, cap)?;
-            Ok(limit(batches, *skip, *fetch))
+            breaker(limit(batches, *skip, *fetch))
+        }
+        PhysicalPlan::SingleRow { input, origin } => {
+            let batches = materialize(input, ctx, Some(2))?;
+            if rows(&batches) > 1 {
+                return Err(Error::MoreThanOneRow { origin: *origin });
+            }
+            breaker(batches)
         }
         PhysicalPlan::HashJoin {
             left, join_type, ..
@@ -285,11 +380,14 @@ pub(crate) fn materialize(
         } if emits_unmatched_build(*join_type) => {
             let op = join_op(plan, ctx)?;
             let mut p = pipeline(left, ctx)?;
-            p.ops.push(Op::Join(op));
+            p.ops.push((Op::Join(op), key(plan)));
             p.schema = plan.schema()?;
             let mut out = collect_pipeline(&p, ctx, None)?;
-            if let Some(Op::Join(op)) = p.ops.last() {
+            if let Some((Op::Join(op), _)) = p.ops.last() {
                 let unmatched = op.unmatched_build()?;
+                if let Some(p) = ctx.profile() {
+                    p.add(key(plan), unmatched.num_rows(), std::time::Duration::ZERO);
+                }
                 if unmatched.num_rows() > 0 {
                     out.push(unmatched);
                 }
@@ -302,7 +400,7 @@ pub(crate) fn materialize(
         | PhysicalPlan::HashJoin { .. }
         | PhysicalPlan::NestedLoopJoin { .. } => collect_pipeline(&pipeline(plan, ctx)?, ctx, cap),
         // Values, and operators without a parallel form: the pull-based engine.
-        plan => plan.execute()?.collect(),
+        plan => pull(plan, ctx),
     }
 }
 
@@ -384,15 +482,25 @@ pub(crate) fn drive<L: Send>(
 ) -> Result<Vec<L>> {
     let queue = p.queue(ctx)?;
     let failed = AtomicBool::new(false);
+    let profile = ctx.profile();
     let work = || -> Result<L> {
         let result = (|| {
             let mut local = init()?;
             while !failed.load(Ordering::Relaxed) {
-                let Some(morsel) = queue.next() else {
+                let (morsel, time) = timed(profile, || queue.next());
+                let Some(morsel) = morsel else {
                     break;
                 };
                 let (seq, batch) = morsel?;
-                if !push(&mut local, seq, p.run(batch)?)? {
+                if let (Some(prof), Some(node)) = (profile, p.source_key) {
+                    prof.add(node, batch.num_rows(), time);
+                }
+                let out = p.run(batch, profile)?;
+                let (more, time) = timed(profile, || push(&mut local, seq, out));
+                if let (Some(prof), Some(node)) = (profile, p.sink_key) {
+                    prof.add(node, 0, time);
+                }
+                if !more? {
                     queue.close();
                 }
             }

@@ -434,8 +434,20 @@ impl<'a> ExprBinder<'a> {
         if self.agg.is_none() {
             return Err(not_allowed());
         }
-        let args = function_args(f, span)?;
+        let distinct = matches!(
+            &f.args,
+            ast::FunctionArguments::List(l)
+                if l.duplicate_treatment == Some(ast::DuplicateTreatment::Distinct)
+        );
+        let args = aggregate_args(f, span)?;
         let (func, arg) = match (func, args.as_slice()) {
+            (AggregateFunction::Count, [FnArg::Star]) if distinct => {
+                return Err(SqlError::new(
+                    state::SYNTAX_ERROR,
+                    "count(DISTINCT *) is not valid; name a column",
+                )
+                .at(span));
+            }
             (AggregateFunction::Count, [FnArg::Star]) => (AggregateFunction::CountStar, None),
             (func, [FnArg::Expr(e)]) => {
                 if contains_aggregate(e) {
@@ -480,10 +492,12 @@ impl<'a> ExprBinder<'a> {
             arg,
             ty,
             name: name.clone(),
+            distinct,
         };
         let Some(agg) = self.agg.as_deref_mut() else {
             return Err(not_allowed());
         };
+        check_distinct_mix(&agg.aggregates, &bound, span)?;
         let index = match agg.aggregates.iter().position(|a| *a == bound) {
             Some(i) => i,
             None => {
@@ -511,16 +525,55 @@ enum FnArg<'e> {
     Expr(&'e Expr),
 }
 
-fn function_args(f: &ast::Function, span: Span) -> Result<Vec<FnArg<'_>>, SqlError> {
-    let list = match &f.args {
-        ast::FunctionArguments::List(list) => list,
-        ast::FunctionArguments::None => return Ok(Vec::new()),
-        ast::FunctionArguments::Subquery(_) => {
-            return Err(not_supported("subquery arguments", span));
-        }
+/// DISTINCT aggregates run as two aggregations (`plan.rs`,
+/// `lower_distinct_aggregate`): all of them must share one argument, and
+/// the others must be decomposable (`avg` is not).
+fn check_distinct_mix(
+    existing: &[BoundAggregate],
+    new: &BoundAggregate,
+    span: Span,
+) -> Result<(), SqlError> {
+    let all: Vec<&BoundAggregate> = existing.iter().chain(std::iter::once(new)).collect();
+    let mut distinct_args = all.iter().filter(|a| a.distinct).map(|a| &a.arg);
+    let Some(first) = distinct_args.next() else {
+        return Ok(());
     };
-    if list.duplicate_treatment == Some(ast::DuplicateTreatment::Distinct) {
-        return Err(not_supported("DISTINCT in aggregate calls", span));
+    if distinct_args.any(|a| a != first) {
+        return Err(not_supported(
+            "DISTINCT aggregates over different arguments in one query",
+            span,
+        ));
+    }
+    if all
+        .iter()
+        .any(|a| !a.distinct && a.func == AggregateFunction::Avg)
+    {
+        return Err(not_supported(
+            "avg() together with a DISTINCT aggregate in one query",
+            span,
+        ));
+    }
+    Ok(())
+}
+
+/// The arguments of an aggregate call (DISTINCT allowed).
+fn aggregate_args(f: &ast::Function, span: Span) -> Result<Vec<FnArg<'_>>, SqlError> {
+    match &f.args {
+        ast::FunctionArguments::List(list)
+            if list.duplicate_treatment == Some(ast::DuplicateTreatment::Distinct) =>
+        {
+            list_args(list, span)
+        }
+        _ => function_args(f, span),
+    }
+}
+
+fn list_args(list: &ast::FunctionArgumentList, span: Span) -> Result<Vec<FnArg<'_>>, SqlError> {
+    if !list.clauses.is_empty() {
+        return Err(not_supported(
+            "ORDER BY or other clauses in a function call",
+            span,
+        ));
     }
     list.args
         .iter()
@@ -530,6 +583,20 @@ fn function_args(f: &ast::Function, span: Span) -> Result<Vec<FnArg<'_>>, SqlErr
             _ => Err(not_supported("named or qualified-wildcard arguments", span)),
         })
         .collect()
+}
+
+fn function_args(f: &ast::Function, span: Span) -> Result<Vec<FnArg<'_>>, SqlError> {
+    let list = match &f.args {
+        ast::FunctionArguments::List(list) => list,
+        ast::FunctionArguments::None => return Ok(Vec::new()),
+        ast::FunctionArguments::Subquery(_) => {
+            return Err(not_supported("subquery arguments", span));
+        }
+    };
+    if list.duplicate_treatment == Some(ast::DuplicateTreatment::Distinct) {
+        return Err(not_supported("DISTINCT in this function call", span));
+    }
+    list_args(list, span)
 }
 
 pub(crate) fn aggregate_function(name: &str) -> Option<AggregateFunction> {

@@ -555,7 +555,7 @@ fn add_conjunct(
 pub(super) fn push_where(plan: LogicalPlan, predicate: BoundExpr) -> LogicalPlan {
     let mut plan = plan;
     let mut kept = Vec::new();
-    for c in predicate.conjuncts() {
+    for c in predicate.conjuncts().into_iter().flat_map(factor_or) {
         plan = match push_conjunct(plan, c) {
             Pushed::Taken(p) => p,
             Pushed::Refused(p, c) => {
@@ -627,7 +627,18 @@ fn push_conjunct(plan: LogicalPlan, c: BoundExpr) -> Pushed {
                 Side::Right => {
                     right = Box::new(push_or_filter(*right, c.map_columns(&|i| i - nl)));
                 }
-                Side::Both => add_conjunct(c, nl, &mut on, &mut rest),
+                Side::Both => {
+                    // An OR over both inputs stays a residual filter, but
+                    // what each branch says about one input alone, ORed,
+                    // filters that input early (TPC-H Q19).
+                    if let Some(d) = implied_for_side(&c, nl, Side::Left) {
+                        left = Box::new(push_or_filter(*left, d));
+                    }
+                    if let Some(d) = implied_for_side(&c, nl, Side::Right) {
+                        right = Box::new(push_or_filter(*right, d.map_columns(&|i| i - nl)));
+                    }
+                    add_conjunct(c, nl, &mut on, &mut rest);
+                }
             }
             Pushed::Taken(rebuild_join(
                 left,
@@ -639,6 +650,67 @@ fn push_conjunct(plan: LogicalPlan, c: BoundExpr) -> Pushed {
         }
         other => Pushed::Refused(other, c),
     }
+}
+
+/// `(a AND b) OR (a AND c)` is `a AND (b OR c)` (also in three-valued
+/// logic): conjuncts common to every branch of an OR come out of it, so
+/// that a join key repeated in each branch (TPC-H Q19) is a join key.
+fn factor_or(c: BoundExpr) -> Vec<BoundExpr> {
+    if !matches!(
+        c,
+        BoundExpr::Binary {
+            op: BinaryOp::Or,
+            ..
+        }
+    ) {
+        return vec![c];
+    }
+    let branches: Vec<Vec<BoundExpr>> = c
+        .clone()
+        .disjuncts()
+        .into_iter()
+        .map(BoundExpr::conjuncts)
+        .collect();
+    let mut common: Vec<BoundExpr> = Vec::new();
+    for x in &branches[0] {
+        if !common.contains(x) && branches[1..].iter().all(|b| b.contains(x)) {
+            common.push(x.clone());
+        }
+    }
+    if common.is_empty() {
+        return vec![c];
+    }
+    let rests: Vec<Option<BoundExpr>> = branches
+        .into_iter()
+        .map(|b| BoundExpr::and_all(b.into_iter().filter(|x| !common.contains(x)).collect()))
+        .collect();
+    // A branch with nothing left is TRUE, and so is the OR.
+    if rests.iter().all(Option::is_some)
+        && let Some(or) = BoundExpr::or_all(rests.into_iter().flatten().collect())
+    {
+        common.push(or);
+    }
+    common
+}
+
+/// For an OR over a join's row: the OR over its branches of each branch's
+/// conjuncts that read only `side`, when every branch has some. The OR
+/// implies it, so it may filter that input.
+fn implied_for_side(c: &BoundExpr, left_width: usize, which: Side) -> Option<BoundExpr> {
+    let branches = c.clone().disjuncts();
+    if branches.len() < 2 {
+        return None;
+    }
+    let mut implied = Vec::with_capacity(branches.len());
+    for b in branches {
+        let own: Vec<BoundExpr> = b
+            .conjuncts()
+            .into_iter()
+            .filter(|x| side(x, left_width) == which)
+            .collect();
+        implied.push(BoundExpr::and_all(own)?);
+    }
+    BoundExpr::or_all(implied)
 }
 
 fn rebuild_join(

@@ -20,6 +20,11 @@ type BindResult<T> = Result<T, SqlError>;
 #[derive(Debug)]
 pub(crate) enum BoundStatement {
     Query(LogicalPlan),
+    /// EXPLAIN [ANALYZE] of a query: its plan, run too with `analyze`.
+    Explain {
+        plan: LogicalPlan,
+        analyze: bool,
+    },
     CreateTable {
         def: TableDef,
         if_not_exists: bool,
@@ -68,6 +73,37 @@ pub(crate) fn bind_statement(
 ) -> BindResult<BoundStatement> {
     match stmt {
         Statement::Query(q) => Ok(BoundStatement::Query(bind_query(catalog, q)?)),
+        Statement::Explain {
+            describe_alias: ast::DescribeAlias::Explain,
+            analyze,
+            statement,
+            options,
+            query_plan: false,
+            estimate: false,
+            ..
+        } => {
+            let Statement::Query(q) = statement.as_ref() else {
+                return Err(not_supported(
+                    "EXPLAIN of a statement other than a query",
+                    statement.span(),
+                ));
+            };
+            // PostgreSQL's option list: EXPLAIN (ANALYZE [true]) query.
+            let mut analyze = *analyze;
+            for o in options.iter().flatten() {
+                let on = !matches!(&o.arg, Some(ast::Expr::Value(v))
+                    if matches!(v.value, ast::Value::Boolean(false)));
+                match normalize(&o.name).as_str() {
+                    "analyze" => analyze = on,
+                    "verbose" | "costs" => {}
+                    _ => return Err(not_supported("this EXPLAIN option", o.name.span)),
+                }
+            }
+            Ok(BoundStatement::Explain {
+                plan: bind_query(catalog, q)?,
+                analyze,
+            })
+        }
         Statement::CreateTable(ct) => bind_create_table(catalog, ct),
         Statement::Drop {
             object_type: ast::ObjectType::Table,

@@ -246,7 +246,10 @@ fn describe(plan: &PhysicalPlan) -> String {
             let aggs: Vec<String> = aggregates
                 .iter()
                 .map(|a| {
-                    let func = format!("{:?}", a.func).to_lowercase();
+                    let func = match a.func {
+                        crate::AggregateFunction::CountStar => "count".to_string(),
+                        f => format!("{f:?}").to_lowercase(),
+                    };
                     let arg = a
                         .arg
                         .as_ref()

@@ -813,6 +813,44 @@ mod tests {
     }
 
     #[test]
+    fn a_join_key_in_every_or_branch_makes_a_hash_join() {
+        let c = sample();
+        // TPC-H Q19's shape: each branch repeats the key and filters both.
+        let plan = c
+            .physical_plan(
+                "SELECT * FROM a, b WHERE (a.k = b.k AND a.x = 1 AND b.y = 1) \
+                 OR (a.k = b.k AND a.x = 2 AND b.y > 5)",
+            )
+            .unwrap();
+        let Some(PhysicalPlan::HashJoin {
+            left,
+            right,
+            on,
+            filter,
+            ..
+        }) = first_join(&plan)
+        else {
+            panic!("not a hash join: {plan:?}");
+        };
+        assert_eq!(on.len(), 1);
+        assert!(filter.is_some(), "the OR of the rest stays: {plan:?}");
+        // Each input is filtered by what the branches say about it alone.
+        for side in [left, right] {
+            let PhysicalPlan::Filter { .. } = side.as_ref() else {
+                panic!("unfiltered input: {side:?}");
+            };
+        }
+        let mut conn = c;
+        let rows = conn
+            .execute_query(
+                "SELECT count(*) FROM a, b WHERE (a.k = b.k AND a.x = 1 AND b.y = 1) \
+                 OR (a.k = b.k AND a.x = 2 AND b.y > 5)",
+            )
+            .unwrap();
+        assert_eq!(rows.num_rows(), 1);
+    }
+
+    #[test]
     fn inner_joins_build_on_the_smaller_input() {
         let c = sample();
         // a has 3 rows, b 1: b is the build (right) side either way.

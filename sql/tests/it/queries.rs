@@ -261,3 +261,50 @@ fn transactions_commit_and_roll_back() {
     run(&mut c, "COMMIT");
     assert_eq!(query(&mut c, "SELECT a FROM t"), ["3"]);
 }
+
+#[test]
+fn explain_shows_the_plan_and_analyze_adds_rows_per_operator() {
+    let mut c = sample();
+    let lines = query(
+        &mut c,
+        "EXPLAIN SELECT b, count(*) FROM t WHERE a > 1 GROUP BY b",
+    );
+    assert!(
+        lines.iter().any(|l| l
+            .trim_start()
+            .starts_with("HashAggregate group by [b] aggregates [count(*) AS count]")),
+        "{lines:?}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.trim_start().starts_with("Filter (a > 1)")),
+        "{lines:?}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.trim_start().starts_with("Scan public.t")),
+        "{lines:?}"
+    );
+    assert!(!lines.iter().any(|l| l.contains("rows=")), "{lines:?}");
+    for sql in [
+        "EXPLAIN ANALYZE SELECT b, count(*) FROM t WHERE a > 1 GROUP BY b",
+        "EXPLAIN (ANALYZE) SELECT b, count(*) FROM t WHERE a > 1 GROUP BY b",
+    ] {
+        let lines = query(&mut c, sql);
+        // 3 of the 4 rows pass the filter, in 3 groups (y, NULL, x).
+        let filter = lines.iter().find(|l| l.contains("Filter")).unwrap();
+        assert!(filter.contains("rows=3 "), "{lines:?}");
+        let aggregate = lines.iter().find(|l| l.contains("HashAggregate")).unwrap();
+        assert!(aggregate.contains("rows=3 "), "{lines:?}");
+        assert!(
+            lines.last().unwrap().starts_with("total: 3 rows"),
+            "{lines:?}"
+        );
+    }
+    let err = c
+        .execute_command("EXPLAIN INSERT INTO t VALUES (5, 'z', 1, NULL)")
+        .unwrap_err();
+    assert!(err.to_string().contains("not supported"), "{err}");
+}

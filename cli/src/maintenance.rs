@@ -7,10 +7,11 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use hyperctl_sql::arrow::array::{ArrayRef, Int64Array, RecordBatch, StringArray};
 use hyperctl_sql::arrow::datatypes::{Field, Schema};
-use hyperctl_sql::{QueryResult, ResultColumn, SqlType};
+use hyperctl_sql::arrow::util::display::array_value_to_string;
+use hyperctl_sql::{QueryResult, ResultColumn, SqlType, TableDef, escape_name};
 use hyperctl_storage::{CreateMode, Database, OpenOptions};
 
-use crate::output::{Format, write_result};
+use crate::output::{Format, Render, write_result};
 
 /// An error that has already been reported and only sets the exit code.
 #[derive(Debug)]
@@ -80,21 +81,30 @@ pub(crate) fn vacuum(file: &Path) -> Result<()> {
 
 /// Tables, columns, encodings and sizes.
 pub(crate) fn info(file: &Path, format: Format) -> Result<()> {
-    let db = open_existing(file, true)?;
-    let stats = db.stats().map_err(hyperctl_sql::Error::from)?;
-    let snapshot = db.snapshot();
-    let mut rows: Vec<[String; 8]> = Vec::new();
+    if !file.is_file() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            format!("{} does not exist", file.display()),
+        )
+        .into());
+    }
+    let db = hyperctl_sql::Database::open_read_only(file)
+        .with_context(|| format!("opening {}", file.display()))?;
+    let stats = db.storage().stats().map_err(hyperctl_sql::Error::from)?;
+    let snapshot = db.storage().snapshot();
+    let mut rows: Vec<[String; 9]> = Vec::new();
     for schema in snapshot.schema_names() {
         for name in snapshot.table_names(&schema) {
             let Some(table) = snapshot.table(&schema, &name) else {
                 continue;
             };
             let blocks = table.block_info().map_err(hyperctl_sql::Error::from)?;
+            let raw = raw_bytes(&db, table.def(), table.row_count())?;
             for (i, column) in table.def().columns.iter().enumerate() {
                 let mut encodings: Vec<String> = Vec::new();
                 let mut bytes = 0u64;
                 for b in &blocks {
-                    let c = &b.columns[i];
+                    let Some(c) = b.columns.get(i) else { continue };
                     bytes += c.bytes;
                     let e = c.encoding.to_string();
                     if !encodings.contains(&e) {
@@ -113,6 +123,7 @@ pub(crate) fn info(file: &Path, format: Format) -> Result<()> {
                     ),
                     encodings.join(","),
                     bytes.to_string(),
+                    raw[i].to_string(),
                     blocks
                         .iter()
                         .map(|b| u64::from(b.deleted))
@@ -122,6 +133,76 @@ pub(crate) fn info(file: &Path, format: Format) -> Result<()> {
             }
         }
     }
+    let result = info_result(&rows)?;
+    let mut out = std::io::stdout().lock();
+    if format == Format::Table {
+        use std::io::Write;
+        writeln!(
+            out,
+            "{}: {} bytes ({} free, {} freed at the next checkpoint); log: {} bytes, {} commits since checkpoint {}",
+            file.display(),
+            stats.file_bytes,
+            stats.free_bytes,
+            stats.pending_free_bytes,
+            stats.wal_bytes,
+            stats.wal_records,
+            stats.checkpoint_sequence
+        )?;
+    }
+    write_result(&mut out, &result, &Render::plain(format))
+}
+
+/// The bytes of each column's live values decoded (Arrow's layout without
+/// validity bitmaps: fixed-width values times rows; text and bytes their
+/// octets plus a 4-byte offset each, booleans a bit each). Text is measured
+/// with one scan; BYTEA and other variable-width types count 0 for now.
+fn raw_bytes(db: &hyperctl_sql::Database, def: &TableDef, rows: u64) -> Result<Vec<u64>> {
+    use hyperctl_sql::arrow::datatypes::DataType;
+    let raw: Vec<u64> = def
+        .columns
+        .iter()
+        .map(|c| match c.ty.to_arrow() {
+            DataType::Boolean => rows.div_ceil(8),
+            t => t
+                .primitive_width()
+                .map_or(0, |w| (w as u64).saturating_mul(rows)),
+        })
+        .collect();
+    let varying: Vec<usize> = (0..def.columns.len())
+        .filter(|i| def.columns[*i].ty.is_string())
+        .collect();
+    let mut raw = raw;
+    if varying.is_empty() || rows == 0 {
+        return Ok(raw);
+    }
+    let sums: Vec<String> = varying
+        .iter()
+        .map(|i| {
+            let c = escape_name(&def.columns[*i].name);
+            format!("sum(octet_length({c}))")
+        })
+        .collect();
+    let table = format!("{}.{}", escape_name(&def.schema), escape_name(&def.name));
+    let query = format!("SELECT {} FROM {table}", sums.join(", "));
+    let result = db
+        .connect()
+        .execute_query(&query)
+        .with_context(|| format!("measuring the text columns of {table}"))?;
+    for (k, i) in varying.iter().enumerate() {
+        let octets = result
+            .batches
+            .iter()
+            .find(|b| b.num_rows() > 0)
+            .and_then(|b| array_value_to_string(b.column(k), 0).ok())
+            .and_then(|t| t.split('.').next().and_then(|n| n.parse::<u64>().ok()))
+            .unwrap_or(0);
+        raw[*i] = octets.saturating_add(rows.saturating_mul(4));
+    }
+    Ok(raw)
+}
+
+/// The rows of `info` as a result, for every output format.
+fn info_result(rows: &[[String; 9]]) -> Result<QueryResult> {
     let names = [
         "table",
         "rows",
@@ -129,10 +210,11 @@ pub(crate) fn info(file: &Path, format: Format) -> Result<()> {
         "column",
         "type",
         "encodings",
-        "bytes",
+        "compressed",
+        "raw",
         "deleted",
     ];
-    let numeric = [false, true, true, false, false, false, true, true];
+    let numeric = [false, true, true, false, false, false, true, true, true];
     let columns: Vec<ResultColumn> = names
         .iter()
         .zip(numeric)
@@ -160,25 +242,9 @@ pub(crate) fn info(file: &Path, format: Format) -> Result<()> {
         })
         .collect();
     let batch = RecordBatch::try_new(schema.clone(), arrays)?;
-    let result = QueryResult {
+    Ok(QueryResult {
         columns,
         schema,
         batches: vec![batch],
-    };
-    let mut out = std::io::stdout().lock();
-    if format == Format::Table {
-        use std::io::Write;
-        writeln!(
-            out,
-            "{}: {} bytes ({} free, {} freed at the next checkpoint); log: {} bytes, {} commits since checkpoint {}",
-            file.display(),
-            stats.file_bytes,
-            stats.free_bytes,
-            stats.pending_free_bytes,
-            stats.wal_bytes,
-            stats.wal_records,
-            stats.checkpoint_sequence
-        )?;
-    }
-    write_result(&mut out, &result, format)
+    })
 }

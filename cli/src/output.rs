@@ -226,8 +226,9 @@ fn fit_widths(widths: &mut Vec<usize>, width_max: Option<usize>) -> usize {
     let Some(width_max) = width_max else {
         return 0;
     };
-    // A line is " a | b | c": one space before, three between.
-    let line_width = |w: &[usize]| 1 + w.iter().sum::<usize>() + 3 * w.len().saturating_sub(1);
+    // The separator line "-a-+-b-+-c-" is the widest: one before and after,
+    // three between.
+    let line_width = |w: &[usize]| 2 + w.iter().sum::<usize>() + 3 * w.len().saturating_sub(1);
     while line_width(widths) > width_max {
         let (i, widest) = widths
             .iter()
@@ -363,10 +364,10 @@ mod tests {
     fn widths_shrink_the_widest_column_first_then_drop_columns() {
         let mut w = vec![4, 40, 10];
         assert_eq!(fit_widths(&mut w, Some(40)), 0);
-        assert_eq!(w, vec![4, 19, 10]);
-        assert_eq!(1 + 4 + 19 + 10 + 6, 40);
+        assert_eq!(w, vec![4, 18, 10]);
+        assert_eq!(2 + 4 + 18 + 10 + 6, 40);
         let mut w = vec![10, 10, 10, 10, 10];
-        let hidden = fit_widths(&mut w, Some(20));
+        let hidden = fit_widths(&mut w, Some(24));
         assert_eq!((hidden, w), (3, vec![6, 6]));
         let mut w = vec![3, 50];
         assert_eq!(fit_widths(&mut w, None), 0);

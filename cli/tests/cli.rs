@@ -282,7 +282,5 @@ fn scripts_run_statement_by_statement() {
 // Issue 8: the CLI as a daily tool.
 #[path = "cli/golden.rs"]
 mod golden;
-#[path = "cli/shell.rs"]
-mod shell;
 #[path = "cli/tools.rs"]
 mod tools;

@@ -6,6 +6,11 @@
 //!
 //! Without `tmux` the test prints why and passes, unless
 //! `HYPERCTL_REQUIRE_TMUX=1` (as CI sets it), when it fails.
+//!
+//! A test binary of its own: it starts processes ten times a second, and a
+//! child between fork and exec holds copies of the parent's file
+//! descriptors, so the file lock of a database that another test in the
+//! same process has just closed could outlive the close for a moment.
 
 use std::path::Path;
 use std::process::Command;
@@ -157,13 +162,18 @@ fn interactive_shell_through_tmux() {
 
     // A statement over three lines.
     let m = tmux.mark();
-    for line in [
+    // Each line is typed once the prompt for it shows, as a person would.
+    let lines = [
         "SELECT region, sum(amount) AS total",
         "  FROM sales",
         "  GROUP BY region ORDER BY region;",
-    ] {
+    ];
+    for (i, line) in lines.iter().enumerate() {
         tmux.type_text(line);
         tmux.keys(&["Enter"]);
+        if i + 1 < lines.len() {
+            tmux.wait_for(m, &format!("{line}\n      ..>"), deadline);
+        }
     }
     let screen = tmux.wait_for(m, "(2 rows)", deadline);
     assert!(screen.contains("      ..>   FROM sales"), "{screen}");
@@ -198,6 +208,18 @@ fn interactive_shell_through_tmux() {
         "{screen}"
     );
     assert!(screen[m..].contains(" 3 | 35"), "{screen}");
+
+    // Wide and long results fit the 100-column terminal, with notes.
+    let m = tmux.mark();
+    tmux.type_text("SELECT x, repeat('y', 300) AS wide FROM big ORDER BY x LIMIT 100;");
+    tmux.keys(&["Enter"]);
+    let screen = tmux.wait_for(m, "(100 rows)", deadline);
+    assert!(screen[m..].contains(" … 60 more rows"), "{screen}");
+    assert!(screen[m..].contains("yyy…"), "{screen}");
+    assert!(
+        screen[m..].lines().all(|l| l.chars().count() <= 100),
+        "{screen}"
+    );
 
     // Ctrl-C at the prompt drops the line being typed.
     let m = tmux.mark();

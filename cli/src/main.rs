@@ -3,7 +3,7 @@
 //! The binary is thin: argument parsing, output formatting and exit codes.
 //! The work happens in the library crates (`hyperctl-sql` and below).
 //!
-//! Exit codes (one place maps errors to them: [`exit_code`]):
+//! Exit codes (one place maps errors to them: `exit_code`):
 //! 0 success, 1 a SQL or user error, 2 bad usage (clap), 3 an I/O error or a
 //! damaged or locked file. Errors print as one `error:` line plus `caused by`
 //! lines, never as Rust debug output.

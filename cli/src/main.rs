@@ -153,6 +153,9 @@ enum Command {
     Check {
         /// The database file (.hxe).
         file: PathBuf,
+        /// How to print: the report (table), or the problems as rows.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
     },
     /// Rewrite blocks with deleted rows and give free space back to the file system.
     Vacuum {
@@ -343,7 +346,7 @@ fn run(command: Command, verbose: bool) -> anyhow::Result<()> {
             })
         }
         Command::Export { file, to, tables } => export::run(&file, &to, &tables),
-        Command::Check { file } => maintenance::check(&file),
+        Command::Check { file, format } => maintenance::check(&file, format),
         Command::Vacuum { file } => maintenance::vacuum(&file),
         Command::Info { file, format } => maintenance::info(&file, format),
         Command::Config { action } => config_cmd::run(action),

@@ -9,7 +9,7 @@ use hyperctl_sql::arrow::array::{ArrayRef, Int64Array, RecordBatch, StringArray}
 use hyperctl_sql::arrow::datatypes::{Field, Schema};
 use hyperctl_sql::arrow::util::display::array_value_to_string;
 use hyperctl_sql::{QueryResult, ResultColumn, SqlType, TableDef, escape_name};
-use hyperctl_storage::{CreateMode, Database, OpenOptions};
+use hyperctl_storage::{CreateMode, Database, OpenOptions, Severity};
 
 use crate::output::{Format, Render, write_result};
 
@@ -29,12 +29,42 @@ impl std::fmt::Display for Reported {
 impl std::error::Error for Reported {}
 
 /// Verifies every checksum and block of `file` (and its log, if one is
-/// beside it); exit code 3 when damaged.
-pub(crate) fn check(file: &Path) -> Result<()> {
+/// beside it); exit code 3 when damaged. Formats other than the table list
+/// the problems as rows (none for a sound file).
+pub(crate) fn check(file: &Path, format: Format) -> Result<()> {
     let report = Database::verify_file(file)
         .map_err(hyperctl_sql::Error::from)
         .with_context(|| format!("checking {}", file.display()))?;
-    print!("{report}");
+    if format == Format::Table {
+        print!("{report}");
+    } else {
+        let rows: Vec<Vec<String>> = report
+            .problems
+            .iter()
+            .map(|p| {
+                vec![
+                    match p.severity {
+                        Severity::Damage => "damage".to_string(),
+                        _ => "warning".to_string(),
+                    },
+                    p.place.to_string(),
+                    p.offset.to_string(),
+                    p.len.to_string(),
+                    p.what.clone(),
+                ]
+            })
+            .collect();
+        let result = text_result(
+            &["severity", "place", "offset", "bytes", "problem"],
+            &[false, false, true, true, false],
+            &rows,
+        )?;
+        write_result(
+            &mut std::io::stdout().lock(),
+            &result,
+            &Render::plain(format),
+        )?;
+    }
     if report.is_ok() {
         Ok(())
     } else {
@@ -203,24 +233,32 @@ fn raw_bytes(db: &hyperctl_sql::Database, def: &TableDef, rows: u64) -> Result<V
 
 /// The rows of `info` as a result, for every output format.
 fn info_result(rows: &[[String; 9]]) -> Result<QueryResult> {
-    let names = [
-        "table",
-        "rows",
-        "blocks",
-        "column",
-        "type",
-        "encodings",
-        "compressed",
-        "raw",
-        "deleted",
-    ];
-    let numeric = [false, true, true, false, false, false, true, true, true];
+    let rows: Vec<Vec<String>> = rows.iter().map(|r| r.to_vec()).collect();
+    text_result(
+        &[
+            "table",
+            "rows",
+            "blocks",
+            "column",
+            "type",
+            "encodings",
+            "compressed",
+            "raw",
+            "deleted",
+        ],
+        &[false, true, true, false, false, false, true, true, true],
+        &rows,
+    )
+}
+
+/// A result of text and BIGINT columns (`numeric`) from rows of text.
+fn text_result(names: &[&str], numeric: &[bool], rows: &[Vec<String>]) -> Result<QueryResult> {
     let columns: Vec<ResultColumn> = names
         .iter()
         .zip(numeric)
         .map(|(n, num)| ResultColumn {
             name: (*n).to_string(),
-            ty: if num { SqlType::BigInt } else { SqlType::Text },
+            ty: if *num { SqlType::BigInt } else { SqlType::Text },
             nullable: false,
         })
         .collect();
@@ -230,14 +268,17 @@ fn info_result(rows: &[[String; 9]]) -> Result<QueryResult> {
             .map(|c| c.ty.arrow_field(&c.name, false))
             .collect::<Vec<Field>>(),
     ));
+    let cell = |r: &Vec<String>, i: usize| r.get(i).cloned().unwrap_or_default();
     let arrays: Vec<ArrayRef> = (0..names.len())
         .map(|i| -> ArrayRef {
             if numeric[i] {
                 Arc::new(Int64Array::from_iter_values(
-                    rows.iter().map(|r| r[i].parse::<i64>().unwrap_or(0)),
+                    rows.iter().map(|r| cell(r, i).parse::<i64>().unwrap_or(0)),
                 ))
             } else {
-                Arc::new(StringArray::from_iter_values(rows.iter().map(|r| &r[i])))
+                Arc::new(StringArray::from_iter_values(
+                    rows.iter().map(|r| cell(r, i)),
+                ))
             }
         })
         .collect();

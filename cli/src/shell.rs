@@ -373,9 +373,12 @@ pub(crate) fn create_table(def: &hyperctl_sql::TableDef) -> String {
 fn is_query(text: &str) -> bool {
     use hyperctl_sql::sqlparser::ast::Statement;
     match Parser::parse_sql(&PostgreSqlDialect {}, text) {
-        Ok(statements) => statements
-            .iter()
-            .all(|s| matches!(s, Statement::Query(_) | Statement::Explain { .. })),
+        Ok(statements) => statements.iter().all(|s| {
+            matches!(
+                s,
+                Statement::Query(_) | Statement::Explain { analyze: false, .. }
+            )
+        }),
         Err(_) => true,
     }
 }
@@ -475,6 +478,8 @@ mod tests {
         assert!(!is_query("INSERT INTO t VALUES (1)"));
         assert!(!is_query("CREATE TABLE t (a int)"));
         assert!(is_query("SELEC nonsense"));
+        assert!(is_query("EXPLAIN SELECT 1"));
+        assert!(!is_query("EXPLAIN ANALYZE INSERT INTO t VALUES (1)"));
     }
 
     #[test]

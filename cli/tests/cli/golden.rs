@@ -180,3 +180,28 @@ fn sql_from_stdin() {
     assert!(out.status.success());
     assert_eq!(String::from_utf8_lossy(&out.stdout), "id\n1\n2\n");
 }
+
+/// `check --format`: a sound file has no problem rows; a damaged one lists
+/// them and exits 3.
+#[test]
+fn check_formats() {
+    let dir = tempfile::tempdir().unwrap();
+    sample_db(dir.path());
+    assert_eq!(
+        ok_in(dir.path(), &["check", "g.hxe", "--format", "jsonl"]),
+        ""
+    );
+    assert_eq!(
+        ok_in(dir.path(), &["check", "g.hxe", "--format", "csv"]),
+        "severity,place,offset,bytes,problem\n"
+    );
+    std::fs::write(dir.path().join("broken.hxe"), b"not a database at all").unwrap();
+    for format in ["jsonl", "csv"] {
+        let out = run_in(dir.path(), &["check", "broken.hxe", "--format", format]);
+        assert_eq!(out.status.code(), Some(3));
+        check_golden(
+            &format!("check_broken.{format}"),
+            &String::from_utf8_lossy(&out.stdout),
+        );
+    }
+}

@@ -74,6 +74,10 @@ enum Command {
         /// How to print NULL (default: NULL in tables, an empty CSV field; JSON has null).
         #[arg(long, value_name = "TEXT")]
         null: Option<String>,
+        /// Open the file read-only (a shared lock: other readers, and `hyperctl
+        /// info`, may open it too; writes fail).
+        #[arg(long)]
+        read_only: bool,
     },
     /// Load a CSV (.csv, .csv.gz, .csv.zst; column types inferred), Parquet or Arrow
     /// IPC file, or a PostgreSQL query (--from), into a table; or every table of a
@@ -274,7 +278,16 @@ fn run(command: Command, verbose: bool) -> anyhow::Result<()> {
             scripts,
             format,
             null,
-        } => sql::run(&file, &commands, &scripts, &Render::with_null(format, null)),
+            read_only,
+        } => sql::run(
+            &file,
+            &sql::Input {
+                commands: &commands,
+                scripts: &scripts,
+                read_only,
+            },
+            &Render::with_null(format, null),
+        ),
         Command::Import {
             file,
             csv: Some(csv),

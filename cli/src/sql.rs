@@ -9,14 +9,20 @@ use hyperctl_sql::{CreateMode, Database, StatementResult, split_statements};
 
 use crate::output::{Format, Render, write_result};
 
-pub(crate) fn run(
-    file: &Path,
-    commands: &[String],
-    scripts: &[PathBuf],
-    render: &Render,
-) -> Result<()> {
-    let mut texts = commands.to_vec();
-    for s in scripts {
+/// What `hyperctl sql` runs, and how it opens the file.
+#[derive(Debug)]
+pub(crate) struct Input<'a> {
+    /// `-c` texts.
+    pub(crate) commands: &'a [String],
+    /// `-f` scripts, run after the commands.
+    pub(crate) scripts: &'a [PathBuf],
+    /// Open with a shared lock and refuse writes.
+    pub(crate) read_only: bool,
+}
+
+pub(crate) fn run(file: &Path, input: &Input<'_>, render: &Render) -> Result<()> {
+    let mut texts = input.commands.to_vec();
+    for s in input.scripts {
         texts.push(
             std::fs::read_to_string(s)
                 .with_context(|| format!("reading script {}", s.display()))?,
@@ -37,7 +43,21 @@ pub(crate) fn run(
         texts.push(script);
     }
     crate::verbose::log(format_args!("opening {}", file.display()));
-    let db = Database::open(file, CreateMode::CreateIfNotExists)?;
+    let db = if input.read_only {
+        if !file.is_file() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                format!(
+                    "{} does not exist (--read-only opens existing files only)",
+                    file.display()
+                ),
+            )
+            .into());
+        }
+        Database::open_read_only(file)?
+    } else {
+        Database::open(file, CreateMode::CreateIfNotExists)?
+    };
     if interactive {
         return crate::shell::run(db, file, render.null.clone());
     }

@@ -205,3 +205,40 @@ fn check_formats() {
         );
     }
 }
+
+/// `sql --read-only` reads beside another reader and refuses writes.
+#[test]
+fn sql_read_only() {
+    let dir = tempfile::tempdir().unwrap();
+    sample_db(dir.path());
+    let _reader = hyperctl_sql::Database::open_read_only(dir.path().join("g.hxe")).unwrap();
+    let out = ok_in(
+        dir.path(),
+        &[
+            "sql",
+            "g.hxe",
+            "--read-only",
+            "--format",
+            "csv",
+            "-c",
+            "SELECT count(*) AS n FROM items",
+        ],
+    );
+    assert_eq!(out, "n\n5\n");
+    let out = run_in(
+        dir.path(),
+        &["sql", "g.hxe", "--read-only", "-c", "DELETE FROM items"],
+    );
+    assert_ne!(out.status.code(), Some(0));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.starts_with("error: ") && err.contains("read-only"),
+        "{err}"
+    );
+    let out = run_in(
+        dir.path(),
+        &["sql", "new.hxe", "--read-only", "-c", "SELECT 1"],
+    );
+    assert_eq!(out.status.code(), Some(3));
+    assert!(!dir.path().join("new.hxe").exists());
+}

@@ -120,3 +120,34 @@ fn completions_and_man_page() {
     let out = run(&config, &["completions", "tcsh"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// `--verbose` and `RUST_LOG=debug` log steps to stderr; stdout is unchanged.
+#[test]
+fn verbose_logs_to_stderr() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("v.hxe");
+    let db = db.to_str().unwrap();
+    for (flag, env) in [(Some("--verbose"), None), (None, Some("debug"))] {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_hyperctl"));
+        cmd.env_remove("RUST_LOG");
+        if let Some(level) = env {
+            cmd.env("RUST_LOG", level);
+        }
+        cmd.args(flag)
+            .args(["sql", db, "--format", "csv", "-c", "SELECT 1 AS one"]);
+        let out = cmd.output().unwrap();
+        assert!(out.status.success(), "{}", text(&out));
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "one\n1\n");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("hyperctl: opening") && err.contains("ran in"),
+            "{err}"
+        );
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_hyperctl"))
+        .env_remove("RUST_LOG")
+        .args(["sql", db, "-c", "SELECT 1"])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+}

@@ -62,14 +62,27 @@ impl Worker {
             .spawn(move || {
                 let mut conn = db.connect();
                 for (job, stmt) in inbox {
-                    let result = conn.execute_at(&stmt);
-                    let in_transaction = conn.in_transaction();
+                    // A panic is a bug of ours; the shell reports it and goes
+                    // on instead of waiting for an answer that never comes.
+                    let run = std::panic::AssertUnwindSafe(|| conn.execute_at(&stmt));
+                    let (result, panicked) = match std::panic::catch_unwind(run) {
+                        Ok(result) => (result, false),
+                        Err(_) => (
+                            Err(hyperctl_sql::Error::Internal {
+                                what: "the statement panicked (the message is above)".into(),
+                            }),
+                            true,
+                        ),
+                    };
+                    let in_transaction = !panicked && conn.in_transaction();
                     let done = Event::Done {
                         job,
                         result,
                         in_transaction,
                     };
-                    if events.send(done).is_err() {
+                    // After a panic the connection is not trusted again: the
+                    // shell starts a new worker for the next statement.
+                    if events.send(done).is_err() || panicked {
                         break;
                     }
                 }
@@ -231,10 +244,14 @@ impl Shell {
         let job = self.next_job;
         self.next_job += 1;
         let abandonable = is_query(&stmt.text);
-        if self.worker.jobs.send((job, stmt)).is_err() {
-            anyhow::bail!(
-                "the shell's worker thread stopped; restart hyperctl (a bug: please report it)"
-            );
+        if let Err(std::sync::mpsc::SendError(job_back)) = self.worker.jobs.send((job, stmt)) {
+            // The worker ended after a panic: a new one on a new connection.
+            self.worker = Worker::start(&self.db, &self.events_tx)?;
+            if self.worker.jobs.send(job_back).is_err() {
+                anyhow::bail!(
+                    "the shell's worker thread stopped; restart hyperctl (a bug: please report it)"
+                );
+            }
         }
         let mut asked = false;
         loop {

@@ -35,6 +35,7 @@ pub(crate) const PAT_SECRET_ENV: &str = "TABLEAU_PAT_SECRET";
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Profile {
+    #[serde(alias = "url")]
     pub(crate) server: Option<String>,
     pub(crate) site: Option<String>,
     pub(crate) project: Option<String>,
@@ -42,15 +43,53 @@ pub(crate) struct Profile {
     pub(crate) pat_secret_env: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct ConfigFile {
+pub(crate) struct ConfigFile {
     #[serde(default)]
-    profile: BTreeMap<String, Profile>,
+    pub(crate) profile: BTreeMap<String, Profile>,
 }
 
-/// The config file's path.
+/// The keys of a profile, in the order `config show` prints them.
+pub(crate) const PROFILE_KEYS: &[&str] =
+    &["server", "site", "project", "pat_name", "pat_secret_env"];
+
+impl Profile {
+    /// The value of `key` (one of [`PROFILE_KEYS`]).
+    pub(crate) fn get(&self, key: &str) -> Option<&str> {
+        match key {
+            "server" => self.server.as_deref(),
+            "site" => self.site.as_deref(),
+            "project" => self.project.as_deref(),
+            "pat_name" => self.pat_name.as_deref(),
+            "pat_secret_env" => self.pat_secret_env.as_deref(),
+            _ => None,
+        }
+    }
+}
+
+/// The whole config file; a missing file has no profiles.
+pub(crate) fn load_file(path: &Path) -> Result<ConfigFile> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => parse_toml(&text, path),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(ConfigFile::default()),
+        Err(e) => Err(e).with_context(|| format!("reading the config file {}", path.display())),
+    }
+}
+
+/// `--config FILE`, which wins over the environment.
+static PATH: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+
+/// Sets the config file's path from `--config` (the first call wins).
+pub(crate) fn set_path(path: PathBuf) {
+    let _ = PATH.set(path);
+}
+
+/// The config file's path: `--config`, else as the module docs say.
 pub(crate) fn config_path() -> Result<PathBuf> {
+    if let Some(path) = PATH.get() {
+        return Ok(path.clone());
+    }
     if let Some(path) = std::env::var_os(CONFIG_ENV).filter(|v| !v.is_empty()) {
         return Ok(PathBuf::from(path));
     }

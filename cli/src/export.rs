@@ -52,7 +52,11 @@ fn export_table(file: &Path, to: &Path, tables: &[String], started: Instant) -> 
         let mut out = std::io::BufWriter::new(
             std::fs::File::create(to).with_context(|| format!("cannot create {}", to.display()))?,
         );
-        crate::output::write_result(&mut out, &result, crate::output::Format::Csv)?;
+        crate::output::write_result(
+            &mut out,
+            &result,
+            &crate::output::Render::plain(crate::output::Format::Csv),
+        )?;
         std::io::Write::flush(&mut out)
             .with_context(|| format!("cannot write {}", to.display()))?;
         result.num_rows() as u64

@@ -3,8 +3,10 @@
 //! The binary is thin: argument parsing, output formatting and exit codes.
 //! The work happens in the library crates (`hyperctl-sql` and below).
 //!
-//! Exit codes: 0 success, 1 a SQL or user error, 2 bad usage (clap), 3 an I/O
-//! error or a damaged or locked file.
+//! Exit codes (one place maps errors to them: `exit_code`):
+//! 0 success, 1 a SQL or user error, 2 bad usage (clap), 3 an I/O error or a
+//! damaged or locked file. Errors print as one `error:` line plus `caused by`
+//! lines, never as Rust debug output.
 #![forbid(unsafe_code)]
 
 mod import;
@@ -18,24 +20,45 @@ mod config;
 mod export;
 mod hyper_files;
 mod publish;
+// issue 8: the interactive shell, config commands, completions, man page
+mod complete;
+mod config_cmd;
+mod shell;
+mod verbose;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use output::Format;
+use output::{Format, Render};
+
+const EXIT_CODES: &str = "Exit codes: 0 success; 1 a SQL or user error; 2 bad usage; \
+3 an I/O error, or a damaged or locked file.";
 
 #[derive(Debug, Parser)]
-#[command(name = "hyperctl", version, about = "Build, query and publish Tableau extracts", long_about = None)]
+#[command(
+    name = "hyperctl",
+    version,
+    about = "Build, query and publish Tableau extracts",
+    long_about = None,
+    after_help = EXIT_CODES
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Log what hyperctl does to stderr (also RUST_LOG=debug); secrets are never logged.
+    #[arg(short, long, global = true)]
+    verbose: bool,
+    /// The config file (default: $HYPERCTL_CONFIG, else ~/.config/hyperctl/config.toml).
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run SQL against a database file (created if missing).
+    /// Run SQL against a database file (created if missing); with no -c or -f,
+    /// an interactive shell on a terminal, else the SQL on standard input.
     Sql {
         /// The database file (.hxe).
         file: PathBuf,
@@ -48,6 +71,13 @@ enum Command {
         /// How to print query results.
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
+        /// How to print NULL (default: NULL in tables, an empty CSV field; JSON has null).
+        #[arg(long, value_name = "TEXT")]
+        null: Option<String>,
+        /// Open the file read-only (a shared lock: other readers, and `hyperctl
+        /// info`, may open it too; writes fail).
+        #[arg(long)]
+        read_only: bool,
     },
     /// Load a CSV (.csv, .csv.gz, .csv.zst; column types inferred), Parquet or Arrow
     /// IPC file, or a PostgreSQL query (--from), into a table; or every table of a
@@ -127,6 +157,9 @@ enum Command {
     Check {
         /// The database file (.hxe).
         file: PathBuf,
+        /// How to print: the report (table), or the problems as rows.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
     },
     /// Rewrite blocks with deleted rows and give free space back to the file system.
     Vacuum {
@@ -141,6 +174,18 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
+    /// Named Tableau server profiles of the config file.
+    Config {
+        #[command(subcommand)]
+        action: config_cmd::Action,
+    },
+    /// Print a shell completion script: `hyperctl completions bash > /etc/bash_completion.d/hyperctl`.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff): `hyperctl man > hyperctl.1; man ./hyperctl.1`.
+    Man,
     /// Publish an extract to Tableau Server or Tableau Cloud. Credentials come
     /// from TABLEAU_PAT_NAME and TABLEAU_PAT_SECRET, or a --profile; never from flags.
     Publish(PublishArgs),
@@ -187,9 +232,6 @@ struct PublishArgs {
     /// Publish this many manifest extracts at once.
     #[arg(long, value_name = "N", requires = "manifest", value_parser = clap::value_parser!(u16).range(1..=64))]
     parallel: Option<u16>,
-    /// Log each request to stderr (secrets redacted).
-    #[arg(short, long)]
-    verbose: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -212,13 +254,40 @@ fn parse_delimiter(s: &str) -> Result<u8, String> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result = match cli.command {
+    verbose::init(cli.verbose);
+    if let Some(path) = cli.config {
+        config::set_path(path);
+    }
+    let result = run(cli.command, cli.verbose);
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        // `hyperctl man | head`: the reader has all it wanted.
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {}", render_error(&e));
+            ExitCode::from(exit_code(&e))
+        }
+    }
+}
+
+fn run(command: Command, verbose: bool) -> anyhow::Result<()> {
+    match command {
         Command::Sql {
             file,
             commands,
             scripts,
             format,
-        } => sql::run(&file, &commands, &scripts, format),
+            null,
+            read_only,
+        } => sql::run(
+            &file,
+            &sql::Input {
+                commands: &commands,
+                scripts: &scripts,
+                read_only,
+            },
+            &Render::with_null(format, null),
+        ),
         Command::Import {
             file,
             csv: Some(csv),
@@ -290,9 +359,21 @@ fn main() -> ExitCode {
             })
         }
         Command::Export { file, to, tables } => export::run(&file, &to, &tables),
-        Command::Check { file } => maintenance::check(&file),
+        Command::Check { file, format } => maintenance::check(&file, format),
         Command::Vacuum { file } => maintenance::vacuum(&file),
         Command::Info { file, format } => maintenance::info(&file, format),
+        Command::Config { action } => config_cmd::run(action),
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            let mut out = std::io::stdout().lock();
+            clap_complete::generate(shell, &mut Cli::command(), "hyperctl", &mut out);
+            Ok(())
+        }
+        Command::Man => {
+            use clap::CommandFactory;
+            clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout().lock())?;
+            Ok(())
+        }
         Command::Publish(a) => publish::run(&publish::Args {
             file: a.file,
             manifest: a.manifest,
@@ -307,20 +388,20 @@ fn main() -> ExitCode {
             dry_run: a.dry_run,
             chunk_size_mb: a.chunk_size_mb,
             profile: a.profile,
-            verbose: a.verbose,
+            verbose,
         }),
-    };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {}", render_error(&e));
-            ExitCode::from(exit_code(&e))
-        }
     }
 }
 
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
 /// The message and its causes, one per line, without Rust debug dumps.
-fn render_error(e: &anyhow::Error) -> String {
+pub(crate) fn render_error(e: &anyhow::Error) -> String {
     let mut text = e.to_string();
     for cause in e.chain().skip(1) {
         let c = cause.to_string();
@@ -331,23 +412,32 @@ fn render_error(e: &anyhow::Error) -> String {
     text
 }
 
+/// The exit code of an error: the first error in the chain that has a kind
+/// decides (context added on top does not change it).
 fn exit_code(e: &anyhow::Error) -> u8 {
     use hyperctl_sql::Error as E;
-    if let Some(r) = e.downcast_ref::<maintenance::Reported>() {
-        return r.code;
+    for cause in e.chain() {
+        if let Some(r) = cause.downcast_ref::<maintenance::Reported>() {
+            return r.code;
+        }
+        // issue 7: publish and bridge errors; only reading a local file is I/O.
+        if let Some(p) = cause.downcast_ref::<hyperctl_publish::Error>() {
+            return if matches!(p, hyperctl_publish::Error::Io { .. }) {
+                3
+            } else {
+                1
+            };
+        }
+        match cause.downcast_ref::<hyperctl_sql::Error>() {
+            Some(E::Storage(_) | E::Io { .. }) => return 3,
+            Some(_) => return 1,
+            None => {}
+        }
+        if cause.downcast_ref::<hyperctl_storage::Error>().is_some()
+            || cause.downcast_ref::<std::io::Error>().is_some()
+        {
+            return 3;
+        }
     }
-    // issue 7: publish and bridge errors; only reading a local file is I/O.
-    if let Some(p) = e.downcast_ref::<hyperctl_publish::Error>() {
-        return if matches!(p, hyperctl_publish::Error::Io { .. }) {
-            3
-        } else {
-            1
-        };
-    }
-    match e.downcast_ref::<hyperctl_sql::Error>() {
-        Some(E::Storage(_) | E::Io { .. }) => 3,
-        Some(_) => 1,
-        None if e.downcast_ref::<std::io::Error>().is_some() => 3,
-        None => 1,
-    }
+    1
 }

@@ -16,10 +16,75 @@ use hyperctl_sql::arrow::util::display::{ArrayFormatter, FormatOptions};
 pub(crate) enum Format {
     /// An aligned table with a row count (the default).
     Table,
-    /// CSV with a header row; NULL is an empty field.
+    /// CSV with a header row; NULL is an empty field unless --null says otherwise.
     Csv,
     /// A JSON array of objects, one per row.
     Json,
+    /// One JSON object per line (JSON Lines).
+    Jsonl,
+    /// One `column = value` line per column, a blank line between rows.
+    Line,
+}
+
+impl Format {
+    /// The name the shell's `.mode` and `--format` use.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Format::Table => "table",
+            Format::Csv => "csv",
+            Format::Json => "json",
+            Format::Jsonl => "jsonl",
+            Format::Line => "line",
+        }
+    }
+
+    /// The format named `name` (as `--format` spells it).
+    pub(crate) fn parse(name: &str) -> Option<Format> {
+        use clap::ValueEnum;
+        Format::from_str(name, true).ok()
+    }
+}
+
+/// How a result is rendered: the format, how NULL looks, and for a terminal
+/// the width and row count to fit into.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Render {
+    pub(crate) format: Format,
+    /// How NULL is shown in table, line and CSV output (`None`: "NULL" in
+    /// tables and lines, an empty field in CSV). JSON always writes `null`.
+    pub(crate) null: Option<String>,
+    /// Table output: the widest line, in characters (`None`: no limit).
+    pub(crate) width_max: Option<usize>,
+    /// Table output: the most rows shown (`None`: all).
+    pub(crate) rows_max: Option<usize>,
+}
+
+impl Render {
+    /// `format` with the default NULL text and no limits (scripts, pipes).
+    pub(crate) fn plain(format: Format) -> Render {
+        Render {
+            format,
+            null: None,
+            width_max: None,
+            rows_max: None,
+        }
+    }
+
+    /// `format` with NULL shown as `null`.
+    pub(crate) fn with_null(format: Format, null: Option<String>) -> Render {
+        Render {
+            null,
+            ..Render::plain(format)
+        }
+    }
+
+    fn null_text(&self) -> &str {
+        match (&self.null, self.format) {
+            (Some(text), _) => text,
+            (None, Format::Csv) => "",
+            (None, _) => "NULL",
+        }
+    }
 }
 
 fn options(null: &str) -> FormatOptions<'_> {
@@ -67,57 +132,136 @@ fn utc_as_offset(array: &ArrayRef) -> ArrayRef {
     }
 }
 
-/// Writes `result` in `format`.
+/// Writes `result` as `render` says.
 pub(crate) fn write_result(
     out: &mut dyn Write,
     result: &QueryResult,
-    format: Format,
+    render: &Render,
 ) -> Result<()> {
-    match format {
-        Format::Table => write_table(out, result),
-        Format::Csv => write_csv(out, result),
-        Format::Json => write_json(out, result),
+    match render.format {
+        Format::Table => write_table(out, result, render),
+        Format::Csv => write_csv(out, result, render.null_text()),
+        Format::Json => write_json(out, result, false),
+        Format::Jsonl => write_json(out, result, true),
+        Format::Line => write_lines(out, result, render.null_text()),
     }
 }
 
-fn write_table(out: &mut dyn Write, result: &QueryResult) -> Result<()> {
-    let rows = cells(result)?;
-    let shown = |c: &Option<String>| c.clone().unwrap_or_else(|| "NULL".to_string());
+/// The narrowest a column is cut to before columns are left out.
+const COLUMN_WIDTH_MIN: usize = 6;
+
+fn write_table(out: &mut dyn Write, result: &QueryResult, render: &Render) -> Result<()> {
+    let all_rows = cells(result)?;
+    let total = all_rows.len();
+    let shown_rows = render.rows_max.map_or(total, |m| m.min(total));
+    let rows = &all_rows[..shown_rows];
+    let null = render.null_text();
+    let shown = |c: &Option<String>| c.as_deref().unwrap_or(null).replace(['\n', '\t'], " ");
     let mut widths: Vec<usize> = result
         .columns
         .iter()
         .map(|c| c.name.chars().count())
         .collect();
-    for row in &rows {
+    for row in rows {
         for (w, c) in widths.iter_mut().zip(row) {
             *w = (*w).max(shown(c).chars().count());
         }
     }
+    let hidden_columns = fit_widths(&mut widths, render.width_max);
     let right: Vec<bool> = result.columns.iter().map(|c| c.ty.is_numeric()).collect();
+    let more = if hidden_columns > 0 { " | …" } else { "" };
     let line = |cells: Vec<String>, out: &mut dyn Write| -> Result<()> {
-        let parts: Vec<String> = cells
+        let parts: Vec<String> = widths
             .iter()
+            .zip(&cells)
             .enumerate()
-            .map(|(i, s)| pad(s, widths[i], right[i]))
+            .map(|(i, (w, s))| pad(&cut(s, *w), *w, right[i]))
             .collect();
-        writeln!(out, " {}", parts.join(" | ").trim_end())?;
+        writeln!(out, " {}{more}", parts.join(" | ").trim_end())?;
         Ok(())
     };
-    let header: Vec<String> = result.columns.iter().map(|c| c.name.clone()).collect();
-    let header_line: Vec<String> = header
+    let header_line: Vec<String> = widths
         .iter()
-        .enumerate()
-        .map(|(i, h)| center(h, widths[i]))
+        .zip(&result.columns)
+        .map(|(w, c)| center(&cut(&c.name, *w), *w))
         .collect();
-    writeln!(out, " {}", header_line.join(" | ").trim_end())?;
+    writeln!(out, " {}{more}", header_line.join(" | ").trim_end())?;
     let sep: Vec<String> = widths.iter().map(|w| "-".repeat(*w)).collect();
-    writeln!(out, "-{}-", sep.join("-+-"))?;
-    for row in &rows {
+    writeln!(
+        out,
+        "-{}-{}",
+        sep.join("-+-"),
+        if hidden_columns > 0 { "+--" } else { "" }
+    )?;
+    for row in rows {
         line(row.iter().map(shown).collect(), out)?;
     }
-    let n = rows.len();
-    writeln!(out, "({n} row{})", if n == 1 { "" } else { "s" })?;
+    if shown_rows < total {
+        let n = total - shown_rows;
+        writeln!(out, " … {n} more row{}", plural(n))?;
+    }
+    if hidden_columns > 0 {
+        let names: Vec<&str> = result.columns[widths.len()..]
+            .iter()
+            .map(|c| c.name.as_str())
+            .collect();
+        writeln!(
+            out,
+            " … {hidden_columns} more column{}: {}",
+            plural(hidden_columns),
+            names.join(", ")
+        )?;
+    }
+    writeln!(out, "({total} row{})", plural(total))?;
     Ok(())
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+/// Narrows `widths` (the widest first) until a line fits into `width_max`,
+/// then leaves out columns from the right; returns how many were left out.
+fn fit_widths(widths: &mut Vec<usize>, width_max: Option<usize>) -> usize {
+    let Some(width_max) = width_max else {
+        return 0;
+    };
+    // The separator line "-a-+-b-+-c-" is the widest: one before and after,
+    // three between.
+    let line_width = |w: &[usize]| 2 + w.iter().sum::<usize>() + 3 * w.len().saturating_sub(1);
+    while line_width(widths) > width_max {
+        let (i, widest) = widths
+            .iter()
+            .copied()
+            .enumerate()
+            .max_by_key(|(i, w)| (*w, usize::MAX - i))
+            .unwrap_or((0, 0));
+        if widest <= COLUMN_WIDTH_MIN {
+            break;
+        }
+        let excess = line_width(widths) - width_max;
+        widths[i] = widest.saturating_sub(excess).max(COLUMN_WIDTH_MIN);
+    }
+    if line_width(widths) <= width_max {
+        return 0;
+    }
+    let mut hidden = 0;
+    // Room for the " | …" that marks the left-out columns.
+    while widths.len() > 1 && line_width(widths) + 4 > width_max {
+        widths.pop();
+        hidden += 1;
+    }
+    hidden
+}
+
+/// `s` cut to `width` characters, the last one an ellipsis when cut.
+fn cut(s: &str, width: usize) -> String {
+    if s.chars().count() <= width {
+        return s.to_string();
+    }
+    let mut t: String = s.chars().take(width.saturating_sub(1)).collect();
+    t.push('…');
+    t
 }
 
 fn pad(s: &str, width: usize, right: bool) -> String {
@@ -135,24 +279,46 @@ fn center(s: &str, width: usize) -> String {
     format!("{}{s}{}", " ".repeat(left), " ".repeat(total - left))
 }
 
-fn write_csv(out: &mut dyn Write, result: &QueryResult) -> Result<()> {
+fn write_csv(out: &mut dyn Write, result: &QueryResult, null: &str) -> Result<()> {
     let mut w = csv::Writer::from_writer(out);
     w.write_record(result.columns.iter().map(|c| c.name.as_str()))?;
     for row in cells(result)? {
-        w.write_record(row.iter().map(|c| c.as_deref().unwrap_or("")))?;
+        w.write_record(row.iter().map(|c| c.as_deref().unwrap_or(null)))?;
     }
     w.flush()?;
     Ok(())
 }
 
-fn write_json(out: &mut dyn Write, result: &QueryResult) -> Result<()> {
+fn write_lines(out: &mut dyn Write, result: &QueryResult, null: &str) -> Result<()> {
+    let width = result
+        .columns
+        .iter()
+        .map(|c| c.name.chars().count())
+        .max()
+        .unwrap_or(0);
+    for (n, row) in cells(result)?.iter().enumerate() {
+        if n > 0 {
+            writeln!(out)?;
+        }
+        for (cell, col) in row.iter().zip(&result.columns) {
+            let name = pad(&col.name, width, true);
+            writeln!(out, "{name} = {}", cell.as_deref().unwrap_or(null))?;
+        }
+    }
+    Ok(())
+}
+
+/// A JSON array of row objects, or with `lines` one object per line.
+fn write_json(out: &mut dyn Write, result: &QueryResult, lines: bool) -> Result<()> {
     let rows = cells(result)?;
     let keys: Vec<String> = result
         .columns
         .iter()
         .map(|c| serde_json::to_string(&c.name))
         .collect::<Result<_, _>>()?;
-    writeln!(out, "[")?;
+    if !lines {
+        writeln!(out, "[")?;
+    }
     for (n, row) in rows.iter().enumerate() {
         let fields: Vec<String> = row
             .iter()
@@ -162,10 +328,16 @@ fn write_json(out: &mut dyn Write, result: &QueryResult) -> Result<()> {
                 Ok(format!("{key}: {}", json_value(cell.as_deref(), col.ty)?))
             })
             .collect::<Result<_>>()?;
-        let comma = if n + 1 < rows.len() { "," } else { "" };
-        writeln!(out, "  {{{}}}{comma}", fields.join(", "))?;
+        if lines {
+            writeln!(out, "{{{}}}", fields.join(", "))?;
+        } else {
+            let comma = if n + 1 < rows.len() { "," } else { "" };
+            writeln!(out, "  {{{}}}{comma}", fields.join(", "))?;
+        }
     }
-    writeln!(out, "]")?;
+    if !lines {
+        writeln!(out, "]")?;
+    }
     Ok(())
 }
 
@@ -182,4 +354,30 @@ fn json_value(cell: Option<&str>, ty: hyperctl_sql::SqlType) -> Result<String> {
     } else {
         serde_json::to_string(text)?
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn widths_shrink_the_widest_column_first_then_drop_columns() {
+        let mut w = vec![4, 40, 10];
+        assert_eq!(fit_widths(&mut w, Some(40)), 0);
+        assert_eq!(w, vec![4, 18, 10]);
+        assert_eq!(2 + 4 + 18 + 10 + 6, 40);
+        let mut w = vec![10, 10, 10, 10, 10];
+        let hidden = fit_widths(&mut w, Some(24));
+        assert_eq!((hidden, w), (3, vec![6, 6]));
+        let mut w = vec![3, 50];
+        assert_eq!(fit_widths(&mut w, None), 0);
+        assert_eq!(w, vec![3, 50]);
+    }
+
+    #[test]
+    fn cut_marks_what_it_cuts() {
+        assert_eq!(cut("abcdef", 6), "abcdef");
+        assert_eq!(cut("abcdefg", 6), "abcde…");
+        assert_eq!(cut("äöüäöüä", 3), "äö…");
+    }
 }

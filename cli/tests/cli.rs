@@ -278,3 +278,9 @@ fn scripts_run_statement_by_statement() {
     );
     assert_eq!(out.status.code(), Some(1));
 }
+
+// Issue 8: the CLI as a daily tool.
+#[path = "cli/golden.rs"]
+mod golden;
+#[path = "cli/tools.rs"]
+mod tools;

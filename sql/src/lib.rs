@@ -35,6 +35,7 @@ mod binder;
 mod connection;
 mod error;
 mod load;
+mod optimize;
 mod parse;
 mod plan;
 mod pushdown;

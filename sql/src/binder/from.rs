@@ -445,7 +445,7 @@ fn merge_using(
 
 /// A join node; the condition's conjuncts are split into equal keys and a
 /// residual filter.
-pub(super) fn make_join(
+pub(crate) fn make_join(
     left: LogicalPlan,
     right: LogicalPlan,
     join_type: JoinType,

@@ -18,6 +18,7 @@ mod window;
 pub(crate) use copy::{bind_copy, bind_copy_to, parse_copy};
 pub(crate) use dml::ModifyPlan;
 pub(crate) use expr::{not_supported, sql_type};
+pub(crate) use from::make_join;
 pub(crate) use statement::{BoundStatement, InsertPlan, bind_statement};
 
 use hyperctl_storage::{DEFAULT_SCHEMA, Snapshot, TableHandle, WriteTxn};

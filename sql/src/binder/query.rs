@@ -22,7 +22,7 @@ type BindResult<T> = Result<T, SqlError>;
 /// Binds a whole query (a statement's, or one with no enclosing query).
 pub(crate) fn bind_query(catalog: &dyn CatalogView, q: &ast::Query) -> BindResult<LogicalPlan> {
     let ctx = BindCtx::root(catalog);
-    bind_query_ctx(&ctx, q)
+    Ok(crate::optimize::reorder_joins(bind_query_ctx(&ctx, q)?))
 }
 
 /// Binds a query at the level `ctx` describes.

@@ -1,0 +1,415 @@
+//! Join ordering: each cluster of inner joins in a bound plan (the comma
+//! list and `JOIN ... ON` of a FROM clause, after WHERE conjuncts moved into
+//! it) is rebuilt in the order that keeps intermediate results small, by
+//! estimated cardinality ([`LogicalPlan::estimated_rows`]).
+//!
+//! The algorithm is greedy (GOO, "greedy operator ordering"): start with
+//! the cluster's inputs, and repeatedly join the two connected by a join
+//! predicate whose result is estimated smallest, the larger one as the probe
+//! (left) side and the smaller one as the build (right) side; inputs that no
+//! predicate connects are cross-joined last, smallest first. Each predicate
+//! goes to the lowest join whose inputs cover it. A projection on top
+//! restores the cluster's column order.
+//!
+//! Invariant: the rebuilt cluster computes the same rows as the original:
+//! inner joins commute and associate, and every predicate is applied once,
+//! above all the inputs it reads.
+
+use hyperctl_exec::{BinaryOp, JoinType};
+use hyperctl_format::SqlType;
+
+use crate::plan::{BoundExpr, LogicalPlan};
+
+/// Reorders the inner-join clusters of `plan`, inputs first.
+pub(crate) fn reorder_joins(plan: LogicalPlan) -> LogicalPlan {
+    let plan = map_inputs(plan, reorder_joins);
+    match plan {
+        LogicalPlan::Join {
+            join_type: JoinType::Inner,
+            ..
+        } => reorder_cluster(plan),
+        other => other,
+    }
+}
+
+/// `plan` with `f` applied to each of its inputs.
+fn map_inputs(plan: LogicalPlan, f: fn(LogicalPlan) -> LogicalPlan) -> LogicalPlan {
+    let go = |b: Box<LogicalPlan>| Box::new(f(*b));
+    match plan {
+        LogicalPlan::Scan { .. } | LogicalPlan::Values { .. } | LogicalPlan::WorkScan { .. } => {
+            plan
+        }
+        LogicalPlan::Filter { input, predicate } => LogicalPlan::Filter {
+            input: go(input),
+            predicate,
+        },
+        LogicalPlan::Project {
+            input,
+            exprs,
+            columns,
+        } => LogicalPlan::Project {
+            input: go(input),
+            exprs,
+            columns,
+        },
+        LogicalPlan::Aggregate {
+            input,
+            group_by,
+            aggregates,
+            columns,
+        } => LogicalPlan::Aggregate {
+            input: go(input),
+            group_by,
+            aggregates,
+            columns,
+        },
+        LogicalPlan::Sort { input, keys } => LogicalPlan::Sort {
+            input: go(input),
+            keys,
+        },
+        LogicalPlan::Limit { input, skip, fetch } => LogicalPlan::Limit {
+            input: go(input),
+            skip,
+            fetch,
+        },
+        LogicalPlan::Join {
+            left,
+            right,
+            join_type,
+            on,
+            filter,
+            columns,
+        } => LogicalPlan::Join {
+            left: go(left),
+            right: go(right),
+            join_type,
+            on,
+            filter,
+            columns,
+        },
+        LogicalPlan::SetOp {
+            left,
+            right,
+            kind,
+            all,
+            columns,
+        } => LogicalPlan::SetOp {
+            left: go(left),
+            right: go(right),
+            kind,
+            all,
+            columns,
+        },
+        LogicalPlan::SingleRow { input, origin } => LogicalPlan::SingleRow {
+            input: go(input),
+            origin,
+        },
+        LogicalPlan::Window {
+            input,
+            partition_by,
+            order_by,
+            functions,
+            columns,
+        } => LogicalPlan::Window {
+            input: go(input),
+            partition_by,
+            order_by,
+            functions,
+            columns,
+        },
+        LogicalPlan::RecursiveUnion {
+            anchor,
+            step,
+            work,
+            distinct,
+            columns,
+        } => LogicalPlan::RecursiveUnion {
+            anchor: go(anchor),
+            step: go(step),
+            work,
+            distinct,
+            columns,
+        },
+    }
+}
+
+/// The inputs of a cluster of inner joins and its predicates, over the
+/// concatenation of the inputs' columns (the cluster's output order).
+struct Cluster {
+    leaves: Vec<LogicalPlan>,
+    predicates: Vec<BoundExpr>,
+}
+
+/// Flattens the inner joins under `plan` into `cluster`; `offset` is the
+/// position of `plan`'s first column in the cluster's output.
+fn flatten(plan: LogicalPlan, offset: usize, cluster: &mut Cluster) {
+    match plan {
+        LogicalPlan::Join {
+            left,
+            right,
+            join_type: JoinType::Inner,
+            on,
+            filter,
+            ..
+        } => {
+            let nl = left.columns().len();
+            let shift = |e: &BoundExpr, by: usize| e.map_columns(&|i| i + by);
+            for (l, r) in on {
+                cluster.predicates.push(BoundExpr::Binary {
+                    op: BinaryOp::Eq,
+                    left: Box::new(shift(&l, offset)),
+                    right: Box::new(shift(&r, offset + nl)),
+                    ty: SqlType::Bool,
+                });
+            }
+            if let Some(f) = filter {
+                cluster.predicates.extend(shift(&f, offset).conjuncts());
+            }
+            flatten(*left, offset, cluster);
+            flatten(*right, offset + nl, cluster);
+        }
+        leaf => cluster.leaves.push(leaf),
+    }
+}
+
+/// A partial result of the greedy search: a plan over some leaves (in the
+/// order of its columns) and its estimated rows.
+struct Part {
+    plan: LogicalPlan,
+    leaves: Vec<usize>,
+    rows: f64,
+}
+
+fn reorder_cluster(plan: LogicalPlan) -> LogicalPlan {
+    let columns = plan.columns().to_vec();
+    let mut cluster = Cluster {
+        leaves: Vec::new(),
+        predicates: Vec::new(),
+    };
+    flatten(plan, 0, &mut cluster);
+    let Cluster { leaves, predicates } = cluster;
+    let widths: Vec<usize> = leaves.iter().map(|l| l.columns().len()).collect();
+    let starts: Vec<usize> = widths
+        .iter()
+        .scan(0, |acc, w| {
+            let start = *acc;
+            *acc += w;
+            Some(start)
+        })
+        .collect();
+    let leaf_of = |column: usize| starts.iter().rposition(|&s| s <= column).unwrap_or(0);
+    // Which leaves each predicate reads.
+    let reads: Vec<Vec<usize>> = predicates
+        .iter()
+        .map(|p| {
+            let mut leaves = Vec::new();
+            p.visit_columns(&mut |c| {
+                let l = leaf_of(c);
+                if !leaves.contains(&l) {
+                    leaves.push(l);
+                }
+            });
+            leaves
+        })
+        .collect();
+    let mut used = vec![false; predicates.len()];
+    // A predicate over one leaf (from an ON clause) filters that leaf; one
+    // over none (a constant) filters the result.
+    let mut leaves: Vec<LogicalPlan> = leaves;
+    let mut constant = Vec::new();
+    for (p, r) in reads.iter().enumerate() {
+        match r.as_slice() {
+            [] => constant.push(predicates[p].clone()),
+            [l] => {
+                let leaf = std::mem::replace(
+                    &mut leaves[*l],
+                    LogicalPlan::Values {
+                        rows: Vec::new(),
+                        columns: Vec::new(),
+                    },
+                );
+                let start = starts[*l];
+                leaves[*l] = LogicalPlan::Filter {
+                    input: Box::new(leaf),
+                    predicate: predicates[p].map_columns(&|c| c - start),
+                };
+            }
+            _ => continue,
+        }
+        used[p] = true;
+    }
+    let mut parts: Vec<Part> = leaves
+        .into_iter()
+        .enumerate()
+        .map(|(i, plan)| Part {
+            rows: plan.estimated_rows().unwrap_or(1_000) as f64,
+            plan,
+            leaves: vec![i],
+        })
+        .collect();
+    while parts.len() > 1 {
+        // The connected pair with the smallest estimated result; none: the
+        // two smallest parts, cross-joined.
+        let mut best: Option<(f64, usize, usize)> = None;
+        for a in 0..parts.len() {
+            for b in a + 1..parts.len() {
+                let connecting = connecting(&reads, &used, &parts[a].leaves, &parts[b].leaves);
+                if connecting.is_empty() {
+                    continue;
+                }
+                let est = join_estimate(&parts[a], &parts[b], &connecting, &predicates);
+                if best.is_none_or(|(e, _, _)| est < e) {
+                    best = Some((est, a, b));
+                }
+            }
+        }
+        let (est, a, b) = best.unwrap_or_else(|| {
+            let mut order: Vec<usize> = (0..parts.len()).collect();
+            order.sort_by(|&x, &y| parts[x].rows.total_cmp(&parts[y].rows));
+            let (a, b) = (order[0].min(order[1]), order[0].max(order[1]));
+            (parts[a].rows * parts[b].rows, a, b)
+        });
+        let pb = parts.swap_remove(b);
+        let pa = parts.swap_remove(a);
+        // The larger input probes, the smaller one is built.
+        let (probe, build) = if pa.rows >= pb.rows {
+            (pa, pb)
+        } else {
+            (pb, pa)
+        };
+        let joined = join_parts(
+            probe,
+            build,
+            &predicates,
+            &reads,
+            &mut used,
+            &starts,
+            &widths,
+        );
+        parts.push(Part {
+            rows: est,
+            ..joined
+        });
+    }
+    let Some(top) = parts.pop() else {
+        unreachable!("a join cluster has at least two leaves")
+    };
+    // Back to the cluster's column order.
+    let position = positions(&top.leaves, &starts, &widths);
+    let exprs = (0..columns.len())
+        .map(|g| {
+            let c = &columns[g];
+            BoundExpr::Column {
+                index: position[g],
+                ty: c.ty,
+                nullable: c.nullable,
+            }
+        })
+        .collect();
+    let plan = LogicalPlan::Project {
+        input: Box::new(top.plan),
+        exprs,
+        columns,
+    };
+    match BoundExpr::and_all(constant) {
+        Some(predicate) => LogicalPlan::Filter {
+            input: Box::new(plan),
+            predicate,
+        },
+        None => plan,
+    }
+}
+
+/// The unused predicates that read leaves of both `a` and `b` and nothing
+/// outside them.
+fn connecting(reads: &[Vec<usize>], used: &[bool], a: &[usize], b: &[usize]) -> Vec<usize> {
+    reads
+        .iter()
+        .enumerate()
+        .filter(|(p, r)| {
+            !used[*p]
+                && r.iter().any(|l| a.contains(l))
+                && r.iter().any(|l| b.contains(l))
+                && r.iter().all(|l| a.contains(l) || b.contains(l))
+        })
+        .map(|(p, _)| p)
+        .collect()
+}
+
+/// Estimated rows of joining `a` and `b` on the predicates `on`: with an
+/// equality, |a| * |b| / distinct keys, the distinct keys guessed as the
+/// smaller base size of the two sides (a key joins a foreign key); with
+/// none, a quarter of the cross product.
+fn join_estimate(a: &Part, b: &Part, on: &[usize], predicates: &[BoundExpr]) -> f64 {
+    let equality = on.iter().any(|&p| {
+        matches!(
+            predicates[p],
+            BoundExpr::Binary {
+                op: BinaryOp::Eq,
+                ..
+            }
+        )
+    });
+    let cross = a.rows * b.rows;
+    if !equality {
+        return cross * 0.25;
+    }
+    let keys = base_rows(&a.plan).min(base_rows(&b.plan)).max(1.0);
+    (cross / keys).max(1.0)
+}
+
+/// Rows of a plan before its filters: the size its keys come from.
+fn base_rows(plan: &LogicalPlan) -> f64 {
+    match plan {
+        LogicalPlan::Filter { input, .. } | LogicalPlan::Project { input, .. } => base_rows(input),
+        LogicalPlan::Join { left, right, .. } => base_rows(left).max(base_rows(right)),
+        other => other.estimated_rows().unwrap_or(1_000) as f64,
+    }
+}
+
+/// Where each column of the cluster is in a plan over `order`'s leaves.
+fn positions(order: &[usize], starts: &[usize], widths: &[usize]) -> Vec<usize> {
+    let total: usize = widths.iter().sum();
+    let mut position = vec![0; total];
+    let mut at = 0;
+    for &leaf in order {
+        for k in 0..widths[leaf] {
+            position[starts[leaf] + k] = at + k;
+        }
+        at += widths[leaf];
+    }
+    position
+}
+
+/// Joins two parts with every unused predicate their leaves cover.
+fn join_parts(
+    probe: Part,
+    build: Part,
+    predicates: &[BoundExpr],
+    reads: &[Vec<usize>],
+    used: &mut [bool],
+    starts: &[usize],
+    widths: &[usize],
+) -> Part {
+    let mut leaves = probe.leaves.clone();
+    leaves.extend(&build.leaves);
+    let position = positions(&leaves, starts, widths);
+    let mut conjuncts = Vec::new();
+    for (p, r) in reads.iter().enumerate() {
+        if !used[p] && r.iter().all(|l| leaves.contains(l)) {
+            used[p] = true;
+            conjuncts.push(predicates[p].map_columns(&|c| position[c]));
+        }
+    }
+    let plan = crate::binder::make_join(
+        probe.plan,
+        build.plan,
+        JoinType::Inner,
+        BoundExpr::and_all(conjuncts),
+    );
+    Part {
+        plan,
+        leaves,
+        rows: 0.0,
+    }
+}

@@ -341,12 +341,10 @@ impl Connection {
                 Ok(StatementResult::Done)
             }
             BoundStatement::DropDatabase { path, if_exists } => {
-                let canonical = |p: &Path| p.canonicalize().unwrap_or_else(|_| p.to_path_buf());
-                let wanted = canonical(Path::new(&path));
                 if self
                     .attached
                     .iter()
-                    .any(|a| canonical(a.db.path()) == wanted)
+                    .any(|a| same_file(a.db.path(), Path::new(&path)))
                 {
                     return Err(SqlError::new(
                         state::OBJECT_IN_USE,
@@ -528,21 +526,12 @@ impl Connection {
         alias: String,
         span: sqlparser::tokenizer::Span,
     ) -> Result<()> {
-        if self.txn.is_some() {
-            return Err(SqlError::new(
-                state::ACTIVE_TRANSACTION,
-                "ATTACH DATABASE cannot run inside a transaction block",
-            )
-            .at(span)
-            .into());
-        }
-        let canonical = |p: &Path| p.canonicalize().unwrap_or_else(|_| p.to_path_buf());
-        let wanted = canonical(path);
-        let main = (canonical(self.db.path()) == wanted).then(|| self.main_alias());
+        self.outside_block("ATTACH DATABASE", span)?;
+        let main = same_file(self.db.path(), path).then(|| self.main_alias());
         let holder = main.or_else(|| {
             self.attached
                 .iter()
-                .find(|a| canonical(a.db.path()) == wanted)
+                .find(|a| same_file(a.db.path(), path))
                 .map(|a| a.alias.clone())
         });
         if let Some(holder) = holder {
@@ -576,6 +565,20 @@ impl Connection {
         Ok(())
     }
 
+    /// Fails inside a BEGIN block: `what` changes the databases a
+    /// transaction could write.
+    fn outside_block(&self, what: &str, span: sqlparser::tokenizer::Span) -> Result<()> {
+        if self.txn.is_some() {
+            return Err(SqlError::new(
+                state::ACTIVE_TRANSACTION,
+                format!("{what} cannot run inside a transaction block"),
+            )
+            .at(span)
+            .into());
+        }
+        Ok(())
+    }
+
     /// The aliases of the attached databases.
     pub(crate) fn attached_aliases(&self) -> Vec<String> {
         self.attached.iter().map(|a| a.alias.clone()).collect()
@@ -587,14 +590,7 @@ impl Connection {
         alias: &str,
         span: sqlparser::tokenizer::Span,
     ) -> Result<()> {
-        if self.txn.is_some() {
-            return Err(SqlError::new(
-                state::ACTIVE_TRANSACTION,
-                "DETACH DATABASE cannot run inside a transaction block",
-            )
-            .at(span)
-            .into());
-        }
+        self.outside_block("DETACH DATABASE", span)?;
         match self.attached.iter().position(|a| a.alias == alias) {
             Some(i) => {
                 self.attached.remove(i);
@@ -1015,6 +1011,12 @@ fn add_columns(
     txn.drop_table(&q.schema, &q.table)?;
     txn.rename_table(&q.schema, &temp, &q.schema, &q.table)?;
     Ok(())
+}
+
+/// Whether two paths name one file.
+fn same_file(a: &Path, b: &Path) -> bool {
+    let canonical = |p: &Path| p.canonicalize().unwrap_or_else(|_| p.to_path_buf());
+    canonical(a) == canonical(b)
 }
 
 /// The error for a table that is not there: its schema's (3F000) when the

@@ -20,6 +20,28 @@ pub enum Nullability {
 }
 
 /// Whether a table outlives the connection.
+///
+/// A temporary table (here from a [`TableDefinition`], in SQL `CREATE
+/// TEMPORARY TABLE`) is seen by its connection alone and never written to
+/// the file:
+///
+/// ```
+/// use hyperctl_sql::{Column, Database, Persistence, SqlType, TableDefinition, Value};
+///
+/// let db = Database::in_memory();
+/// let mut conn = db.connect();
+/// let scratch = TableDefinition::new("scratch")
+///     .add_column(Column::not_null("id", SqlType::Int))
+///     .with_persistence(Persistence::Temporary);
+/// conn.catalog().create_table(&scratch)?;
+/// conn.execute_command("INSERT INTO scratch VALUES (1), (2)")?;
+/// assert_eq!(conn.execute_scalar_query("SELECT count(*) FROM scratch")?, Value::BigInt(2));
+/// let back = conn.catalog().get_table_definition("scratch")?;
+/// assert_eq!(back.persistence(), Persistence::Temporary);
+/// // Another connection does not see it.
+/// assert!(db.connect().execute_query("SELECT * FROM scratch").is_err());
+/// # Ok::<(), hyperctl_sql::Error>(())
+/// ```
 #[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Persistence {

@@ -28,8 +28,8 @@ use crate::plan::{BoundExpr, ColumnInfo, LogicalPlan};
 
 type BindResult<T> = Result<T, SqlError>;
 
-/// PostgreSQL's limit on the number of grouping sets.
-const SETS_MAX: usize = 4096;
+/// Hyper's limit on the number of grouping sets.
+const SETS_MAX: usize = 1024;
 /// Distinct keys of a GROUP BY with grouping sets (bits of a set's mask).
 const KEYS_MAX: usize = 63;
 
@@ -110,9 +110,10 @@ fn item_sets(e: &Expr, key_of: &mut dyn FnMut(&Expr) -> BindResult<u64>) -> Bind
         }
         Expr::Cube(lists) => {
             let masks = list_masks(lists, key_of)?;
-            if masks.len() > 12 {
-                return Err(not_supported("CUBE of more than 12 elements", e.span()));
-            }
+            check_count(
+                1usize.checked_shl(masks.len() as u32).unwrap_or(usize::MAX),
+                e.span(),
+            )?;
             // Every subset, the full set first.
             let n = masks.len();
             Ok((0..1u32 << n)
@@ -193,7 +194,7 @@ fn check_count(n: usize, span: Span) -> BindResult<()> {
     if n > SETS_MAX {
         return Err(SqlError::new(
             state::PROGRAM_LIMIT_EXCEEDED,
-            format!("too many grouping sets present (maximum {SETS_MAX})"),
+            format!("GROUP BY is limited to {SETS_MAX} grouping sets"),
         )
         .at(span));
     }

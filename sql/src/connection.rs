@@ -4,6 +4,12 @@
 //! Transactions: each statement runs in its own transaction (autocommit)
 //! unless `BEGIN` opened one; `COMMIT` makes it durable, `ROLLBACK` (or an
 //! error inside it, or dropping the connection) discards it.
+//!
+//! Temporary tables (`CREATE TEMPORARY TABLE`, schema `pg_temp`) live in an
+//! in-memory store of the connection's own: visible to it alone, never
+//! written to the file, gone when it closes. Statements that write them use
+//! a transaction of that store (committed and rolled back with the
+//! connection's).
 
 use std::path::Path;
 
@@ -14,7 +20,9 @@ use hyperctl_exec::arrow::datatypes::SchemaRef;
 use hyperctl_format::SqlType;
 use hyperctl_storage::{CreateMode, OpenOptions, TableDef, WriteTxn};
 
-use crate::binder::{BoundStatement, CatalogView, InsertPlan, bind_statement};
+use crate::binder::{
+    BoundStatement, CatalogView, InsertPlan, SessionView, TEMP_SCHEMA, bind_statement,
+};
 use crate::error::{Error, Result, SqlError, state};
 use crate::parse::{StatementText, parse_one};
 use crate::plan::{LogicalPlan, arrow_schema};
@@ -81,6 +89,9 @@ impl Database {
             txn: None,
             aborted: false,
             exec: hyperctl_exec::ExecOptions::default(),
+            temp: None,
+            attached: Vec::new(),
+            block_target: None,
         }
     }
 
@@ -139,6 +150,45 @@ pub struct Connection {
     aborted: bool,
     /// How queries run: threads, morsel size, memory limit.
     exec: hyperctl_exec::ExecOptions,
+    /// The temporary tables, once the first one is created.
+    temp: Option<Side>,
+    /// Databases attached with ATTACH DATABASE, by alias.
+    attached: Vec<Side>,
+    /// The database (not the temporary store) a BEGIN block has written:
+    /// as Hyper, a transaction writes one database.
+    block_target: Option<Target>,
+}
+
+/// A database of a connection besides its own: its temporary tables (an
+/// in-memory database with schema `pg_temp`) or an attached one; with its
+/// write transaction while a BEGIN block writes it.
+#[derive(Debug)]
+struct Side {
+    alias: String,
+    db: hyperctl_storage::Database,
+    txn: Option<WriteTxn>,
+}
+
+impl Side {
+    fn temporary() -> Result<Side> {
+        let db = hyperctl_storage::Database::in_memory();
+        let mut txn = db.begin_write()?;
+        txn.create_schema(TEMP_SCHEMA)?;
+        txn.commit()?;
+        Ok(Side {
+            alias: TEMP_SCHEMA.to_string(),
+            db,
+            txn: None,
+        })
+    }
+}
+
+/// The database a writing statement writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Target {
+    Main,
+    Temp,
+    Attached(usize),
 }
 
 impl Connection {
@@ -258,10 +308,7 @@ impl Connection {
             if self.aborted {
                 return Err(aborted_error());
             }
-            let bound = match &self.txn {
-                Some(txn) => crate::binder::bind_copy_to(txn, copy)?,
-                None => crate::binder::bind_copy_to(&self.db.snapshot(), copy)?,
-            };
+            let bound = self.with_view(|v| crate::binder::bind_copy_to(v, copy))?;
             let result = self.execute_query(&bound.query)?;
             let rows = crate::load::write_columnar(
                 std::path::Path::new(&bound.path),
@@ -271,16 +318,12 @@ impl Connection {
             return Ok(StatementResult::Count(rows));
         }
         let bound = if let Some(copy) = copy {
-            BoundStatement::Copy(match &self.txn {
-                Some(txn) => crate::binder::bind_copy(txn, &copy)?,
-                None => crate::binder::bind_copy(&self.db.snapshot(), &copy)?,
-            })
+            BoundStatement::Copy(self.with_view(|v| crate::binder::bind_copy(v, &copy))?)
+        } else if let Some((alias, span)) = crate::parse::parse_detach(sql)? {
+            BoundStatement::Detach { alias, span }
         } else {
             let parsed = parse_one(sql)?;
-            match &self.txn {
-                Some(txn) => bind_statement(txn, &parsed)?,
-                None => bind_statement(&self.db.snapshot(), &parsed)?,
-            }
+            self.with_view(|v| bind_statement(v, &parsed))?
         };
         if self.aborted && !matches!(bound, BoundStatement::Commit | BoundStatement::Rollback) {
             return Err(aborted_error());
@@ -296,7 +339,51 @@ impl Connection {
             BoundStatement::Commit => self.commit(),
             BoundStatement::Rollback => {
                 self.txn = None;
+                self.block_target = None;
+                for side in self.temp.iter_mut().chain(&mut self.attached) {
+                    side.txn = None;
+                }
                 self.aborted = false;
+                Ok(StatementResult::Done)
+            }
+            BoundStatement::Attach { path, alias, span } => {
+                self.attach_database(Path::new(&path), alias, span)?;
+                Ok(StatementResult::Done)
+            }
+            BoundStatement::Detach { alias, span } => {
+                self.detach_database(&alias, span)?;
+                Ok(StatementResult::Done)
+            }
+            BoundStatement::CreateDatabase {
+                path,
+                if_not_exists,
+            } => {
+                let catalog = self.catalog();
+                if if_not_exists {
+                    catalog.create_database_if_not_exists(&path)?;
+                } else {
+                    catalog.create_database(&path)?;
+                }
+                Ok(StatementResult::Done)
+            }
+            BoundStatement::DropDatabase { path, if_exists } => {
+                if self
+                    .attached
+                    .iter()
+                    .any(|a| same_file(a.db.path(), Path::new(&path)))
+                {
+                    return Err(SqlError::new(
+                        state::OBJECT_IN_USE,
+                        "the database cannot be dropped, as it is currently in use",
+                    )
+                    .into());
+                }
+                let catalog = self.catalog();
+                if if_exists {
+                    catalog.drop_database_if_exists(&path)?;
+                } else {
+                    catalog.drop_database(&path)?;
+                }
                 Ok(StatementResult::Done)
             }
             other => self.write(other),
@@ -323,11 +410,23 @@ impl Connection {
             )
             .into());
         };
+        self.block_target = None;
+        let side_txns: Vec<WriteTxn> = self
+            .temp
+            .iter_mut()
+            .chain(&mut self.attached)
+            .filter_map(|side| side.txn.take())
+            .collect();
         if std::mem::take(&mut self.aborted) {
             // As PostgreSQL and Hyper: COMMIT of a failed transaction rolls back.
             return Ok(StatementResult::Done);
         }
+        // One database at most has changes (see `block_target`); the
+        // temporary store is in memory.
         txn.commit()?;
+        for t in side_txns {
+            t.commit()?;
+        }
         Ok(StatementResult::Done)
     }
 
@@ -344,6 +443,23 @@ impl Connection {
             self.db.vacuum()?;
             return Ok(StatementResult::Done);
         }
+        let target = self.target_of(&stmt)?;
+        if self.txn.is_some() && target != Target::Temp {
+            match self.block_target {
+                Some(t) if t != target => {
+                    return Err(SqlError::new(
+                        state::ACTIVE_TRANSACTION,
+                        "The database cannot be modified, as the active transaction has uncommitted changes in another database.",
+                    )
+                    .hint("Commit the transaction before modifying another database.")
+                    .into());
+                }
+                _ => self.block_target = Some(target),
+            }
+        }
+        if target != Target::Main {
+            return self.with_side_txn(target, |txn| apply(txn, stmt));
+        }
         match self.txn.as_mut() {
             Some(txn) => apply(txn, stmt),
             None => {
@@ -355,11 +471,228 @@ impl Connection {
         }
     }
 
+    /// Runs a statement that writes temporary tables, in the temporary
+    /// store's transaction (opened for a BEGIN block, else its own).
+    /// Which database a writing statement writes; all its tables must be
+    /// of one.
+    fn target_of(&self, stmt: &BoundStatement) -> Result<Target> {
+        let of_name = |database: Option<&String>, schema: &str| -> Result<Target> {
+            if schema == TEMP_SCHEMA {
+                return Ok(Target::Temp);
+            }
+            match database {
+                None => Ok(Target::Main),
+                Some(d) if *d == self.main_alias() => Ok(Target::Main),
+                Some(d) => self
+                    .attached
+                    .iter()
+                    .position(|a| a.alias == *d)
+                    .map(Target::Attached)
+                    .ok_or_else(|| {
+                        crate::binder::missing_schema(
+                            &format!("{d}\".\"{schema}"),
+                            sqlparser::tokenizer::Span::empty(),
+                        )
+                        .into()
+                    }),
+            }
+        };
+        let of_handle = |h: &hyperctl_storage::TableHandle| -> Target {
+            if self.temp.as_ref().is_some_and(|t| h.is_of(&t.db)) {
+                return Target::Temp;
+            }
+            match self.attached.iter().position(|a| h.is_of(&a.db)) {
+                Some(i) => Target::Attached(i),
+                None => Target::Main,
+            }
+        };
+        let targets: Vec<Target> = match stmt {
+            BoundStatement::CreateTable { database, def, .. } => {
+                vec![of_name(database.as_ref(), &def.schema)?]
+            }
+            BoundStatement::DropTable { names, .. } | BoundStatement::Truncate(names) => names
+                .iter()
+                .map(|(q, _)| of_name(q.database.as_ref(), &q.schema))
+                .collect::<Result<_>>()?,
+            BoundStatement::Insert(plan) => vec![of_handle(&plan.table)],
+            BoundStatement::Copy(plan) => vec![of_handle(&plan.table)],
+            BoundStatement::Modify(plan) => vec![of_handle(&plan.table)],
+            BoundStatement::Rename { from, .. } => {
+                vec![of_name(from.database.as_ref(), &from.schema)?]
+            }
+            BoundStatement::AddColumns { table, .. } => {
+                vec![of_name(table.database.as_ref(), &table.schema)?]
+            }
+            _ => Vec::new(),
+        };
+        match targets.split_first() {
+            None => Ok(Target::Main),
+            Some((first, rest)) if rest.iter().all(|t| t == first) => Ok(*first),
+            Some(_) => Err(crate::binder::not_supported(
+                "a statement on tables of several databases",
+                sqlparser::tokenizer::Span::empty(),
+            )
+            .into()),
+        }
+    }
+
+    /// The alias of the connection's own database: its file stem.
+    pub(crate) fn main_alias(&self) -> String {
+        let path = self.db.path();
+        path.file_stem()
+            .map_or_else(|| path.to_string_lossy(), |s| s.to_string_lossy())
+            .into_owned()
+    }
+
+    /// ATTACH DATABASE: opens an existing database file (locking it) under
+    /// `alias`, until DETACH or the connection closes.
+    pub(crate) fn attach_database(
+        &mut self,
+        path: &Path,
+        alias: String,
+        span: sqlparser::tokenizer::Span,
+    ) -> Result<()> {
+        self.outside_block("ATTACH DATABASE", span)?;
+        let main = same_file(self.db.path(), path).then(|| self.main_alias());
+        let holder = main.or_else(|| {
+            self.attached
+                .iter()
+                .find(|a| same_file(a.db.path(), path))
+                .map(|a| a.alias.clone())
+        });
+        if let Some(holder) = holder {
+            return Err(SqlError::new(
+                state::OBJECT_IN_USE,
+                format!("database already in use under alias name '{holder}'"),
+            )
+            .at(span)
+            .into());
+        }
+        if alias == self.main_alias()
+            || alias == TEMP_SCHEMA
+            || self.attached.iter().any(|a| a.alias == alias)
+        {
+            return Err(SqlError::new(
+                state::DUPLICATE_DATABASE,
+                format!("a database with the alias \"{alias}\" is already attached"),
+            )
+            .at(span)
+            .into());
+        }
+        let db = hyperctl_storage::Database::open(
+            path,
+            &OpenOptions::new().create_mode(CreateMode::None),
+        )?;
+        self.attached.push(Side {
+            alias,
+            db,
+            txn: None,
+        });
+        Ok(())
+    }
+
+    /// Fails inside a BEGIN block: `what` changes the databases a
+    /// transaction could write.
+    fn outside_block(&self, what: &str, span: sqlparser::tokenizer::Span) -> Result<()> {
+        if self.txn.is_some() {
+            return Err(SqlError::new(
+                state::ACTIVE_TRANSACTION,
+                format!("{what} cannot run inside a transaction block"),
+            )
+            .at(span)
+            .into());
+        }
+        Ok(())
+    }
+
+    /// The aliases of the attached databases.
+    pub(crate) fn attached_aliases(&self) -> Vec<String> {
+        self.attached.iter().map(|a| a.alias.clone()).collect()
+    }
+
+    /// DETACH DATABASE: closes an attached database.
+    pub(crate) fn detach_database(
+        &mut self,
+        alias: &str,
+        span: sqlparser::tokenizer::Span,
+    ) -> Result<()> {
+        self.outside_block("DETACH DATABASE", span)?;
+        match self.attached.iter().position(|a| a.alias == alias) {
+            Some(i) => {
+                self.attached.remove(i);
+                Ok(())
+            }
+            None if alias == self.main_alias() => Err(crate::binder::not_supported(
+                "detaching the connection's own database",
+                span,
+            )
+            .into()),
+            None => Err(SqlError::new(
+                state::UNDEFINED_DATABASE,
+                format!(
+                    "There is no database with the alias \"{alias}\" attached to this session."
+                ),
+            )
+            .at(span)
+            .into()),
+        }
+    }
+
+    /// Calls `f` with the catalog this connection sees: its transaction's
+    /// state (or the newest committed one) and its temporary tables.
+    fn with_view<T>(&self, f: impl FnOnce(&dyn CatalogView) -> T) -> T {
+        let main_snapshot;
+        let main: &dyn CatalogView = match &self.txn {
+            Some(txn) => txn,
+            None => {
+                main_snapshot = self.db.snapshot();
+                &main_snapshot
+            }
+        };
+        let temp_snapshot;
+        let temp: Option<&dyn CatalogView> = match &self.temp {
+            None => None,
+            Some(Side { txn: Some(txn), .. }) => Some(txn),
+            Some(t) => {
+                temp_snapshot = t.db.snapshot();
+                Some(&temp_snapshot)
+            }
+        };
+        let snapshots: Vec<Option<hyperctl_storage::Snapshot>> = self
+            .attached
+            .iter()
+            .map(|a| a.txn.is_none().then(|| a.db.snapshot()))
+            .collect();
+        let attached = self
+            .attached
+            .iter()
+            .zip(&snapshots)
+            .filter_map(|(a, snap)| {
+                let view: &dyn CatalogView = match (&a.txn, snap) {
+                    (Some(txn), _) => txn,
+                    (None, Some(s)) => s,
+                    (None, None) => return None, // a snapshot was taken above
+                };
+                Some((a.alias.as_str(), view))
+            })
+            .collect();
+        let main_alias = self.main_alias();
+        f(&SessionView {
+            main,
+            main_alias: &main_alias,
+            temp,
+            attached,
+        })
+    }
+
     /// Creates a table from a definition (the Hyper API's `catalog.create_table`).
     ///
     /// # Errors
     /// `TableExists`, `SchemaNotFound`, I/O.
     pub fn create_table(&mut self, def: TableDef) -> Result<()> {
+        if def.schema == TEMP_SCHEMA {
+            return self.with_side_txn(Target::Temp, |txn| Ok(txn.create_table(def)?));
+        }
         self.with_txn(|txn| Ok(txn.create_table(def)?))
     }
 
@@ -376,13 +709,55 @@ impl Connection {
         table: &str,
         batches: impl IntoIterator<Item = Result<RecordBatch>>,
     ) -> Result<u64> {
-        self.with_txn(|txn| {
+        let append = |txn: &mut WriteTxn| {
             let mut rows = 0;
             for batch in batches {
                 rows += txn.append(schema, table, &batch?)?;
             }
             Ok(rows)
-        })
+        };
+        if schema == TEMP_SCHEMA {
+            return self.with_side_txn(Target::Temp, append);
+        }
+        self.with_txn(append)
+    }
+
+    /// Runs `f` in the write transaction of the temporary store or an
+    /// attached database: the BEGIN block's (opened on first use), else one
+    /// of its own.
+    fn with_side_txn<T>(
+        &mut self,
+        target: Target,
+        f: impl FnOnce(&mut WriteTxn) -> Result<T>,
+    ) -> Result<T> {
+        let in_block = self.txn.is_some();
+        let side = match target {
+            Target::Main => return self.with_txn(f),
+            Target::Temp => {
+                if self.temp.is_none() {
+                    self.temp = Some(Side::temporary()?);
+                }
+                self.temp.as_mut()
+            }
+            Target::Attached(i) => self.attached.get_mut(i),
+        };
+        let Some(side) = side else {
+            return Err(Error::Internal {
+                what: format!("no database for {target:?}"),
+            });
+        };
+        if in_block {
+            if side.txn.is_none() {
+                side.txn = Some(side.db.begin_write()?);
+            }
+            if let Some(txn) = side.txn.as_mut() {
+                return f(txn);
+            }
+        }
+        let mut txn = side.db.begin_write()?;
+        let out = f(&mut txn)?;
+        txn.commit()?;
+        Ok(out)
     }
 
     fn with_txn<T>(&mut self, f: impl FnOnce(&mut WriteTxn) -> Result<T>) -> Result<T> {
@@ -399,15 +774,25 @@ impl Connection {
 
     /// The table definition, if the table exists.
     pub fn table_definition(&self, schema: &str, table: &str) -> Option<TableDef> {
-        let handle = match &self.txn {
-            Some(txn) => CatalogView::table(txn, schema, table),
-            None => CatalogView::table(&self.db.snapshot(), schema, table),
-        };
-        handle.map(|h| h.def().clone())
+        self.with_view(|v| v.table(schema, table))
+            .map(|h| h.def().clone())
     }
 
-    /// The names of the tables of `schema`.
+    /// The schema an unqualified table name means: `pg_temp` when the
+    /// connection has a temporary table of that name, else `public`.
+    pub fn default_schema_of(&self, table: &str) -> &'static str {
+        self.with_view(|v| v.search(table))
+    }
+
+    /// The names of the tables of `schema` (`pg_temp`: the temporary ones).
     pub fn table_names(&self, schema: &str) -> Vec<String> {
+        if schema == TEMP_SCHEMA {
+            return match &self.temp {
+                None => Vec::new(),
+                Some(Side { txn: Some(txn), .. }) => txn.table_names(schema),
+                Some(t) => t.db.snapshot().table_names(schema),
+            };
+        }
         match &self.txn {
             Some(txn) => txn.table_names(schema),
             None => self.db.snapshot().table_names(schema),
@@ -517,6 +902,7 @@ fn apply(txn: &mut WriteTxn, stmt: BoundStatement) -> Result<StatementResult> {
             if_not_exists,
             span,
             as_query,
+            ..
         } => {
             if txn.table(&def.schema, &def.name).is_some() {
                 if if_not_exists {
@@ -545,12 +931,7 @@ fn apply(txn: &mut WriteTxn, stmt: BoundStatement) -> Result<StatementResult> {
                     if if_exists {
                         continue;
                     }
-                    return Err(SqlError::new(
-                        state::UNDEFINED_TABLE,
-                        format!("table \"{}\" does not exist", q.table),
-                    )
-                    .at(span)
-                    .into());
+                    return Err(missing_table(txn, &q, span));
                 }
                 txn.drop_table(&q.schema, &q.table)?;
             }
@@ -564,7 +945,7 @@ fn apply(txn: &mut WriteTxn, stmt: BoundStatement) -> Result<StatementResult> {
         BoundStatement::Truncate(names) => {
             for (q, span) in names {
                 if txn.table(&q.schema, &q.table).is_none() {
-                    return Err(undefined_table(&q.table, span));
+                    return Err(missing_table(txn, &q, span));
                 }
                 txn.truncate(&q.schema, &q.table)?;
             }
@@ -572,7 +953,7 @@ fn apply(txn: &mut WriteTxn, stmt: BoundStatement) -> Result<StatementResult> {
         }
         BoundStatement::Rename { from, to, span } => {
             if txn.table(&from.schema, &from.table).is_none() {
-                return Err(undefined_table(&from.table, span));
+                return Err(missing_table(txn, &from, span));
             }
             if txn.table(&from.schema, &to).is_some() {
                 return Err(SqlError::new(
@@ -583,6 +964,14 @@ fn apply(txn: &mut WriteTxn, stmt: BoundStatement) -> Result<StatementResult> {
                 .into());
             }
             txn.rename_table(&from.schema, &from.table, &from.schema, &to)?;
+            Ok(StatementResult::Done)
+        }
+        BoundStatement::AddColumns {
+            table,
+            columns,
+            span,
+        } => {
+            add_columns(txn, &table, columns, span)?;
             Ok(StatementResult::Done)
         }
         BoundStatement::CreateSchema {
@@ -605,6 +994,10 @@ fn apply(txn: &mut WriteTxn, stmt: BoundStatement) -> Result<StatementResult> {
         }
         BoundStatement::Query(_)
         | BoundStatement::Explain { .. }
+        | BoundStatement::Attach { .. }
+        | BoundStatement::Detach { .. }
+        | BoundStatement::CreateDatabase { .. }
+        | BoundStatement::DropDatabase { .. }
         | BoundStatement::Vacuum
         | BoundStatement::Begin
         | BoundStatement::Commit
@@ -614,10 +1007,97 @@ fn apply(txn: &mut WriteTxn, stmt: BoundStatement) -> Result<StatementResult> {
     }
 }
 
-fn undefined_table(name: &str, span: sqlparser::tokenizer::Span) -> Error {
+/// ALTER TABLE ... ADD COLUMN: the table is rewritten in the statement's
+/// write transaction (copied into a new table with the new columns, NULL in
+/// the existing rows; the old one dropped and the new one renamed), so a
+/// crash or rollback leaves the old table as it was.
+fn add_columns(
+    txn: &mut WriteTxn,
+    q: &crate::binder::QualifiedName,
+    columns: Vec<crate::binder::AddColumn>,
+    span: sqlparser::tokenizer::Span,
+) -> Result<()> {
+    let Some(old) = txn.table(&q.schema, &q.table) else {
+        return Err(missing_table(txn, q, span));
+    };
+    let mut def = old.def().clone();
+    let width = def.columns.len();
+    for c in columns {
+        if def.columns.iter().any(|o| o.name == c.def.name) {
+            if c.if_not_exists {
+                continue;
+            }
+            return Err(SqlError::new(
+                state::DUPLICATE_COLUMN,
+                format!("column '{}' specified more than once", c.def.name),
+            )
+            .at(c.span)
+            .into());
+        }
+        if !c.def.nullable {
+            // Hyper checks before looking at the rows: even an empty table.
+            return Err(SqlError::new(
+                state::NOT_NULL_VIOLATION,
+                format!("column '{}' contains null values", c.def.name),
+            )
+            .at(c.span)
+            .into());
+        }
+        def.columns.push(c.def);
+    }
+    if def.columns.len() == width {
+        return Ok(());
+    }
+    let mut temp = format!("#add_column#{}", q.table);
+    while txn.table(&q.schema, &temp).is_some() {
+        temp.push('#');
+    }
+    def.name = temp.clone();
+    let schema = def.arrow_schema();
+    txn.create_table(def.clone())?;
+    let projection: Vec<usize> = (0..width).collect();
+    for batch in old.scan(&projection)? {
+        let batch = batch?;
+        let n = batch.num_rows();
+        let mut arrays = batch.columns().to_vec();
+        arrays.extend(
+            def.columns[width..]
+                .iter()
+                .map(|c| new_null_array(&c.ty.to_arrow(), n)),
+        );
+        let options = RecordBatchOptions::new().with_row_count(Some(n));
+        let rows =
+            RecordBatch::try_new_with_options(schema.clone(), arrays, &options).map_err(|e| {
+                Error::Internal {
+                    what: format!("ADD COLUMN batch for {}: {e}", q.table),
+                }
+            })?;
+        txn.append(&q.schema, &temp, &rows)?;
+    }
+    txn.drop_table(&q.schema, &q.table)?;
+    txn.rename_table(&q.schema, &temp, &q.schema, &q.table)?;
+    Ok(())
+}
+
+/// Whether two paths name one file.
+fn same_file(a: &Path, b: &Path) -> bool {
+    let canonical = |p: &Path| p.canonicalize().unwrap_or_else(|_| p.to_path_buf());
+    canonical(a) == canonical(b)
+}
+
+/// The error for a table that is not there: its schema's (3F000) when the
+/// schema is missing too, else 42P01.
+fn missing_table(
+    txn: &WriteTxn,
+    q: &crate::binder::QualifiedName,
+    span: sqlparser::tokenizer::Span,
+) -> Error {
+    if !txn.schema_names().contains(&q.schema) {
+        return crate::binder::missing_schema(&q.schema, span).into();
+    }
     SqlError::new(
         state::UNDEFINED_TABLE,
-        format!("table \"{name}\" does not exist"),
+        format!("table \"{}\" does not exist", q.table),
     )
     .at(span)
     .into()

@@ -238,6 +238,14 @@ pub(crate) mod state {
     pub(crate) const UNDEFINED_FUNCTION: &str = "42883";
     pub(crate) const DATATYPE_MISMATCH: &str = "42804";
     pub(crate) const GROUPING_ERROR: &str = "42803";
+    pub(crate) const PROGRAM_LIMIT_EXCEEDED: &str = "54000";
+    pub(crate) const DUPLICATE_COLUMN: &str = "42701";
+    pub(crate) const INVALID_TABLE_DEFINITION: &str = "42P16";
+    pub(crate) const OBJECT_IN_USE: &str = "55006";
+    pub(crate) const DUPLICATE_DATABASE: &str = "42P04";
+    pub(crate) const UNDEFINED_DATABASE: &str = "3D000";
+    pub(crate) const NOT_NULL_VIOLATION: &str = "23502";
+    pub(crate) const INVALID_SCHEMA_NAME: &str = "3F000";
     pub(crate) const DUPLICATE_TABLE: &str = "42P07";
     pub(crate) const DUPLICATE_ALIAS: &str = "42712";
     pub(crate) const INVALID_TEXT: &str = "22P02";

@@ -36,6 +36,49 @@ pub(crate) fn parse_one(sql: &str) -> Result<Statement, SqlError> {
     }
 }
 
+/// `DETACH DATABASE alias` (sqlparser's PostgreSQL dialect has no DETACH):
+/// the alias (folded as identifiers are) and its span, `None` for any other
+/// statement.
+pub(crate) fn parse_detach(sql: &str) -> Result<Option<(String, Span)>, SqlError> {
+    let dialect = PostgreSqlDialect {};
+    let Ok(tokens) = Tokenizer::new(&dialect, sql).tokenize_with_location() else {
+        return Ok(None); // the parser reports it
+    };
+    let words: Vec<_> = tokens
+        .iter()
+        .filter(|t| {
+            !matches!(
+                t.token,
+                Token::Whitespace(_) | Token::EOF | Token::SemiColon
+            )
+        })
+        .collect();
+    let is_word = |i: usize, kw: &str| matches!(words.get(i).map(|t| &t.token), Some(Token::Word(w)) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case(kw));
+    if !is_word(0, "DETACH") {
+        return Ok(None);
+    }
+    let syntax = |at: usize, what: &str| {
+        let span = words.get(at).map_or(Span::empty(), |t| t.span);
+        SqlError::new(state::SYNTAX_ERROR, format!("syntax error: {what}"))
+            .at(span)
+            .hint("DETACH DATABASE alias")
+    };
+    if !is_word(1, "DATABASE") {
+        return Err(syntax(1, "expected DATABASE after DETACH"));
+    }
+    let Some(Token::Word(w)) = words.get(2).map(|t| &t.token) else {
+        return Err(syntax(2, "expected the database alias"));
+    };
+    if words.len() > 3 {
+        return Err(syntax(3, "unexpected text after the database alias"));
+    }
+    let alias = match w.quote_style {
+        Some(_) => w.value.clone(),
+        None => w.value.to_lowercase(),
+    };
+    Ok(Some((alias, words[2].span)))
+}
+
 /// Splits a script into statements at top-level semicolons (quotes, comments
 /// and dollar-quoted strings are respected by the tokenizer). Empty statements
 /// are dropped.

@@ -160,6 +160,12 @@ impl TableHandle {
         &self.entry().def
     }
 
+    /// Whether this is a table of `db` (of any of its snapshots or
+    /// transactions): for a layer above that works on several databases.
+    pub fn is_of(&self, db: &crate::Database) -> bool {
+        Arc::ptr_eq(&self.inner, &db.inner)
+    }
+
     /// Number of rows (deleted ones not counted).
     pub fn row_count(&self) -> u64 {
         self.entry().live_rows()

@@ -3,15 +3,16 @@
 //!
 //! Tables are created from a [`TableDefinition`] through the storage layer
 //! (not through SQL), so that collations survive; schemas through SQL.
-//! A database part in a name must be the connection's own database (its file
-//! stem): attaching other databases is not supported yet.
+//! A database part in a name given to these methods must be the
+//! connection's own database (its file stem); attached databases
+//! ([`Catalog::attach_database`]) are reached through SQL's three-part names.
 
 use std::path::Path;
 
 use hyperctl_storage::{CreateMode, wal_path_of};
 
 use super::names::{DatabaseName, SchemaName, TableName, escape_name};
-use super::table_definition::{Persistence, TableDefinition, temporary_not_supported};
+use super::table_definition::TableDefinition;
 use crate::connection::{Connection, Database};
 use crate::error::{Error, SqlError, state};
 
@@ -81,15 +82,6 @@ impl Connection {
     }
 }
 
-fn not_supported_attach(what: &str) -> Error {
-    SqlError::new(
-        state::FEATURE_NOT_SUPPORTED,
-        format!("{what} is not supported yet: a connection works on one database"),
-    )
-    .hint("open the other database with its own Connection")
-    .into()
-}
-
 /// Fails unless `db` is absent or names the connection's database.
 pub(crate) fn check_database(conn: &Connection, db: Option<&DatabaseName>) -> Result<(), Error> {
     match db {
@@ -97,7 +89,7 @@ pub(crate) fn check_database(conn: &Connection, db: Option<&DatabaseName>) -> Re
             UNDEFINED_DATABASE,
             format!("database {d} does not exist"),
         )
-        .hint("attaching databases is not supported yet; use a name without database")
+        .hint("tables of attached databases are reached through SQL (database.schema.table)")
         .into()),
         _ => Ok(()),
     }
@@ -108,8 +100,9 @@ impl Catalog<'_> {
         check_database(&*self.conn, db)
     }
 
+    /// Whether the schema exists (`pg_temp`, of temporary tables, always).
     fn schema_exists(&self, schema: &str) -> bool {
-        self.conn.schema_names().iter().any(|s| s == schema)
+        schema == crate::binder::TEMP_SCHEMA || self.conn.schema_names().iter().any(|s| s == schema)
     }
 
     fn missing_schema(schema: &str) -> Error {
@@ -178,9 +171,6 @@ impl Catalog<'_> {
 
     fn create(&mut self, def: &TableDefinition, if_not_exists: bool) -> Result<(), Error> {
         let name = def.table_name();
-        if def.persistence() == Persistence::Temporary {
-            return Err(temporary_not_supported(name));
-        }
         self.check_database(name.database())?;
         let stored = def.to_table_def()?;
         if !self.schema_exists(&stored.schema) {
@@ -212,7 +202,7 @@ impl Catalog<'_> {
         self.check_database(name.database())?;
         Ok(self
             .conn
-            .table_definition(name.schema_or_default(), name.name())
+            .table_definition(name.schema_on(self.conn), name.name())
             .is_some())
     }
 
@@ -253,7 +243,7 @@ impl Catalog<'_> {
     ) -> Result<TableDefinition, Error> {
         let name = name.into();
         self.check_database(name.database())?;
-        let schema = name.schema_or_default();
+        let schema = name.schema_on(self.conn);
         if !self.schema_exists(schema) {
             return Err(Self::missing_schema(schema));
         }
@@ -371,38 +361,83 @@ impl Catalog<'_> {
         }
     }
 
-    /// Attaching a second database to a connection is not supported yet
-    /// (cross-database names need the binder's three-part names).
+    /// Attaches the database file at `path` to this connection under
+    /// `alias` (default: the file stem), as `ATTACH DATABASE "path" AS
+    /// alias` does. Its tables are then named `alias.schema.table`; as in
+    /// Hyper, names without a database part resolve only while no other
+    /// database is attached (the connection's own database is then named by
+    /// its file stem too).
     ///
-    /// Spec §6.7 (attach, cross-database `INSERT ... SELECT`, detach) is not
-    /// met yet; this is today's behaviour (FIXME issue 5):
+    /// Spec §6.7: attach, cross-database `INSERT ... SELECT`, detach.
     ///
     /// ```
-    /// use hyperctl_sql::Database;
+    /// use hyperctl_sql::{Connection, CreateMode, Value};
     ///
-    /// let mut conn = Database::in_memory().connect();
-    /// let err = conn.catalog().attach_database("other.hxe", Some("other")).unwrap_err();
-    /// assert_eq!(err.as_sql().map(|e| e.sqlstate), Some("0A000"));
-    /// assert!(err.to_string().starts_with("attach_database is not supported yet"));
-    /// let err = conn.catalog().detach_database("other").unwrap_err();
-    /// assert_eq!(err.as_sql().map(|e| e.sqlstate), Some("0A000"));
+    /// let dir = tempfile::tempdir()?;
+    /// let other = dir.path().join("sales.hxe");
+    /// let mut src = Connection::open(&other, CreateMode::Create)?;
+    /// src.execute_command("CREATE TABLE orders (id int, amount int)")?;
+    /// src.execute_command("INSERT INTO orders VALUES (1, 10), (2, 20), (3, 30)")?;
+    /// drop(src); // closes (and unlocks) the file
+    ///
+    /// let mut conn = Connection::open(dir.path().join("mydb.hxe"), CreateMode::Create)?;
+    /// conn.execute_command("CREATE TABLE big (id int, amount int)")?;
+    /// conn.catalog().attach_database(&other, None)?; // alias "sales"
+    /// let n = conn.execute_command(
+    ///     "INSERT INTO mydb.public.big SELECT id, amount FROM sales.public.orders WHERE amount > 15",
+    /// )?;
+    /// assert_eq!(n, Some(2));
+    /// let total = conn.execute_scalar_query("SELECT sum(amount) FROM mydb.public.big")?;
+    /// assert_eq!(total, Value::BigInt(50));
+    /// // Unqualified names need a single database.
+    /// assert!(conn.execute_query("SELECT * FROM big").is_err());
+    /// conn.catalog().detach_database("sales")?;
+    /// assert_eq!(conn.execute_scalar_query("SELECT count(*) FROM big")?, Value::BigInt(2));
+    /// assert!(conn.catalog().detach_database("sales").is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     ///
     /// # Errors
-    /// Always: SQLSTATE 0A000, `attach_database is not supported yet`.
+    /// The file is missing or locked; the file or the alias is in use on
+    /// this connection (SQLSTATE 55006 / 42P04); inside a transaction block.
     pub fn attach_database(
         &mut self,
-        _path: impl AsRef<Path>,
-        _alias: Option<&str>,
+        path: impl AsRef<Path>,
+        alias: Option<&str>,
     ) -> Result<(), Error> {
-        Err(not_supported_attach("attach_database"))
+        let path = path.as_ref();
+        let alias = alias.map_or_else(
+            || {
+                path.file_stem()
+                    .map_or_else(|| path.to_string_lossy(), |s| s.to_string_lossy())
+                    .into_owned()
+            },
+            str::to_string,
+        );
+        self.conn
+            .attach_database(path, alias, sqlparser::tokenizer::Span::empty())
     }
 
-    /// Detaching is not supported yet (nothing can be attached).
+    /// Detaches the database attached as `alias`.
     ///
     /// # Errors
-    /// Always: SQLSTATE 0A000.
-    pub fn detach_database(&mut self, _alias: impl Into<DatabaseName>) -> Result<(), Error> {
-        Err(not_supported_attach("detach_database"))
+    /// `There is no database with the alias "x" attached to this session.`
+    /// (SQLSTATE 3D000); inside a transaction block.
+    pub fn detach_database(&mut self, alias: impl Into<DatabaseName>) -> Result<(), Error> {
+        let alias = alias.into();
+        self.conn
+            .detach_database(alias.name(), sqlparser::tokenizer::Span::empty())
+    }
+
+    /// Detaches every attached database.
+    ///
+    /// # Errors
+    /// Inside a transaction block.
+    pub fn detach_all_databases(&mut self) -> Result<(), Error> {
+        for alias in self.conn.attached_aliases() {
+            self.conn
+                .detach_database(&alias, sqlparser::tokenizer::Span::empty())?;
+        }
+        Ok(())
     }
 }

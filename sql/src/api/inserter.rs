@@ -255,7 +255,7 @@ impl<'c> Inserter<'c> {
         let name = &options.table;
         check_database(conn, name.database())?;
         let target = conn
-            .table_definition(name.schema_or_default(), name.name())
+            .table_definition(name.schema_on(conn), name.name())
             .ok_or_else(|| -> Error {
                 SqlError::new(
                     state::UNDEFINED_TABLE,

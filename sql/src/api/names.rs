@@ -282,6 +282,15 @@ impl TableName {
             .map_or(DEFAULT_SCHEMA, SchemaName::name)
     }
 
+    /// The schema the table resolves to on `conn`: unqualified, a temporary
+    /// table of the connection when it has one of this name, else `public`.
+    pub(crate) fn schema_on(&self, conn: &crate::Connection) -> &str {
+        match &self.schema {
+            Some(s) => s.name(),
+            None => conn.default_schema_of(&self.name),
+        }
+    }
+
     /// Parses `table`, `schema.table` or `database.schema.table` in SQL
     /// syntax: quoted parts verbatim (`""` is a quote), unquoted parts folded
     /// to lower case.

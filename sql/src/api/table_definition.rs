@@ -5,6 +5,7 @@ use hyperctl_format::SqlType;
 use hyperctl_storage::{ColumnDef, TableDef};
 
 use super::names::{SchemaName, TableName};
+use crate::binder::TEMP_SCHEMA;
 use crate::error::{Error, SqlError, state};
 
 /// Whether a column admits NULL.
@@ -19,14 +20,37 @@ pub enum Nullability {
 }
 
 /// Whether a table outlives the connection.
+///
+/// A temporary table (here from a [`TableDefinition`], in SQL `CREATE
+/// TEMPORARY TABLE`) is seen by its connection alone and never written to
+/// the file:
+///
+/// ```
+/// use hyperctl_sql::{Column, Database, Persistence, SqlType, TableDefinition, Value};
+///
+/// let db = Database::in_memory();
+/// let mut conn = db.connect();
+/// let scratch = TableDefinition::new("scratch")
+///     .add_column(Column::not_null("id", SqlType::Int))
+///     .with_persistence(Persistence::Temporary);
+/// conn.catalog().create_table(&scratch)?;
+/// conn.execute_command("INSERT INTO scratch VALUES (1), (2)")?;
+/// assert_eq!(conn.execute_scalar_query("SELECT count(*) FROM scratch")?, Value::BigInt(2));
+/// let back = conn.catalog().get_table_definition("scratch")?;
+/// assert_eq!(back.persistence(), Persistence::Temporary);
+/// // Another connection does not see it.
+/// assert!(db.connect().execute_query("SELECT * FROM scratch").is_err());
+/// # Ok::<(), hyperctl_sql::Error>(())
+/// ```
 #[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Persistence {
     /// Stored in the database file (the default).
     #[default]
     Permanent,
-    /// Visible to its connection only and gone when it closes. Not supported
-    /// yet: creating such a table is an error (SQLSTATE 0A000).
+    /// Visible to its connection only and gone when it closes; never
+    /// written to the file. Its schema is `pg_temp` (an unqualified name
+    /// finds a temporary table before a table of `public`).
     Temporary,
 }
 
@@ -200,17 +224,28 @@ impl TableDefinition {
     }
 
     /// The storage layer's definition (schema `public` when the name has
-    /// none). A database part of the name is left out: the caller has
-    /// resolved it.
+    /// none, `pg_temp` for a temporary table). A database part of the name
+    /// is left out: the caller has resolved it.
     ///
     /// # Errors
-    /// Temporary tables (not supported, SQLSTATE 0A000).
+    /// A temporary table named in a schema other than `pg_temp` (SQLSTATE
+    /// 42P16, as Hyper).
     pub fn to_table_def(&self) -> Result<TableDef, Error> {
-        if self.persistence == Persistence::Temporary {
-            return Err(temporary_not_supported(&self.name));
-        }
+        let schema = match self.persistence {
+            Persistence::Permanent => self.name.schema_or_default(),
+            Persistence::Temporary => match self.name.schema() {
+                Some(s) if s.name() != TEMP_SCHEMA => {
+                    return Err(SqlError::new(
+                        state::INVALID_TABLE_DEFINITION,
+                        "cannot create temporary object in non-temporary schema",
+                    )
+                    .into());
+                }
+                _ => TEMP_SCHEMA,
+            },
+        };
         Ok(TableDef {
-            schema: self.name.schema_or_default().to_string(),
+            schema: schema.to_string(),
             name: self.name.name().to_string(),
             columns: self.columns.iter().map(ColumnDef::from).collect(),
         })
@@ -218,12 +253,17 @@ impl TableDefinition {
 }
 
 impl From<&TableDef> for TableDefinition {
-    /// A permanent table `"schema"."name"` with the stored columns.
+    /// The table `"schema"."name"` with the stored columns; temporary when
+    /// its schema is `pg_temp`.
     fn from(def: &TableDef) -> Self {
         TableDefinition {
             name: TableName::new(SchemaName::new(def.schema.clone()), def.name.clone()),
             columns: def.columns.iter().map(Column::from).collect(),
-            persistence: Persistence::Permanent,
+            persistence: if def.schema == TEMP_SCHEMA {
+                Persistence::Temporary
+            } else {
+                Persistence::Permanent
+            },
         }
     }
 }
@@ -248,16 +288,6 @@ impl From<&TableDefinition> for TableName {
     }
 }
 
-/// The error for a temporary table.
-pub(crate) fn temporary_not_supported(name: &TableName) -> Error {
-    SqlError::new(
-        state::FEATURE_NOT_SUPPORTED,
-        format!("temporary tables are not supported yet (table {name})"),
-    )
-    .hint("create a permanent table and drop it when done")
-    .into()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -271,8 +301,16 @@ mod tests {
         assert_eq!(stored.schema, "s");
         assert!(!stored.columns[0].nullable);
         assert_eq!(TableDefinition::from(&stored), def);
+        // A temporary table lives in pg_temp, whatever schema it names.
         let temp = def.with_persistence(Persistence::Temporary);
         let err = temp.to_table_def().unwrap_err();
-        assert_eq!(err.as_sql().unwrap().sqlstate, "0A000");
+        assert_eq!(err.as_sql().unwrap().sqlstate, "42P16");
+        let temp = TableDefinition::new("T").with_persistence(Persistence::Temporary);
+        let stored = temp.to_table_def().unwrap();
+        assert_eq!(stored.schema, "pg_temp");
+        assert_eq!(
+            TableDefinition::from(&stored).persistence(),
+            Persistence::Temporary
+        );
     }
 }

@@ -1,5 +1,5 @@
-//! Binding of DELETE, UPDATE, TRUNCATE, VACUUM, ALTER TABLE ... RENAME and
-//! CREATE SCHEMA.
+//! Binding of DELETE, UPDATE, TRUNCATE, VACUUM, ALTER TABLE ... RENAME /
+//! ADD COLUMN and CREATE SCHEMA.
 //!
 //! DELETE and UPDATE scan their table with each row's position (a hidden
 //! last column, see `plan::ROW_POSITION`), filter by WHERE, and hand the
@@ -277,7 +277,10 @@ pub(crate) fn bind_update(
 }
 
 /// TRUNCATE [TABLE] a, b, ...
-pub(crate) fn bind_truncate(truncate: &ast::Truncate) -> BindResult<Vec<(QualifiedName, Span)>> {
+pub(crate) fn bind_truncate(
+    catalog: &dyn CatalogView,
+    truncate: &ast::Truncate,
+) -> BindResult<Vec<(QualifiedName, Span)>> {
     if truncate.partitions.is_some() || truncate.on_cluster.is_some() {
         return Err(not_supported(
             "TRUNCATE ... PARTITION / ON CLUSTER",
@@ -287,16 +290,17 @@ pub(crate) fn bind_truncate(truncate: &ast::Truncate) -> BindResult<Vec<(Qualifi
     truncate
         .table_names
         .iter()
-        .map(|t| Ok((qualified_name(&t.name)?, t.name.span())))
+        .map(|t| Ok((super::lookup_name(catalog, &t.name)?, t.name.span())))
         .collect()
 }
 
 /// ALTER TABLE a RENAME TO b: (from, new name).
 pub(crate) fn bind_rename(
+    catalog: &dyn CatalogView,
     name: &ast::ObjectName,
     operations: &[ast::AlterTableOperation],
 ) -> BindResult<(QualifiedName, String, Span)> {
-    let from = qualified_name(name)?;
+    let from = super::lookup_name(catalog, name)?;
     match operations {
         [ast::AlterTableOperation::RenameTable { table_name }] => {
             let to = match table_name {
@@ -310,4 +314,77 @@ pub(crate) fn bind_rename(
             name.span(),
         )),
     }
+}
+
+/// One column of `ALTER TABLE ... ADD [COLUMN] [IF NOT EXISTS] c type ...`.
+#[derive(Debug)]
+pub(crate) struct AddColumn {
+    pub(crate) def: hyperctl_storage::ColumnDef,
+    pub(crate) if_not_exists: bool,
+    pub(crate) span: Span,
+}
+
+/// ALTER TABLE with only ADD COLUMN operations, or `None` for other
+/// operations. Existing rows get NULL in the new columns. A DEFAULT other
+/// than NULL is not supported: the catalog does not store column defaults
+/// yet, so later INSERTs could not apply it.
+pub(crate) fn bind_add_columns(
+    catalog: &dyn CatalogView,
+    name: &ast::ObjectName,
+    operations: &[ast::AlterTableOperation],
+) -> BindResult<Option<(QualifiedName, Vec<AddColumn>, Span)>> {
+    let mut out = Vec::new();
+    for op in operations {
+        let ast::AlterTableOperation::AddColumn {
+            if_not_exists,
+            column_def,
+            column_position,
+            ..
+        } = op
+        else {
+            if out.is_empty() {
+                return Ok(None);
+            }
+            return Err(not_supported(
+                "mixing ADD COLUMN with other ALTER TABLE operations",
+                op.span(),
+            ));
+        };
+        if column_position.is_some() {
+            return Err(not_supported("ADD COLUMN ... FIRST / AFTER", op.span()));
+        }
+        let ty = super::sql_type(&column_def.data_type, column_def.name.span)?;
+        let mut nullable = true;
+        let mut collation = None;
+        for opt in &column_def.options {
+            match &opt.option {
+                ast::ColumnOption::NotNull => nullable = false,
+                ast::ColumnOption::Null => nullable = true,
+                ast::ColumnOption::Default(ast::Expr::Value(v))
+                    if matches!(v.value, ast::Value::Null) => {}
+                ast::ColumnOption::Default(e) => {
+                    return Err(not_supported(
+                        "ADD COLUMN ... DEFAULT (column defaults are not stored yet; add the column, then UPDATE it)",
+                        e.span(),
+                    ));
+                }
+                ast::ColumnOption::Collation(c) => {
+                    collation = Some(super::expr::object_name(c));
+                }
+                other => {
+                    return Err(not_supported(
+                        &format!("column option {other} in ADD COLUMN"),
+                        column_def.name.span,
+                    ));
+                }
+            }
+        }
+        out.push(AddColumn {
+            def: hyperctl_storage::ColumnDef::new(normalize(&column_def.name), ty, nullable)
+                .with_collation(collation),
+            if_not_exists: *if_not_exists,
+            span: column_def.name.span,
+        });
+    }
+    Ok(Some((super::lookup_name(catalog, name)?, out, name.span())))
 }

@@ -32,15 +32,20 @@ use crate::plan::{BoundAggregate, BoundExpr};
 pub(crate) struct AggContext {
     pub(crate) group_by: Vec<BoundExpr>,
     pub(crate) aggregates: Vec<BoundAggregate>,
+    /// GROUPING SETS / ROLLUP / CUBE (`grouping.rs`): a key mask per set;
+    /// then the last `group_by` entry is the set id. Empty for a plain
+    /// GROUP BY.
+    pub(crate) grouping_sets: Vec<u64>,
 }
 
 impl AggContext {
-    fn group_ref(&self, index: usize) -> BoundExpr {
+    pub(crate) fn group_ref(&self, index: usize) -> BoundExpr {
         let e = &self.group_by[index];
         BoundExpr::Column {
             index,
             ty: e.ty(),
-            nullable: e.nullable(),
+            // A key is NULL in the rows of the sets that leave it out.
+            nullable: e.nullable() || !self.grouping_sets.is_empty(),
         }
     }
 }
@@ -415,6 +420,9 @@ impl<'a> ExprBinder<'a> {
         if let Some(over) = &f.over {
             return super::window::bind_call(self, f, over, &name, span);
         }
+        if name == "grouping" {
+            return super::grouping::bind_grouping_call(self, f, span);
+        }
         let Some(func) = aggregate_function(&name) else {
             return self.scalar_call(f, span);
         };
@@ -615,7 +623,7 @@ pub(crate) fn contains_aggregate(expr: &Expr) -> bool {
     match expr {
         Expr::Function(f) => {
             let name = object_name(&f.name).to_ascii_lowercase();
-            (aggregate_function(&name).is_some() && f.over.is_none())
+            ((aggregate_function(&name).is_some() || name == "grouping") && f.over.is_none())
                 || match &f.args {
                     ast::FunctionArguments::List(l) => l.args.iter().any(|a| match a {
                         ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => {

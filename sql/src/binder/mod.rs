@@ -9,6 +9,7 @@ mod dml;
 mod expr;
 mod from;
 mod functions;
+mod grouping;
 mod query;
 mod setop;
 mod statement;
@@ -16,7 +17,7 @@ mod subquery;
 mod window;
 
 pub(crate) use copy::{bind_copy, bind_copy_to, parse_copy};
-pub(crate) use dml::ModifyPlan;
+pub(crate) use dml::{AddColumn, ModifyPlan};
 pub(crate) use expr::{not_supported, sql_type};
 pub(crate) use from::make_join;
 pub(crate) use statement::{BoundStatement, InsertPlan, bind_statement};
@@ -32,6 +33,66 @@ use crate::plan::{BoundExpr, ColumnInfo};
 pub(crate) trait CatalogView {
     fn table(&self, schema: &str, name: &str) -> Option<TableHandle>;
     fn has_schema(&self, schema: &str) -> bool;
+    /// The schema an unqualified table name means: the temporary schema
+    /// when the session has a temporary table of that name.
+    fn search(&self, _table: &str) -> &'static str {
+        DEFAULT_SCHEMA
+    }
+    /// The catalog of the database called `alias` (three-part names).
+    fn database(&self, _alias: &str) -> Option<&dyn CatalogView> {
+        None
+    }
+}
+
+/// The schema of temporary tables (PostgreSQL's and Hyper's name).
+pub(crate) const TEMP_SCHEMA: &str = "pg_temp";
+
+/// A connection's view: its database, and its temporary tables (schema
+/// [`TEMP_SCHEMA`], kept in a store of the connection's own). Unqualified
+/// names find a temporary table first, as in Hyper.
+///
+/// With databases attached (ATTACH DATABASE), Hyper resolves names without
+/// a database part only while one database is attached: then tables are
+/// reached by `database.schema.table` alone (the connection's own database
+/// by its alias, the file stem).
+pub(crate) struct SessionView<'a> {
+    pub(crate) main: &'a dyn CatalogView,
+    pub(crate) main_alias: &'a str,
+    pub(crate) temp: Option<&'a dyn CatalogView>,
+    pub(crate) attached: Vec<(&'a str, &'a dyn CatalogView)>,
+}
+
+impl CatalogView for SessionView<'_> {
+    fn table(&self, schema: &str, name: &str) -> Option<TableHandle> {
+        if schema == TEMP_SCHEMA {
+            return self.temp?.table(schema, name);
+        }
+        if !self.attached.is_empty() {
+            return None;
+        }
+        self.main.table(schema, name)
+    }
+
+    fn has_schema(&self, schema: &str) -> bool {
+        schema == TEMP_SCHEMA || (self.attached.is_empty() && self.main.has_schema(schema))
+    }
+
+    fn database(&self, alias: &str) -> Option<&dyn CatalogView> {
+        if alias == self.main_alias {
+            return Some(self.main);
+        }
+        self.attached
+            .iter()
+            .find(|(a, _)| *a == alias)
+            .map(|(_, c)| *c)
+    }
+
+    fn search(&self, table: &str) -> &'static str {
+        match self.temp {
+            Some(t) if t.table(TEMP_SCHEMA, table).is_some() => TEMP_SCHEMA,
+            _ => DEFAULT_SCHEMA,
+        }
+    }
 }
 
 impl CatalogView for Snapshot {
@@ -66,6 +127,8 @@ pub(crate) fn normalize(ident: &Ident) -> String {
 /// A resolved `[schema.]table` name.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct QualifiedName {
+    /// The database alias of a three-part name.
+    pub(crate) database: Option<String>,
     pub(crate) schema: String,
     pub(crate) table: String,
 }
@@ -82,18 +145,38 @@ pub(crate) fn qualified_name(name: &ObjectName) -> Result<QualifiedName, SqlErro
         .collect();
     match parts.as_slice() {
         [table] if name.0.len() == 1 => Ok(QualifiedName {
+            database: None,
             schema: DEFAULT_SCHEMA.to_string(),
             table: normalize(table),
         }),
         [schema, table] if name.0.len() == 2 => Ok(QualifiedName {
+            database: None,
+            schema: normalize(schema),
+            table: normalize(table),
+        }),
+        [database, schema, table] if name.0.len() == 3 => Ok(QualifiedName {
+            database: Some(normalize(database)),
             schema: normalize(schema),
             table: normalize(table),
         }),
         _ => Err(not_supported(
-            &format!("the name {name} (database-qualified names come with ATTACH DATABASE)"),
+            &format!("the name {name} (more than three parts)"),
             name.span(),
         )),
     }
+}
+
+/// The schema and table an existing table's name means: an unqualified
+/// name is looked up in the temporary schema first.
+pub(crate) fn lookup_name(
+    catalog: &dyn CatalogView,
+    name: &ObjectName,
+) -> Result<QualifiedName, SqlError> {
+    let mut q = qualified_name(name)?;
+    if name.0.len() == 1 {
+        q.schema = catalog.search(&q.table).to_string();
+    }
+    Ok(q)
 }
 
 /// Looks a table up, with Hyper's error when it is missing.
@@ -101,13 +184,15 @@ pub(crate) fn resolve_table(
     catalog: &dyn CatalogView,
     name: &ObjectName,
 ) -> Result<TableHandle, SqlError> {
-    let q = qualified_name(name)?;
-    if !catalog.has_schema(&q.schema) {
-        return Err(SqlError::new(
-            state::UNDEFINED_TABLE,
-            format!("schema \"{}\" does not exist", q.schema),
-        )
-        .at(name.span()));
+    let q = lookup_name(catalog, name)?;
+    let catalog = database_of(catalog, &q, name.span())?;
+    // Hyper names the schema only when the name has one.
+    if !catalog.has_schema(&q.schema) && name.0.len() > 1 {
+        let shown = match &q.database {
+            Some(d) => format!("{d}\".\"{}", q.schema),
+            None => q.schema.clone(),
+        };
+        return Err(missing_schema(&shown, name.span()));
     }
     catalog.table(&q.schema, &q.table).ok_or_else(|| {
         SqlError::new(
@@ -116,6 +201,31 @@ pub(crate) fn resolve_table(
         )
         .at(name.span())
     })
+}
+
+/// The catalog a name's database part means (the session's, without one).
+pub(crate) fn database_of<'c>(
+    catalog: &'c dyn CatalogView,
+    q: &QualifiedName,
+    span: sqlparser::tokenizer::Span,
+) -> Result<&'c dyn CatalogView, SqlError> {
+    match &q.database {
+        None => Ok(catalog),
+        // Hyper: `schema "nope"."public" does not exist`.
+        Some(d) => catalog
+            .database(d)
+            .ok_or_else(|| missing_schema(&format!("{d}\".\"{}", q.schema), span)),
+    }
+}
+
+/// Hyper's error for a schema that does not exist (SQLSTATE 3F000,
+/// invalid schema name).
+pub(crate) fn missing_schema(schema: &str, span: sqlparser::tokenizer::Span) -> SqlError {
+    SqlError::new(
+        state::INVALID_SCHEMA_NAME,
+        format!("schema \"{schema}\" does not exist"),
+    )
+    .at(span)
 }
 
 /// The columns visible to expressions: the FROM clause's output.

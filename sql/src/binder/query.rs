@@ -394,7 +394,7 @@ fn bind_select(
         ast::GroupByExpr::Expressions(exprs, modifiers) if modifiers.is_empty() => exprs.as_slice(),
         other => {
             return Err(not_supported(
-                "GROUP BY ALL / ROLLUP / CUBE modifiers",
+                "GROUP BY ALL and WITH ROLLUP / WITH CUBE / WITH TOTALS modifiers",
                 other_span(other, select),
             ));
         }
@@ -480,9 +480,13 @@ fn bind_select(
     }
     let pre_aggregate = plan.clone();
     if grouped {
-        for g in group_exprs {
-            let e = resolve_group_expr(g, &items, &scope)?;
-            agg.group_by.push(default_literal_type(e));
+        let group_by = super::grouping::bind_group_by(group_exprs, &mut |g| {
+            resolve_group_expr(g, &items, &scope)
+        })?;
+        if group_by.is_plain() {
+            agg.group_by.extend(group_by.keys);
+        } else {
+            super::grouping::install(&mut agg, group_by, &scope);
         }
     }
     ctx.windows_allowed.set(true);
@@ -494,7 +498,7 @@ fn bind_select(
                 let e = column_ref(&scope.columns, c);
                 if grouped {
                     match agg.group_by.iter().position(|g| *g == e) {
-                        Some(pos) => Ok(column_ref_of(&agg.group_by, pos)),
+                        Some(pos) => Ok(agg.group_ref(pos)),
                         None => Err(SqlError::new(state::GROUPING_ERROR, format!("column \"{}\" must appear in the GROUP BY clause or be used in an aggregate function", item.name)).at(item.span)),
                     }
                 } else {
@@ -573,7 +577,9 @@ fn bind_select(
         check_distinct_on(&distinct_on, &keys, on, select)?;
     }
     let aggregates = agg.aggregates.clone();
-    if grouped {
+    if grouped && !agg.grouping_sets.is_empty() {
+        plan = super::grouping::aggregate_sets(plan, &scope, agg);
+    } else if grouped {
         plan = aggregate_node(plan, &scope, agg);
     }
     let (attached, sub_map) = super::subquery::attach(plan, ctx.take_subqueries());
@@ -1129,14 +1135,6 @@ fn bind_in<'a>(
         ctx: Some(ctx),
     }
     .bind(e)
-}
-
-fn column_ref_of(group_by: &[BoundExpr], i: usize) -> BoundExpr {
-    BoundExpr::Column {
-        index: i,
-        ty: group_by[i].ty(),
-        nullable: group_by[i].nullable(),
-    }
 }
 
 /// A GROUP BY item: an input expression, a select-list alias, or a position.

@@ -26,6 +26,8 @@ pub(crate) enum BoundStatement {
         analyze: bool,
     },
     CreateTable {
+        /// The database alias of a three-part name.
+        database: Option<String>,
         def: TableDef,
         if_not_exists: bool,
         span: sqlparser::tokenizer::Span,
@@ -47,9 +49,37 @@ pub(crate) enum BoundStatement {
         to: String,
         span: sqlparser::tokenizer::Span,
     },
+    /// ALTER TABLE ... ADD COLUMN (`dml.rs`).
+    AddColumns {
+        table: QualifiedName,
+        columns: Vec<super::dml::AddColumn>,
+        span: sqlparser::tokenizer::Span,
+    },
     CreateSchema {
         name: String,
         if_not_exists: bool,
+        span: sqlparser::tokenizer::Span,
+    },
+    /// ATTACH DATABASE "path" AS alias.
+    Attach {
+        path: String,
+        alias: String,
+        span: sqlparser::tokenizer::Span,
+    },
+    /// CREATE DATABASE [IF NOT EXISTS] "path": a new file, not attached.
+    CreateDatabase {
+        path: String,
+        if_not_exists: bool,
+    },
+    /// DROP DATABASE [IF EXISTS] "path".
+    DropDatabase {
+        path: String,
+        if_exists: bool,
+    },
+    /// DETACH DATABASE alias (parsed in `parse.rs`: sqlparser's PostgreSQL
+    /// dialect has no DETACH).
+    Detach {
+        alias: String,
         span: sqlparser::tokenizer::Span,
     },
     Vacuum,
@@ -114,7 +144,7 @@ pub(crate) fn bind_statement(
         } => Ok(BoundStatement::DropTable {
             names: names
                 .iter()
-                .map(|n| Ok((qualified_name(n)?, n.span())))
+                .map(|n| Ok((super::lookup_name(catalog, n)?, n.span())))
                 .collect::<BindResult<_>>()?,
             if_exists: *if_exists,
         }),
@@ -126,10 +156,20 @@ pub(crate) fn bind_statement(
             catalog, update,
         )?)),
         Statement::Truncate(truncate) => Ok(BoundStatement::Truncate(super::dml::bind_truncate(
-            truncate,
+            catalog, truncate,
         )?)),
         Statement::AlterTable(alter) => {
-            let (from, to, span) = super::dml::bind_rename(&alter.name, &alter.operations)?;
+            if let Some((table, columns, span)) =
+                super::dml::bind_add_columns(catalog, &alter.name, &alter.operations)?
+            {
+                return Ok(BoundStatement::AddColumns {
+                    table,
+                    columns,
+                    span,
+                });
+            }
+            let (from, to, span) =
+                super::dml::bind_rename(catalog, &alter.name, &alter.operations)?;
             Ok(BoundStatement::Rename { from, to, span })
         }
         Statement::CreateSchema {
@@ -144,6 +184,49 @@ pub(crate) fn bind_statement(
                 span: name.span(),
             })
         }
+        Statement::AttachDatabase {
+            schema_name,
+            database_file_name,
+            ..
+        } => {
+            // Hyper wants the path as an identifier ("path"); a string
+            // literal ('path') is accepted too.
+            let path = match database_file_name {
+                ast::Expr::Identifier(i) if i.quote_style.is_some() => i.value.clone(),
+                ast::Expr::Value(v) => match &v.value {
+                    ast::Value::SingleQuotedString(p) => p.clone(),
+                    _ => return Err(attach_path_error(database_file_name)),
+                },
+                other => return Err(attach_path_error(other)),
+            };
+            Ok(BoundStatement::Attach {
+                path,
+                alias: normalize(schema_name),
+                span: schema_name.span,
+            })
+        }
+        Statement::CreateDatabase {
+            db_name,
+            if_not_exists,
+            location: None,
+            managed_location: None,
+            or_replace: false,
+            clone: None,
+            ..
+        } => Ok(BoundStatement::CreateDatabase {
+            path: database_path(db_name)?,
+            if_not_exists: *if_not_exists,
+        }),
+        Statement::Drop {
+            object_type: ast::ObjectType::Database,
+            if_exists,
+            names,
+            cascade: false,
+            ..
+        } if names.len() == 1 => Ok(BoundStatement::DropDatabase {
+            path: database_path(&names[0])?,
+            if_exists: *if_exists,
+        }),
         Statement::Vacuum(v) if v.table_name.is_none() => Ok(BoundStatement::Vacuum),
         Statement::StartTransaction { statements, .. } if statements.is_empty() => {
             Ok(BoundStatement::Begin)
@@ -168,14 +251,41 @@ pub(crate) fn bind_statement(
     }
 }
 
+/// The path of CREATE / DROP DATABASE: one identifier, as Hyper has it
+/// (`"path/file.hxe"`).
+fn database_path(name: &ast::ObjectName) -> BindResult<String> {
+    match name.0.as_slice() {
+        [ast::ObjectNamePart::Identifier(i)] => Ok(if i.quote_style.is_some() {
+            i.value.clone()
+        } else {
+            normalize(i)
+        }),
+        _ => Err(SqlError::new(
+            state::SYNTAX_ERROR,
+            "the database is named by the path of its file",
+        )
+        .at(name.span())
+        .hint("Use double quotes to denote the path: \"path/file.hxe\"")),
+    }
+}
+
+fn attach_path_error(e: &ast::Expr) -> SqlError {
+    SqlError::new(
+        state::SYNTAX_ERROR,
+        "ATTACH DATABASE takes the path of the database file",
+    )
+    .at(e.span())
+    .hint("Use double quotes to denote the path: ATTACH DATABASE \"path/file.hxe\" AS alias")
+}
+
 fn bind_create_table(
     catalog: &dyn CatalogView,
     ct: &ast::CreateTable,
 ) -> BindResult<BoundStatement> {
     let span = ct.name.span();
-    if ct.or_replace || ct.temporary || ct.external || ct.like.is_some() || ct.clone.is_some() {
+    if ct.or_replace || ct.external || ct.like.is_some() || ct.clone.is_some() {
         return Err(not_supported(
-            "CREATE OR REPLACE / TEMP / EXTERNAL / LIKE / CLONE TABLE",
+            "CREATE OR REPLACE / EXTERNAL / LIKE / CLONE TABLE",
             span,
         ));
     }
@@ -184,13 +294,21 @@ fn bind_create_table(
             .at(c.span())
             .hint("table constraints are not supported yet; ASSUMED PRIMARY KEY comes with the SQL dialect issue"));
     }
-    let q = qualified_name(&ct.name)?;
-    if !catalog.has_schema(&q.schema) {
-        return Err(SqlError::new(
-            state::UNDEFINED_TABLE,
-            format!("schema \"{}\" does not exist", q.schema),
-        )
-        .at(span));
+    let mut q = qualified_name(&ct.name)?;
+    if ct.temporary {
+        // Temporary tables live in the connection's own store (schema
+        // pg_temp), never in the file.
+        if (ct.name.0.len() > 1 && q.schema != super::TEMP_SCHEMA) || q.database.is_some() {
+            return Err(SqlError::new(
+                state::INVALID_TABLE_DEFINITION,
+                "cannot create temporary object in non-temporary schema",
+            )
+            .at(span));
+        }
+        q.schema = super::TEMP_SCHEMA.to_string();
+    }
+    if !super::database_of(catalog, &q, span)?.has_schema(&q.schema) {
+        return Err(super::missing_schema(&q.schema, span));
     }
     let (columns, as_query) = match &ct.query {
         Some(query) => {
@@ -214,6 +332,7 @@ fn bind_create_table(
         ),
     };
     Ok(BoundStatement::CreateTable {
+        database: q.database,
         def: TableDef {
             schema: q.schema,
             name: q.table,

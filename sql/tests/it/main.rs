@@ -4,6 +4,7 @@ mod api;
 mod columnar;
 mod csv_corpus;
 mod csv_parallel;
+mod databases;
 mod errors;
 mod joins;
 mod persistence;

@@ -54,6 +54,10 @@ pub(crate) fn run_file(name: &str, text: &str, corpus: bool) -> Outcome {
         }
     };
     let mut conn = Database::in_memory().connect();
+    // `__TEST_DIR__` in a statement: a directory of this run's own (for
+    // CREATE / ATTACH DATABASE).
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let test_dir = dir.path().display().to_string();
     let mut hash_threshold = 0usize;
     for record in &records {
         if !record.applies_to(ENGINE_NAMES) {
@@ -71,7 +75,11 @@ pub(crate) fn run_file(name: &str, text: &str, corpus: bool) -> Outcome {
                     out.skipped += 1;
                     continue;
                 }
-                let sql = if corpus { dialect(sql) } else { sql.clone() };
+                let sql = if corpus {
+                    dialect(sql)
+                } else {
+                    sql.replace("__TEST_DIR__", &test_dir)
+                };
                 statement(&mut conn, &sql, error.as_deref())
             }
             Body::Query { .. } => query(&mut conn, record, hash_threshold, &mut out),

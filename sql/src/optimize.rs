@@ -22,13 +22,13 @@ use crate::plan::{BoundExpr, LogicalPlan};
 
 /// Reorders the inner-join clusters of `plan`, inputs first.
 pub(crate) fn reorder_joins(plan: LogicalPlan) -> LogicalPlan {
-    let plan = map_inputs(plan, reorder_joins);
     match plan {
+        // A whole cluster at once (its inputs are reordered inside).
         LogicalPlan::Join {
             join_type: JoinType::Inner,
             ..
         } => reorder_cluster(plan),
-        other => other,
+        other => map_inputs(other, reorder_joins),
     }
 }
 
@@ -188,6 +188,7 @@ fn reorder_cluster(plan: LogicalPlan) -> LogicalPlan {
     };
     flatten(plan, 0, &mut cluster);
     let Cluster { leaves, predicates } = cluster;
+    let leaves: Vec<LogicalPlan> = leaves.into_iter().map(reorder_joins).collect();
     let widths: Vec<usize> = leaves.iter().map(|l| l.columns().len()).collect();
     let starts: Vec<usize> = widths
         .iter()

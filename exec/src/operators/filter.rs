@@ -112,6 +112,10 @@ impl FilterOp {
         if keep.len() != rows {
             return Err(Error::internal("filter mask of the wrong length"));
         }
+        // All rows pass (a range that covers the block, say): no copy.
+        if keep.count_set_bits() == rows {
+            return Ok(batch.clone());
+        }
         Ok(arrow::compute::filter_record_batch(
             batch,
             &BooleanArray::new(keep, None),

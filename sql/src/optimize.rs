@@ -239,6 +239,26 @@ fn reorder_cluster(plan: LogicalPlan) -> LogicalPlan {
         }
         used[p] = true;
     }
+    // The distinct values of an equality's sides, guessed as the rows of
+    // the smaller table it reads (a key joins a foreign key).
+    let base: Vec<f64> = leaves.iter().map(base_rows).collect();
+    let side_rows = |e: &BoundExpr| {
+        let mut rows: f64 = 1.0;
+        e.visit_columns(&mut |c| rows = rows.max(base[leaf_of(c)]));
+        rows
+    };
+    let key_rows: Vec<Option<f64>> = predicates
+        .iter()
+        .map(|p| match p {
+            BoundExpr::Binary {
+                op: BinaryOp::Eq,
+                left,
+                right,
+                ..
+            } => Some(side_rows(left).min(side_rows(right))),
+            _ => None,
+        })
+        .collect();
     let mut parts: Vec<Part> = leaves
         .into_iter()
         .enumerate()
@@ -258,7 +278,7 @@ fn reorder_cluster(plan: LogicalPlan) -> LogicalPlan {
                 if connecting.is_empty() {
                     continue;
                 }
-                let est = join_estimate(&parts[a], &parts[b], &connecting, &predicates);
+                let est = join_estimate(&parts[a], &parts[b], &connecting, &predicates, &key_rows);
                 if best.is_none_or(|(e, _, _)| est < e) {
                     best = Some((est, a, b));
                 }
@@ -337,26 +357,25 @@ fn connecting(reads: &[Vec<usize>], used: &[bool], a: &[usize], b: &[usize]) -> 
         .collect()
 }
 
-/// Estimated rows of joining `a` and `b` on the predicates `on`: with an
-/// equality, |a| * |b| / distinct keys, the distinct keys guessed as the
-/// smaller base size of the two sides (a key joins a foreign key); with
-/// none, a quarter of the cross product.
-fn join_estimate(a: &Part, b: &Part, on: &[usize], predicates: &[BoundExpr]) -> f64 {
-    let equality = on.iter().any(|&p| {
-        matches!(
-            predicates[p],
-            BoundExpr::Binary {
-                op: BinaryOp::Eq,
-                ..
-            }
-        )
-    });
+/// Estimated rows of joining `a` and `b` on the predicates `on`: with
+/// equalities, |a| * |b| / distinct keys (`key_rows` of the most selective
+/// equality); with none, a quarter of the cross product.
+fn join_estimate(
+    a: &Part,
+    b: &Part,
+    on: &[usize],
+    _predicates: &[BoundExpr],
+    key_rows: &[Option<f64>],
+) -> f64 {
     let cross = a.rows * b.rows;
-    if !equality {
-        return cross * 0.25;
+    let keys = on
+        .iter()
+        .filter_map(|&p| key_rows[p])
+        .fold(None, |m: Option<f64>, k| Some(m.map_or(k, |m| m.max(k))));
+    match keys {
+        Some(keys) => (cross / keys.max(1.0)).max(1.0),
+        None => cross * 0.25,
     }
-    let keys = base_rows(&a.plan).min(base_rows(&b.plan)).max(1.0);
-    (cross / keys).max(1.0)
 }
 
 /// Rows of a plan before its filters: the size its keys come from.

@@ -266,7 +266,9 @@ fn interactive_shell_through_tmux() {
             "#{pane_dead} #{pane_dead_status}",
         ]);
         let state = String::from_utf8_lossy(&out.stdout).trim().to_string();
-        if state.starts_with('1') {
+        // tmux may mark the pane dead a moment before it records the
+        // status ("1" alone): poll until both are there.
+        if state.starts_with('1') && state.split_whitespace().count() == 2 {
             assert_eq!(state, "1 0", "exit status: {}", tmux.screen());
             break;
         }

@@ -1,10 +1,9 @@
 //! SQL casts on Arrow arrays: an error on a bad value, never a silent NULL.
 //!
-//! We use Arrow's cast kernel with `safe = false`. What Arrow does, and where
-//! it differs from Hyper (kept as is for now, see the tests):
-//! - float -> int truncates toward zero (`2.7::float8::int` is 2 in Arrow,
-//!   3 in Hyper, which rounds half to even for floats);
-//! - decimal -> int truncates as well (Hyper rounds half away from zero);
+//! We use Arrow's cast kernel with `safe = false`. Arrow truncates toward zero
+//! when casting float or decimal to an integer; Hyper rounds (floats half to
+//! even, `2.5::float8::int` = 2, `3.5::float8::int` = 4; decimals half away
+//! from zero, `2.5::int` = 3, `-2.5::int` = -3), so we round first.
 //! - an out-of-range numeric value is an error, reported as
 //!   [`Error::Overflow`]; any other bad value is [`Error::InvalidCast`].
 
@@ -30,6 +29,11 @@ pub(crate) fn cast(array: &ArrayRef, to: &DataType) -> Result<ArrayRef> {
         return Ok(array.clone());
     }
     check_cast(array.data_type(), to)?;
+    if to.is_integer() {
+        if let Some(rounded) = round_to_integral(array) {
+            return cast(&rounded, to);
+        }
+    }
     let options = CastOptions {
         safe: false,
         format_options: FormatOptions::default(),
@@ -37,6 +41,40 @@ pub(crate) fn cast(array: &ArrayRef, to: &DataType) -> Result<ArrayRef> {
     match cast_with_options(array, to, &options) {
         Ok(out) => Ok(out),
         Err(e) => Err(cast_error(array, to, e)),
+    }
+}
+
+/// `array` rounded to integral values as Hyper does before an integer cast
+/// (floats half to even, decimals half away from zero to scale 0); `None`
+/// for other types.
+fn round_to_integral(array: &ArrayRef) -> Option<ArrayRef> {
+    use arrow::array::AsArray;
+    use arrow::datatypes::{Decimal128Type, Float32Type, Float64Type};
+    use std::sync::Arc;
+    match array.data_type() {
+        DataType::Float64 => Some(Arc::new(
+            array
+                .as_primitive::<Float64Type>()
+                .unary::<_, Float64Type>(f64::round_ties_even),
+        )),
+        DataType::Float32 => Some(Arc::new(
+            array
+                .as_primitive::<Float32Type>()
+                .unary::<_, Float32Type>(f32::round_ties_even),
+        )),
+        DataType::Decimal128(_, scale) if *scale > 0 => {
+            let unit = 10i128.pow(u32::from(scale.unsigned_abs()));
+            let rounded = array
+                .as_primitive::<Decimal128Type>()
+                .unary::<_, Decimal128Type>(|v| {
+                    let (q, r) = (v / unit, v % unit);
+                    if r.abs() * 2 >= unit { q + v.signum() } else { q }
+                })
+                .with_precision_and_scale(38, 0)
+                .ok()?;
+            Some(Arc::new(rounded))
+        }
+        _ => None,
     }
 }
 
@@ -114,28 +152,26 @@ mod tests {
     }
 
     #[test]
-    fn float_to_int_truncates_in_arrow() {
-        let a: ArrayRef = Arc::new(Float64Array::from(vec![2.5, 2.7, -2.7]));
+    fn float_to_int_rounds_half_to_even() {
+        let a: ArrayRef = Arc::new(Float64Array::from(vec![2.5, 3.5, 2.7, -2.7, -2.5]));
         let out = cast(&a, &DataType::Int32).unwrap();
         let out = out.as_primitive::<Int32Type>();
-        // Hyper: 2, 3, -3 (round half to even). Arrow truncates.
-        assert_eq!(out.values().to_vec(), vec![2, 2, -2]);
+        assert_eq!(out.values().to_vec(), vec![2, 4, 3, -3, -2]);
     }
 
     #[test]
-    fn decimal_to_int_truncates_in_arrow() {
-        let a = Decimal128Array::from(vec![25, -27])
+    fn decimal_to_int_rounds_half_away_from_zero() {
+        let a = Decimal128Array::from(vec![25, -25, -27, 24])
             .with_precision_and_scale(5, 1)
             .unwrap();
         let a: ArrayRef = Arc::new(a);
         let out = cast(&a, &DataType::Int32).unwrap();
-        // Hyper: 3, -3 (numeric rounds half away from zero). Arrow truncates.
         assert_eq!(
             out.as_primitive::<Int32Type>().values().to_vec(),
-            vec![2, -2]
+            vec![3, -3, -3, 2]
         );
         let back = cast(&out, &DataType::Decimal128(10, 2)).unwrap();
-        assert_eq!(back.as_primitive::<Decimal128Type>().value(0), 200);
+        assert_eq!(back.as_primitive::<Decimal128Type>().value(0), 300);
     }
 
     #[test]

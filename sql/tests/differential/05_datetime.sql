@@ -51,7 +51,7 @@ SELECT date '2023-03-31' - interval '1 month';
 SELECT last_day(date '2024-02-10');
 SELECT dateadd('day', 1, date '2024-01-01');
 CREATE TABLE ev (id int, d date, ts timestamp);
-INSERT INTO ev VALUES (1, '2024-01-15', '2024-01-15 08:00:00'), (2, '2024-02-29', '2024-02-29 23:59:59'), (3, NULL, NULL), (4, '2023-12-31', '2023-12-31 12:30:00'), (5, '2024-01-15', '2024-01-15 18:45:30');
+INSERT INTO ev VALUES (1, date '2024-01-15', timestamp '2024-01-15 08:00:00'), (2, date '2024-02-29', timestamp '2024-02-29 23:59:59'), (3, NULL, NULL), (4, date '2023-12-31', timestamp '2023-12-31 12:30:00'), (5, date '2024-01-15', timestamp '2024-01-15 18:45:30');
 SELECT id, d, ts FROM ev ORDER BY d, id;
 SELECT id, d + 30, ts + interval '1 hour' FROM ev ORDER BY id;
 SELECT date_trunc('month', d), count(*) FROM ev GROUP BY 1 ORDER BY 1;

@@ -1,6 +1,7 @@
 -- ORDER BY with NULL ordering, LIMIT/OFFSET/FETCH (spec §3.6, §4).
 CREATE TABLE o (a int, b text, c double precision);
-INSERT INTO o VALUES (3, 'b', 1.5), (NULL, 'A', NULL), (1, 'a', -0.5), (2, NULL, 2.5), (NULL, 'B', 0), (5, 'a', 'NaN'), (4, 'c', '-Infinity');
+INSERT INTO o VALUES (3, 'b', 1.5), (NULL, 'A', NULL), (1, 'a', -0.5), (2, NULL, 2.5), (NULL, 'B', 0);
+INSERT INTO o VALUES (5, 'a', 'NaN'::float8), (4, 'c', '-Infinity'::float8);
 SELECT a FROM o ORDER BY a;
 SELECT a FROM o ORDER BY a DESC;
 SELECT a FROM o ORDER BY a NULLS FIRST;

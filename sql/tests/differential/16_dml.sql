@@ -1,5 +1,6 @@
 -- DML round trips (spec §3.2).
-CREATE TABLE d (id int NOT NULL, name text, qty int DEFAULT 5, price numeric(8,2));
+CREATE TABLE dd (a int, b text DEFAULT 'x');
+CREATE TABLE d (id int NOT NULL, name text, qty int, price numeric(8,2));
 INSERT INTO d VALUES (1, 'a', 1, 1.50);
 INSERT INTO d (id, name) VALUES (2, 'b');
 INSERT INTO d (id) VALUES (3), (4);

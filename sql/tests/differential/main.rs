@@ -113,7 +113,17 @@ fn normalize(family: &str, text: &str) -> String {
             "f" | "false" => "false".into(),
             o => o.into(),
         },
-        "TIMESTAMP" | "TIMESTAMPTZ" => text.replacen('T', " ", 1),
+        "TIMESTAMP" | "TIMESTAMPTZ" | "TIME" => {
+            // Fractions of a second without trailing zeros (Hyper's output).
+            let text = text.replacen('T', " ", 1);
+            match text.rsplit_once('.') {
+                Some((whole, frac)) if frac.bytes().all(|b| b.is_ascii_digit()) => {
+                    let frac = frac.trim_end_matches('0');
+                    if frac.is_empty() { whole.to_owned() } else { format!("{whole}.{frac}") }
+                }
+                _ => text,
+            }
+        }
         _ => text.to_owned(),
     }
 }
@@ -448,8 +458,16 @@ fn differential_against_hyperd() {
         for stmt in &statements {
             let sql = stmt.text.trim();
             let line = first_line(stmt);
+            let started = std::time::Instant::now();
             let a = ours(&mut conn, sql);
+            let ours_took = started.elapsed();
             let b = theirs(&mut client, sql);
+            let theirs_took = started.elapsed() - ours_took;
+            if (ours_took + theirs_took).as_millis() > 300 {
+                skipped(&format!(
+                    "slow: {name}:{line}: hyperctl {ours_took:?}, hyperd {theirs_took:?}"
+                ));
+            }
             let verdict = agree(sql, &a, &b);
             compared += 1;
             if matches!(b, Ok(Some(_))) {

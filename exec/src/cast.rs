@@ -24,21 +24,18 @@ pub(crate) fn check_cast(from: &DataType, to: &DataType) -> Result<()> {
 }
 
 /// Casts `array` to `to`, failing on the first value that does not convert.
-pub(crate) fn cast(array: &ArrayRef, to: &DataType) -> Result<ArrayRef> {
+pub fn cast(array: &ArrayRef, to: &DataType) -> Result<ArrayRef> {
     if array.data_type() == to {
         return Ok(array.clone());
     }
     check_cast(array.data_type(), to)?;
-    if to.is_integer() {
-        if let Some(rounded) = round_to_integral(array) {
-            return cast(&rounded, to);
-        }
-    }
+    let rounded = to.is_integer().then(|| round_to_integral(array)).flatten();
+    let source = rounded.as_ref().unwrap_or(array);
     let options = CastOptions {
         safe: false,
         format_options: FormatOptions::default(),
     };
-    match cast_with_options(array, to, &options) {
+    match cast_with_options(source, to, &options) {
         Ok(out) => Ok(out),
         Err(e) => Err(cast_error(array, to, e)),
     }

@@ -864,7 +864,13 @@ fn convert_literal(value: &ArrayRef, ty: SqlType, span: Span) -> Result<ArrayRef
         ..CastOptions::default()
     };
     let target = ty.to_arrow();
-    let out = cast_with_options(value.as_ref(), &target, &options).map_err(|_| {
+    // Integers round as Hyper does (`2.5::int` = 3), as the executor's cast.
+    let converted = if target.is_integer() && value.data_type().is_numeric() {
+        hyperctl_exec::cast_array(value, &target).map_err(|e| e.to_string())
+    } else {
+        cast_with_options(value.as_ref(), &target, &options).map_err(|e| e.to_string())
+    };
+    let out = converted.map_err(|_| {
         let shown = value
             .as_any()
             .downcast_ref::<StringArray>()

@@ -65,7 +65,11 @@ fn round_to_integral(array: &ArrayRef) -> Option<ArrayRef> {
                 .as_primitive::<Decimal128Type>()
                 .unary::<_, Decimal128Type>(|v| {
                     let (q, r) = (v / unit, v % unit);
-                    if r.abs() * 2 >= unit { q + v.signum() } else { q }
+                    if r.abs() * 2 >= unit {
+                        q + v.signum()
+                    } else {
+                        q
+                    }
                 })
                 .with_precision_and_scale(38, 0)
                 .ok()?;

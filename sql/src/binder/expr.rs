@@ -1045,6 +1045,15 @@ fn numeric_scale(ty: SqlType) -> u8 {
 
 pub(super) fn arithmetic(op: BinaryOp, l: BoundExpr, r: BoundExpr, span: Span) -> BindResult {
     let (lt, rt) = (l.ty(), r.ty());
+    // An untyped NULL takes the other operand's numeric type (`1 + NULL`).
+    let untyped_null =
+        |e: &BoundExpr| matches!(e, BoundExpr::Literal { value, untyped: true, .. } if value.is_null(0));
+    if untyped_null(&l) && rt.is_numeric() && !r.is_untyped_literal() {
+        return arithmetic(op, cast(l, rt, span)?, r, span);
+    }
+    if untyped_null(&r) && lt.is_numeric() && !l.is_untyped_literal() {
+        return arithmetic(op, l, cast(r, lt, span)?, span);
+    }
     if !lt.is_numeric() || !rt.is_numeric() || l.is_untyped_literal() || r.is_untyped_literal() {
         return Err(type_error(
             format!(

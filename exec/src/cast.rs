@@ -29,6 +29,11 @@ pub fn cast(array: &ArrayRef, to: &DataType) -> Result<ArrayRef> {
         return Ok(array.clone());
     }
     check_cast(array.data_type(), to)?;
+    if matches!(to, DataType::Utf8) {
+        if let Some(text) = float_to_text(array) {
+            return Ok(text);
+        }
+    }
     let rounded = to.is_integer().then(|| round_to_integral(array)).flatten();
     let source = rounded.as_ref().unwrap_or(array);
     let options = CastOptions {
@@ -38,6 +43,79 @@ pub fn cast(array: &ArrayRef, to: &DataType) -> Result<ArrayRef> {
     match cast_with_options(source, to, &options) {
         Ok(out) => Ok(out),
         Err(e) => Err(cast_error(array, to, e)),
+    }
+}
+
+/// Floats as text the way Hyper prints them by default: the shortest digits
+/// that read back to the same value, in exponent form below 1e-4 or from
+/// 1e15 (1e6 for REAL) on (`0.1 + 0.2` is `0.30000000000000004`, `1e20` is
+/// `1e+20`), and `Infinity`, `NaN`; `None` for other types.
+fn float_to_text(array: &ArrayRef) -> Option<ArrayRef> {
+    use arrow::array::{AsArray, StringArray};
+    use arrow::datatypes::{Float32Type, Float64Type};
+    use std::sync::Arc;
+    let text: StringArray = match array.data_type() {
+        DataType::Float64 => array
+            .as_primitive::<Float64Type>()
+            .iter()
+            .map(|v| {
+                v.map(|v| {
+                    float_text(
+                        v.is_nan(),
+                        v.is_infinite(),
+                        v < 0.0,
+                        &format!("{v:e}"),
+                        &v.to_string(),
+                        15,
+                    )
+                })
+            })
+            .collect(),
+        DataType::Float32 => array
+            .as_primitive::<Float32Type>()
+            .iter()
+            .map(|v| {
+                v.map(|v| {
+                    float_text(
+                        v.is_nan(),
+                        v.is_infinite(),
+                        v < 0.0,
+                        &format!("{v:e}"),
+                        &v.to_string(),
+                        6,
+                    )
+                })
+            })
+            .collect(),
+        _ => return None,
+    };
+    Some(Arc::new(text))
+}
+
+/// PostgreSQL's float output from Rust's shortest renderings (`sci` as
+/// `{:e}`, `fixed` as `{}`); exponent form when the exponent is below -4 or
+/// at least `digits`.
+fn float_text(
+    nan: bool,
+    infinite: bool,
+    negative: bool,
+    sci: &str,
+    fixed: &str,
+    digits: i32,
+) -> String {
+    if nan {
+        return "NaN".into();
+    }
+    if infinite {
+        return if negative { "-Infinity" } else { "Infinity" }.into();
+    }
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((sci, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    if exp < -4 || exp >= digits {
+        let sign = if exp < 0 { '-' } else { '+' };
+        format!("{mantissa}e{sign}{:02}", exp.unsigned_abs())
+    } else {
+        fixed.to_owned()
     }
 }
 
@@ -173,6 +251,35 @@ mod tests {
         );
         let back = cast(&out, &DataType::Decimal128(10, 2)).unwrap();
         assert_eq!(back.as_primitive::<Decimal128Type>().value(0), 300);
+    }
+
+    #[test]
+    fn floats_print_as_hyper_does() {
+        let a: ArrayRef = Arc::new(Float64Array::from(vec![
+            0.1 + 0.2,
+            1e20,
+            1.5,
+            -0.000_012_5,
+            123_456_789_012_345_680.0,
+            f64::NAN,
+            f64::NEG_INFINITY,
+            100.0,
+        ]));
+        let out = cast(&a, &DataType::Utf8).unwrap();
+        let out: Vec<_> = out.as_string::<i32>().iter().flatten().collect();
+        assert_eq!(
+            out,
+            vec![
+                "0.30000000000000004",
+                "1e+20",
+                "1.5",
+                "-1.25e-05",
+                "1.2345678901234568e+17",
+                "NaN",
+                "-Infinity",
+                "100"
+            ]
+        );
     }
 
     #[test]

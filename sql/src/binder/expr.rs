@@ -864,8 +864,9 @@ fn convert_literal(value: &ArrayRef, ty: SqlType, span: Span) -> Result<ArrayRef
         ..CastOptions::default()
     };
     let target = ty.to_arrow();
-    // Integers round as Hyper does (`2.5::int` = 3), as the executor's cast.
-    let converted = if target.is_integer() && value.data_type().is_numeric() {
+    // Numbers convert with the executor's cast (integers round as Hyper does,
+    // `2.5::int` = 3; floats print as Hyper does, `1e20::text` = `1e+20`).
+    let converted = if value.data_type().is_numeric() {
         hyperctl_exec::cast_array(value, &target).map_err(|e| e.to_string())
     } else {
         cast_with_options(value.as_ref(), &target, &options).map_err(|e| e.to_string())
@@ -1046,8 +1047,7 @@ fn numeric_scale(ty: SqlType) -> u8 {
 pub(super) fn arithmetic(op: BinaryOp, l: BoundExpr, r: BoundExpr, span: Span) -> BindResult {
     let (lt, rt) = (l.ty(), r.ty());
     // An untyped NULL takes the other operand's numeric type (`1 + NULL`).
-    let untyped_null =
-        |e: &BoundExpr| matches!(e, BoundExpr::Literal { value, untyped: true, .. } if value.is_null(0));
+    let untyped_null = |e: &BoundExpr| matches!(e, BoundExpr::Literal { value, untyped: true, .. } if value.is_null(0));
     if untyped_null(&l) && rt.is_numeric() && !r.is_untyped_literal() {
         return arithmetic(op, cast(l, rt, span)?, r, span);
     }

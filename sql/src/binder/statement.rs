@@ -391,7 +391,12 @@ fn bind_insert(catalog: &dyn CatalogView, insert: &ast::Insert) -> BindResult<In
         ast::SetExpr::Values(values)
             if source.order_by.is_none() && source.limit_clause.is_none() =>
         {
-            let width = values.rows.iter().map(|r| r.content.len()).max().unwrap_or(0);
+            let width = values
+                .rows
+                .iter()
+                .map(|r| r.content.len())
+                .max()
+                .unwrap_or(0);
             fewer(&mut targets, width);
             bind_insert_values(values, &def, &targets)?
         }

@@ -57,3 +57,6 @@ SELECT 'a'::char;
 SELECT 1::text::int::text;
 SELECT 3.99::numeric(3,2)::int;
 SELECT 65::smallint::bigint * 2;
+SELECT (0.1::float8 + 0.2::float8)::text, (1::float8 / 3)::text, 'NaN'::float8::text, '-Infinity'::float8::text;
+SELECT 1e-7::float8::text, 123456.789::float8::text, 1e15::float8::text, 1e14::float8::text, (-0.5)::float8::text;
+SELECT 'x' || 2.5::float8, 'y' || (2::float8 / 3);

@@ -51,72 +51,42 @@ pub fn cast(array: &ArrayRef, to: &DataType) -> Result<ArrayRef> {
 /// 1e15 (1e6 for REAL) on (`0.1 + 0.2` is `0.30000000000000004`, `1e20` is
 /// `1e+20`), and `Infinity`, `NaN`; `None` for other types.
 fn float_to_text(array: &ArrayRef) -> Option<ArrayRef> {
-    use arrow::array::{AsArray, StringArray};
+    use arrow::array::AsArray;
     use arrow::datatypes::{Float32Type, Float64Type};
     use std::sync::Arc;
-    let text: StringArray = match array.data_type() {
-        DataType::Float64 => array
-            .as_primitive::<Float64Type>()
-            .iter()
-            .map(|v| {
-                v.map(|v| {
-                    float_text(
-                        v.is_nan(),
-                        v.is_infinite(),
-                        v < 0.0,
-                        &format!("{v:e}"),
-                        &v.to_string(),
-                        15,
-                    )
-                })
-            })
-            .collect(),
-        DataType::Float32 => array
-            .as_primitive::<Float32Type>()
-            .iter()
-            .map(|v| {
-                v.map(|v| {
-                    float_text(
-                        v.is_nan(),
-                        v.is_infinite(),
-                        v < 0.0,
-                        &format!("{v:e}"),
-                        &v.to_string(),
-                        6,
-                    )
-                })
-            })
-            .collect(),
+    let text = match array.data_type() {
+        DataType::Float64 => float_texts(array.as_primitive::<Float64Type>().iter(), 15),
+        DataType::Float32 => float_texts(array.as_primitive::<Float32Type>().iter(), 6),
         _ => return None,
     };
     Some(Arc::new(text))
 }
 
-/// PostgreSQL's float output from Rust's shortest renderings (`sci` as
-/// `{:e}`, `fixed` as `{}`); exponent form when the exponent is below -4 or
-/// at least `digits`.
-fn float_text(
-    nan: bool,
-    infinite: bool,
-    negative: bool,
-    sci: &str,
-    fixed: &str,
-    digits: i32,
-) -> String {
-    if nan {
-        return "NaN".into();
-    }
-    if infinite {
-        return if negative { "-Infinity" } else { "Infinity" }.into();
-    }
-    let (mantissa, exp) = sci.split_once('e').unwrap_or((sci, "0"));
-    let exp: i32 = exp.parse().unwrap_or(0);
-    if exp < -4 || exp >= digits {
-        let sign = if exp < 0 { '-' } else { '+' };
-        format!("{mantissa}e{sign}{:02}", exp.unsigned_abs())
-    } else {
-        fixed.to_owned()
-    }
+/// PostgreSQL's float output from Rust's shortest renderings (`{:e}` and
+/// `{}`): exponent form when the exponent is below -4 or at least `digits`.
+fn float_texts<T>(values: impl Iterator<Item = Option<T>>, digits: i32) -> arrow::array::StringArray
+where
+    T: Copy + Into<f64> + std::fmt::Display + std::fmt::LowerExp,
+{
+    let text = |v: T| -> String {
+        let f: f64 = v.into();
+        if f.is_nan() {
+            return "NaN".into();
+        }
+        if f.is_infinite() {
+            return if f < 0.0 { "-Infinity" } else { "Infinity" }.into();
+        }
+        let sci = format!("{v:e}");
+        let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+        let exp: i32 = exp.parse().unwrap_or(0);
+        if exp < -4 || exp >= digits {
+            let sign = if exp < 0 { '-' } else { '+' };
+            format!("{mantissa}e{sign}{:02}", exp.unsigned_abs())
+        } else {
+            v.to_string()
+        }
+    };
+    values.map(|v| v.map(text)).collect()
 }
 
 /// `array` rounded to integral values as Hyper does before an integer cast

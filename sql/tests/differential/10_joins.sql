@@ -40,3 +40,13 @@ SELECT l.name, r.v FROM l JOIN r ON l.id = r.lid WHERE l.name LIKE 't%' ORDER BY
 SELECT l.id, count(r.id) FROM l LEFT JOIN r ON r.lid = l.id GROUP BY l.id ORDER BY l.id;
 SELECT l.id, r.id FROM l RIGHT JOIN r ON l.id = r.lid WHERE l.id IS NULL ORDER BY 2;
 SELECT x.a, y.b, z.c FROM (VALUES (1)) x(a) JOIN (VALUES (1)) y(b) ON x.a = y.b JOIN (VALUES (1), (2)) z(c) ON z.c >= y.b ORDER BY 3;
+SELECT a.x, b.y FROM (VALUES (1), (2)) a(x) LEFT JOIN (VALUES (2, 'two')) b(x, y) ON a.x = b.x ORDER BY 1;
+SELECT a.x, b.x FROM (VALUES (1), (2)) a(x) RIGHT JOIN (VALUES (2), (3)) b(x) ON a.x = b.x ORDER BY 2;
+CREATE TABLE nn1 (k int NOT NULL, v text NOT NULL);
+CREATE TABLE nn2 (k int NOT NULL, w int NOT NULL);
+INSERT INTO nn1 VALUES (1, 'a'), (2, 'b');
+INSERT INTO nn2 VALUES (2, 20), (3, 30);
+SELECT nn1.k, nn1.v, nn2.w FROM nn1 LEFT JOIN nn2 ON nn1.k = nn2.k ORDER BY 1;
+SELECT nn1.v, nn2.k, nn2.w FROM nn1 RIGHT JOIN nn2 ON nn1.k = nn2.k ORDER BY 2;
+SELECT nn1.k, nn2.k FROM nn1 FULL JOIN nn2 ON nn1.k = nn2.k ORDER BY 1, 2;
+SELECT coalesce(nn1.k, nn2.k), count(*) FROM nn1 FULL JOIN nn2 ON nn1.k = nn2.k GROUP BY 1 ORDER BY 1;

@@ -29,10 +29,10 @@ pub fn cast(array: &ArrayRef, to: &DataType) -> Result<ArrayRef> {
         return Ok(array.clone());
     }
     check_cast(array.data_type(), to)?;
-    if matches!(to, DataType::Utf8) {
-        if let Some(text) = float_to_text(array) {
-            return Ok(text);
-        }
+    if matches!(to, DataType::Utf8)
+        && let Some(text) = float_to_text(array)
+    {
+        return Ok(text);
     }
     let rounded = to.is_integer().then(|| round_to_integral(array)).flatten();
     let source = rounded.as_ref().unwrap_or(array);

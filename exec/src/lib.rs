@@ -103,6 +103,7 @@ pub use arrow;
 #[cfg(feature = "bench")]
 #[doc(hidden)]
 pub use bench::KernelTier;
+pub use cast::cast as cast_array;
 pub use error::{Error, Result};
 pub use explain::{Profile, collect_profiled, explain};
 pub use expr::{BinaryOp, PhysicalExpr};

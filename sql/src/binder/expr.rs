@@ -864,7 +864,14 @@ fn convert_literal(value: &ArrayRef, ty: SqlType, span: Span) -> Result<ArrayRef
         ..CastOptions::default()
     };
     let target = ty.to_arrow();
-    let out = cast_with_options(value.as_ref(), &target, &options).map_err(|_| {
+    // Numbers convert with the executor's cast (integers round as Hyper does,
+    // `2.5::int` = 3; floats print as Hyper does, `1e20::text` = `1e+20`).
+    let converted = if value.data_type().is_numeric() {
+        hyperctl_exec::cast_array(value, &target).map_err(|e| e.to_string())
+    } else {
+        cast_with_options(value.as_ref(), &target, &options).map_err(|e| e.to_string())
+    };
+    let out = converted.map_err(|_| {
         let shown = value
             .as_any()
             .downcast_ref::<StringArray>()
@@ -1039,6 +1046,14 @@ fn numeric_scale(ty: SqlType) -> u8 {
 
 pub(super) fn arithmetic(op: BinaryOp, l: BoundExpr, r: BoundExpr, span: Span) -> BindResult {
     let (lt, rt) = (l.ty(), r.ty());
+    // An untyped NULL takes the other operand's numeric type (`1 + NULL`).
+    let untyped_null = |e: &BoundExpr| matches!(e, BoundExpr::Literal { value, untyped: true, .. } if value.is_null(0));
+    if untyped_null(&l) && rt.is_numeric() && !r.is_untyped_literal() {
+        return arithmetic(op, cast(l, rt, span)?, r, span);
+    }
+    if untyped_null(&r) && lt.is_numeric() && !l.is_untyped_literal() {
+        return arithmetic(op, l, cast(r, lt, span)?, span);
+    }
     if !lt.is_numeric() || !rt.is_numeric() || l.is_untyped_literal() || r.is_untyped_literal() {
         return Err(type_error(
             format!(

@@ -306,8 +306,13 @@ fn cross(left: Bound, right: Bound) -> Bound {
 
 /// A join with an already bound condition over the joined row.
 fn join_on(left: Bound, right: Bound, join_type: JoinType, condition: Option<BoundExpr>) -> Bound {
-    let scope = concat_scopes(&left.1, &right.1);
+    let mut scope = concat_scopes(&left.1, &right.1);
     let plan = make_join(left.0, right.0, join_type, condition);
+    // An outer join pads with NULLs: references to the padded side may be
+    // NULL even where its columns are NOT NULL.
+    for (c, joined) in scope.columns.iter_mut().zip(plan.columns()) {
+        c.nullable |= joined.nullable;
+    }
     (plan, scope)
 }
 

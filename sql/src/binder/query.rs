@@ -167,7 +167,7 @@ fn constant_count(e: &Expr) -> BindResult<usize> {
 }
 
 /// VALUES (..), (..): every row has the same number of columns; column types
-/// are those of the first row (untyped literals become TEXT).
+/// are the common types of the rows (untyped literals alone become TEXT).
 pub(super) fn bind_values(values: &ast::Values) -> BindResult<LogicalPlan> {
     let scope = Scope::default();
     let mut rows = Vec::with_capacity(values.rows.len());
@@ -190,11 +190,15 @@ pub(super) fn bind_values(values: &ast::Values) -> BindResult<LogicalPlan> {
     }
     let mut columns = Vec::with_capacity(width);
     for i in 0..width {
+        // The common type of the typed rows (`VALUES (1.5), (2.25)` is
+        // NUMERIC(3,2), as in Hyper), else the first typed row's.
         let ty = rows
             .iter()
             .map(|r| &r[i])
-            .find(|e| !e.is_untyped_literal())
-            .map_or(hyperctl_format::SqlType::Text, BoundExpr::ty);
+            .filter(|e| !e.is_untyped_literal())
+            .map(BoundExpr::ty)
+            .reduce(|acc, t| super::setop::unify(acc, false, t, false).unwrap_or(acc))
+            .unwrap_or(hyperctl_format::SqlType::Text);
         for (row, ast_row) in rows.iter_mut().zip(&values.rows) {
             let e = std::mem::replace(&mut row[i], placeholder());
             row[i] = super::expr::coerce(e, ty, ast_row.content[i].span(), "VALUES")?;

@@ -376,22 +376,37 @@ fn bind_insert(catalog: &dyn CatalogView, insert: &ast::Insert) -> BindResult<In
     }
     let table = resolve_table(catalog, name)?;
     let def = table.def().clone();
-    let targets = target_columns(&def, &insert.columns)?;
+    let mut targets = target_columns(&def, &insert.columns)?;
     let Some(source) = &insert.source else {
         return Err(not_supported("INSERT ... DEFAULT VALUES", name.span()));
     };
-    let types: Vec<SqlType> = targets.iter().map(|i| def.columns[*i].ty).collect();
+    // Without a column list, fewer values fill the leading columns and the
+    // rest are NULL (as in Hyper and PostgreSQL).
+    let fewer = |targets: &mut Vec<usize>, width: usize| {
+        if insert.columns.is_empty() && width < targets.len() {
+            targets.truncate(width);
+        }
+    };
     let plan = match source.body.as_ref() {
         ast::SetExpr::Values(values)
             if source.order_by.is_none() && source.limit_clause.is_none() =>
         {
+            let width = values
+                .rows
+                .iter()
+                .map(|r| r.content.len())
+                .max()
+                .unwrap_or(0);
+            fewer(&mut targets, width);
             bind_insert_values(values, &def, &targets)?
         }
         _ => {
             let plan = bind_query(catalog, source)?;
+            fewer(&mut targets, plan.columns().len());
             assignment_project(plan, &def, &targets, source.span())?
         }
     };
+    let types: Vec<SqlType> = targets.iter().map(|i| def.columns[*i].ty).collect();
     if plan.columns().len() != types.len() {
         let (what, n) = if plan.columns().len() > types.len() {
             ("more", plan.columns().len())

@@ -53,6 +53,9 @@ fn rewrite(text: &str, o: &Outcome) -> String {
     out.join("\n") + "\n"
 }
 
+/// The floor on records in our own files (issue 5 asks for 1,500).
+const MIN_OWN_RECORDS: usize = 1500;
+
 #[test]
 fn own_files_pass() {
     let mut entries: Vec<PathBuf> = std::fs::read_dir(own_dir())
@@ -83,6 +86,11 @@ fn own_files_pass() {
     }
     println!("own .slt files: {total} records");
     assert!(report.is_empty(), "{}", report.join("\n"));
+    // Issue 5, acceptance 1: at least 1,500 statements and queries.
+    assert!(
+        total >= MIN_OWN_RECORDS,
+        "own .slt files hold {total} records, fewer than {MIN_OWN_RECORDS}"
+    );
 }
 
 /// Runs a corpus file and checks its pass count against `floor`.
@@ -139,10 +147,39 @@ const CORPUS: &[(&str, usize)] = &[
 
 #[test]
 fn corpus_files() {
-    let mut lines = Vec::new();
-    for (file, floor) in CORPUS {
-        let o = corpus(file, *floor);
-        lines.push(format!("{file}: {}/{}", o.passed, o.records()));
-    }
+    // The files are independent (each runs on a database of its own), so
+    // they run on as many threads as there are cores, from the end of the
+    // list (the large random/ and index/ files) so that the threads finish
+    // close together.
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let threads = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZeroUsize::get)
+        .min(CORPUS.len());
+    let mut lines = vec![String::new(); CORPUS.len()];
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(i) = CORPUS.len().checked_sub(i + 1) else {
+                            break;
+                        };
+                        let (file, floor) = CORPUS[i];
+                        let o = corpus(file, floor);
+                        done.push((i, format!("{file}: {}/{}", o.passed, o.records())));
+                    }
+                    done
+                })
+            })
+            .collect();
+        for worker in workers {
+            match worker.join() {
+                Ok(done) => done.into_iter().for_each(|(i, line)| lines[i] = line),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+    });
     println!("{}", lines.join("\n"));
 }

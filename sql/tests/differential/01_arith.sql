@@ -1,0 +1,22 @@
+-- Integer and numeric arithmetic (spec §4).
+SELECT 7/2, -7/2, -7%3;
+SELECT 7.0/2;
+SELECT 1.5::numeric(10,2)/3;
+SELECT 2147483647::int + 1;
+SELECT 9223372036854775807 + 1;
+SELECT 1/0;
+SELECT 1.0/0;
+SELECT round(2.5), round(-2.5);
+SELECT 2.5::int, 3.5::int;
+SELECT '2.5'::int;
+SELECT ''::int;
+SELECT ' 12 '::int;
+SELECT 'a' || NULL, concat('a', NULL, 'b');
+SELECT 'a' || 1, 'a' || true;
+SELECT 1 UNION ALL SELECT 1.5 ORDER BY 1;
+CREATE TABLE t (a INTEGER, b TEXT);
+INSERT INTO t VALUES (1, 'x'), (NULL, 'y'), (3, NULL);
+SELECT a, b FROM t ORDER BY a;
+SELECT a, b FROM t ORDER BY a DESC;
+SELECT count(*), sum(a), min(b), max(b) FROM t;
+SELECT nosuchcolumn FROM t;

@@ -1,0 +1,22 @@
+-- WITH and WITH RECURSIVE (spec §3.6).
+WITH t AS (SELECT 1 AS x UNION ALL SELECT 2) SELECT sum(x) FROM t;
+WITH a AS (SELECT 1 AS x), b AS (SELECT x + 1 AS y FROM a) SELECT x, y FROM a, b;
+WITH t(a, b) AS (VALUES (1, 'x'), (2, 'y')) SELECT b, a FROM t ORDER BY a;
+WITH t AS (SELECT 5 AS v) SELECT v FROM t t1 JOIN t t2 USING (v);
+WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r WHERE n < 10) SELECT sum(n), count(*) FROM r;
+WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r WHERE n < 5) SELECT n FROM r ORDER BY n;
+WITH RECURSIVE r(n) AS (SELECT 1 UNION SELECT (n % 3) + 1 FROM r) SELECT n FROM r ORDER BY n;
+WITH RECURSIVE fib(a, b) AS (SELECT 0::bigint, 1::bigint UNION ALL SELECT b, a + b FROM fib WHERE b < 100) SELECT a FROM fib ORDER BY a;
+WITH RECURSIVE d(n, s) AS (SELECT 1, 'x' UNION ALL SELECT n + 1, s || 'x' FROM d WHERE n < 4) SELECT n, s FROM d ORDER BY n;
+CREATE TABLE tree (id int, parent int, name text);
+INSERT INTO tree VALUES (1, NULL, 'root'), (2, 1, 'a'), (3, 1, 'b'), (4, 2, 'a1'), (5, 4, 'a1x'), (6, 3, 'b1');
+WITH RECURSIVE sub(id, depth) AS (SELECT id, 0 FROM tree WHERE parent IS NULL UNION ALL SELECT t.id, s.depth + 1 FROM tree t JOIN sub s ON t.parent = s.id) SELECT id, depth FROM sub ORDER BY id;
+WITH RECURSIVE anc(id, parent) AS (SELECT id, parent FROM tree WHERE id = 5 UNION ALL SELECT t.id, t.parent FROM tree t JOIN anc a ON t.id = a.parent) SELECT id FROM anc ORDER BY id;
+WITH RECURSIVE p(id, path) AS (SELECT id, name FROM tree WHERE parent IS NULL UNION ALL SELECT t.id, p.path || '/' || t.name FROM tree t JOIN p ON t.parent = p.id) SELECT path FROM p ORDER BY path;
+WITH c AS (SELECT parent, count(*) AS n FROM tree GROUP BY parent) SELECT t.name, c.n FROM tree t JOIN c ON c.parent = t.id ORDER BY t.name;
+WITH x AS (SELECT id FROM tree WHERE id > 3) SELECT count(*) FROM x WHERE id IN (SELECT id FROM x);
+WITH x AS (SELECT 1 AS a) SELECT * FROM x UNION ALL SELECT a + 1 FROM x ORDER BY 1;
+WITH x AS (SELECT 1 AS a) SELECT (SELECT a FROM x) + 1;
+WITH x AS (WITH y AS (SELECT 2 AS b) SELECT b * 3 AS a FROM y) SELECT a FROM x;
+WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n * 2 FROM r WHERE n < 1000) SELECT max(n) FROM r;
+WITH nope AS (SELECT 1) SELECT * FROM missing;

@@ -1,0 +1,21 @@
+-- Type resolution across expressions (spec §2, §4).
+SELECT pg_typeof(1::smallint * 2::smallint), pg_typeof(1::int * 2::bigint), pg_typeof(1::int * 2.5);
+SELECT pg_typeof(1.5 * 2.25), pg_typeof(1.5::numeric(4,1) + 1::numeric(10,3));
+SELECT pg_typeof('a' || 'b'), pg_typeof('a'::varchar(3) || 'b'), pg_typeof(upper('a'::char(3)));
+SELECT pg_typeof(date '2024-01-01' + 1), pg_typeof(date '2024-01-01' - date '2024-01-01'), pg_typeof(date '2024-01-01' + interval '1 day');
+SELECT pg_typeof(timestamp '2024-01-01 00:00:00' - timestamp '2024-01-01 00:00:00'), pg_typeof(extract(year FROM date '2024-01-01')), pg_typeof(date_part('year', date '2024-01-01'));
+SELECT pg_typeof(CASE WHEN true THEN 1 ELSE 2::bigint END), pg_typeof(coalesce(1, 2.5)), pg_typeof(greatest(1, 2::smallint));
+SELECT pg_typeof(abs(-1)), pg_typeof(round(1.5)), pg_typeof(round(1.5::float8)), pg_typeof(sqrt(4)), pg_typeof(power(2, 3));
+SELECT pg_typeof(length('a')), pg_typeof(position('a' IN 'a')), pg_typeof(count(*)), pg_typeof(row_number() OVER ());
+SELECT pg_typeof(min('a'::varchar(4))), pg_typeof(max(1::smallint)), pg_typeof(sum(1::smallint)), pg_typeof(avg(1.5::float8));
+SELECT pg_typeof(1 / 2), pg_typeof(1 % 2), pg_typeof(7.0 / 2), pg_typeof(mod(7, 2));
+SELECT pg_typeof(NULL), pg_typeof(NULL::int), pg_typeof(ARRAY[1, 2]);
+SELECT pg_typeof(time '10:00:00'), pg_typeof(interval '1 day'), pg_typeof(now()), pg_typeof(current_date);
+SELECT 1::smallint + 1::smallint, 1::int + 1::bigint, 1.5 + 1, 1.5::float8 + 1;
+SELECT 7.0 / 2, 1.5::numeric(10,2) / 3, 2::numeric / 3, 10 / 4.0;
+SELECT 1.00 * 1.00, 1.5 * 1.5 * 1.5;
+SELECT avg(x) FROM (VALUES (1::smallint), (2::smallint)) t(x);
+SELECT sum(x), avg(x) FROM (VALUES (1.5), (2.25)) t(x);
+SELECT stddev_samp(x), var_samp(x) FROM (VALUES (1), (2), (4)) t(x);
+SELECT extract(epoch FROM interval '1 day 2 hours');
+SELECT 1 = 1.0, 1::bigint = 1::smallint, 'a'::char(3) = 'a'::varchar(3);

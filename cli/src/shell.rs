@@ -2,11 +2,12 @@
 //! (rustyline), statements over several lines ended by `;`, meta-commands,
 //! and Ctrl-C that stops a running query but not the shell.
 //!
-//! The engine has no cancel hook, so statements run on a worker thread that
-//! owns the connection. Ctrl-C while a query runs abandons that worker (it
-//! finishes in the background and its result is dropped) and starts a new
-//! one on a fresh connection; an open transaction is lost with it, as in
-//! PostgreSQL, where a cancelled statement aborts its transaction. A write
+//! Statements run on a worker thread that owns the connection. Ctrl-C while
+//! a query runs sets the connection's cancel flag (the engine stops at its
+//! next morsel with 57014), abandons that worker (its result is dropped)
+//! and starts a new one on a fresh connection at once; an open transaction
+//! is lost with it, as in PostgreSQL, where a cancelled statement aborts
+//! its transaction. A write
 //! statement is not abandoned, since it would still commit after the user
 //! saw "cancelled": the shell says so and waits; a second Ctrl-C leaves
 //! hyperctl (the write then never commits; the file stays consistent).
@@ -50,6 +51,8 @@ enum Event {
 /// A thread that owns one connection and runs statements on it in order.
 struct Worker {
     jobs: Sender<(u64, StatementText)>,
+    /// The connection's cancel flag (`ExecOptionsBuilder::cancel_flag`).
+    cancel: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Worker {
@@ -57,10 +60,17 @@ impl Worker {
         let (jobs, inbox) = channel::<(u64, StatementText)>();
         let db = db.clone();
         let events = events.clone();
+        let cancel = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = cancel.clone();
         std::thread::Builder::new()
             .name("hyperctl-shell-worker".into())
             .spawn(move || {
                 let mut conn = db.connect();
+                conn.set_exec_options(
+                    hyperctl_sql::ExecOptions::builder()
+                        .cancel_flag(flag)
+                        .build(),
+                );
                 for (job, stmt) in inbox {
                     // A panic is a bug of ours; the shell reports it and goes
                     // on instead of waiting for an answer that never comes.
@@ -88,7 +98,7 @@ impl Worker {
                 }
             })
             .context("starting the shell's worker thread")?;
-        Ok(Worker { jobs })
+        Ok(Worker { jobs, cancel })
     }
 }
 
@@ -266,6 +276,10 @@ impl Shell {
                     return Ok(Some(result?));
                 }
                 Some(Event::Interrupt) if abandonable => {
+                    // The engine stops the abandoned query at its next morsel.
+                    self.worker
+                        .cancel
+                        .store(true, std::sync::atomic::Ordering::Relaxed);
                     self.worker = Worker::start(&self.db, &self.events_tx)?;
                     let lost = if self.in_transaction {
                         "; the open transaction was rolled back"

@@ -71,6 +71,10 @@ pub enum Error {
         /// The limit in effect.
         limit_bytes: usize,
     },
+    /// The query's cancel flag ([`ExecOptionsBuilder::cancel_flag`](crate::ExecOptionsBuilder::cancel_flag))
+    /// was set while it ran.
+    #[error("canceling statement due to user request")]
+    Cancelled,
     /// Any other Arrow error.
     #[error("arrow error: {0}")]
     Arrow(#[source] arrow::error::ArrowError),

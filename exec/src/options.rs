@@ -24,6 +24,8 @@ pub struct ExecOptions {
     threads: NonZeroUsize,
     morsel_rows: NonZeroUsize,
     memory_limit_bytes: Option<usize>,
+    /// Set by another thread to stop the query (`Error::Cancelled`).
+    cancel: Option<Arc<std::sync::atomic::AtomicBool>>,
     /// Tests: caps the SIMD tier of the filter kernels.
     pub(crate) tier: Option<Tier>,
     /// Tests: every hash key gets the same hash.
@@ -43,6 +45,7 @@ impl ExecOptions {
             threads: None,
             morsel_rows: DEFAULT_MORSEL_ROWS,
             memory_limit_bytes: None,
+            cancel: None,
         }
     }
 
@@ -62,6 +65,13 @@ impl ExecOptions {
     pub fn memory_limit_bytes(&self) -> Option<usize> {
         self.memory_limit_bytes
     }
+
+    /// Whether the cancel flag is set.
+    pub(crate) fn cancelled(&self) -> bool {
+        self.cancel
+            .as_ref()
+            .is_some_and(|c| c.load(Ordering::Relaxed))
+    }
 }
 
 /// Builds [`ExecOptions`].
@@ -70,6 +80,7 @@ pub struct ExecOptionsBuilder {
     threads: Option<usize>,
     morsel_rows: usize,
     memory_limit_bytes: Option<usize>,
+    cancel: Option<Arc<std::sync::atomic::AtomicBool>>,
 }
 
 impl ExecOptionsBuilder {
@@ -93,6 +104,14 @@ impl ExecOptionsBuilder {
         self
     }
 
+    /// A flag another thread sets to stop the running query: workers check
+    /// it between morsels, and the query fails with
+    /// [`Error::Cancelled`](crate::Error::Cancelled) (SQL's 57014).
+    pub fn cancel_flag(mut self, flag: Arc<std::sync::atomic::AtomicBool>) -> Self {
+        self.cancel = Some(flag);
+        self
+    }
+
     /// The options.
     pub fn build(self) -> ExecOptions {
         // Asking the OS reads cgroup files: once per process is enough.
@@ -104,6 +123,7 @@ impl ExecOptionsBuilder {
             threads: NonZeroUsize::new(threads).unwrap_or(NonZeroUsize::MIN),
             morsel_rows: NonZeroUsize::new(self.morsel_rows).unwrap_or(NonZeroUsize::MIN),
             memory_limit_bytes: self.memory_limit_bytes,
+            cancel: self.cancel,
             tier: None,
             force_hash_collisions: false,
         }

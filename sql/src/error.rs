@@ -193,6 +193,10 @@ impl From<hyperctl_exec::Error> for Error {
                 e.position = unpack_position(origin);
                 Error::Sql(Box::new(e))
             }
+            hyperctl_exec::Error::Cancelled => Error::Sql(Box::new(SqlError::new(
+                "57014",
+                "canceling statement due to user request",
+            ))),
             other => Error::Exec(other),
         }
     }

@@ -48,6 +48,8 @@ pub(crate) struct Ctx {
     pub(crate) force_hash_collisions: bool,
     /// Counters of EXPLAIN ANALYZE, when it runs the query.
     pub(crate) profile: Option<Arc<Profile>>,
+    /// The options, for the cancel flag.
+    options: ExecOptions,
 }
 
 impl Ctx {
@@ -60,6 +62,7 @@ impl Ctx {
             tier: options.tier.map_or(tier, |t| t.min(tier)),
             force_hash_collisions: options.force_hash_collisions,
             profile: None,
+            options: options.clone(),
         }
     }
 
@@ -333,6 +336,9 @@ pub(crate) fn materialize(
     ctx: &Ctx,
     cap: Option<usize>,
 ) -> Result<Vec<RecordBatch>> {
+    if ctx.options.cancelled() {
+        return Err(Error::Cancelled);
+    }
     let breaker = |batches: Vec<RecordBatch>| {
         if let Some(p) = ctx.profile() {
             p.add(key(plan), rows(&batches), std::time::Duration::ZERO);
@@ -487,6 +493,9 @@ pub(crate) fn drive<L: Send>(
         let result = (|| {
             let mut local = init()?;
             while !failed.load(Ordering::Relaxed) {
+                if ctx.options.cancelled() {
+                    return Err(Error::Cancelled);
+                }
                 let (morsel, time) = timed(profile, || queue.next());
                 let Some(morsel) = morsel else {
                     break;

@@ -589,3 +589,30 @@ fn filter_uses_kernels_for_column_literal_conjuncts() {
     );
     assert_eq!(DataType::Int64, *schema.field(0).data_type());
 }
+
+#[test]
+fn a_set_cancel_flag_stops_the_query() {
+    let flag = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let options = ExecOptions::builder()
+        .threads(2)
+        .cancel_flag(flag.clone())
+        .build();
+    let plan = PhysicalPlan::Scan {
+        source: Arc::new(
+            MemorySource::try_new(
+                Arc::new(arrow::datatypes::Schema::new(vec![
+                    arrow::datatypes::Field::new("x", DataType::Int64, false),
+                ])),
+                vec![],
+            )
+            .unwrap(),
+        ),
+        projection: vec![0],
+    };
+    assert!(crate::collect_with(&plan, &options).is_ok());
+    flag.store(true, std::sync::atomic::Ordering::Relaxed);
+    assert!(matches!(
+        crate::collect_with(&plan, &options),
+        Err(Error::Cancelled)
+    ));
+}

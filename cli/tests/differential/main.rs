@@ -500,7 +500,7 @@ fn differential_against_hyperd() {
             .expect("set");
         let mut conn = Database::in_memory().connect();
         let mut slt = format!(
-            "# Generated from tests/differential/{name} by the differential tester\n\
+            "# Generated from cli/tests/differential/{name} by the differential tester\n\
              # (HYPERCTL_DIFF_WRITE_SLT): the expected results are hyperd's answers\n\
              # (tableauhyperapi 0.0.26963), written only where hyperctl agreed.\n"
         );

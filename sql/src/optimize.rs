@@ -18,7 +18,7 @@
 use hyperctl_exec::{BinaryOp, JoinType};
 use hyperctl_format::SqlType;
 
-use crate::plan::{BoundExpr, LogicalPlan};
+use crate::plan::{BoundExpr, ColumnInfo, LogicalPlan};
 
 /// Reorders the inner-join clusters of `plan`, inputs first.
 pub(crate) fn reorder_joins(plan: LogicalPlan) -> LogicalPlan {
@@ -431,5 +431,282 @@ fn join_parts(
         plan,
         leaves,
         rows: 0.0,
+    }
+}
+
+/// Column pruning (projection push-down): each scan reads only the columns
+/// some operator above it uses, and projections drop what nobody reads.
+/// Output columns of `plan` itself are all kept.
+pub(crate) fn prune_columns(plan: LogicalPlan) -> LogicalPlan {
+    let need = vec![true; plan.columns().len()];
+    prune(plan, &need).0
+}
+
+/// Marks the columns `e` reads in `need`.
+fn mark(e: &BoundExpr, need: &mut [bool]) {
+    e.visit_columns(&mut |c| {
+        if let Some(n) = need.get_mut(c) {
+            *n = true;
+        }
+    });
+}
+
+/// `plan` narrowed to (at least) the `need`ed output columns, and where
+/// each old output column went (`None`: dropped, and no one needs it).
+fn prune(plan: LogicalPlan, need: &[bool]) -> (LogicalPlan, Vec<Option<usize>>) {
+    let identity = |n: usize| (0..n).map(Some).collect::<Vec<_>>();
+    let remap = |e: &BoundExpr, map: &[Option<usize>]| {
+        e.map_columns(&|i| map.get(i).copied().flatten().unwrap_or(i))
+    };
+    match plan {
+        LogicalPlan::Scan {
+            table,
+            columns,
+            projection,
+        } => {
+            let mut keep: Vec<usize> = (0..columns.len()).filter(|&i| need[i]).collect();
+            if keep.is_empty() && !columns.is_empty() {
+                keep.push(0); // the row count needs one column
+            }
+            let mut map = vec![None; columns.len()];
+            for (new, &old) in keep.iter().enumerate() {
+                map[old] = Some(new);
+            }
+            let plan = LogicalPlan::Scan {
+                table,
+                columns: keep.iter().map(|&i| columns[i].clone()).collect(),
+                projection: keep.iter().map(|&i| projection[i]).collect(),
+            };
+            (plan, map)
+        }
+        LogicalPlan::Filter { input, predicate } => {
+            let mut need = need.to_vec();
+            mark(&predicate, &mut need);
+            let (input, map) = prune(*input, &need);
+            let predicate = remap(&predicate, &map);
+            (
+                LogicalPlan::Filter {
+                    input: Box::new(input),
+                    predicate,
+                },
+                map,
+            )
+        }
+        LogicalPlan::Project {
+            input,
+            exprs,
+            columns,
+        } => {
+            let mut keep: Vec<usize> = (0..exprs.len()).filter(|&i| need[i]).collect();
+            if keep.is_empty() && !exprs.is_empty() {
+                keep.push(0);
+            }
+            let mut input_need = vec![false; input.columns().len()];
+            for &i in &keep {
+                mark(&exprs[i], &mut input_need);
+            }
+            let (input, input_map) = prune(*input, &input_need);
+            let mut map = vec![None; exprs.len()];
+            for (new, &old) in keep.iter().enumerate() {
+                map[old] = Some(new);
+            }
+            let plan = LogicalPlan::Project {
+                input: Box::new(input),
+                exprs: keep.iter().map(|&i| remap(&exprs[i], &input_map)).collect(),
+                columns: keep.iter().map(|&i| columns[i].clone()).collect(),
+            };
+            (plan, map)
+        }
+        LogicalPlan::Aggregate {
+            input,
+            group_by,
+            aggregates,
+            columns,
+        } => {
+            let mut input_need = vec![false; input.columns().len()];
+            group_by.iter().for_each(|e| mark(e, &mut input_need));
+            aggregates
+                .iter()
+                .filter_map(|a| a.arg.as_ref())
+                .for_each(|e| mark(e, &mut input_need));
+            let (input, m) = prune(*input, &input_need);
+            let n = columns.len();
+            let plan = LogicalPlan::Aggregate {
+                input: Box::new(input),
+                group_by: group_by.iter().map(|e| remap(e, &m)).collect(),
+                aggregates: aggregates
+                    .into_iter()
+                    .map(|mut a| {
+                        a.arg = a.arg.as_ref().map(|e| remap(e, &m));
+                        a
+                    })
+                    .collect(),
+                columns,
+            };
+            (plan, identity(n))
+        }
+        LogicalPlan::Sort { input, keys } => {
+            let mut need = need.to_vec();
+            keys.iter().for_each(|k| mark(&k.expr, &mut need));
+            let (input, map) = prune(*input, &need);
+            let keys = keys
+                .into_iter()
+                .map(|mut k| {
+                    k.expr = remap(&k.expr, &map);
+                    k
+                })
+                .collect();
+            (
+                LogicalPlan::Sort {
+                    input: Box::new(input),
+                    keys,
+                },
+                map,
+            )
+        }
+        LogicalPlan::Limit { input, skip, fetch } => {
+            let (input, map) = prune(*input, need);
+            (
+                LogicalPlan::Limit {
+                    input: Box::new(input),
+                    skip,
+                    fetch,
+                },
+                map,
+            )
+        }
+        LogicalPlan::SingleRow { input, origin } => {
+            let (input, map) = prune(*input, need);
+            (
+                LogicalPlan::SingleRow {
+                    input: Box::new(input),
+                    origin,
+                },
+                map,
+            )
+        }
+        LogicalPlan::Join {
+            left,
+            right,
+            join_type,
+            on,
+            filter,
+            columns,
+        } => {
+            let (nl, nr) = (left.columns().len(), right.columns().len());
+            // Over the joined row: left columns, then right columns.
+            let mut joined = vec![false; nl + nr];
+            match join_type {
+                JoinType::Semi | JoinType::Anti | JoinType::Mark => {
+                    joined[..nl].copy_from_slice(&need[..nl]);
+                }
+                _ => joined.copy_from_slice(&need[..nl + nr]),
+            }
+            if let Some(f) = &filter {
+                mark(f, &mut joined);
+            }
+            let (mut left_need, mut right_need) = (joined[..nl].to_vec(), joined[nl..].to_vec());
+            for (l, r) in &on {
+                mark(l, &mut left_need);
+                mark(r, &mut right_need);
+            }
+            let (left, lm) = prune(*left, &left_need);
+            let (right, rm) = prune(*right, &right_need);
+            let new_nl = left.columns().len();
+            let joined_map: Vec<Option<usize>> = lm
+                .iter()
+                .copied()
+                .chain(rm.iter().map(|m| m.map(|i| i + new_nl)))
+                .collect();
+            let on = on
+                .iter()
+                .map(|(l, r)| (remap(l, &lm), remap(r, &rm)))
+                .collect();
+            let filter = filter.as_ref().map(|f| remap(f, &joined_map));
+            let new_columns: Vec<ColumnInfo>;
+            let map: Vec<Option<usize>>;
+            match join_type {
+                JoinType::Semi | JoinType::Anti => {
+                    new_columns = left.columns().to_vec();
+                    map = lm;
+                }
+                JoinType::Mark => {
+                    let mut c = left.columns().to_vec();
+                    c.push(columns[nl].clone());
+                    new_columns = c;
+                    map = lm.into_iter().chain([Some(new_nl)]).collect();
+                }
+                _ => {
+                    new_columns = (0..nl + nr)
+                        .filter_map(|i| joined_map[i].map(|_| columns[i].clone()))
+                        .collect();
+                    map = joined_map;
+                }
+            }
+            let plan = LogicalPlan::Join {
+                left: Box::new(left),
+                right: Box::new(right),
+                join_type,
+                on,
+                filter,
+                columns: new_columns,
+            };
+            (plan, map)
+        }
+        LogicalPlan::Window {
+            input,
+            partition_by,
+            order_by,
+            functions,
+            columns,
+        } => {
+            let ni = input.columns().len();
+            let mut input_need = need[..ni].to_vec();
+            partition_by.iter().for_each(|e| mark(e, &mut input_need));
+            order_by.iter().for_each(|k| mark(&k.expr, &mut input_need));
+            functions
+                .iter()
+                .flat_map(|w| &w.args)
+                .for_each(|e| mark(e, &mut input_need));
+            let (input, im) = prune(*input, &input_need);
+            let new_ni = input.columns().len();
+            let map: Vec<Option<usize>> = im
+                .iter()
+                .copied()
+                .chain((0..functions.len()).map(|k| Some(new_ni + k)))
+                .collect();
+            let new_columns = (0..columns.len())
+                .filter_map(|i| map[i].map(|_| columns[i].clone()))
+                .collect();
+            let plan = LogicalPlan::Window {
+                input: Box::new(input),
+                partition_by: partition_by.iter().map(|e| remap(e, &im)).collect(),
+                order_by: order_by
+                    .into_iter()
+                    .map(|mut k| {
+                        k.expr = remap(&k.expr, &im);
+                        k
+                    })
+                    .collect(),
+                functions: functions
+                    .into_iter()
+                    .map(|mut w| {
+                        w.args = w.args.iter().map(|e| remap(e, &im)).collect();
+                        w
+                    })
+                    .collect(),
+                columns: new_columns,
+            };
+            (plan, map)
+        }
+        // Set operations compare whole rows, and a recursive union's work
+        // table has the union's columns: their inputs keep every column.
+        other @ (LogicalPlan::SetOp { .. }
+        | LogicalPlan::RecursiveUnion { .. }
+        | LogicalPlan::Values { .. }
+        | LogicalPlan::WorkScan { .. }) => {
+            let n = other.columns().len();
+            (map_inputs(other, prune_columns), identity(n))
+        }
     }
 }

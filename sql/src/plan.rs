@@ -460,9 +460,12 @@ pub(crate) struct BoundSortKey {
 /// The logical plan of a query.
 #[derive(Debug, Clone)]
 pub(crate) enum LogicalPlan {
+    /// The table columns at `projection` (the table's column count stands
+    /// for the row position), described by `columns`.
     Scan {
         table: TableHandle,
         columns: Vec<ColumnInfo>,
+        projection: Vec<usize>,
     },
     Values {
         rows: Vec<Vec<BoundExpr>>,
@@ -617,14 +620,9 @@ impl LogicalPlan {
     /// The exec plan that computes this.
     pub(crate) fn lower(&self) -> PhysicalPlan {
         match self {
-            LogicalPlan::Scan { table, columns } => PhysicalPlan::Scan {
-                source: Arc::new(TableSource {
-                    table: table.clone(),
-                    positions: columns.len() > table.def().columns.len(),
-                    ranges: Vec::new(),
-                }),
-                projection: (0..columns.len()).collect(),
-            },
+            LogicalPlan::Scan {
+                table, projection, ..
+            } => scan(table, projection, None),
             LogicalPlan::Values { rows, columns } => PhysicalPlan::Values {
                 schema: arrow_schema(columns),
                 rows: rows
@@ -635,17 +633,9 @@ impl LogicalPlan {
             LogicalPlan::Filter { input, predicate } => {
                 let input = match input.as_ref() {
                     // Block skipping: the filter's ranges go into the scan.
-                    LogicalPlan::Scan { table, columns } => PhysicalPlan::Scan {
-                        source: Arc::new(TableSource {
-                            table: table.clone(),
-                            positions: columns.len() > table.def().columns.len(),
-                            ranges: crate::pushdown::scan_ranges(
-                                predicate,
-                                table.def().columns.len(),
-                            ),
-                        }),
-                        projection: (0..columns.len()).collect(),
-                    },
+                    LogicalPlan::Scan {
+                        table, projection, ..
+                    } => scan(table, projection, Some(predicate)),
                     other => other.lower(),
                 };
                 PhysicalPlan::Filter {
@@ -1082,6 +1072,26 @@ fn lower_distinct_aggregate(
     PhysicalPlan::Projection {
         input: Box::new(second),
         exprs,
+    }
+}
+
+/// A scan of `table`'s columns at `projection`; with a filter `predicate`
+/// over its output, that predicate's ranges skip blocks.
+fn scan(table: &TableHandle, projection: &[usize], predicate: Option<&BoundExpr>) -> PhysicalPlan {
+    let n = table.def().columns.len();
+    let ranges = predicate.map_or_else(Vec::new, |p| {
+        crate::pushdown::scan_ranges(p, projection.len())
+            .into_iter()
+            .filter_map(|(c, range)| projection.get(c).filter(|&&t| t < n).map(|&t| (t, range)))
+            .collect()
+    });
+    PhysicalPlan::Scan {
+        source: Arc::new(TableSource {
+            table: table.clone(),
+            positions: projection.iter().any(|&c| c >= n),
+            ranges,
+        }),
+        projection: projection.to_vec(),
     }
 }
 

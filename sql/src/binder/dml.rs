@@ -65,6 +65,7 @@ fn scan_with_positions(
     Ok((
         LogicalPlan::Scan {
             table: table.clone(),
+            projection: (0..columns.len()).collect(),
             columns,
         },
         scope,

@@ -151,7 +151,15 @@ impl FromBinder<'_, '_> {
             })
             .collect();
         let scope = Scope::new(columns.clone());
-        Ok((LogicalPlan::Scan { table, columns }, scope))
+        let projection = (0..columns.len()).collect();
+        Ok((
+            LogicalPlan::Scan {
+                table,
+                columns,
+                projection,
+            },
+            scope,
+        ))
     }
 
     /// A reference to a CTE: its plan (planned again here), named like a

@@ -22,7 +22,8 @@ type BindResult<T> = Result<T, SqlError>;
 /// Binds a whole query (a statement's, or one with no enclosing query).
 pub(crate) fn bind_query(catalog: &dyn CatalogView, q: &ast::Query) -> BindResult<LogicalPlan> {
     let ctx = BindCtx::root(catalog);
-    Ok(crate::optimize::reorder_joins(bind_query_ctx(&ctx, q)?))
+    let plan = crate::optimize::reorder_joins(bind_query_ctx(&ctx, q)?);
+    Ok(crate::optimize::prune_columns(plan))
 }
 
 /// Binds a query at the level `ctx` describes.

@@ -308,3 +308,18 @@ fn explain_shows_the_plan_and_analyze_adds_rows_per_operator() {
         .unwrap_err();
     assert!(err.to_string().contains("not supported"), "{err}");
 }
+
+#[test]
+fn scans_read_only_the_columns_the_query_uses() {
+    let mut c = sample();
+    let lines = query(&mut c, "EXPLAIN SELECT b FROM t WHERE a > 1 ORDER BY b");
+    let scan = lines.iter().find(|l| l.contains("Scan public.t")).unwrap();
+    assert!(scan.ends_with("[a, b]"), "{lines:?}");
+    let lines = query(&mut c, "EXPLAIN SELECT count(*) FROM t");
+    let scan = lines.iter().find(|l| l.contains("Scan public.t")).unwrap();
+    assert!(scan.ends_with("[a]"), "{lines:?}");
+    assert_eq!(
+        query(&mut c, "SELECT b FROM t WHERE a > 1 ORDER BY b NULLS FIRST"),
+        ["NULL", "x", "y"]
+    );
+}

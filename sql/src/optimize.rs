@@ -239,13 +239,22 @@ fn reorder_cluster(plan: LogicalPlan) -> LogicalPlan {
         }
         used[p] = true;
     }
-    // The distinct values of an equality's sides, guessed as the rows of
-    // the smaller table it reads (a key joins a foreign key).
+    // The distinct keys of an equality: each side has at most as many as
+    // the table it reads has rows, and as its value range is wide (block
+    // statistics); the join has the larger side's count, but no more than
+    // the smaller table's rows (a key joins a foreign key).
     let base: Vec<f64> = leaves.iter().map(base_rows).collect();
-    let side_rows = |e: &BoundExpr| {
+    let side = |e: &BoundExpr| {
         let mut rows: f64 = 1.0;
         e.visit_columns(&mut |c| rows = rows.max(base[leaf_of(c)]));
-        rows
+        let distinct = match e {
+            BoundExpr::Column { index, .. } => {
+                let l = leaf_of(*index);
+                column_distinct(&leaves[l], index - starts[l]).map_or(rows, |d| d.min(rows))
+            }
+            _ => rows,
+        };
+        (rows, distinct)
     };
     let key_rows: Vec<Option<f64>> = predicates
         .iter()
@@ -255,7 +264,10 @@ fn reorder_cluster(plan: LogicalPlan) -> LogicalPlan {
                 left,
                 right,
                 ..
-            } => Some(side_rows(left).min(side_rows(right))),
+            } => {
+                let ((lr, ld), (rr, rd)) = (side(left), side(right));
+                Some(ld.max(rd).min(lr.min(rr)))
+            }
             _ => None,
         })
         .collect();
@@ -375,6 +387,25 @@ fn join_estimate(
     match keys {
         Some(keys) => (cross / keys.max(1.0)).max(1.0),
         None => cross * 0.25,
+    }
+}
+
+/// At most how many distinct values output column `column` of `plan` has,
+/// from the value range of the table column it comes from.
+fn column_distinct(plan: &LogicalPlan, column: usize) -> Option<f64> {
+    match plan {
+        LogicalPlan::Scan {
+            table, projection, ..
+        } => {
+            let (lo, hi) = table.int_range(*projection.get(column)?)?;
+            Some((hi as f64 - lo as f64 + 1.0).max(1.0))
+        }
+        LogicalPlan::Filter { input, .. } => column_distinct(input, column),
+        LogicalPlan::Project { input, exprs, .. } => match exprs.get(column)? {
+            BoundExpr::Column { index, .. } => column_distinct(input, *index),
+            _ => None,
+        },
+        _ => None,
     }
 }
 

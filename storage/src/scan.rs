@@ -171,6 +171,33 @@ impl TableHandle {
         self.entry().live_rows()
     }
 
+    /// The smallest and largest value of an integer-like column over the
+    /// frozen blocks, from their statistics (no I/O); `None` when a block
+    /// has no integer statistics for it or the hot tail holds rows. The
+    /// planner bounds a column's distinct values with it.
+    pub fn int_range(&self, column: usize) -> Option<(i64, i64)> {
+        let entry = self.entry();
+        if entry.tail.rows > 0 {
+            return None;
+        }
+        let mut range: Option<(i64, i64)> = None;
+        for b in &entry.blocks {
+            let stats = &b.columns.get(column)?.stats;
+            if stats.null_count == stats.rows {
+                continue;
+            }
+            let (
+                Some(hyperctl_format::StatValue::Int(lo)),
+                Some(hyperctl_format::StatValue::Int(hi)),
+            ) = (&stats.min, &stats.max)
+            else {
+                return None;
+            };
+            range = Some(range.map_or((*lo, *hi), |(a, b)| (a.min(*lo), b.max(*hi))));
+        }
+        range
+    }
+
     /// Number of parts a scan walks: the blocks, then the tail (for
     /// parallel scans, see [`TableHandle::scan_parts`]).
     pub fn part_count(&self) -> usize {

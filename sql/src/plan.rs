@@ -630,6 +630,30 @@ impl LogicalPlan {
                     .map(|r| r.iter().map(BoundExpr::to_physical).collect())
                     .collect(),
             },
+            // Stacked filters (a BETWEEN pushed down as two conjuncts) run
+            // as one: its conjuncts share a pass, and all their ranges skip
+            // blocks.
+            LogicalPlan::Filter { input, predicate }
+                if matches!(input.as_ref(), LogicalPlan::Filter { .. }) =>
+            {
+                let LogicalPlan::Filter {
+                    input: inner,
+                    predicate: inner_predicate,
+                } = input.as_ref()
+                else {
+                    unreachable!("matched above")
+                };
+                LogicalPlan::Filter {
+                    input: inner.clone(),
+                    predicate: BoundExpr::Binary {
+                        op: BinaryOp::And,
+                        left: Box::new(inner_predicate.clone()),
+                        right: Box::new(predicate.clone()),
+                        ty: SqlType::Bool,
+                    },
+                }
+                .lower()
+            }
             LogicalPlan::Filter { input, predicate } => {
                 let input = match input.as_ref() {
                     // Block skipping: the filter's ranges go into the scan.

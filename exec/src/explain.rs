@@ -27,7 +27,7 @@ use arrow::record_batch::RecordBatch;
 use arrow::util::display::{ArrayFormatter, FormatOptions};
 
 use crate::error::Result;
-use crate::expr::{BinaryOp, PhysicalExpr};
+use crate::expr::PhysicalExpr;
 use crate::options::ExecOptions;
 use crate::plan::{PhysicalPlan, SortKey};
 
@@ -390,26 +390,6 @@ fn fmt_keys(keys: &[SortKey], schema: Option<&Schema>) -> String {
         .join(", ")
 }
 
-fn op_symbol(op: BinaryOp) -> &'static str {
-    match op {
-        BinaryOp::Add => "+",
-        BinaryOp::Sub => "-",
-        BinaryOp::Mul => "*",
-        BinaryOp::Div => "/",
-        BinaryOp::Mod => "%",
-        BinaryOp::Eq => "=",
-        BinaryOp::NotEq => "<>",
-        BinaryOp::Lt => "<",
-        BinaryOp::LtEq => "<=",
-        BinaryOp::Gt => ">",
-        BinaryOp::GtEq => ">=",
-        BinaryOp::And => "AND",
-        BinaryOp::Or => "OR",
-        BinaryOp::IsDistinctFrom => "IS DISTINCT FROM",
-        BinaryOp::IsNotDistinctFrom => "IS NOT DISTINCT FROM",
-    }
-}
-
 /// An expression in SQL-like text, columns by name where `schema` has them.
 pub(crate) fn fmt_expr(e: &PhysicalExpr, schema: Option<&Schema>) -> String {
     let go = |e: &PhysicalExpr| fmt_expr(e, schema);
@@ -429,7 +409,7 @@ pub(crate) fn fmt_expr(e: &PhysicalExpr, schema: Option<&Schema>) -> String {
             }
         }
         PhysicalExpr::Binary { op, left, right } => {
-            format!("({} {} {})", go(left), op_symbol(*op), go(right))
+            format!("({} {} {})", go(left), op.symbol(), go(right))
         }
         PhysicalExpr::Not(e) => format!("NOT {}", go(e)),
         PhysicalExpr::Negate(e) => format!("-{}", go(e)),

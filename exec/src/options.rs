@@ -25,7 +25,7 @@ pub struct ExecOptions {
     morsel_rows: NonZeroUsize,
     memory_limit_bytes: Option<usize>,
     /// Set by another thread to stop the query (`Error::Cancelled`).
-    cancel: Option<Arc<std::sync::atomic::AtomicBool>>,
+    pub(crate) cancel: Option<Arc<std::sync::atomic::AtomicBool>>,
     /// Tests: caps the SIMD tier of the filter kernels.
     pub(crate) tier: Option<Tier>,
     /// Tests: every hash key gets the same hash.
@@ -64,13 +64,6 @@ impl ExecOptions {
     /// state of one query, if any.
     pub fn memory_limit_bytes(&self) -> Option<usize> {
         self.memory_limit_bytes
-    }
-
-    /// Whether the cancel flag is set.
-    pub(crate) fn cancelled(&self) -> bool {
-        self.cancel
-            .as_ref()
-            .is_some_and(|c| c.load(Ordering::Relaxed))
     }
 }
 

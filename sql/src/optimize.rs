@@ -290,7 +290,7 @@ fn reorder_cluster(plan: LogicalPlan) -> LogicalPlan {
                 if connecting.is_empty() {
                     continue;
                 }
-                let est = join_estimate(&parts[a], &parts[b], &connecting, &predicates, &key_rows);
+                let est = join_estimate(&parts[a], &parts[b], &connecting, &key_rows);
                 if best.is_none_or(|(e, _, _)| est < e) {
                     best = Some((est, a, b));
                 }
@@ -372,13 +372,7 @@ fn connecting(reads: &[Vec<usize>], used: &[bool], a: &[usize], b: &[usize]) -> 
 /// Estimated rows of joining `a` and `b` on the predicates `on`: with
 /// equalities, |a| * |b| / distinct keys (`key_rows` of the most selective
 /// equality); with none, a quarter of the cross product.
-fn join_estimate(
-    a: &Part,
-    b: &Part,
-    on: &[usize],
-    _predicates: &[BoundExpr],
-    key_rows: &[Option<f64>],
-) -> f64 {
+fn join_estimate(a: &Part, b: &Part, on: &[usize], key_rows: &[Option<f64>]) -> f64 {
     let cross = a.rows * b.rows;
     let keys = on
         .iter()

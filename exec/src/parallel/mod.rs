@@ -48,8 +48,8 @@ pub(crate) struct Ctx {
     pub(crate) force_hash_collisions: bool,
     /// Counters of EXPLAIN ANALYZE, when it runs the query.
     pub(crate) profile: Option<Arc<Profile>>,
-    /// The options, for the cancel flag.
-    options: ExecOptions,
+    /// Set by another thread to stop the query.
+    cancel: Option<Arc<std::sync::atomic::AtomicBool>>,
 }
 
 impl Ctx {
@@ -62,8 +62,14 @@ impl Ctx {
             tier: options.tier.map_or(tier, |t| t.min(tier)),
             force_hash_collisions: options.force_hash_collisions,
             profile: None,
-            options: options.clone(),
+            cancel: options.cancel.clone(),
         }
+    }
+
+    fn cancelled(&self) -> bool {
+        self.cancel
+            .as_ref()
+            .is_some_and(|c| c.load(Ordering::Relaxed))
     }
 
     pub(crate) fn profile(&self) -> Option<&Profile> {
@@ -336,7 +342,7 @@ pub(crate) fn materialize(
     ctx: &Ctx,
     cap: Option<usize>,
 ) -> Result<Vec<RecordBatch>> {
-    if ctx.options.cancelled() {
+    if ctx.cancelled() {
         return Err(Error::Cancelled);
     }
     let breaker = |batches: Vec<RecordBatch>| {
@@ -493,7 +499,7 @@ pub(crate) fn drive<L: Send>(
         let result = (|| {
             let mut local = init()?;
             while !failed.load(Ordering::Relaxed) {
-                if ctx.options.cancelled() {
+                if ctx.cancelled() {
                     return Err(Error::Cancelled);
                 }
                 let (morsel, time) = timed(profile, || queue.next());

@@ -397,7 +397,7 @@ impl<'a> ExprBinder<'a> {
             B::Or => (BinaryOp::Or, OpKind::Logical),
             other => return Err(not_supported(&format!("operator {other}"), span)),
         };
-        let symbol = op_symbol(op);
+        let symbol = op.symbol();
         match kind {
             OpKind::Logical => {
                 let l = coerce(l, SqlType::Bool, left.span(), symbol)?;
@@ -733,25 +733,6 @@ pub(super) fn type_error(message: String, span: Span) -> SqlError {
     SqlError::new(state::DATATYPE_MISMATCH, message).at(span)
 }
 
-fn op_symbol(op: BinaryOp) -> &'static str {
-    match op {
-        BinaryOp::Add => "+",
-        BinaryOp::Sub => "-",
-        BinaryOp::Mul => "*",
-        BinaryOp::Div => "/",
-        BinaryOp::Mod => "%",
-        BinaryOp::Eq => "=",
-        BinaryOp::NotEq => "<>",
-        BinaryOp::Lt => "<",
-        BinaryOp::LtEq => "<=",
-        BinaryOp::Gt => ">",
-        BinaryOp::GtEq => ">=",
-        BinaryOp::And => "AND",
-        BinaryOp::Or => "OR",
-        _ => "?",
-    }
-}
-
 pub(super) fn binary_expr(op: BinaryOp, l: BoundExpr, r: BoundExpr, ty: SqlType) -> BoundExpr {
     BoundExpr::Binary {
         op,
@@ -1058,7 +1039,7 @@ pub(super) fn arithmetic(op: BinaryOp, l: BoundExpr, r: BoundExpr, span: Span) -
         return Err(type_error(
             format!(
                 "'{}' requires numerical arguments, got {lt} and {rt}",
-                op_symbol(op)
+                op.symbol()
             ),
             span,
         ));
@@ -1102,6 +1083,6 @@ fn result_type(
     let empty = hyperctl_exec::arrow::datatypes::Schema::empty();
     let arrow_type = probe
         .data_type(&empty)
-        .map_err(|e| type_error(format!("'{}': {e}", op_symbol(op)), span))?;
+        .map_err(|e| type_error(format!("'{}': {e}", op.symbol()), span))?;
     SqlType::from_arrow(&arrow_type).map_err(|e| type_error(e.to_string(), span))
 }

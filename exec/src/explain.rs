@@ -484,6 +484,7 @@ mod tests {
 
     use super::*;
     use crate::aggregate::{AggregateExpr, AggregateFunction};
+    use crate::expr::BinaryOp;
     use crate::source::MemorySource;
 
     fn plan() -> PhysicalPlan {

@@ -9,39 +9,72 @@
 
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef};
-use arrow::buffer::ScalarBuffer;
+use arrow::array::ArrayData;
+use arrow::array::{Array, ArrayRef, make_array};
+use arrow::buffer::{Buffer, NullBuffer, ScalarBuffer};
 use arrow::datatypes::DataType;
-use arrow::row::{Row, RowConverter, Rows, SortField};
+use arrow::row::{RowConverter, Rows, SortField};
 
 use crate::binary::normalize_floats;
 use crate::error::{Error, Result};
 use crate::kernels::{self, hash};
 
-/// Keys of one batch: their row-format bytes and their hashes.
+/// Keys of one batch, encoded for an index: their hashes, and either their
+/// row-format bytes or (one integer-like key column) their values.
 #[derive(Debug)]
 pub(crate) struct Encoded {
-    pub(crate) rows: Rows,
-    pub(crate) hashes: Vec<u64>,
+    hashes: Vec<u64>,
+    keys: EncodedKeys,
+}
+
+#[derive(Debug)]
+enum EncodedKeys {
+    Rows(Rows),
+    /// Values zero-extended to 64 bits, and which rows are NULL.
+    Ints(Vec<u64>, Option<NullBuffer>),
+}
+
+impl Encoded {
+    /// The number of keys.
+    pub(crate) fn len(&self) -> usize {
+        self.hashes.len()
+    }
+}
+
+/// How an index stores its distinct keys.
+#[derive(Debug)]
+enum Store {
+    /// Arrow's row format: any key types.
+    Rows {
+        /// Shared by the indexes of one operator, so their rows mix.
+        converter: Arc<RowConverter>,
+        keys: Rows,
+    },
+    /// One key column of an integer-like type of `width` bytes: the values
+    /// themselves, compared without encoding. The NULL key, if seen, has a
+    /// number but no slot.
+    Ints {
+        width: usize,
+        values: Vec<u64>,
+        null_key: Option<usize>,
+    },
 }
 
 /// Distinct keys of fixed column types, numbered in first-seen order.
 ///
 /// An open-addressing table (linear probing, at most half full) maps a
 /// key's hash to candidate key numbers; candidates are confirmed on the
-/// row bytes. Keys of fixed-width columns are hashed by the SIMD hash
-/// kernel over the column values, others over their row bytes.
+/// key (its value for one integer-like column, its row bytes otherwise).
+/// Keys of fixed-width columns are hashed by the SIMD hash kernel over the
+/// column values, others over their row bytes.
 #[derive(Debug)]
 pub(crate) struct KeyIndex {
     types: Vec<DataType>,
-    /// Shared by the indexes of one operator, so their rows mix.
-    converter: Arc<RowConverter>,
+    store: Store,
     /// Key number + 1 per slot, 0 for empty; the length is a power of two.
     slots: Vec<u32>,
     /// Each key's hash, in key-number order.
     hashes: Vec<u64>,
-    /// Each key, in key-number order.
-    keys: Rows,
     /// Every key column is fixed-width: hash the values with the kernel.
     fixed: bool,
     /// Tests: every key hashes to 0.
@@ -51,30 +84,51 @@ pub(crate) struct KeyIndex {
 impl KeyIndex {
     /// An empty index for keys of `types` (at least one).
     pub(crate) fn try_new(types: &[DataType]) -> Result<Self> {
-        let fields = types.iter().map(|t| SortField::new(t.clone())).collect();
-        let converter = Arc::new(RowConverter::new(fields)?);
         let fixed = types.iter().all(|t| fixed_width(t).is_some());
-        Ok(Self::with_converter(types.to_vec(), converter, fixed))
-    }
-
-    fn with_converter(types: Vec<DataType>, converter: Arc<RowConverter>, fixed: bool) -> Self {
-        let keys = converter.empty_rows(0, 0);
-        KeyIndex {
-            types,
-            converter,
+        let store = match types {
+            [t] if integer_like(t) => Store::Ints {
+                width: fixed_width(t).unwrap_or(8),
+                values: Vec::new(),
+                null_key: None,
+            },
+            _ => {
+                let fields = types.iter().map(|t| SortField::new(t.clone())).collect();
+                let converter = Arc::new(RowConverter::new(fields)?);
+                let keys = converter.empty_rows(0, 0);
+                Store::Rows { converter, keys }
+            }
+        };
+        Ok(KeyIndex {
+            types: types.to_vec(),
+            store,
             slots: vec![0; 16],
             hashes: Vec::new(),
-            keys,
             fixed,
             force_collisions: false,
-        }
+        })
     }
 
-    /// An empty index whose rows mix with this one's.
+    /// An empty index whose keys mix with this one's.
     pub(crate) fn empty_like(&self) -> KeyIndex {
-        let mut k = Self::with_converter(self.types.clone(), self.converter.clone(), self.fixed);
-        k.force_collisions = self.force_collisions;
-        k
+        let store = match &self.store {
+            Store::Rows { converter, .. } => Store::Rows {
+                converter: converter.clone(),
+                keys: converter.empty_rows(0, 0),
+            },
+            Store::Ints { width, .. } => Store::Ints {
+                width: *width,
+                values: Vec::new(),
+                null_key: None,
+            },
+        };
+        KeyIndex {
+            types: self.types.clone(),
+            store,
+            slots: vec![0; 16],
+            hashes: Vec::new(),
+            fixed: self.fixed,
+            force_collisions: self.force_collisions,
+        }
     }
 
     /// Tests: makes every key collide (hash 0), to exercise probing.
@@ -84,12 +138,16 @@ impl KeyIndex {
 
     /// How many distinct keys were inserted.
     pub(crate) fn len(&self) -> usize {
-        self.keys.num_rows()
+        self.hashes.len()
     }
 
     /// Bytes held, for the memory limit.
     pub(crate) fn memory_bytes(&self) -> usize {
-        self.keys.size() + self.slots.capacity() * 4 + self.hashes.capacity() * 8
+        let keys = match &self.store {
+            Store::Rows { keys, .. } => keys.size(),
+            Store::Ints { values, .. } => values.capacity() * 8,
+        };
+        keys + self.slots.capacity() * 4 + self.hashes.capacity() * 8
     }
 
     /// Encodes and hashes `rows` keys given as one array per key column.
@@ -108,60 +166,78 @@ impl KeyIndex {
             return Err(Error::internal("keys do not match their declared types"));
         }
         let normalized: Vec<ArrayRef> = keys.iter().map(normalize_floats).collect();
-        let encoded = self.converter.convert_columns(&normalized)?;
+        let encoded = match &self.store {
+            Store::Rows { converter, .. } => {
+                EncodedKeys::Rows(converter.convert_columns(&normalized)?)
+            }
+            Store::Ints { width, .. } => {
+                let c = &normalized[0];
+                EncodedKeys::Ints(int_values(c, *width, rows)?, c.logical_nulls())
+            }
+        };
         let hashes = if self.force_collisions {
             vec![0; rows]
         } else if self.fixed {
             hash_columns(&normalized, rows)?
         } else {
-            encoded
-                .iter()
+            let EncodedKeys::Rows(r) = &encoded else {
+                return Err(Error::internal("variable-width keys without rows"));
+            };
+            r.iter()
                 .map(|r| hash::finish(hash_bytes(r.data())))
                 .collect()
         };
         Ok(Encoded {
-            rows: encoded,
             hashes,
+            keys: encoded,
         })
     }
 
-    /// The slot of a key with `hash` and bytes `row`: `Ok` if present,
-    /// `Err(empty slot)` if not.
-    fn find(&self, row: &[u8], hash: u64) -> std::result::Result<usize, usize> {
-        let mask = self.slots.len() - 1;
-        let mut i = hash as usize & mask;
-        loop {
-            let s = self.slots[i];
-            if s == 0 {
-                return Err(i);
-            }
-            let k = (s - 1) as usize;
-            if self.hashes[k] == hash && self.keys.row(k).data() == row {
-                return Ok(k);
-            }
-            i = (i + 1) & mask;
-        }
+    /// The number of the key of row `i` of `e`, if it was inserted.
+    pub(crate) fn get(&self, e: &Encoded, i: usize) -> Option<usize> {
+        self.find(e, i).ok()
     }
 
-    /// The number of `row`'s key (its hash from [`encode`](Self::encode)),
-    /// adding it if it is new.
+    /// The number of the key of row `i` of `e`, adding it if it is new.
     ///
     /// # Errors
     ///
     /// [`Error::Internal`] past 2^32 - 2 distinct keys.
-    pub(crate) fn insert(&mut self, row: Row<'_>, hash: u64) -> Result<usize> {
-        match self.find(row.data(), hash) {
+    pub(crate) fn insert(&mut self, e: &Encoded, i: usize) -> Result<usize> {
+        match self.find(e, i) {
             Ok(k) => Ok(k),
             Err(slot) => {
-                let k = self.keys.num_rows();
+                let k = self.len();
                 let tag = u32::try_from(k + 1)
                     .ok()
                     .filter(|&t| t < u32::MAX)
                     .ok_or_else(|| Error::internal("more than 2^32 distinct keys"))?;
+                let is_null = match (&mut self.store, &e.keys) {
+                    (Store::Rows { keys, .. }, EncodedKeys::Rows(rows)) => {
+                        keys.push(rows.row(i));
+                        false
+                    }
+                    (
+                        Store::Ints {
+                            values, null_key, ..
+                        },
+                        EncodedKeys::Ints(v, nulls),
+                    ) => {
+                        values.push(v[i]);
+                        let null = nulls.as_ref().is_some_and(|n| n.is_null(i));
+                        if null {
+                            *null_key = Some(k);
+                        }
+                        null
+                    }
+                    _ => return Err(Error::internal("keys encoded for another index")),
+                };
+                self.hashes.push(e.hashes[i]);
+                if is_null {
+                    return Ok(k);
+                }
                 self.slots[slot] = tag;
-                self.hashes.push(hash);
-                self.keys.push(row);
-                if self.keys.num_rows() * 2 > self.slots.len() {
+                if self.len() * 2 > self.slots.len() {
                     self.grow();
                 }
                 Ok(k)
@@ -169,11 +245,78 @@ impl KeyIndex {
         }
     }
 
+    /// Every key of `e`, inserted; their numbers in row order.
+    pub(crate) fn insert_all(&mut self, e: &Encoded, out: &mut Vec<usize>) -> Result<()> {
+        out.clear();
+        out.reserve(e.len());
+        for i in 0..e.len() {
+            out.push(self.insert(e, i)?);
+        }
+        Ok(())
+    }
+
+    /// The slot of the key of row `i` of `e`: `Ok(key number)` if present,
+    /// `Err(empty slot)` if not (the NULL key of an integer index has no
+    /// slot: absent, its `Err` slot is never filled).
+    fn find(&self, e: &Encoded, i: usize) -> std::result::Result<usize, usize> {
+        let hash = e.hashes[i];
+        let mask = self.slots.len() - 1;
+        let mut at = hash as usize & mask;
+        match (&self.store, &e.keys) {
+            (
+                Store::Ints {
+                    values, null_key, ..
+                },
+                EncodedKeys::Ints(v, nulls),
+            ) => {
+                if nulls.as_ref().is_some_and(|n| n.is_null(i)) {
+                    return null_key.ok_or(usize::MAX);
+                }
+                let v = v[i];
+                loop {
+                    let s = self.slots[at];
+                    if s == 0 {
+                        return Err(at);
+                    }
+                    let k = (s - 1) as usize;
+                    if values[k] == v && Some(k) != *null_key {
+                        return Ok(k);
+                    }
+                    at = (at + 1) & mask;
+                }
+            }
+            (Store::Rows { keys, .. }, EncodedKeys::Rows(rows)) => {
+                let row = rows.row(i);
+                let row = row.data();
+                loop {
+                    let s = self.slots[at];
+                    if s == 0 {
+                        return Err(at);
+                    }
+                    let k = (s - 1) as usize;
+                    if self.hashes[k] == hash && keys.row(k).data() == row {
+                        return Ok(k);
+                    }
+                    at = (at + 1) & mask;
+                }
+            }
+            // Keys encoded by another kind of index match nothing.
+            _ => Err(usize::MAX),
+        }
+    }
+
     fn grow(&mut self) {
         let size = self.slots.len() * 2;
         self.slots = vec![0; size];
         let mask = size - 1;
+        let null_key = match &self.store {
+            Store::Ints { null_key, .. } => *null_key,
+            Store::Rows { .. } => None,
+        };
         for (k, &h) in self.hashes.iter().enumerate() {
+            if Some(k) == null_key {
+                continue;
+            }
             let mut i = h as usize & mask;
             while self.slots[i] != 0 {
                 i = (i + 1) & mask;
@@ -182,20 +325,95 @@ impl KeyIndex {
         }
     }
 
-    /// The number of `row`'s key, if it was inserted.
-    pub(crate) fn get(&self, row: Row<'_>, hash: u64) -> Option<usize> {
-        self.find(row.data(), hash).ok()
-    }
-
-    /// Key `k`'s row and hash.
-    pub(crate) fn key(&self, k: usize) -> (Row<'_>, u64) {
-        (self.keys.row(k), self.hashes[k])
+    /// Inserts key `k` of `other` (an [`empty_like`](Self::empty_like)
+    /// sibling); returns its number here.
+    pub(crate) fn insert_from(&mut self, other: &KeyIndex, k: usize) -> Result<usize> {
+        let keys = match &other.store {
+            Store::Rows { keys, .. } => {
+                let mut one = match &self.store {
+                    Store::Rows { converter, .. } => {
+                        converter.empty_rows(1, keys.row(k).data().len())
+                    }
+                    Store::Ints { .. } => return Err(Error::internal("keys of another index")),
+                };
+                one.push(keys.row(k));
+                EncodedKeys::Rows(one)
+            }
+            Store::Ints {
+                values, null_key, ..
+            } => {
+                let nulls = (Some(k) == *null_key).then(|| NullBuffer::new_null(1));
+                EncodedKeys::Ints(vec![values[k]], nulls)
+            }
+        };
+        let e = Encoded {
+            hashes: vec![other.hashes[k]],
+            keys,
+        };
+        self.insert(&e, 0)
     }
 
     /// The key columns, one row per key in key-number order.
     pub(crate) fn columns(&self) -> Result<Vec<ArrayRef>> {
-        Ok(self.converter.convert_rows(self.keys.iter())?)
+        match &self.store {
+            Store::Rows { converter, keys } => Ok(converter.convert_rows(keys.iter())?),
+            Store::Ints {
+                width,
+                values,
+                null_key,
+            } => {
+                let buffer = if *width == 4 {
+                    Buffer::from_iter(values.iter().map(|&v| v as u32))
+                } else {
+                    Buffer::from_iter(values.iter().copied())
+                };
+                let nulls =
+                    null_key.map(|n| NullBuffer::from_iter((0..values.len()).map(|k| k != n)));
+                let data = ArrayData::builder(self.types[0].clone())
+                    .len(values.len())
+                    .add_buffer(buffer)
+                    .nulls(nulls)
+                    .build()?;
+                Ok(vec![make_array(data)])
+            }
+        }
     }
+}
+
+/// Integer-like types (compared by value bits): one such key column is
+/// indexed by value.
+fn integer_like(t: &DataType) -> bool {
+    use DataType::*;
+    matches!(
+        t,
+        Int32
+            | UInt32
+            | Date32
+            | Time32(_)
+            | Int64
+            | UInt64
+            | Date64
+            | Time64(_)
+            | Timestamp(..)
+            | Duration(_)
+    )
+}
+
+/// The values of an integer-like column of `width` bytes as `u64`s
+/// (zero-extended; a NULL's value is whatever its slot holds).
+fn int_values(c: &ArrayRef, width: usize, rows: usize) -> Result<Vec<u64>> {
+    let data = c.to_data();
+    let values = data
+        .buffers()
+        .first()
+        .ok_or_else(|| Error::internal("integer key without values"))?;
+    Ok(match width {
+        4 => ScalarBuffer::<u32>::new(values.clone(), data.offset(), rows)
+            .iter()
+            .map(|&v| u64::from(v))
+            .collect(),
+        _ => ScalarBuffer::<u64>::new(values.clone(), data.offset(), rows).to_vec(),
+    })
 }
 
 /// The value width of a fixed-width key type the hash kernel takes.
@@ -262,19 +480,15 @@ mod tests {
             strs(&[Some("a"), Some("a"), Some("a"), None]),
         ];
         let e = index.encode(&k, 4).unwrap();
-        let ids: Vec<usize> = e
-            .rows
-            .iter()
-            .zip(&e.hashes)
-            .map(|(r, &h)| index.insert(r, h).unwrap())
-            .collect();
+        let mut ids = Vec::new();
+        index.insert_all(&e, &mut ids).unwrap();
         assert_eq!(ids, [0, 1, 0, 2]);
         assert_eq!(index.len(), 3);
         let probe = index
             .encode(&[ints(&[Some(1)]), strs(&[Some("b")])], 1)
             .unwrap();
-        assert_eq!(index.get(probe.rows.row(0), probe.hashes[0]), None);
-        assert_eq!(index.get(e.rows.row(3), e.hashes[3]), Some(2));
+        assert_eq!(index.get(&probe, 0), None);
+        assert_eq!(index.get(&e, 3), Some(2));
         assert_eq!(index.columns().unwrap()[0].null_count(), 1);
     }
 
@@ -284,8 +498,8 @@ mod tests {
         let f: ArrayRef = Arc::new(Float64Array::from(vec![0.0, -0.0]));
         let e = index.encode(&[f], 2).unwrap();
         assert_eq!(e.hashes[0], e.hashes[1]);
-        let a = index.insert(e.rows.row(0), e.hashes[0]).unwrap();
-        assert_eq!(a, index.insert(e.rows.row(1), e.hashes[1]).unwrap());
+        let a = index.insert(&e, 0).unwrap();
+        assert_eq!(a, index.insert(&e, 1).unwrap());
         assert!(matches!(
             index.encode(&[ints(&[Some(1)])], 1),
             Err(Error::Internal { .. })
@@ -305,12 +519,8 @@ mod tests {
             ));
             let cols = [ints(&a), b];
             let e = index.encode(&cols, 600).unwrap();
-            let ids: Vec<usize> = e
-                .rows
-                .iter()
-                .zip(&e.hashes)
-                .map(|(r, &h)| index.insert(r, h).unwrap())
-                .collect();
+            let mut ids = Vec::new();
+            index.insert_all(&e, &mut ids).unwrap();
             let mut naive = std::collections::HashMap::new();
             for (i, id) in ids.iter().enumerate() {
                 let key = (a[i], i % 2);
@@ -325,6 +535,53 @@ mod tests {
             let other = index.empty_like();
             assert_eq!(other.len(), 0);
             assert!(index.memory_bytes() > other.memory_bytes());
+        }
+    }
+
+    #[test]
+    fn one_integer_key_is_indexed_by_value_with_its_null_group() {
+        for force in [false, true] {
+            for wide in [false, true] {
+                let vals: Vec<Option<i64>> = (0..500)
+                    .map(|i| (i % 9 != 4).then_some((i * 7) % 61 - 30))
+                    .collect();
+                let (col, ty): (ArrayRef, _) = if wide {
+                    (ints(&vals), DataType::Int64)
+                } else {
+                    let v: Vec<Option<i32>> = vals.iter().map(|v| v.map(|v| v as i32)).collect();
+                    (Arc::new(arrow::array::Int32Array::from(v)), DataType::Int32)
+                };
+                let mut index = KeyIndex::try_new(std::slice::from_ref(&ty)).unwrap();
+                assert!(matches!(index.store, Store::Ints { .. }));
+                if force {
+                    index.force_collisions();
+                }
+                let e = index.encode(std::slice::from_ref(&col), 500).unwrap();
+                let mut ids = Vec::new();
+                index.insert_all(&e, &mut ids).unwrap();
+                let mut naive = std::collections::HashMap::new();
+                for (i, id) in ids.iter().enumerate() {
+                    let next = naive.len();
+                    assert_eq!(*naive.entry(vals[i]).or_insert(next), *id, "row {i}");
+                    assert_eq!(index.get(&e, i), Some(*id));
+                }
+                assert_eq!(index.len(), naive.len());
+                // The key columns give each key back, NULL included.
+                let keys = &index.columns().unwrap()[0];
+                assert_eq!(keys.data_type(), &ty);
+                assert_eq!(keys.null_count(), 1);
+                for (i, id) in ids.iter().enumerate() {
+                    assert_eq!(keys.is_null(*id), vals[i].is_none());
+                }
+                // A sibling takes the keys over in another order.
+                let mut other = index.empty_like();
+                let moved: Vec<usize> = (0..index.len())
+                    .rev()
+                    .map(|k| other.insert_from(&index, k).unwrap())
+                    .collect();
+                assert_eq!(moved, (0..index.len()).collect::<Vec<_>>());
+                assert_eq!(other.get(&e, 0), Some(index.len() - 1 - ids[0]));
+            }
         }
     }
 }

@@ -59,6 +59,13 @@ pub enum JoinType {
     /// it has a match, NULL when it has none but a NULL key comparison could
     /// have been one, FALSE otherwise (SQL `x IN (subquery)`).
     Mark,
+    /// Semi with the sides' roles swapped: each right (build) row with at
+    /// least one match, once; right columns only, in build order. The
+    /// planner picks it when the rows to keep are the smaller input.
+    RightSemi,
+    /// Anti with the sides' roles swapped: each right (build) row without a
+    /// match (a NULL key has none); right columns only, in build order.
+    RightAnti,
 }
 
 /// A tree of operators over record batches.

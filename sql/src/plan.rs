@@ -602,6 +602,7 @@ impl LogicalPlan {
                 let (l, r) = (left.estimated_rows()?, right.estimated_rows()?);
                 match join_type {
                     JoinType::Semi | JoinType::Anti | JoinType::Mark => l,
+                    JoinType::RightSemi | JoinType::RightAnti => r,
                     _ if on.is_empty() => l.saturating_mul(r),
                     // A key joins a foreign key: the larger side's rows.
                     JoinType::Inner => l.max(r),
@@ -1170,10 +1171,20 @@ fn lower_join(
             join_type,
         };
     }
-    let swap = join_type == JoinType::Inner
+    // The build side is the smaller input. Semi and Anti keep left rows;
+    // swapped, they become RightSemi / RightAnti, which keep build rows.
+    let (swapped_type, factor) = match join_type {
+        JoinType::Inner => (JoinType::Inner, 1),
+        // Their output comes only after the whole probe side: swap when it
+        // clearly pays.
+        JoinType::Semi => (JoinType::RightSemi, 4),
+        JoinType::Anti => (JoinType::RightAnti, 4),
+        _ => (join_type, 0),
+    };
+    let swap = factor > 0
         && matches!(
             (left.estimated_rows(), right.estimated_rows()),
-            (Some(l), Some(r)) if l < r
+            (Some(l), Some(r)) if l.saturating_mul(factor) < r
         );
     if !swap {
         return PhysicalPlan::HashJoin {
@@ -1200,8 +1211,12 @@ fn lower_join(
             .map(|(l, r)| (r.to_physical(), l.to_physical()))
             .collect(),
         filter,
-        join_type,
+        join_type: swapped_type,
     };
+    if swapped_type != JoinType::Inner {
+        // The kept rows are the build side's: the left input's columns.
+        return join;
+    }
     let exprs = (0..nl)
         .map(|i| nr + i)
         .chain(0..nr)

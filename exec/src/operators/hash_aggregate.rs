@@ -141,10 +141,7 @@ impl Groups {
             return Ok(());
         };
         let encoded = k.encode(keys, rows)?;
-        for (row, &hash) in encoded.rows.iter().zip(&encoded.hashes) {
-            out.push(k.insert(row, hash)?);
-        }
-        Ok(())
+        k.insert_all(&encoded, out)
     }
 
     /// No groups yet; keys mix with this one's.
@@ -274,8 +271,7 @@ fn merge(
                 let Some(keys) = &partials[pi].groups.keyed else {
                     return Err(Error::internal("ungrouped partial of a grouped aggregate"));
                 };
-                let (row, hash) = keys.key(g);
-                maps[pi][g] = index.insert(row, hash)?;
+                maps[pi][g] = index.insert_from(keys, g)?;
             }
             reservation.resize(index.memory_bytes())?;
             maps

@@ -31,10 +31,10 @@ use crate::explain::{Profile, key, timed};
 use crate::expr::PhysicalExpr;
 use crate::kernels::Tier;
 use crate::operators::filter::FilterOp;
-use crate::operators::join::{JoinOp, hash::HashProbe, nested_loop::LoopProbe};
+use crate::operators::join::{JoinOp, hash::HashProbe, marks_build, nested_loop::LoopProbe};
 use crate::operators::{hash_aggregate, sort};
 use crate::options::{ExecOptions, MemoryPool};
-use crate::plan::{JoinType, PhysicalPlan, make_batch};
+use crate::plan::{PhysicalPlan, make_batch};
 use crate::source::{BatchStream, ScanSource};
 use queue::MorselQueue;
 
@@ -251,7 +251,7 @@ pub(crate) fn pipeline(plan: &PhysicalPlan, ctx: &Ctx) -> Result<Pipeline> {
         }
         | PhysicalPlan::NestedLoopJoin {
             left, join_type, ..
-        } if !emits_unmatched_build(*join_type) => {
+        } if !marks_build(*join_type) => {
             let op = join_op(plan, ctx)?;
             let mut p = pipeline(left, ctx)?;
             p.ops.push((Op::Join(op), key(plan)));
@@ -267,10 +267,6 @@ pub(crate) fn pipeline(plan: &PhysicalPlan, ctx: &Ctx) -> Result<Pipeline> {
     };
     p.schema = schema;
     Ok(p)
-}
-
-fn emits_unmatched_build(join_type: JoinType) -> bool {
-    matches!(join_type, JoinType::Right | JoinType::Full)
 }
 
 /// A join's probe operator, its build side (`right`) run and indexed.
@@ -389,14 +385,14 @@ pub(crate) fn materialize(
         }
         | PhysicalPlan::NestedLoopJoin {
             left, join_type, ..
-        } if emits_unmatched_build(*join_type) => {
+        } if marks_build(*join_type) => {
             let op = join_op(plan, ctx)?;
             let mut p = pipeline(left, ctx)?;
             p.ops.push((Op::Join(op), key(plan)));
             p.schema = plan.schema()?;
             let mut out = collect_pipeline(&p, ctx, None)?;
             if let Some((Op::Join(op), _)) = p.ops.last() {
-                let unmatched = op.unmatched_build()?;
+                let unmatched = op.build_rows_at_end()?;
                 if let Some(p) = ctx.profile() {
                     p.add(key(plan), unmatched.num_rows(), std::time::Duration::ZERO);
                 }

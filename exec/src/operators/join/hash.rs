@@ -58,8 +58,10 @@ pub(crate) struct HashProbe {
     filter: Option<PhysicalExpr>,
     mark: bool,
     index: KeyIndex,
-    /// Build rows per key number.
-    rows_of_key: Vec<Vec<u32>>,
+    /// Build rows grouped by key number: key `k`'s are
+    /// `key_rows[key_start[k]..key_start[k + 1]]`.
+    key_start: Vec<u32>,
+    key_rows: Vec<u32>,
     /// Build rows with a NULL in some key column.
     null_rows: Vec<u32>,
     /// The build side's key columns (Mark only).
@@ -80,7 +82,8 @@ impl HashProbe {
             filter,
             mark: join_type == JoinType::Mark,
             index: KeyIndex::try_new(types)?,
-            rows_of_key: Vec::new(),
+            key_start: Vec::new(),
+            key_rows: Vec::new(),
             null_rows: Vec::new(),
             right_keys: Vec::new(),
         })
@@ -123,20 +126,36 @@ impl HashProbe {
 impl Probe for HashProbe {
     fn prepare(&mut self, build: &RecordBatch) -> Result<()> {
         let keys = evaluate_keys(&self.on_right, build)?;
-        let encoded = self.index.encode(&keys, build.num_rows())?;
-        let nulls = any_null(&keys, build.num_rows());
-        for (r, (row, &hash)) in encoded.rows.iter().zip(&encoded.hashes).enumerate() {
-            let r32 = row_u32(r)?;
+        let n = build.num_rows();
+        let encoded = self.index.encode(&keys, n)?;
+        let nulls = any_null(&keys, n);
+        // Each build row's key number (NONE for a NULL key), then the rows
+        // grouped by key: `key_start[k]..key_start[k + 1]` of `key_rows`.
+        const NONE: u32 = u32::MAX;
+        let mut key_of = vec![NONE; n];
+        for (r, k) in key_of.iter_mut().enumerate() {
             if nulls[r] {
-                self.null_rows.push(r32);
-                continue;
+                self.null_rows.push(row_u32(r)?);
+            } else {
+                *k = row_u32(self.index.insert(&encoded, r)?)?;
             }
-            let k = self.index.insert(row, hash)?;
-            if k == self.rows_of_key.len() {
-                self.rows_of_key.push(Vec::new());
-            }
-            self.rows_of_key[k].push(r32);
         }
+        let mut start = vec![0u32; self.index.len() + 1];
+        for &k in key_of.iter().filter(|&&k| k != NONE) {
+            start[k as usize + 1] += 1;
+        }
+        for k in 1..start.len() {
+            start[k] += start[k - 1];
+        }
+        let mut fill = start.clone();
+        let mut rows = vec![0u32; n - self.null_rows.len()];
+        for (r, &k) in key_of.iter().enumerate().filter(|(_, k)| **k != NONE) {
+            let at = &mut fill[k as usize];
+            rows[*at as usize] = row_u32(r)?;
+            *at += 1;
+        }
+        self.key_start = start;
+        self.key_rows = rows;
         if self.mark {
             self.right_keys = keys;
         }
@@ -153,13 +172,15 @@ impl Probe for HashProbe {
             None
         };
         let mut out = Candidates::default();
-        for (i, (row, &hash)) in encoded.rows.iter().zip(&encoded.hashes).enumerate() {
+        for i in 0..encoded.len() {
             let i32_ = row_u32(i)?;
             let mut matched = false;
             if !nulls[i]
-                && let Some(k) = self.index.get(row, hash)
+                && let Some(k) = self.index.get(&encoded, i)
             {
-                for &r in &self.rows_of_key[k] {
+                let rows =
+                    &self.key_rows[self.key_start[k] as usize..self.key_start[k + 1] as usize];
+                for &r in rows {
                     out.push(i32_, r, true);
                 }
                 matched = true;
@@ -174,7 +195,7 @@ impl Probe for HashProbe {
     }
 
     fn memory_bytes(&self) -> usize {
-        let lists: usize = self.rows_of_key.iter().map(|r| 24 + r.capacity() * 4).sum();
+        let lists = (self.key_start.capacity() + self.key_rows.capacity()) * 4;
         self.index.memory_bytes() + lists + self.null_rows.capacity() * 4
     }
 }

@@ -14,6 +14,10 @@
 //!   `NOT EXISTS`: a left row with a NULL key is kept).
 //! - Mark: left rows plus `mark`, the three-valued OR of their pairs'
 //!   verdicts (FALSE without pairs): what `x IN (subquery)` needs.
+//! - RightSemi / RightAnti: Semi / Anti with the roles swapped, so the kept
+//!   side is the build side: probing only marks build rows, and the build
+//!   rows with (without) a TRUE pair come in one batch after the left input
+//!   ends.
 //!
 //! Invariant: a probe returns pairs in left-row order; pairs whose verdict is
 //! FALSE may be left out.
@@ -54,6 +58,7 @@ pub(crate) fn schema(left: &Schema, right: &Schema, join_type: JoinType) -> Resu
         JoinType::Right => (true, false),
         JoinType::Full => (true, true),
         JoinType::Semi | JoinType::Anti => return Ok(Arc::new(left.clone())),
+        JoinType::RightSemi | JoinType::RightAnti => return Ok(Arc::new(right.clone())),
         JoinType::Mark => {
             let mut fields: Vec<Arc<Field>> = left.fields().iter().cloned().collect();
             fields.push(Arc::new(Field::new(MARK_COLUMN, DataType::Boolean, true)));
@@ -158,7 +163,8 @@ pub(crate) struct JoinStream<P: Probe> {
     probe: P,
     join_type: JoinType,
     schema: SchemaRef,
-    /// Build rows that joined at least once (Right and Full only).
+    /// Build rows that joined at least once (join types that emit build rows
+    /// at the end only).
     matched: Vec<AtomicBool>,
     finished: bool,
 }
@@ -194,7 +200,7 @@ impl<P: Probe> JoinStream<P> {
         let build = arrow::compute::concat_batches(&self.right_schema, &batches)?;
         row_u32(build.num_rows())?;
         self.probe.prepare(&build)?;
-        if matches!(self.join_type, JoinType::Right | JoinType::Full) {
+        if marks_build(self.join_type) {
             self.matched = new_matched(build.num_rows());
         }
         self.build = Some(build);
@@ -222,7 +228,7 @@ impl<P: Probe> JoinStream<P> {
             }
             None => {
                 self.finished = true;
-                unmatched_right(&self.schema, build, &self.matched).map(Some)
+                build_rows_at_end(self.join_type, &self.schema, build, &self.matched).map(Some)
             }
         }
     }
@@ -246,13 +252,22 @@ impl<P: Probe> Iterator for JoinStream<P> {
     }
 }
 
+/// Join types that mark the build rows that joined and emit build rows
+/// after the probe side ends.
+pub(crate) fn marks_build(join_type: JoinType) -> bool {
+    matches!(
+        join_type,
+        JoinType::Right | JoinType::Full | JoinType::RightSemi | JoinType::RightAnti
+    )
+}
+
 fn new_matched(rows: usize) -> Vec<AtomicBool> {
     (0..rows).map(|_| AtomicBool::new(false)).collect()
 }
 
 /// A join's probe side as a pipeline operator: the build side is indexed
-/// once and shared read-only by the workers; Right and Full joins mark the
-/// build rows that joined in a shared bitmap.
+/// once and shared read-only by the workers; the join types of
+/// [`marks_build`] mark the build rows that joined in a shared bitmap.
 #[derive(Debug)]
 pub(crate) struct JoinOp {
     probe: Box<dyn Probe>,
@@ -286,7 +301,7 @@ impl JoinOp {
         row_u32(build.num_rows())?;
         probe.prepare(&build)?;
         reservation.resize(bytes + probe.memory_bytes())?;
-        let matched = if matches!(join_type, JoinType::Right | JoinType::Full) {
+        let matched = if marks_build(join_type) {
             new_matched(build.num_rows())
         } else {
             Vec::new()
@@ -314,9 +329,10 @@ impl JoinOp {
         )
     }
 
-    /// Right and Full, after every probe: the build rows that never joined.
-    pub(crate) fn unmatched_build(&self) -> Result<RecordBatch> {
-        unmatched_right(&self.schema, &self.build, &self.matched)
+    /// The join types of [`marks_build`], after every probe: the build rows
+    /// they emit at the end.
+    pub(crate) fn build_rows_at_end(&self) -> Result<RecordBatch> {
+        build_rows_at_end(self.join_type, &self.schema, &self.build, &self.matched)
     }
 }
 
@@ -334,8 +350,25 @@ fn emit(
             let marks = marks(left.num_rows(), pairs);
             emit_marked(join_type, schema, left, marks)
         }
+        JoinType::RightSemi | JoinType::RightAnti => {
+            mark_matched(pairs, matched)?;
+            Ok(RecordBatch::new_empty(schema.clone()))
+        }
         _ => emit_joined(join_type, schema, left, build, pairs, matched),
     }
+}
+
+/// Marks the build rows of the pairs whose verdict is TRUE.
+fn mark_matched(pairs: &Pairs, matched: &[AtomicBool]) -> Result<()> {
+    for (&r, &v) in pairs.right.iter().zip(&pairs.verdict) {
+        if v == Some(true) {
+            matched
+                .get(r as usize)
+                .ok_or_else(|| Error::internal("join pair beyond the build side"))?
+                .store(true, Ordering::Relaxed);
+        }
+    }
+    Ok(())
 }
 
 /// Per left row: the three-valued OR of its pairs' verdicts.
@@ -417,17 +450,21 @@ fn emit_joined(
     make_batch(schema.clone(), columns, rows)
 }
 
-/// Right and Full: the build rows that never joined, with NULL left columns.
-/// Other join types have no `matched` rows and give an empty batch.
-fn unmatched_right(
+/// After the probe side: for Right and Full, the build rows that never
+/// joined, with NULL left columns; for RightAnti the same without left
+/// columns; for RightSemi the build rows that joined. Other join types have
+/// no `matched` rows and give an empty batch.
+fn build_rows_at_end(
+    join_type: JoinType,
     schema: &SchemaRef,
     build: &RecordBatch,
     matched: &[AtomicBool],
 ) -> Result<RecordBatch> {
+    let keep_matched = join_type == JoinType::RightSemi;
     let rows: Vec<u32> = matched
         .iter()
         .enumerate()
-        .filter(|(_, m)| !m.load(Ordering::Relaxed))
+        .filter(|(_, m)| m.load(Ordering::Relaxed) == keep_matched)
         .map(|(r, _)| r as u32)
         .collect();
     let n = rows.len();

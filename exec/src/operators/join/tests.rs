@@ -15,7 +15,7 @@ use crate::expr::{BinaryOp, PhysicalExpr};
 use crate::plan::{JoinType, PhysicalPlan, collect};
 use crate::test_util::{col, ints, nullable_batch, proptest_config, scan_of, split, strs};
 
-const ALL: [JoinType; 7] = [
+const ALL: [JoinType; 9] = [
     JoinType::Inner,
     JoinType::Left,
     JoinType::Right,
@@ -23,6 +23,8 @@ const ALL: [JoinType; 7] = [
     JoinType::Semi,
     JoinType::Anti,
     JoinType::Mark,
+    JoinType::RightSemi,
+    JoinType::RightAnti,
 ];
 
 fn binary(op: BinaryOp, l: PhysicalExpr, r: PhysicalExpr) -> PhysicalExpr {
@@ -140,6 +142,8 @@ fn expected(join_type: JoinType) -> Vec<&'static str> {
         ],
         JoinType::Semi => vec!["1|a", "1|b", "2|c"],
         JoinType::Anti => vec!["NULL|d", "3|e"],
+        JoinType::RightSemi => vec!["1|p", "2|q", "2|r"],
+        JoinType::RightAnti => vec!["NULL|s", "4|t"],
         // The right side has a NULL key: no match means NULL, never FALSE.
         _ => vec![
             "1|a|true",
@@ -240,6 +244,7 @@ fn empty_sides() {
                     .into_iter()
                     .map(|r| format!("NULL|NULL|{r}"))
                     .collect(),
+                JoinType::RightAnti => rendered(&[right_table()]),
                 _ => vec![],
             };
             assert_eq!(got, want, "{join_type:?} with an empty left side");
@@ -274,6 +279,8 @@ fn residual_filter_decides_matches() {
     assert_eq!(run(JoinType::Right), ["1|a|1|b", "NULL|NULL|2|NULL"]);
     assert_eq!(run(JoinType::Semi), ["1|a"]);
     assert_eq!(run(JoinType::Anti), ["1|c", "2|x"]);
+    assert_eq!(run(JoinType::RightSemi), ["1|b"]);
+    assert_eq!(run(JoinType::RightAnti), ["2|NULL"]);
     // A pair whose filter is NULL is not in the set `x` is tested against.
     assert_eq!(run(JoinType::Mark), ["1|a|true", "1|c|false", "2|x|false"]);
 }

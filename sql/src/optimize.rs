@@ -32,6 +32,180 @@ pub(crate) fn reorder_joins(plan: LogicalPlan) -> LogicalPlan {
     }
 }
 
+/// Moves each Semi and Anti join below the inner joins, projections and
+/// filters of its left input, to the input its left side reads: a
+/// `x IN (subquery)` on one table of a join cluster then filters that table
+/// before the joins rather than their result (TPC-H Q18). An inner join
+/// keeps the rows of its inputs that pair up, so filtering an input first
+/// gives the same rows.
+pub(crate) fn push_semi_joins(plan: LogicalPlan) -> LogicalPlan {
+    match map_inputs(plan, push_semi_joins) {
+        LogicalPlan::Join {
+            left,
+            right,
+            join_type: join_type @ (JoinType::Semi | JoinType::Anti),
+            on,
+            filter,
+            ..
+        } => place_semi(
+            *left,
+            Semi {
+                right,
+                join_type,
+                on,
+                filter,
+            },
+        ),
+        other => other,
+    }
+}
+
+/// A Semi or Anti join waiting for its left input.
+struct Semi {
+    right: Box<LogicalPlan>,
+    join_type: JoinType,
+    on: Vec<(BoundExpr, BoundExpr)>,
+    /// Over the left input's columns, then the right input's.
+    filter: Option<BoundExpr>,
+}
+
+impl Semi {
+    /// The columns of a left input of `width` columns it reads.
+    fn left_reads(&self, width: usize) -> Vec<usize> {
+        let mut reads = Vec::new();
+        let mut add = |c: usize| {
+            if c < width && !reads.contains(&c) {
+                reads.push(c);
+            }
+        };
+        for (l, _) in &self.on {
+            l.visit_columns(&mut add);
+        }
+        if let Some(f) = &self.filter {
+            f.visit_columns(&mut add);
+        }
+        reads
+    }
+
+    /// The same join over a left input whose column `c` is `map(c)` of an
+    /// input `new_width` wide (was `width` wide).
+    fn remapped(self, width: usize, new_width: usize, map: &dyn Fn(usize) -> usize) -> Semi {
+        Semi {
+            on: self
+                .on
+                .iter()
+                .map(|(l, r)| (l.map_columns(map), r.clone()))
+                .collect(),
+            filter: self.filter.as_ref().map(|f| {
+                f.map_columns(&|c| {
+                    if c < width {
+                        map(c)
+                    } else {
+                        c - width + new_width
+                    }
+                })
+            }),
+            ..self
+        }
+    }
+
+    fn over(self, left: LogicalPlan) -> LogicalPlan {
+        LogicalPlan::Join {
+            columns: left.columns().to_vec(),
+            left: Box::new(left),
+            right: self.right,
+            join_type: self.join_type,
+            on: self.on,
+            filter: self.filter,
+        }
+    }
+}
+
+fn place_semi(left: LogicalPlan, semi: Semi) -> LogicalPlan {
+    let width = left.columns().len();
+    let reads = semi.left_reads(width);
+    match left {
+        LogicalPlan::Project {
+            input,
+            exprs,
+            columns,
+        } if reads
+            .iter()
+            .all(|&c| matches!(exprs.get(c), Some(BoundExpr::Column { .. })))
+            && sinks_into(&input) =>
+        {
+            let inner: Vec<usize> = (0..width)
+                .map(|c| match exprs.get(c) {
+                    Some(BoundExpr::Column { index, .. }) => *index,
+                    _ => 0,
+                })
+                .collect();
+            let new_width = input.columns().len();
+            let semi = semi.remapped(width, new_width, &|c| inner[c]);
+            LogicalPlan::Project {
+                input: Box::new(place_semi(*input, semi)),
+                exprs,
+                columns,
+            }
+        }
+        LogicalPlan::Filter { input, predicate } if sinks_into(&input) => LogicalPlan::Filter {
+            input: Box::new(place_semi(*input, semi)),
+            predicate,
+        },
+        LogicalPlan::Join {
+            left: a,
+            right: b,
+            join_type: JoinType::Inner,
+            on,
+            filter,
+            columns,
+        } if !reads.is_empty() => {
+            let na = a.columns().len();
+            let (a, b) = if reads.iter().all(|&c| c < na) {
+                let semi = semi.remapped(width, na, &|c| c);
+                (Box::new(place_semi(*a, semi)), b)
+            } else if reads.iter().all(|&c| c >= na) {
+                let nb = b.columns().len();
+                let semi = semi.remapped(width, nb, &|c| c - na);
+                (a, Box::new(place_semi(*b, semi)))
+            } else {
+                let join = LogicalPlan::Join {
+                    left: a,
+                    right: b,
+                    join_type: JoinType::Inner,
+                    on,
+                    filter,
+                    columns,
+                };
+                return semi.over(join);
+            };
+            LogicalPlan::Join {
+                left: a,
+                right: b,
+                join_type: JoinType::Inner,
+                on,
+                filter,
+                columns,
+            }
+        }
+        other => semi.over(other),
+    }
+}
+
+/// Whether a Semi join goes on below a projection or filter over `input`:
+/// only toward an inner join (over a table it stays above the filter, which
+/// is cheaper to run first).
+fn sinks_into(input: &LogicalPlan) -> bool {
+    match input {
+        LogicalPlan::Join {
+            join_type: JoinType::Inner,
+            ..
+        } => true,
+        LogicalPlan::Project { input, .. } | LogicalPlan::Filter { input, .. } => sinks_into(input),
+        _ => false,
+    }
+}
+
 /// `plan` with `f` applied to each of its inputs.
 fn map_inputs(plan: LogicalPlan, f: fn(LogicalPlan) -> LogicalPlan) -> LogicalPlan {
     let go = |b: Box<LogicalPlan>| Box::new(f(*b));

@@ -23,6 +23,7 @@ type BindResult<T> = Result<T, SqlError>;
 pub(crate) fn bind_query(catalog: &dyn CatalogView, q: &ast::Query) -> BindResult<LogicalPlan> {
     let ctx = BindCtx::root(catalog);
     let plan = crate::optimize::reorder_joins(bind_query_ctx(&ctx, q)?);
+    let plan = crate::optimize::push_semi_joins(plan);
     Ok(crate::optimize::prune_columns(plan))
 }
 

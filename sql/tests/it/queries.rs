@@ -323,3 +323,50 @@ fn scans_read_only_the_columns_the_query_uses() {
         ["NULL", "x", "y"]
     );
 }
+
+/// The indent (depth) of the first line of a plan that contains `op`.
+fn depth_of(lines: &[String], op: &str) -> usize {
+    let line = lines
+        .iter()
+        .find(|l| l.contains(op))
+        .unwrap_or_else(|| panic!("no {op} in {lines:?}"));
+    line.len() - line.trim_start().len()
+}
+
+#[test]
+fn in_subquery_on_one_table_of_a_join_filters_that_table_first() {
+    let mut c = conn();
+    run(&mut c, "CREATE TABLE big (k INT, g INT)");
+    run(&mut c, "CREATE TABLE small (k INT, name TEXT)");
+    let big: Vec<String> = (1..=2000).map(|i| format!("({}, {i})", i % 50)).collect();
+    run(
+        &mut c,
+        &format!("INSERT INTO big VALUES {}", big.join(", ")),
+    );
+    let small: Vec<String> = (0..50).map(|i| format!("({i}, 'n{i}')")).collect();
+    run(
+        &mut c,
+        &format!("INSERT INTO small VALUES {}", small.join(", ")),
+    );
+    let q = "SELECT name, count(*) FROM big JOIN small ON big.k = small.k \
+             WHERE small.k IN (SELECT k FROM big WHERE g > 1990) GROUP BY name ORDER BY name";
+    let lines = query(&mut c, &format!("EXPLAIN {q}"));
+    // The semi join (either side built) sits below the inner join.
+    assert!(
+        depth_of(&lines, "Semi on [k = k]") > depth_of(&lines, "HashJoin Inner"),
+        "{lines:?}"
+    );
+    // g > 1990: keys 41..49 and 0, 40 rows each.
+    let mut want: Vec<String> = (41..50).map(|k| format!("n{k},40")).collect();
+    want.insert(0, "n0,40".into());
+    want.sort();
+    let got: Vec<String> = query(&mut c, q)
+        .iter()
+        .map(|l| l.replace('|', ","))
+        .collect();
+    assert_eq!(got, want);
+    // NOT IN / NOT EXISTS keep their meaning there too.
+    let q = "SELECT count(*) FROM big JOIN small ON big.k = small.k \
+             WHERE NOT EXISTS (SELECT 1 FROM big b2 WHERE b2.k = small.k AND b2.g > 1990)";
+    assert_eq!(query(&mut c, q), ["1600"]);
+}

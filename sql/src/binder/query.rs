@@ -202,7 +202,16 @@ pub(super) fn bind_values(values: &ast::Values) -> BindResult<LogicalPlan> {
             .unwrap_or(hyperctl_format::SqlType::Text);
         for (row, ast_row) in rows.iter_mut().zip(&values.rows) {
             let e = std::mem::replace(&mut row[i], placeholder());
-            row[i] = super::expr::coerce(e, ty, ast_row.content[i].span(), "VALUES")?;
+            let span = ast_row.content[i].span();
+            row[i] = super::expr::coerce(e, ty, span, "VALUES").map_err(|err| {
+                // As Hyper: a literal of another type is a syntax error.
+                if err.sqlstate == state::INVALID_TEXT {
+                    SqlError::new(state::SYNTAX_ERROR, "'values' elements must have identical types")
+                        .at(span)
+                } else {
+                    err
+                }
+            })?;
         }
         columns.push(ColumnInfo {
             name: format!("column{}", i + 1),
@@ -274,8 +283,9 @@ fn ordinal(e: &Expr, len: usize) -> BindResult<Option<usize>> {
     };
     match text.parse::<usize>() {
         Ok(n) if (1..=len).contains(&n) => Ok(Some(n - 1)),
+        // Hyper: "invalid column number in order-by", a syntax error.
         _ => Err(SqlError::new(
-            state::INVALID_PARAMETER,
+            state::SYNTAX_ERROR,
             format!("position {text} is not in select list"),
         )
         .at(v.span)),
@@ -283,17 +293,20 @@ fn ordinal(e: &Expr, len: usize) -> BindResult<Option<usize>> {
 }
 
 /// One item of the select list, before binding.
-struct Item<'q> {
-    expr: Option<&'q Expr>,
+pub(super) struct Item<'q> {
+    pub(super) expr: Option<&'q Expr>,
     /// For `*` expansion: the scope column.
-    column: Option<usize>,
-    name: String,
-    span: Span,
+    pub(super) column: Option<usize>,
+    pub(super) name: String,
+    pub(super) span: Span,
 }
 
-fn expand_items<'q>(select: &'q ast::Select, scope: &Scope) -> BindResult<Vec<Item<'q>>> {
+pub(super) fn expand_items<'q>(
+    projection: &'q [SelectItem],
+    scope: &Scope,
+) -> BindResult<Vec<Item<'q>>> {
     let mut items = Vec::new();
-    for (i, item) in select.projection.iter().enumerate() {
+    for (i, item) in projection.iter().enumerate() {
         match item {
             SelectItem::UnnamedExpr(e) => items.push(Item {
                 expr: Some(e),
@@ -394,7 +407,7 @@ fn bind_select(
         }
         plan = bind_where(ctx, plan, &scope, w, &mut corr_preds)?;
     }
-    let items = expand_items(select, &scope)?;
+    let items = expand_items(&select.projection, &scope)?;
     let group_exprs = match &select.group_by {
         ast::GroupByExpr::Expressions(exprs, modifiers) if modifiers.is_empty() => exprs.as_slice(),
         other => {
@@ -767,7 +780,7 @@ fn check_distinct_on(
 /// `x IN (subquery)` become Semi / Anti joins; plain conjuncts are pushed
 /// into the FROM plan; conjuncts with other subqueries filter above their
 /// joins. The plan keeps the FROM scope's columns.
-fn bind_where(
+pub(super) fn bind_where(
     ctx: &BindCtx<'_>,
     plan: LogicalPlan,
     scope: &Scope,
@@ -800,6 +813,13 @@ fn bind_where(
                 negated: false,
                 ..
             } => {
+                if matches!(x.as_ref(), Expr::Tuple(_)) {
+                    return Err(SqlError::new(
+                        state::SYNTAX_ERROR,
+                        "quantifiers require subqueries with one output column on the right hand side",
+                    )
+                    .at(x.span()));
+                }
                 let lhs = ExprBinder::in_ctx(scope, ctx).bind(x)?;
                 if lhs.has_outer() || lhs.has_placeholder() {
                     return Err(not_decorrelatable(

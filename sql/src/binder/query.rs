@@ -154,8 +154,9 @@ fn constant_count(e: &Expr) -> BindResult<usize> {
     };
     match value {
         Some(v) if v >= 0 => Ok(v as usize),
+        // Hyper: "the limit clause must not be negative", a syntax error.
         Some(_) => Err(SqlError::new(
-            state::INVALID_PARAMETER,
+            state::SYNTAX_ERROR,
             "LIMIT and OFFSET must not be negative",
         )
         .at(e.span())),

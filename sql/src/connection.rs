@@ -299,9 +299,9 @@ impl Connection {
             return Err(aborted_error());
         }
         match bound {
-            BoundStatement::Query(plan) => Ok(StatementResult::Rows(pad_chars(
-                run_query_with(&plan, &self.exec)?,
-            )?)),
+            BoundStatement::Query(plan) => Ok(StatementResult::Rows(pad_chars(run_query_with(
+                &plan, &self.exec,
+            )?)?)),
             BoundStatement::Explain { plan, analyze } => {
                 Ok(StatementResult::Rows(explain(&plan, analyze, &self.exec)?))
             }
@@ -533,9 +533,16 @@ fn run_query(plan: &LogicalPlan) -> Result<QueryResult> {
 fn run_query_with(plan: &LogicalPlan, options: &hyperctl_exec::ExecOptions) -> Result<QueryResult> {
     let physical = plan.lower();
     let batches = hyperctl_exec::collect_with(&physical, options)?;
-    let columns = plan.columns();
+    query_result(plan.columns(), batches)
+}
+
+/// Rows of `columns` as a query result: the batches re-labelled with our
+/// schema (names and SQL types in the metadata).
+fn query_result(
+    columns: &[crate::plan::ColumnInfo],
+    batches: Vec<RecordBatch>,
+) -> Result<QueryResult> {
     let schema = arrow_schema(columns);
-    // Re-label batches with our schema (names and SQL types in metadata).
     let batches = batches
         .into_iter()
         .map(|b| relabel(&schema, b))

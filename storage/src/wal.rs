@@ -413,7 +413,10 @@ mod tests {
             ],
         };
         let payload = encode_ops(&[
-            Op::CreateTable { id: 1, def: def.clone() },
+            Op::CreateTable {
+                id: 1,
+                def: def.clone(),
+            },
             Op::DropSchema { name: "s".into() },
         ]);
         let back = decode_ops(&payload, 0, 1 << 20).unwrap();

@@ -13,8 +13,8 @@ use hyperctl_exec::arrow::array::{
     Array, ArrayRef, AsArray, BooleanArray, Decimal128Array, Float64Array, Int32Array, Int64Array,
     StringArray, new_null_array,
 };
-use hyperctl_exec::arrow::datatypes::{DataType, Int32Type, Int64Type};
 use hyperctl_exec::arrow::compute::{CastOptions, cast_with_options};
+use hyperctl_exec::arrow::datatypes::{DataType, Int32Type, Int64Type};
 use hyperctl_exec::{AggregateFunction, BinaryOp, PhysicalExpr};
 use hyperctl_format::SqlType;
 use sqlparser::ast::{self, Expr, Spanned, Value};
@@ -814,7 +814,11 @@ fn number_literal(text: &str, span: Span) -> BindResult {
                 return typed(Arc::new(Int64Array::from(vec![v])), SqlType::BigInt);
             }
         }
-        let significant = digits.trim_start_matches('0').len().max(1);
+        let significant = digits
+            .trim_start_matches('-')
+            .trim_start_matches('0')
+            .len()
+            .max(1);
         let precision = significant.max(frac_part.len()).max(1);
         if precision <= 38
             && let Ok(v) = digits.parse::<i128>()
@@ -1120,8 +1124,7 @@ pub(super) fn arithmetic(op: BinaryOp, l: BoundExpr, r: BoundExpr, span: Span) -
             (cast(l, target, span)?, cast(r, target, span)?)
         }
     };
-    if let (BinaryOp::Div, SqlType::Numeric { .. }, SqlType::Numeric { .. }) =
-        (op, l.ty(), r.ty())
+    if let (BinaryOp::Div, SqlType::Numeric { .. }, SqlType::Numeric { .. }) = (op, l.ty(), r.ty())
     {
         return numeric_division(l, r, span);
     }
@@ -1154,8 +1157,16 @@ fn integer_literal_numeric(e: &BoundExpr) -> Option<SqlType> {
 /// truncates, so the dividend is rescaled to give one digit more than
 /// wanted, and the quotient is rounded by a cast.
 fn numeric_division(l: BoundExpr, r: BoundExpr, span: Span) -> BindResult {
-    let (SqlType::Numeric { precision: p1, scale: s1 }, SqlType::Numeric { precision: p2, scale: s2 }) =
-        (l.ty(), r.ty())
+    let (
+        SqlType::Numeric {
+            precision: p1,
+            scale: s1,
+        },
+        SqlType::Numeric {
+            precision: p2,
+            scale: s2,
+        },
+    ) = (l.ty(), r.ty())
     else {
         return Err(type_error("NUMERIC division of other types".into(), span));
     };
@@ -1166,7 +1177,11 @@ fn numeric_division(l: BoundExpr, r: BoundExpr, span: Span) -> BindResult {
     let work_scale = s1.max(scale.saturating_sub(3));
     let work = SqlType::numeric(((p1 - s1) + work_scale).min(38) as u8, work_scale as u8)
         .map_err(|e| type_error(e.to_string(), span))?;
-    let l = if work == l.ty() { l } else { cast(l, work, span)? };
+    let l = if work == l.ty() {
+        l
+    } else {
+        cast(l, work, span)?
+    };
     let ty = result_type(BinaryOp::Div, &l, &r, span)?;
     let quotient = binary_expr(BinaryOp::Div, l, r, ty);
     let out = SqlType::numeric(precision as u8, scale as u8)

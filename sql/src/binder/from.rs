@@ -33,7 +33,10 @@ pub(super) fn bind_from(ctx: &BindCtx<'_>, select: &ast::Select) -> BindResult<B
 
 /// A FROM list (also UPDATE ... FROM and DELETE ... USING): its items cross
 /// joined.
-pub(super) fn bind_from_items(ctx: &BindCtx<'_>, items: &[ast::TableWithJoins]) -> BindResult<Bound> {
+pub(super) fn bind_from_items(
+    ctx: &BindCtx<'_>,
+    items: &[ast::TableWithJoins],
+) -> BindResult<Bound> {
     let mut from = FromBinder {
         ctx,
         seen: Vec::new(),

@@ -155,11 +155,10 @@ fn constant_count(e: &Expr) -> BindResult<usize> {
     match value {
         Some(v) if v >= 0 => Ok(v as usize),
         // Hyper: "the limit clause must not be negative", a syntax error.
-        Some(_) => Err(SqlError::new(
-            state::SYNTAX_ERROR,
-            "LIMIT and OFFSET must not be negative",
-        )
-        .at(e.span())),
+        Some(_) => Err(
+            SqlError::new(state::SYNTAX_ERROR, "LIMIT and OFFSET must not be negative")
+                .at(e.span()),
+        ),
         None => Err(SqlError::new(
             state::DATATYPE_MISMATCH,
             "LIMIT and OFFSET take an integer constant",
@@ -207,8 +206,11 @@ pub(super) fn bind_values(values: &ast::Values) -> BindResult<LogicalPlan> {
             row[i] = super::expr::coerce(e, ty, span, "VALUES").map_err(|err| {
                 // As Hyper: a literal of another type is a syntax error.
                 if err.sqlstate == state::INVALID_TEXT {
-                    SqlError::new(state::SYNTAX_ERROR, "'values' elements must have identical types")
-                        .at(span)
+                    SqlError::new(
+                        state::SYNTAX_ERROR,
+                        "'values' elements must have identical types",
+                    )
+                    .at(span)
                 } else {
                     err
                 }

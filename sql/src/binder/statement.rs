@@ -1,5 +1,7 @@
-//! Binding of statements other than queries: CREATE TABLE [AS], DROP TABLE,
-//! INSERT, and transaction control.
+//! Binding of statements other than queries: CREATE TABLE [AS] (with
+//! column defaults, `defaults.rs`), DROP TABLE, CREATE / DROP SCHEMA,
+//! INSERT (VALUES, query or DEFAULT VALUES, with RETURNING), ATTACH /
+//! DETACH / CREATE / DROP DATABASE and transaction control.
 
 use hyperctl_storage::{ColumnDef, TableDef, TableHandle};
 use sqlparser::ast::{self, ColumnOption, Spanned, Statement};
@@ -442,8 +444,7 @@ fn bind_insert(catalog: &dyn CatalogView, insert: &ast::Insert) -> BindResult<In
                     ..c.clone()
                 })
                 .collect();
-            let (source, returning) =
-                super::dml::returning(source, &Scope::new(columns), items)?;
+            let (source, returning) = super::dml::returning(source, &Scope::new(columns), items)?;
             (source, Some(returning))
         }
     };
@@ -527,14 +528,18 @@ fn fill_defaults(
         if !c.nullable && c.default.is_none() {
             return Err(SqlError::new(
                 state::SYNTAX_ERROR,
-                format!("attribute '{}' must be specified in insert statement", c.name),
+                format!(
+                    "attribute '{}' must be specified in insert statement",
+                    c.name
+                ),
             )
             .at(span));
         }
     }
     let identity = targets.iter().enumerate().all(|(p, &t)| p == t);
     let needed = omitted.iter().any(|&i| def.columns[i].default.is_some());
-    if !needed && !(full_width && !identity) && !(full_width && !omitted.is_empty()) {
+    let complete = identity && omitted.is_empty();
+    if !needed && (!full_width || complete) {
         return Ok((plan, targets));
     }
     let input = plan.columns().to_vec();

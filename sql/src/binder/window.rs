@@ -317,11 +317,9 @@ fn frame(
         ast::WindowFrameUnits::Range => FrameUnits::Range,
         // Hyper documents GROUPS but refuses it, as a syntax error.
         ast::WindowFrameUnits::Groups => {
-            return Err(SqlError::new(
-                state::SYNTAX_ERROR,
-                "GROUPS frame extent not supported",
-            )
-            .at(span));
+            return Err(
+                SqlError::new(state::SYNTAX_ERROR, "GROUPS frame extent not supported").at(span),
+            );
         }
     };
     let start = bound(b, &f.start_bound, units, order_by, span)?;

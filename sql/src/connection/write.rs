@@ -7,14 +7,15 @@
 //! `rewrite_table`), so a crash or ROLLBACK leaves the old table whole.
 
 use hyperctl_exec::arrow::array::AsArray;
-use hyperctl_exec::arrow::array::{Array, ArrayRef, RecordBatch, RecordBatchOptions, new_null_array};
+use hyperctl_exec::arrow::array::{
+    Array, ArrayRef, RecordBatch, RecordBatchOptions, new_null_array,
+};
 use hyperctl_format::SqlType;
 use hyperctl_storage::{TableDef, WriteTxn};
 
-use super::{QueryResult, ResultColumn, StatementResult, relabel, relabel_array, run_query};
+use super::{QueryResult, StatementResult, query_result, relabel_array, run_query};
 use crate::binder::{BoundStatement, InsertPlan};
 use crate::error::{Error, Result, SqlError, state};
-use crate::plan::arrow_schema;
 
 pub(super) fn apply(txn: &mut WriteTxn, stmt: BoundStatement) -> Result<StatementResult> {
     match stmt {
@@ -171,7 +172,10 @@ fn add_columns(
         }
         let fill = match &c.fill {
             None => None,
-            Some(plan) => run_query(plan)?.batches.first().map(|b| b.column(0).clone()),
+            Some(plan) => run_query(plan)?
+                .batches
+                .first()
+                .map(|b| b.column(0).clone()),
         };
         let fill = fill.filter(|a| a.len() == 1 && a.is_valid(0));
         if !c.def.nullable && fill.is_none() {
@@ -401,11 +405,7 @@ fn modify(txn: &mut WriteTxn, plan: &crate::binder::ModifyPlan) -> Result<Statem
             .ok_or_else(|| Error::Internal {
                 what: "row positions of DELETE/UPDATE are not BIGINT".into(),
             })?;
-        let first: Vec<bool> = positions
-            .values()
-            .iter()
-            .map(|p| seen.insert(*p))
-            .collect();
+        let first: Vec<bool> = positions.values().iter().map(|p| seen.insert(*p)).collect();
         let batch = if first.iter().all(|f| *f) {
             batch
         } else {
@@ -438,39 +438,21 @@ fn modify(txn: &mut WriteTxn, plan: &crate::binder::ModifyPlan) -> Result<Statem
             txn.append(&def.schema, &def.name, &rows)?;
         }
         if plan.returning.is_some() {
-            let tail: Vec<usize> = ((at + 1)..batch.num_columns()).collect();
-            returned.push(batch.project(&tail).map_err(|e| Error::Internal {
-                what: format!("RETURNING rows: {e}"),
-            })?);
+            returned.push(returned_part(&batch, at + 1)?);
         }
     }
     match &plan.returning {
         None => Ok(StatementResult::Count(count)),
-        Some(columns) => Ok(StatementResult::Rows(returned_rows(columns, returned)?)),
+        Some(columns) => Ok(StatementResult::Rows(query_result(columns, returned)?)),
     }
 }
 
-/// The rows of a RETURNING clause as a query result.
-fn returned_rows(
-    columns: &[crate::plan::ColumnInfo],
-    batches: Vec<RecordBatch>,
-) -> Result<QueryResult> {
-    let schema = arrow_schema(columns);
-    let batches = batches
-        .into_iter()
-        .map(|b| relabel(&schema, b))
-        .collect::<Result<Vec<_>>>()?;
-    Ok(QueryResult {
-        columns: columns
-            .iter()
-            .map(|c| ResultColumn {
-                name: c.name.clone(),
-                ty: c.ty,
-                nullable: c.nullable,
-            })
-            .collect(),
-        schema,
-        batches,
+/// The RETURNING values of a batch of DELETE / UPDATE / INSERT: its
+/// columns from `first` on.
+fn returned_part(batch: &RecordBatch, first: usize) -> Result<RecordBatch> {
+    let columns: Vec<usize> = (first..batch.num_columns()).collect();
+    batch.project(&columns).map_err(|e| Error::Internal {
+        what: format!("RETURNING rows: {e}"),
     })
 }
 
@@ -506,15 +488,12 @@ fn insert(txn: &mut WriteTxn, plan: &InsertPlan) -> Result<StatementResult> {
             })?;
         rows += txn.append(&def.schema, &def.name, &full)?;
         if plan.returning.is_some() {
-            let tail: Vec<usize> = (plan.targets.len()..batch.num_columns()).collect();
-            returned.push(batch.project(&tail).map_err(|e| Error::Internal {
-                what: format!("RETURNING rows: {e}"),
-            })?);
+            returned.push(returned_part(batch, plan.targets.len())?);
         }
     }
     match &plan.returning {
         None => Ok(StatementResult::Count(rows)),
-        Some(columns) => Ok(StatementResult::Rows(returned_rows(columns, returned)?)),
+        Some(columns) => Ok(StatementResult::Rows(query_result(columns, returned)?)),
     }
 }
 
@@ -577,11 +556,10 @@ pub(super) fn pad_chars(mut result: QueryResult) -> Result<QueryResult> {
                 _ => a.clone(),
             })
             .collect();
-        *batch = RecordBatch::try_new(result.schema.clone(), columns).map_err(|e| {
-            Error::Internal {
+        *batch =
+            RecordBatch::try_new(result.schema.clone(), columns).map_err(|e| Error::Internal {
                 what: format!("padding CHAR columns: {e}"),
-            }
-        })?;
+            })?;
     }
     Ok(result)
 }

@@ -641,10 +641,12 @@ pub(crate) fn bind_reshape(
                 } = op
                 {
                     if *if_exists || drop_behavior.is_some() {
-                        return Err(not_supported(
-                            "DROP COLUMN IF EXISTS / CASCADE / RESTRICT",
-                            op.span(),
-                        ));
+                        // Hyper's grammar has neither.
+                        return Err(SqlError::new(
+                            state::SYNTAX_ERROR,
+                            "syntax error: DROP COLUMN takes neither IF EXISTS nor CASCADE / RESTRICT",
+                        )
+                        .at(op.span()));
                     }
                     names.extend(column_names.iter().map(|c| (normalize(c), c.span)));
                 }

@@ -315,6 +315,14 @@ fn reshape_columns(txn: &mut WriteTxn, r: &crate::binder::ReshapeColumns) -> Res
                 }
             }
             let kept: Vec<usize> = (0..keep.len()).filter(|&i| keep[i]).collect();
+            if kept.is_empty() {
+                // Hyper allows a table without columns; we do not store one.
+                return Err(crate::binder::not_supported(
+                    "dropping every column of a table",
+                    r.span,
+                )
+                .into());
+            }
             def.columns = kept.iter().map(|&i| def.columns[i].clone()).collect();
             kept.into_iter().map(Some).collect()
         }
@@ -443,7 +451,9 @@ fn modify(txn: &mut WriteTxn, plan: &crate::binder::ModifyPlan) -> Result<Statem
     }
     match &plan.returning {
         None => Ok(StatementResult::Count(count)),
-        Some(columns) => Ok(StatementResult::Rows(query_result(columns, returned)?)),
+        Some(columns) => Ok(StatementResult::Rows(pad_chars(query_result(
+            columns, returned,
+        )?)?)),
     }
 }
 
@@ -493,7 +503,9 @@ fn insert(txn: &mut WriteTxn, plan: &InsertPlan) -> Result<StatementResult> {
     }
     match &plan.returning {
         None => Ok(StatementResult::Count(rows)),
-        Some(columns) => Ok(StatementResult::Rows(query_result(columns, returned)?)),
+        Some(columns) => Ok(StatementResult::Rows(pad_chars(query_result(
+            columns, returned,
+        )?)?)),
     }
 }
 

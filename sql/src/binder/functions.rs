@@ -522,7 +522,9 @@ fn resolve(
 fn accepts(p: Param, e: &BoundExpr) -> bool {
     let t = e.ty();
     if e.is_untyped_literal() {
-        return true;
+        // As Hyper: a string literal is no number (`abs('1')` fails).
+        let null = matches!(e, BoundExpr::Literal { value, .. } if value.is_null(0));
+        return null || !matches!(p, Param::Int | Param::Num | Param::Double);
     }
     match p {
         Param::Text => t.is_string(),

@@ -252,13 +252,7 @@ fn rewrite_table(
                 });
             }
         }
-        let options = RecordBatchOptions::new().with_row_count(Some(n));
-        let rows =
-            RecordBatch::try_new_with_options(schema.clone(), arrays, &options).map_err(|e| {
-                Error::Internal {
-                    what: format!("rewritten batch for {}: {e}", q.table),
-                }
-            })?;
+        let rows = table_batch(&schema, arrays, n, &q.table)?;
         txn.append(&q.schema, &temp, &rows)?;
     }
     txn.drop_table(&q.schema, &q.table)?;
@@ -438,11 +432,7 @@ fn modify(txn: &mut WriteTxn, plan: &crate::binder::ModifyPlan) -> Result<Statem
                 .zip(&def.columns)
                 .map(|(a, c)| fit_strings(a.clone(), c.ty))
                 .collect::<Result<Vec<_>>>()?;
-            let options = RecordBatchOptions::new().with_row_count(Some(batch.num_rows()));
-            let rows = RecordBatch::try_new_with_options(schema.clone(), columns, &options)
-                .map_err(|e| Error::Internal {
-                    what: format!("update batch for {}: {e}", def.name),
-                })?;
+            let rows = table_batch(&schema, columns, batch.num_rows(), &def.name)?;
             txn.append(&def.schema, &def.name, &rows)?;
         }
         if plan.returning.is_some() {
@@ -455,6 +445,22 @@ fn modify(txn: &mut WriteTxn, plan: &crate::binder::ModifyPlan) -> Result<Statem
             columns, returned,
         )?)?)),
     }
+}
+
+/// `rows` rows of table `table` (the row count holds for a batch without
+/// columns too).
+fn table_batch(
+    schema: &hyperctl_exec::arrow::datatypes::SchemaRef,
+    columns: Vec<ArrayRef>,
+    rows: usize,
+    table: &str,
+) -> Result<RecordBatch> {
+    let options = RecordBatchOptions::new().with_row_count(Some(rows));
+    RecordBatch::try_new_with_options(schema.clone(), columns, &options).map_err(|e| {
+        Error::Internal {
+            what: format!("rows for table {table}: {e}"),
+        }
+    })
 }
 
 /// The RETURNING values of a batch of DELETE / UPDATE / INSERT: its
@@ -489,13 +495,7 @@ fn insert(txn: &mut WriteTxn, plan: &InsertPlan) -> Result<StatementResult> {
         for (source, &target) in batch.columns().iter().zip(&plan.targets) {
             columns[target] = fit_strings(source.clone(), def.columns[target].ty)?;
         }
-        let options = RecordBatchOptions::new().with_row_count(Some(n));
-        let full =
-            RecordBatch::try_new_with_options(schema.clone(), columns, &options).map_err(|e| {
-                Error::Internal {
-                    what: format!("insert batch for {}: {e}", def.name),
-                }
-            })?;
+        let full = table_batch(&schema, columns, n, &def.name)?;
         rows += txn.append(&def.schema, &def.name, &full)?;
         if plan.returning.is_some() {
             returned.push(returned_part(batch, plan.targets.len())?);

@@ -34,14 +34,21 @@ pub(super) fn is_default_keyword(e: &ast::Expr) -> bool {
 /// subqueries are refused, and a value of another type family is
 /// "incompatible data type in default value".
 pub(super) fn check_default(e: &ast::Expr, col: &ColumnDef) -> BindResult<Option<String>> {
-    if contains_subquery(e) {
-        return Err(SqlError::new(
-            state::SYNTAX_ERROR,
-            "subqueries are not supported in this context",
-        )
-        .at(e.span()));
-    }
-    let bound = ExprBinder::plain(&Scope::default()).bind(e)?;
+    // Bound without a query context, a subquery is refused; Hyper says so
+    // with a syntax error.
+    let bound = ExprBinder::plain(&Scope::default())
+        .bind(e)
+        .map_err(|err| {
+            if err.sqlstate == state::FEATURE_NOT_SUPPORTED && err.message.contains("subquery") {
+                SqlError::new(
+                    state::SYNTAX_ERROR,
+                    "subqueries are not supported in this context",
+                )
+                .at(e.span())
+            } else {
+                err
+            }
+        })?;
     match coerce(bound, col.ty, e.span(), "DEFAULT") {
         Ok(_) => {}
         Err(err) if err.sqlstate == state::DATATYPE_MISMATCH => {
@@ -59,18 +66,6 @@ pub(super) fn check_default(e: &ast::Expr, col: &ColumnDef) -> BindResult<Option
         Err(_) => {}
     }
     Ok(Some(e.to_string()))
-}
-
-fn contains_subquery(e: &ast::Expr) -> bool {
-    let text = e.to_string();
-    // Cheap and sufficient: sqlparser prints every subquery with SELECT,
-    // VALUES or TABLE inside parentheses; a string literal holding "(SELECT"
-    // is the false positive, and Hyper refuses few defaults of that shape.
-    let upper = text.to_ascii_uppercase();
-    matches!(e, ast::Expr::Subquery(_) | ast::Expr::Exists { .. })
-        || upper.contains("(SELECT ")
-        || upper.contains("(VALUES ")
-        || upper.contains("IN (SELECT")
 }
 
 /// Whether a default is a constant (ADD COLUMN fills existing rows with

@@ -391,6 +391,14 @@ mod tests {
     }
 
     #[test]
+    fn numeric_sign_has_scale_0() {
+        let x = dec(&[Some(-325), Some(0), Some(1), None], 5, 2);
+        let out = evaluate(ScalarFunction::Sign, &[x]).unwrap();
+        assert_eq!(out.data_type(), &DataType::Decimal128(1, 0));
+        assert_eq!(dec_values(&out), vec![Some(-1), Some(0), Some(1), None]);
+    }
+
+    #[test]
     fn float_round_half_even() {
         let x: ArrayRef = Arc::new(Float64Array::from(vec![2.5, 3.5, -2.5, 0.125]));
         let out = evaluate(ScalarFunction::Round, &[x]).unwrap();

@@ -384,10 +384,13 @@ pub(crate) fn create_table(def: &hyperctl_sql::TableDef) -> String {
         .iter()
         .map(|c| {
             format!(
-                "  {} {}{}",
+                "  {} {}{}{}",
                 escape_name(&c.name),
                 c.ty.sql_name(),
-                if c.nullable { "" } else { " NOT NULL" }
+                if c.nullable { "" } else { " NOT NULL" },
+                c.default
+                    .as_ref()
+                    .map_or_else(String::new, |d| format!(" DEFAULT {d}"))
             )
         })
         .collect();
@@ -518,16 +521,15 @@ mod tests {
         let def = hyperctl_sql::TableDef {
             schema: hyperctl_sql::DEFAULT_SCHEMA.to_string(),
             name: "My Table".to_string(),
-            columns: vec![hyperctl_sql::ColumnDef {
-                name: "a".to_string(),
-                ty: hyperctl_sql::SqlType::Int,
-                nullable: false,
-                collation: None,
-            }],
+            columns: vec![
+                hyperctl_sql::ColumnDef::new("a", hyperctl_sql::SqlType::Int, false),
+                hyperctl_sql::ColumnDef::new("b", hyperctl_sql::SqlType::Text, true)
+                    .with_default(Some("'x'".into())),
+            ],
         };
         assert_eq!(
             create_table(&def),
-            "CREATE TABLE \"My Table\" (\n  \"a\" INTEGER NOT NULL\n);"
+            "CREATE TABLE \"My Table\" (\n  \"a\" INTEGER NOT NULL,\n  \"b\" TEXT DEFAULT 'x'\n);"
         );
     }
 }

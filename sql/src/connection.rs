@@ -13,19 +13,21 @@
 
 use std::path::Path;
 
-use hyperctl_exec::arrow::array::AsArray;
-use hyperctl_exec::arrow::array::{ArrayRef, RecordBatch, RecordBatchOptions, new_null_array};
-use hyperctl_exec::arrow::compute::kernels::substring::substring_by_char;
+use hyperctl_exec::arrow::array::{ArrayRef, RecordBatch, RecordBatchOptions};
 use hyperctl_exec::arrow::datatypes::SchemaRef;
 use hyperctl_format::SqlType;
 use hyperctl_storage::{CreateMode, OpenOptions, TableDef, WriteTxn};
 
-use crate::binder::{
-    BoundStatement, CatalogView, InsertPlan, SessionView, TEMP_SCHEMA, bind_statement,
-};
+use crate::binder::{BoundStatement, TEMP_SCHEMA, bind_statement};
 use crate::error::{Error, Result, SqlError, state};
 use crate::parse::{StatementText, parse_one};
 use crate::plan::{LogicalPlan, arrow_schema};
+
+mod databases;
+mod write;
+
+use databases::{Side, Target, same_file};
+use write::{apply, pad_chars};
 
 /// An open database file (the Hyper API's database behind a connection).
 #[derive(Debug, Clone)]
@@ -157,38 +159,6 @@ pub struct Connection {
     /// The database (not the temporary store) a BEGIN block has written:
     /// as Hyper, a transaction writes one database.
     block_target: Option<Target>,
-}
-
-/// A database of a connection besides its own: its temporary tables (an
-/// in-memory database with schema `pg_temp`) or an attached one; with its
-/// write transaction while a BEGIN block writes it.
-#[derive(Debug)]
-struct Side {
-    alias: String,
-    db: hyperctl_storage::Database,
-    txn: Option<WriteTxn>,
-}
-
-impl Side {
-    fn temporary() -> Result<Side> {
-        let db = hyperctl_storage::Database::in_memory();
-        let mut txn = db.begin_write()?;
-        txn.create_schema(TEMP_SCHEMA)?;
-        txn.commit()?;
-        Ok(Side {
-            alias: TEMP_SCHEMA.to_string(),
-            db,
-            txn: None,
-        })
-    }
-}
-
-/// The database a writing statement writes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Target {
-    Main,
-    Temp,
-    Attached(usize),
 }
 
 impl Connection {
@@ -329,9 +299,9 @@ impl Connection {
             return Err(aborted_error());
         }
         match bound {
-            BoundStatement::Query(plan) => {
-                Ok(StatementResult::Rows(run_query_with(&plan, &self.exec)?))
-            }
+            BoundStatement::Query(plan) => Ok(StatementResult::Rows(pad_chars(run_query_with(
+                &plan, &self.exec,
+            )?)?)),
             BoundStatement::Explain { plan, analyze } => {
                 Ok(StatementResult::Rows(explain(&plan, analyze, &self.exec)?))
             }
@@ -471,220 +441,6 @@ impl Connection {
         }
     }
 
-    /// Runs a statement that writes temporary tables, in the temporary
-    /// store's transaction (opened for a BEGIN block, else its own).
-    /// Which database a writing statement writes; all its tables must be
-    /// of one.
-    fn target_of(&self, stmt: &BoundStatement) -> Result<Target> {
-        let of_name = |database: Option<&String>, schema: &str| -> Result<Target> {
-            if schema == TEMP_SCHEMA {
-                return Ok(Target::Temp);
-            }
-            match database {
-                None => Ok(Target::Main),
-                Some(d) if *d == self.main_alias() => Ok(Target::Main),
-                Some(d) => self
-                    .attached
-                    .iter()
-                    .position(|a| a.alias == *d)
-                    .map(Target::Attached)
-                    .ok_or_else(|| {
-                        crate::binder::missing_schema(
-                            &format!("{d}\".\"{schema}"),
-                            sqlparser::tokenizer::Span::empty(),
-                        )
-                        .into()
-                    }),
-            }
-        };
-        let of_handle = |h: &hyperctl_storage::TableHandle| -> Target {
-            if self.temp.as_ref().is_some_and(|t| h.is_of(&t.db)) {
-                return Target::Temp;
-            }
-            match self.attached.iter().position(|a| h.is_of(&a.db)) {
-                Some(i) => Target::Attached(i),
-                None => Target::Main,
-            }
-        };
-        let targets: Vec<Target> = match stmt {
-            BoundStatement::CreateTable { database, def, .. } => {
-                vec![of_name(database.as_ref(), &def.schema)?]
-            }
-            BoundStatement::DropTable { names, .. } | BoundStatement::Truncate(names) => names
-                .iter()
-                .map(|(q, _)| of_name(q.database.as_ref(), &q.schema))
-                .collect::<Result<_>>()?,
-            BoundStatement::Insert(plan) => vec![of_handle(&plan.table)],
-            BoundStatement::Copy(plan) => vec![of_handle(&plan.table)],
-            BoundStatement::Modify(plan) => vec![of_handle(&plan.table)],
-            BoundStatement::Rename { from, .. } => {
-                vec![of_name(from.database.as_ref(), &from.schema)?]
-            }
-            BoundStatement::AddColumns { table, .. } => {
-                vec![of_name(table.database.as_ref(), &table.schema)?]
-            }
-            _ => Vec::new(),
-        };
-        match targets.split_first() {
-            None => Ok(Target::Main),
-            Some((first, rest)) if rest.iter().all(|t| t == first) => Ok(*first),
-            Some(_) => Err(crate::binder::not_supported(
-                "a statement on tables of several databases",
-                sqlparser::tokenizer::Span::empty(),
-            )
-            .into()),
-        }
-    }
-
-    /// The alias of the connection's own database: its file stem.
-    pub(crate) fn main_alias(&self) -> String {
-        let path = self.db.path();
-        path.file_stem()
-            .map_or_else(|| path.to_string_lossy(), |s| s.to_string_lossy())
-            .into_owned()
-    }
-
-    /// ATTACH DATABASE: opens an existing database file (locking it) under
-    /// `alias`, until DETACH or the connection closes.
-    pub(crate) fn attach_database(
-        &mut self,
-        path: &Path,
-        alias: String,
-        span: sqlparser::tokenizer::Span,
-    ) -> Result<()> {
-        self.outside_block("ATTACH DATABASE", span)?;
-        let main = same_file(self.db.path(), path).then(|| self.main_alias());
-        let holder = main.or_else(|| {
-            self.attached
-                .iter()
-                .find(|a| same_file(a.db.path(), path))
-                .map(|a| a.alias.clone())
-        });
-        if let Some(holder) = holder {
-            return Err(SqlError::new(
-                state::OBJECT_IN_USE,
-                format!("database already in use under alias name '{holder}'"),
-            )
-            .at(span)
-            .into());
-        }
-        if alias == self.main_alias()
-            || alias == TEMP_SCHEMA
-            || self.attached.iter().any(|a| a.alias == alias)
-        {
-            return Err(SqlError::new(
-                state::DUPLICATE_DATABASE,
-                format!("a database with the alias \"{alias}\" is already attached"),
-            )
-            .at(span)
-            .into());
-        }
-        let db = hyperctl_storage::Database::open(
-            path,
-            &OpenOptions::new().create_mode(CreateMode::None),
-        )?;
-        self.attached.push(Side {
-            alias,
-            db,
-            txn: None,
-        });
-        Ok(())
-    }
-
-    /// Fails inside a BEGIN block: `what` changes the databases a
-    /// transaction could write.
-    fn outside_block(&self, what: &str, span: sqlparser::tokenizer::Span) -> Result<()> {
-        if self.txn.is_some() {
-            return Err(SqlError::new(
-                state::ACTIVE_TRANSACTION,
-                format!("{what} cannot run inside a transaction block"),
-            )
-            .at(span)
-            .into());
-        }
-        Ok(())
-    }
-
-    /// The aliases of the attached databases.
-    pub(crate) fn attached_aliases(&self) -> Vec<String> {
-        self.attached.iter().map(|a| a.alias.clone()).collect()
-    }
-
-    /// DETACH DATABASE: closes an attached database.
-    pub(crate) fn detach_database(
-        &mut self,
-        alias: &str,
-        span: sqlparser::tokenizer::Span,
-    ) -> Result<()> {
-        self.outside_block("DETACH DATABASE", span)?;
-        match self.attached.iter().position(|a| a.alias == alias) {
-            Some(i) => {
-                self.attached.remove(i);
-                Ok(())
-            }
-            None if alias == self.main_alias() => Err(crate::binder::not_supported(
-                "detaching the connection's own database",
-                span,
-            )
-            .into()),
-            None => Err(SqlError::new(
-                state::UNDEFINED_DATABASE,
-                format!(
-                    "There is no database with the alias \"{alias}\" attached to this session."
-                ),
-            )
-            .at(span)
-            .into()),
-        }
-    }
-
-    /// Calls `f` with the catalog this connection sees: its transaction's
-    /// state (or the newest committed one) and its temporary tables.
-    fn with_view<T>(&self, f: impl FnOnce(&dyn CatalogView) -> T) -> T {
-        let main_snapshot;
-        let main: &dyn CatalogView = match &self.txn {
-            Some(txn) => txn,
-            None => {
-                main_snapshot = self.db.snapshot();
-                &main_snapshot
-            }
-        };
-        let temp_snapshot;
-        let temp: Option<&dyn CatalogView> = match &self.temp {
-            None => None,
-            Some(Side { txn: Some(txn), .. }) => Some(txn),
-            Some(t) => {
-                temp_snapshot = t.db.snapshot();
-                Some(&temp_snapshot)
-            }
-        };
-        let snapshots: Vec<Option<hyperctl_storage::Snapshot>> = self
-            .attached
-            .iter()
-            .map(|a| a.txn.is_none().then(|| a.db.snapshot()))
-            .collect();
-        let attached = self
-            .attached
-            .iter()
-            .zip(&snapshots)
-            .filter_map(|(a, snap)| {
-                let view: &dyn CatalogView = match (&a.txn, snap) {
-                    (Some(txn), _) => txn,
-                    (None, Some(s)) => s,
-                    (None, None) => return None, // a snapshot was taken above
-                };
-                Some((a.alias.as_str(), view))
-            })
-            .collect();
-        let main_alias = self.main_alias();
-        f(&SessionView {
-            main,
-            main_alias: &main_alias,
-            temp,
-            attached,
-        })
-    }
-
     /// Creates a table from a definition (the Hyper API's `catalog.create_table`).
     ///
     /// # Errors
@@ -720,44 +476,6 @@ impl Connection {
             return self.with_side_txn(Target::Temp, append);
         }
         self.with_txn(append)
-    }
-
-    /// Runs `f` in the write transaction of the temporary store or an
-    /// attached database: the BEGIN block's (opened on first use), else one
-    /// of its own.
-    fn with_side_txn<T>(
-        &mut self,
-        target: Target,
-        f: impl FnOnce(&mut WriteTxn) -> Result<T>,
-    ) -> Result<T> {
-        let in_block = self.txn.is_some();
-        let side = match target {
-            Target::Main => return self.with_txn(f),
-            Target::Temp => {
-                if self.temp.is_none() {
-                    self.temp = Some(Side::temporary()?);
-                }
-                self.temp.as_mut()
-            }
-            Target::Attached(i) => self.attached.get_mut(i),
-        };
-        let Some(side) = side else {
-            return Err(Error::Internal {
-                what: format!("no database for {target:?}"),
-            });
-        };
-        if in_block {
-            if side.txn.is_none() {
-                side.txn = Some(side.db.begin_write()?);
-            }
-            if let Some(txn) = side.txn.as_mut() {
-                return f(txn);
-            }
-        }
-        let mut txn = side.db.begin_write()?;
-        let out = f(&mut txn)?;
-        txn.commit()?;
-        Ok(out)
     }
 
     fn with_txn<T>(&mut self, f: impl FnOnce(&mut WriteTxn) -> Result<T>) -> Result<T> {
@@ -815,9 +533,16 @@ fn run_query(plan: &LogicalPlan) -> Result<QueryResult> {
 fn run_query_with(plan: &LogicalPlan, options: &hyperctl_exec::ExecOptions) -> Result<QueryResult> {
     let physical = plan.lower();
     let batches = hyperctl_exec::collect_with(&physical, options)?;
-    let columns = plan.columns();
+    query_result(plan.columns(), batches)
+}
+
+/// Rows of `columns` as a query result: the batches re-labelled with our
+/// schema (names and SQL types in the metadata).
+fn query_result(
+    columns: &[crate::plan::ColumnInfo],
+    batches: Vec<RecordBatch>,
+) -> Result<QueryResult> {
     let schema = arrow_schema(columns);
-    // Re-label batches with our schema (names and SQL types in metadata).
     let batches = batches
         .into_iter()
         .map(|b| relabel(&schema, b))
@@ -871,6 +596,13 @@ fn explain(
     })
 }
 
+/// An array cast to the Arrow type its column should have.
+fn relabel_array(a: &ArrayRef, ty: &hyperctl_exec::arrow::datatypes::DataType) -> Result<ArrayRef> {
+    hyperctl_exec::arrow::compute::cast(a, ty).map_err(|e| Error::Internal {
+        what: format!("a value came out as {} instead of {ty}: {e}", a.data_type()),
+    })
+}
+
 fn relabel(schema: &SchemaRef, batch: RecordBatch) -> Result<RecordBatch> {
     let options = RecordBatchOptions::new().with_row_count(Some(batch.num_rows()));
     let fixed = schema.fields().iter().zip(batch.columns()).map(|(f, a)| {
@@ -893,311 +625,6 @@ fn relabel(schema: &SchemaRef, batch: RecordBatch) -> Result<RecordBatch> {
             what: format!("result batch: {e}"),
         }
     })
-}
-
-fn apply(txn: &mut WriteTxn, stmt: BoundStatement) -> Result<StatementResult> {
-    match stmt {
-        BoundStatement::CreateTable {
-            def,
-            if_not_exists,
-            span,
-            as_query,
-            ..
-        } => {
-            if txn.table(&def.schema, &def.name).is_some() {
-                if if_not_exists {
-                    return Ok(StatementResult::Done);
-                }
-                return Err(SqlError::new(
-                    state::DUPLICATE_TABLE,
-                    format!("table \"{}\" already exists", def.name),
-                )
-                .at(span)
-                .into());
-            }
-            let (schema, name) = (def.schema.clone(), def.name.clone());
-            txn.create_table(def)?;
-            if let Some(plan) = as_query {
-                let result = run_query(&plan)?;
-                for batch in &result.batches {
-                    txn.append(&schema, &name, batch)?;
-                }
-            }
-            Ok(StatementResult::Done)
-        }
-        BoundStatement::DropTable { names, if_exists } => {
-            for (q, span) in names {
-                if txn.table(&q.schema, &q.table).is_none() {
-                    if if_exists {
-                        continue;
-                    }
-                    return Err(missing_table(txn, &q, span));
-                }
-                txn.drop_table(&q.schema, &q.table)?;
-            }
-            Ok(StatementResult::Done)
-        }
-        BoundStatement::Insert(plan) => Ok(StatementResult::Count(insert(txn, &plan)?)),
-        BoundStatement::Copy(plan) => {
-            Ok(StatementResult::Count(crate::load::copy_from(txn, &plan)?))
-        }
-        BoundStatement::Modify(plan) => Ok(StatementResult::Count(modify(txn, &plan)?)),
-        BoundStatement::Truncate(names) => {
-            for (q, span) in names {
-                if txn.table(&q.schema, &q.table).is_none() {
-                    return Err(missing_table(txn, &q, span));
-                }
-                txn.truncate(&q.schema, &q.table)?;
-            }
-            Ok(StatementResult::Done)
-        }
-        BoundStatement::Rename { from, to, span } => {
-            if txn.table(&from.schema, &from.table).is_none() {
-                return Err(missing_table(txn, &from, span));
-            }
-            if txn.table(&from.schema, &to).is_some() {
-                return Err(SqlError::new(
-                    state::DUPLICATE_TABLE,
-                    format!("relation \"{to}\" already exists"),
-                )
-                .at(span)
-                .into());
-            }
-            txn.rename_table(&from.schema, &from.table, &from.schema, &to)?;
-            Ok(StatementResult::Done)
-        }
-        BoundStatement::AddColumns {
-            table,
-            columns,
-            span,
-        } => {
-            add_columns(txn, &table, columns, span)?;
-            Ok(StatementResult::Done)
-        }
-        BoundStatement::CreateSchema {
-            name,
-            if_not_exists,
-            span,
-        } => {
-            if txn.schema_names().contains(&name) {
-                if if_not_exists {
-                    return Ok(StatementResult::Done);
-                }
-                return Err(
-                    SqlError::new("42P06", format!("schema \"{name}\" already exists"))
-                        .at(span)
-                        .into(),
-                );
-            }
-            txn.create_schema(&name)?;
-            Ok(StatementResult::Done)
-        }
-        BoundStatement::Query(_)
-        | BoundStatement::Explain { .. }
-        | BoundStatement::Attach { .. }
-        | BoundStatement::Detach { .. }
-        | BoundStatement::CreateDatabase { .. }
-        | BoundStatement::DropDatabase { .. }
-        | BoundStatement::Vacuum
-        | BoundStatement::Begin
-        | BoundStatement::Commit
-        | BoundStatement::Rollback => Err(Error::Internal {
-            what: "non-writing statement in apply".into(),
-        }),
-    }
-}
-
-/// ALTER TABLE ... ADD COLUMN: the table is rewritten in the statement's
-/// write transaction (copied into a new table with the new columns, NULL in
-/// the existing rows; the old one dropped and the new one renamed), so a
-/// crash or rollback leaves the old table as it was.
-fn add_columns(
-    txn: &mut WriteTxn,
-    q: &crate::binder::QualifiedName,
-    columns: Vec<crate::binder::AddColumn>,
-    span: sqlparser::tokenizer::Span,
-) -> Result<()> {
-    let Some(old) = txn.table(&q.schema, &q.table) else {
-        return Err(missing_table(txn, q, span));
-    };
-    let mut def = old.def().clone();
-    let width = def.columns.len();
-    for c in columns {
-        if def.columns.iter().any(|o| o.name == c.def.name) {
-            if c.if_not_exists {
-                continue;
-            }
-            return Err(SqlError::new(
-                state::DUPLICATE_COLUMN,
-                format!("column '{}' specified more than once", c.def.name),
-            )
-            .at(c.span)
-            .into());
-        }
-        if !c.def.nullable {
-            // Hyper checks before looking at the rows: even an empty table.
-            return Err(SqlError::new(
-                state::NOT_NULL_VIOLATION,
-                format!("column '{}' contains null values", c.def.name),
-            )
-            .at(c.span)
-            .into());
-        }
-        def.columns.push(c.def);
-    }
-    if def.columns.len() == width {
-        return Ok(());
-    }
-    let mut temp = format!("#add_column#{}", q.table);
-    while txn.table(&q.schema, &temp).is_some() {
-        temp.push('#');
-    }
-    def.name = temp.clone();
-    let schema = def.arrow_schema();
-    txn.create_table(def.clone())?;
-    let projection: Vec<usize> = (0..width).collect();
-    for batch in old.scan(&projection)? {
-        let batch = batch?;
-        let n = batch.num_rows();
-        let mut arrays = batch.columns().to_vec();
-        arrays.extend(
-            def.columns[width..]
-                .iter()
-                .map(|c| new_null_array(&c.ty.to_arrow(), n)),
-        );
-        let options = RecordBatchOptions::new().with_row_count(Some(n));
-        let rows =
-            RecordBatch::try_new_with_options(schema.clone(), arrays, &options).map_err(|e| {
-                Error::Internal {
-                    what: format!("ADD COLUMN batch for {}: {e}", q.table),
-                }
-            })?;
-        txn.append(&q.schema, &temp, &rows)?;
-    }
-    txn.drop_table(&q.schema, &q.table)?;
-    txn.rename_table(&q.schema, &temp, &q.schema, &q.table)?;
-    Ok(())
-}
-
-/// Whether two paths name one file.
-fn same_file(a: &Path, b: &Path) -> bool {
-    let canonical = |p: &Path| p.canonicalize().unwrap_or_else(|_| p.to_path_buf());
-    canonical(a) == canonical(b)
-}
-
-/// The error for a table that is not there: its schema's (3F000) when the
-/// schema is missing too, else 42P01.
-fn missing_table(
-    txn: &WriteTxn,
-    q: &crate::binder::QualifiedName,
-    span: sqlparser::tokenizer::Span,
-) -> Error {
-    if !txn.schema_names().contains(&q.schema) {
-        return crate::binder::missing_schema(&q.schema, span).into();
-    }
-    SqlError::new(
-        state::UNDEFINED_TABLE,
-        format!("table \"{}\" does not exist", q.table),
-    )
-    .at(span)
-    .into()
-}
-
-/// DELETE / UPDATE: streams the affected rows' positions (and new values),
-/// deleting (and appending) batch by batch; the scan reads the state from
-/// before the statement, so appended rows are not visited again.
-fn modify(txn: &mut WriteTxn, plan: &crate::binder::ModifyPlan) -> Result<u64> {
-    let def = plan.table.def().clone();
-    let batches = plan.plan.lower().execute()?;
-    let schema = std::sync::Arc::new(hyperctl_exec::arrow::datatypes::Schema::new(
-        def.columns
-            .iter()
-            .map(|c| c.ty.arrow_field(&c.name, true))
-            .collect::<Vec<_>>(),
-    ));
-    let mut count = 0;
-    for batch in batches {
-        let batch = batch?;
-        let last = batch.num_columns() - 1;
-        let positions = batch
-            .column(last)
-            .as_any()
-            .downcast_ref::<hyperctl_exec::arrow::array::Int64Array>()
-            .ok_or_else(|| Error::Internal {
-                what: "row positions of DELETE/UPDATE are not BIGINT".into(),
-            })?;
-        let positions: Vec<u64> = positions.values().iter().map(|p| *p as u64).collect();
-        count += txn.delete(&def.schema, &def.name, &positions)?;
-        if plan.update {
-            let columns = batch.columns()[..last]
-                .iter()
-                .zip(&def.columns)
-                .map(|(a, c)| fit_strings(a.clone(), c.ty))
-                .collect::<Result<Vec<_>>>()?;
-            let options = RecordBatchOptions::new().with_row_count(Some(batch.num_rows()));
-            let rows = RecordBatch::try_new_with_options(schema.clone(), columns, &options)
-                .map_err(|e| Error::Internal {
-                    what: format!("update batch for {}: {e}", def.name),
-                })?;
-            txn.append(&def.schema, &def.name, &rows)?;
-        }
-    }
-    Ok(count)
-}
-
-fn insert(txn: &mut WriteTxn, plan: &InsertPlan) -> Result<u64> {
-    let def = plan.table.def().clone();
-    let result = run_query(&plan.source)?;
-    // Nullable on purpose: storage reports NULLs in NOT NULL columns with the
-    // table and column name (Hyper: "non-NULL value required").
-    let schema = std::sync::Arc::new(hyperctl_exec::arrow::datatypes::Schema::new(
-        def.columns
-            .iter()
-            .map(|c| c.ty.arrow_field(&c.name, true))
-            .collect::<Vec<_>>(),
-    ));
-    let mut rows = 0;
-    for batch in &result.batches {
-        let n = batch.num_rows();
-        let mut columns: Vec<ArrayRef> = def
-            .columns
-            .iter()
-            .map(|c| new_null_array(&c.ty.to_arrow(), n))
-            .collect();
-        for (source, &target) in batch.columns().iter().zip(&plan.targets) {
-            columns[target] = fit_strings(source.clone(), def.columns[target].ty)?;
-        }
-        let options = RecordBatchOptions::new().with_row_count(Some(n));
-        let full =
-            RecordBatch::try_new_with_options(schema.clone(), columns, &options).map_err(|e| {
-                Error::Internal {
-                    what: format!("insert batch for {}: {e}", def.name),
-                }
-            })?;
-        rows += txn.append(&def.schema, &def.name, &full)?;
-    }
-    Ok(rows)
-}
-
-/// Hyper truncates strings that are too long for VARCHAR(n) / CHAR(n) on
-/// INSERT (spec 4: `INSERT 'abcdef'` into VARCHAR(3) stores `abc`).
-fn fit_strings(array: ArrayRef, ty: SqlType) -> Result<ArrayRef> {
-    let max = match ty {
-        SqlType::Varchar { max_length } => max_length,
-        SqlType::Char { length } => length,
-        _ => return Ok(array),
-    };
-    let too_long = array
-        .as_string_opt::<i32>()
-        .is_some_and(|s| s.iter().flatten().any(|v| v.chars().count() > max as usize));
-    if !too_long {
-        return Ok(array);
-    }
-    substring_by_char(array.as_string::<i32>(), 0, Some(u64::from(max)))
-        .map(|a| std::sync::Arc::new(a) as ArrayRef)
-        .map_err(|e| Error::Internal {
-            what: format!("truncating strings: {e}"),
-        })
 }
 
 // Accessors for the Hyper-style API in `api/` (Catalog, Inserter); kept apart

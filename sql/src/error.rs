@@ -265,4 +265,7 @@ pub(crate) mod state {
     pub(crate) const WRONG_OBJECT_TYPE: &str = "42809";
     pub(crate) const UNDEFINED_OBJECT: &str = "42704";
     pub(crate) const INVALID_PRECEDING_OR_FOLLOWING: &str = "22013";
+    pub(crate) const DEPENDENT_OBJECTS_STILL_EXIST: &str = "2BP01";
+    pub(crate) const DUPLICATE_OBJECT: &str = "42710";
+    pub(crate) const INTERNAL_ERROR: &str = "XX000";
 }

@@ -21,6 +21,9 @@ pub struct StatementText {
 
 /// Parses exactly one statement.
 pub(crate) fn parse_one(sql: &str) -> Result<Statement, SqlError> {
+    if let Some(statement) = parse_table_statement(sql)? {
+        return Ok(statement);
+    }
     let mut statements =
         Parser::parse_sql(&PostgreSqlDialect {}, sql).map_err(|e| convert(e, sql))?;
     match statements.len() {
@@ -34,6 +37,51 @@ pub(crate) fn parse_one(sql: &str) -> Result<Statement, SqlError> {
                 .hint("run one statement per call, or split the script with split_statements"),
         ),
     }
+}
+
+/// `TABLE t [ORDER BY ...] [LIMIT ...]`, which sqlparser reads as a query
+/// but not as a statement: the query `SELECT * FROM t ...`; `None` for
+/// statements that do not start with TABLE.
+fn parse_table_statement(sql: &str) -> Result<Option<Statement>, SqlError> {
+    let dialect = PostgreSqlDialect {};
+    let Ok(tokens) = Tokenizer::new(&dialect, sql).tokenize() else {
+        return Ok(None); // the parser reports it
+    };
+    let first = tokens.iter().find(|t| !matches!(t, Token::Whitespace(_)));
+    if !matches!(first, Some(Token::Word(w)) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case("TABLE"))
+    {
+        return Ok(None);
+    }
+    let mut parser = Parser::new(&dialect)
+        .try_with_sql(sql)
+        .map_err(|e| convert(e, sql))?;
+    let mut query = parser.parse_query().map_err(|e| convert(e, sql))?;
+    while parser.consume_token(&Token::SemiColon) {}
+    if parser.peek_token().token != Token::EOF {
+        return Err(convert(
+            ParserError::ParserError(format!(
+                "Expected: end of statement, found: {}",
+                parser.peek_token()
+            )),
+            sql,
+        ));
+    }
+    if let sqlparser::ast::SetExpr::Table(t) = query.body.as_ref() {
+        let Some(name) = &t.table_name else {
+            return Ok(None);
+        };
+        let mut from = String::new();
+        if let Some(schema) = &t.schema_name {
+            from = format!("{schema}.");
+        }
+        from.push_str(&name.to_string());
+        let select = Parser::new(&dialect)
+            .try_with_sql(&format!("SELECT * FROM {from}"))
+            .and_then(|mut p| p.parse_query())
+            .map_err(|e| convert(e, sql))?;
+        query.body = select.body;
+    }
+    Ok(Some(Statement::Query(query)))
 }
 
 /// `DETACH DATABASE alias` (sqlparser's PostgreSQL dialect has no DETACH):

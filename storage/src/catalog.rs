@@ -14,7 +14,8 @@
 //! u32 table count, then each table:
 //!     u64 id, str schema, str name
 //!     u32 column count, then each column: str name, SqlType (format's encoding),
-//!         u8 nullable, str collation ("" for none)
+//!         u8 nullable, str collation ("" for none),
+//!         u8 has default (0 or 1), then the default's SQL text (version 3+)
 //!     u32 block count, then each block (see `Block::encode`):
 //!         u32 rows, deletion vector (rowset.rs),
 //!         per column: u64 offset, u32 length, ColumnStats (format's encoding)
@@ -32,7 +33,9 @@ use hyperctl_format::{ByteReader, ByteWriter, ColumnStats, SqlType};
 use crate::header::DATA_START;
 use crate::rowset::RowSet;
 
-const CATALOG_VERSION: u32 = 2;
+const CATALOG_VERSION: u32 = 3;
+/// The catalog version before column defaults (still read).
+const CATALOG_VERSION_NO_DEFAULTS: u32 = 2;
 /// The most rows one block holds.
 pub(crate) const BLOCK_ROWS_MAX: usize = 65_536;
 /// The default schema every database has.
@@ -50,6 +53,9 @@ pub struct ColumnDef {
     /// The collation of a text column (`None`: binary, Hyper's default).
     /// Stored and reported; comparisons are binary today.
     pub collation: Option<String>,
+    /// The column's DEFAULT, as SQL text (the SQL layer binds it on each
+    /// INSERT); `None`: NULL.
+    pub default: Option<String>,
 }
 
 impl ColumnDef {
@@ -60,12 +66,19 @@ impl ColumnDef {
             ty,
             nullable,
             collation: None,
+            default: None,
         }
     }
 
     /// The same column with a collation.
     pub fn with_collation(mut self, collation: Option<String>) -> Self {
         self.collation = collation;
+        self
+    }
+
+    /// The same column with a DEFAULT (SQL text).
+    pub fn with_default(mut self, default: Option<String>) -> Self {
+        self.default = default;
         self
     }
 }
@@ -305,9 +318,10 @@ impl Catalog {
     ) -> hyperctl_format::Result<Catalog> {
         let mut r = ByteReader::new(bytes, base_offset);
         let version = r.u32("catalog version")?;
-        if version != CATALOG_VERSION {
+        if version != CATALOG_VERSION && version != CATALOG_VERSION_NO_DEFAULTS {
             return Err(r.error(format!("unknown catalog version {version}")));
         }
+        let defaults = version != CATALOG_VERSION_NO_DEFAULTS;
         let next_table_id = r.u64("next table id")?;
         let schema_count = r.u32("schema count")?;
         let mut schemas = Vec::new();
@@ -319,7 +333,7 @@ impl Catalog {
         for _ in 0..table_count {
             let at = r.offset();
             let id = r.u64("table id")?;
-            let def = decode_def(&mut r)?;
+            let def = decode_def(&mut r, defaults)?;
             if id >= next_table_id || tables.iter().any(|t| t.id == id) {
                 return Err(ByteReader::new(&[], at).error(format!(
                     "table {} has id {id}, which is taken or not below the next id {next_table_id}",
@@ -358,10 +372,19 @@ pub(crate) fn encode_def(def: &TableDef, w: &mut ByteWriter) {
         c.ty.encode(w);
         w.put_u8(u8::from(c.nullable));
         w.put_str(c.collation.as_deref().unwrap_or(""));
+        w.put_u8(u8::from(c.default.is_some()));
+        if let Some(d) = &c.default {
+            w.put_str(d);
+        }
     }
 }
 
-pub(crate) fn decode_def(r: &mut ByteReader<'_>) -> hyperctl_format::Result<TableDef> {
+/// Decodes a table definition; `defaults`: whether columns carry their
+/// DEFAULT (catalog version 3, the log's `TAG_CREATE_TABLE_DEFAULTS`).
+pub(crate) fn decode_def(
+    r: &mut ByteReader<'_>,
+    defaults: bool,
+) -> hyperctl_format::Result<TableDef> {
     let schema = r.str("table schema")?.to_string();
     let name = r.str("table name")?.to_string();
     let column_count = r.u32("column count")?;
@@ -376,7 +399,20 @@ pub(crate) fn decode_def(r: &mut ByteReader<'_>) -> hyperctl_format::Result<Tabl
         };
         let collation = r.str("collation")?;
         let collation = (!collation.is_empty()).then(|| collation.to_string());
-        columns.push(ColumnDef::new(col_name, ty, nullable).with_collation(collation));
+        let default = if defaults {
+            match r.u8("default flag")? {
+                0 => None,
+                1 => Some(r.str("column default")?.to_string()),
+                other => return Err(r.error(format!("default flag {other} is not 0 or 1"))),
+            }
+        } else {
+            None
+        };
+        columns.push(
+            ColumnDef::new(col_name, ty, nullable)
+                .with_collation(collation)
+                .with_default(default),
+        );
     }
     Ok(TableDef {
         schema,
@@ -395,7 +431,8 @@ mod tests {
             name: "t".into(),
             columns: vec![
                 ColumnDef::new("a", SqlType::Int, false),
-                ColumnDef::new("b", SqlType::numeric(10, 2).unwrap(), true),
+                ColumnDef::new("b", SqlType::numeric(10, 2).unwrap(), true)
+                    .with_default(Some("1.5".into())),
             ],
         };
         let stats = |rows| ColumnStats {
@@ -443,6 +480,35 @@ mod tests {
         let back = Catalog::decode(&bytes, 0, DATA_START + 30).unwrap();
         assert_eq!(back.encode(), bytes);
         assert_eq!(back.tables[0].live_rows(), 2);
+    }
+
+    #[test]
+    fn version_2_without_defaults_still_reads() {
+        let mut c = sample();
+        Arc::make_mut(&mut c.tables[0]).def.columns[1].default = None;
+        let mut w = ByteWriter::new();
+        w.put_u32(CATALOG_VERSION_NO_DEFAULTS);
+        w.put_u64(c.next_table_id);
+        w.put_u32(1);
+        w.put_str(DEFAULT_SCHEMA);
+        w.put_u32(1);
+        let t = &c.tables[0];
+        w.put_u64(t.id);
+        w.put_str(&t.def.schema);
+        w.put_str(&t.def.name);
+        w.put_u32(t.def.columns.len() as u32);
+        for col in &t.def.columns {
+            w.put_str(&col.name);
+            col.ty.encode(&mut w);
+            w.put_u8(u8::from(col.nullable));
+            w.put_str("");
+        }
+        w.put_u32(t.blocks.len() as u32);
+        for b in &t.blocks {
+            b.encode(&mut w);
+        }
+        let back = Catalog::decode(&w.into_inner(), 0, DATA_START + 30).unwrap();
+        assert_eq!(back.tables[0].def, c.tables[0].def);
     }
 
     #[test]

@@ -900,6 +900,12 @@ pub(crate) fn apply(catalog: &mut Catalog, op: Op) -> std::result::Result<(), St
                 catalog.schemas.push(name);
             }
         }
+        Op::DropSchema { name } => {
+            if catalog.tables.iter().any(|t| t.def.schema == name) {
+                return Err(format!("the log drops schema {name}, which has tables"));
+            }
+            catalog.schemas.retain(|s| *s != name);
+        }
         Op::CreateTable { id, def } => {
             if catalog.table_index_by_id(id).is_some() {
                 return Err(format!("the log creates table id {id} twice"));

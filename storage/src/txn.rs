@@ -140,6 +140,26 @@ impl WriteTxn {
         self.log(Op::CreateSchema { name: name.into() })
     }
 
+    /// Drops a schema that has no tables (the caller drops them first for
+    /// CASCADE).
+    ///
+    /// # Errors
+    /// `SchemaNotFound`; `InvalidTable` while a table is in it.
+    pub fn drop_schema(&mut self, name: &str) -> Result<()> {
+        if !self.catalog.schemas.iter().any(|s| s == name) {
+            return Err(Error::SchemaNotFound {
+                schema: name.into(),
+            });
+        }
+        if let Some(t) = self.catalog.tables.iter().find(|t| t.def.schema == name) {
+            return Err(Error::InvalidTable {
+                table: t.def.name.clone(),
+                reason: format!("schema \"{name}\" still holds it"),
+            });
+        }
+        self.log(Op::DropSchema { name: name.into() })
+    }
+
     /// Creates a table.
     ///
     /// # Errors

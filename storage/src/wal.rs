@@ -65,6 +65,10 @@ pub(crate) enum Op {
         id: u64,
         def: TableDef,
     },
+    /// Drops an empty schema.
+    DropSchema {
+        name: String,
+    },
     DropTable {
         id: u64,
     },
@@ -99,6 +103,7 @@ pub(crate) enum Op {
 }
 
 const TAG_CREATE_SCHEMA: u8 = 1;
+/// CREATE TABLE without column defaults (written before tag 9; still read).
 const TAG_CREATE_TABLE: u8 = 2;
 const TAG_DROP_TABLE: u8 = 3;
 const TAG_RENAME_TABLE: u8 = 4;
@@ -106,6 +111,9 @@ const TAG_ADD_BLOCK: u8 = 5;
 const TAG_APPEND_TAIL: u8 = 6;
 const TAG_DELETE: u8 = 7;
 const TAG_TRUNCATE: u8 = 8;
+/// CREATE TABLE whose columns carry their DEFAULT.
+const TAG_CREATE_TABLE_DEFAULTS: u8 = 9;
+const TAG_DROP_SCHEMA: u8 = 10;
 
 pub(crate) fn encode_ops(ops: &[Op]) -> Vec<u8> {
     let mut w = ByteWriter::new();
@@ -117,9 +125,13 @@ pub(crate) fn encode_ops(ops: &[Op]) -> Vec<u8> {
                 w.put_str(name);
             }
             Op::CreateTable { id, def } => {
-                w.put_u8(TAG_CREATE_TABLE);
+                w.put_u8(TAG_CREATE_TABLE_DEFAULTS);
                 w.put_u64(*id);
                 encode_def(def, &mut w);
+            }
+            Op::DropSchema { name } => {
+                w.put_u8(TAG_DROP_SCHEMA);
+                w.put_str(name);
             }
             Op::DropTable { id } => {
                 w.put_u8(TAG_DROP_TABLE);
@@ -188,9 +200,12 @@ pub(crate) fn decode_ops(
             TAG_CREATE_SCHEMA => Op::CreateSchema {
                 name: r.str("schema name")?.to_string(),
             },
-            TAG_CREATE_TABLE => Op::CreateTable {
+            TAG_CREATE_TABLE | TAG_CREATE_TABLE_DEFAULTS => Op::CreateTable {
                 id: r.u64("table id")?,
-                def: decode_def(&mut r)?,
+                def: decode_def(&mut r, tag == TAG_CREATE_TABLE_DEFAULTS)?,
+            },
+            TAG_DROP_SCHEMA => Op::DropSchema {
+                name: r.str("schema name")?.to_string(),
             },
             TAG_DROP_TABLE => Op::DropTable {
                 id: r.u64("table id")?,
@@ -385,6 +400,28 @@ mod tests {
         other.write_all_at(&encode_header(8), 0).unwrap();
         other.write_all_at(&r1, WAL_HEADER_LEN).unwrap();
         assert!(scan(&other).unwrap().records.is_empty());
+    }
+
+    #[test]
+    fn column_defaults_and_drop_schema_round_trip() {
+        let def = TableDef {
+            schema: "s".into(),
+            name: "t".into(),
+            columns: vec![
+                crate::ColumnDef::new("a", hyperctl_format::SqlType::Int, true)
+                    .with_default(Some("1 + 2".into())),
+            ],
+        };
+        let payload = encode_ops(&[
+            Op::CreateTable {
+                id: 1,
+                def: def.clone(),
+            },
+            Op::DropSchema { name: "s".into() },
+        ]);
+        let back = decode_ops(&payload, 0, 1 << 20).unwrap();
+        assert!(matches!(&back[0], Op::CreateTable { def: d, .. } if *d == def));
+        assert!(matches!(&back[1], Op::DropSchema { name } if name == "s"));
     }
 
     #[test]

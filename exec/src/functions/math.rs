@@ -25,13 +25,13 @@ pub(super) fn return_type(func: ScalarFunction, args: &[DataType]) -> Result<Dat
     use ScalarFunction::*;
     let numeric = |t: &DataType| matches!(t, Int16 | Int32 | Int64 | Float64 | Decimal128(..));
     let out = match (func, args) {
+        // Hyper: sign(numeric) has scale 0 (`sign(-3.25)` = -1).
+        (Sign, [Decimal128(..)]) => Decimal128(1, 0),
         (Abs | Sign | Trunc, [t]) if numeric(t) => t.clone(),
         (Ceil | Floor, [Decimal128(p, s)]) => Decimal128((*p + 1).min(38), *s),
         (Ceil | Floor, [t]) if numeric(t) => t.clone(),
-        (Round, [Decimal128(p, s)]) => {
-            let digits = (i16::from(*p) - i16::from(*s) + 1).clamp(1, 38);
-            Decimal128(digits as u8, 0)
-        }
+        // Hyper keeps the scale: `round(2.5)` = 3.0.
+        (Round, [Decimal128(p, s)]) => Decimal128((*p + 1).min(38), *s),
         (Round, [t]) if numeric(t) => t.clone(),
         (Round, [Decimal128(p, s), Int64]) => Decimal128((*p + 1).min(38), *s),
         (Trunc, [t @ (Decimal128(..) | Float64), Int64]) => t.clone(),
@@ -94,11 +94,15 @@ fn abs_sign(func: ScalarFunction, a: &ArrayRef) -> Result<ArrayRef> {
                 .unary::<_, Float64Type>(|x| if abs { x.abs() } else { float_sign(x) }),
         ),
         DataType::Decimal128(p, s) => {
-            let unit = 10i128.pow(u32::from(*s as u8));
+            let (unit, p, s) = if abs {
+                (10i128.pow(u32::from(*s as u8)), *p, *s)
+            } else {
+                (1, 1, 0)
+            };
             let out: Decimal128Array = a
                 .as_primitive::<Decimal128Type>()
                 .unary(|x| if abs { x.abs() } else { x.signum() * unit });
-            Arc::new(out.with_precision_and_scale(*p, *s)?)
+            Arc::new(out.with_precision_and_scale(p, s)?)
         }
         t => return Err(Error::internal(format!("abs/sign of {t}"))),
     })
@@ -376,14 +380,22 @@ mod tests {
     fn numeric_round_half_away_from_zero() {
         let x = dec(&[Some(25), Some(-25), Some(24), None], 2, 1);
         let out = evaluate(ScalarFunction::Round, &[x]).unwrap();
-        assert_eq!(out.data_type(), &DataType::Decimal128(2, 0));
-        assert_eq!(dec_values(&out), vec![Some(3), Some(-3), Some(2), None]);
+        assert_eq!(out.data_type(), &DataType::Decimal128(3, 1));
+        assert_eq!(dec_values(&out), vec![Some(30), Some(-30), Some(20), None]);
         let x = dec(&[Some(1234), Some(-1255)], 5, 2);
         let n: ArrayRef = Arc::new(Int64Array::from(vec![1, 1]));
         let out = evaluate(ScalarFunction::Round, &[x.clone(), n.clone()]).unwrap();
         assert_eq!(dec_values(&out), vec![Some(1230), Some(-1260)]);
         let out = evaluate(ScalarFunction::Trunc, &[x, n]).unwrap();
         assert_eq!(dec_values(&out), vec![Some(1230), Some(-1250)]);
+    }
+
+    #[test]
+    fn numeric_sign_has_scale_0() {
+        let x = dec(&[Some(-325), Some(0), Some(1), None], 5, 2);
+        let out = evaluate(ScalarFunction::Sign, &[x]).unwrap();
+        assert_eq!(out.data_type(), &DataType::Decimal128(1, 0));
+        assert_eq!(dec_values(&out), vec![Some(-1), Some(0), Some(1), None]);
     }
 
     #[test]

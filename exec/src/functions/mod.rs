@@ -87,13 +87,13 @@ pub enum ScalarFunction {
     EndsWith,
     /// `abs(x)`, checked for integers.
     Abs,
-    /// `sign(x)`: -1, 0 or 1 in the type of `x`.
+    /// `sign(x)`: -1, 0 or 1 in the type of `x` (NUMERIC: scale 0).
     Sign,
     /// `ceil(x)`; NUMERIC keeps its scale.
     Ceil,
     /// `floor(x)`; NUMERIC keeps its scale.
     Floor,
-    /// `round(x)` (NUMERIC: half away from zero, scale 0; floats: half to
+    /// `round(x)` (NUMERIC: half away from zero, scale kept; floats: half to
     /// even) and `round(x, digits)` (scale kept).
     Round,
     /// `trunc(x [, digits])`: toward zero, scale kept.

@@ -10,10 +10,11 @@
 use std::sync::Arc;
 
 use hyperctl_exec::arrow::array::{
-    Array, ArrayRef, BooleanArray, Decimal128Array, Float64Array, Int32Array, Int64Array,
+    Array, ArrayRef, AsArray, BooleanArray, Decimal128Array, Float64Array, Int32Array, Int64Array,
     StringArray, new_null_array,
 };
 use hyperctl_exec::arrow::compute::{CastOptions, cast_with_options};
+use hyperctl_exec::arrow::datatypes::{DataType, Int32Type, Int64Type};
 use hyperctl_exec::{AggregateFunction, BinaryOp, PhysicalExpr};
 use hyperctl_format::SqlType;
 use sqlparser::ast::{self, Expr, Spanned, Value};
@@ -346,6 +347,14 @@ impl<'a> ExprBinder<'a> {
     }
 
     fn unary(&mut self, op: ast::UnaryOperator, inner: &Expr, span: Span) -> BindResult {
+        // `-2147483648` is one INTEGER literal, as in Hyper (not the
+        // negation of a BIGINT).
+        if let (ast::UnaryOperator::Minus, Expr::Value(v)) = (op, inner)
+            && let Value::Number(text, _) = &v.value
+            && text.bytes().all(|b| b.is_ascii_digit())
+        {
+            return number_literal(&format!("-{text}"), span);
+        }
         let bound = self.bind(inner)?;
         match op {
             ast::UnaryOperator::Not => Ok(BoundExpr::Not(Box::new(coerce(
@@ -796,7 +805,8 @@ fn number_literal(text: &str, span: Span) -> BindResult {
     if !text.contains(['e', 'E']) {
         let (int_part, frac_part) = text.split_once('.').unwrap_or((text, ""));
         let digits = format!("{int_part}{frac_part}");
-        if frac_part.is_empty() {
+        // `5.` is NUMERIC, as in Hyper.
+        if !text.contains('.') {
             if let Ok(v) = digits.parse::<i32>() {
                 return typed(Arc::new(Int32Array::from(vec![v])), SqlType::Int);
             }
@@ -804,7 +814,11 @@ fn number_literal(text: &str, span: Span) -> BindResult {
                 return typed(Arc::new(Int64Array::from(vec![v])), SqlType::BigInt);
             }
         }
-        let significant = digits.trim_start_matches('0').len().max(1);
+        let significant = digits
+            .trim_start_matches('-')
+            .trim_start_matches('0')
+            .len()
+            .max(1);
         let precision = significant.max(frac_part.len()).max(1);
         if precision <= 38
             && let Ok(v) = digits.parse::<i128>()
@@ -874,7 +888,7 @@ fn convert_literal(value: &ArrayRef, ty: SqlType, span: Span) -> Result<ArrayRef
 pub(crate) fn cast(e: BoundExpr, ty: SqlType, span: Span) -> BindResult {
     if let BoundExpr::Literal { value, .. } = &e {
         return Ok(BoundExpr::Literal {
-            value: convert_literal(value, ty, span)?,
+            value: fit_text_literal(convert_literal(value, ty, span)?, ty),
             ty,
             untyped: false,
         });
@@ -882,10 +896,61 @@ pub(crate) fn cast(e: BoundExpr, ty: SqlType, span: Span) -> BindResult {
     if e.ty() == ty {
         return Ok(e);
     }
-    Ok(BoundExpr::Cast {
+    let cast = BoundExpr::Cast {
         expr: Box::new(e),
         ty,
-    })
+    };
+    Ok(fit_text(cast, ty))
+}
+
+/// A cast to VARCHAR(n) or CHAR(n) keeps the first n characters (Hyper:
+/// `'abc'::varchar(2)` is `ab`); CHAR(n) values are kept without their
+/// trailing blanks, so comparisons and `length` ignore the padding (it is
+/// added back when a result is shown).
+fn fit_text(e: BoundExpr, ty: SqlType) -> BoundExpr {
+    let n = match ty {
+        SqlType::Varchar { max_length: n } | SqlType::Char { length: n } => n,
+        _ => return e,
+    };
+    let int = |v: u32| BoundExpr::Literal {
+        value: Arc::new(Int64Array::from(vec![i64::from(v)])),
+        ty: SqlType::BigInt,
+        untyped: false,
+    };
+    let left = BoundExpr::Function {
+        func: hyperctl_exec::ScalarFunction::Left,
+        args: vec![e, int(n)],
+        ty,
+    };
+    if !matches!(ty, SqlType::Char { .. }) {
+        return left;
+    }
+    BoundExpr::Function {
+        func: hyperctl_exec::ScalarFunction::Trim(hyperctl_exec::TrimSide::Trailing),
+        args: vec![left],
+        ty,
+    }
+}
+
+fn fit_text_literal(value: ArrayRef, ty: SqlType) -> ArrayRef {
+    let (n, char) = match ty {
+        SqlType::Varchar { max_length: n } => (n, false),
+        SqlType::Char { length: n } => (n, true),
+        _ => return value,
+    };
+    let Some(text) = value.as_string_opt::<i32>() else {
+        return value;
+    };
+    let fitted: StringArray = text
+        .iter()
+        .map(|v| {
+            v.map(|s| {
+                let cut = s.char_indices().nth(n as usize).map_or(s, |(i, _)| &s[..i]);
+                if char { cut.trim_end_matches(' ') } else { cut }.to_string()
+            })
+        })
+        .collect();
+    Arc::new(fitted)
 }
 
 /// Whether values of `from` may be converted to `to` without an explicit cast.
@@ -1046,11 +1111,11 @@ pub(super) fn arithmetic(op: BinaryOp, l: BoundExpr, r: BoundExpr, span: Span) -
     }
     let (l, r) = match (lt, rt) {
         (SqlType::Numeric { .. }, t) if integer_rank(t).is_some() => {
-            let target = integer_as_numeric(t);
+            let target = integer_literal_numeric(&r).unwrap_or_else(|| integer_as_numeric(t));
             (l, cast(r, target, span)?)
         }
         (t, SqlType::Numeric { .. }) if integer_rank(t).is_some() => {
-            let target = integer_as_numeric(t);
+            let target = integer_literal_numeric(&l).unwrap_or_else(|| integer_as_numeric(t));
             (cast(l, target, span)?, r)
         }
         (SqlType::Numeric { .. }, SqlType::Numeric { .. }) => (l, r),
@@ -1059,8 +1124,72 @@ pub(super) fn arithmetic(op: BinaryOp, l: BoundExpr, r: BoundExpr, span: Span) -
             (cast(l, target, span)?, cast(r, target, span)?)
         }
     };
+    if let (BinaryOp::Div, SqlType::Numeric { .. }, SqlType::Numeric { .. }) = (op, l.ty(), r.ty())
+    {
+        return numeric_division(l, r, span);
+    }
     let ty = result_type(op, &l, &r, span)?;
     Ok(binary_expr(op, l, r, ty))
+}
+
+/// An INTEGER or BIGINT literal meeting a NUMERIC is typed by its digits,
+/// as in Hyper (`2` is NUMERIC(1,0), so `7.0 / 2` is NUMERIC(7,6)).
+fn integer_literal_numeric(e: &BoundExpr) -> Option<SqlType> {
+    let BoundExpr::Literal { value, .. } = e else {
+        return None;
+    };
+    let v: i64 = match value.data_type() {
+        DataType::Int32 => i64::from(value.as_primitive::<Int32Type>().value(0)),
+        DataType::Int64 => value.as_primitive::<Int64Type>().value(0),
+        _ => return None,
+    };
+    if value.is_null(0) {
+        return None;
+    }
+    let digits = v.unsigned_abs().checked_ilog10().map_or(1, |d| d + 1);
+    SqlType::numeric(digits as u8, 0).ok()
+}
+
+/// NUMERIC division with Hyper's result type: scale s1 + p2 + 1, cut to
+/// what 38 digits leave beside the p1 - s1 + s2 integer digits, and at
+/// least 6 (`1::numeric(38,10) / 3` has scale 10, `2::numeric / 3` 6);
+/// rounded half away from zero. Arrow divides at scale s1 + 4 and
+/// truncates, so the dividend is rescaled to give one digit more than
+/// wanted, and the quotient is rounded by a cast.
+fn numeric_division(l: BoundExpr, r: BoundExpr, span: Span) -> BindResult {
+    let (
+        SqlType::Numeric {
+            precision: p1,
+            scale: s1,
+        },
+        SqlType::Numeric {
+            precision: p2,
+            scale: s2,
+        },
+    ) = (l.ty(), r.ty())
+    else {
+        return Err(type_error("NUMERIC division of other types".into(), span));
+    };
+    let (p1, s1, p2, s2) = (u32::from(p1), u32::from(s1), u32::from(p2), u32::from(s2));
+    let integer_digits = (p1 - s1 + s2).min(38);
+    let scale = (s1 + p2 + 1).min(38 - integer_digits).max(6);
+    let precision = (integer_digits + scale).clamp(1, 38);
+    let work_scale = s1.max(scale.saturating_sub(3));
+    let work = SqlType::numeric(((p1 - s1) + work_scale).min(38) as u8, work_scale as u8)
+        .map_err(|e| type_error(e.to_string(), span))?;
+    let l = if work == l.ty() {
+        l
+    } else {
+        cast(l, work, span)?
+    };
+    let ty = result_type(BinaryOp::Div, &l, &r, span)?;
+    let quotient = binary_expr(BinaryOp::Div, l, r, ty);
+    let out = SqlType::numeric(precision as u8, scale as u8)
+        .map_err(|e| type_error(e.to_string(), span))?;
+    Ok(BoundExpr::Cast {
+        expr: Box::new(quotient),
+        ty: out,
+    })
 }
 
 /// The result type exec will produce (asked from exec itself, so the two

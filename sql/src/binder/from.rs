@@ -28,12 +28,21 @@ type Bound = (LogicalPlan, Scope);
 
 /// The FROM clause; no FROM is one row of no columns.
 pub(super) fn bind_from(ctx: &BindCtx<'_>, select: &ast::Select) -> BindResult<Bound> {
+    bind_from_items(ctx, &select.from)
+}
+
+/// A FROM list (also UPDATE ... FROM and DELETE ... USING): its items cross
+/// joined.
+pub(super) fn bind_from_items(
+    ctx: &BindCtx<'_>,
+    items: &[ast::TableWithJoins],
+) -> BindResult<Bound> {
     let mut from = FromBinder {
         ctx,
         seen: Vec::new(),
     };
     let mut acc: Option<Bound> = None;
-    for item in &select.from {
+    for item in items {
         let bound = from.bind_item(item)?;
         acc = Some(match acc {
             None => bound,
@@ -308,7 +317,7 @@ fn concat_scopes(left: &Scope, right: &Scope) -> Scope {
 }
 
 /// CROSS JOIN and the comma.
-fn cross(left: Bound, right: Bound) -> Bound {
+pub(super) fn cross(left: Bound, right: Bound) -> Bound {
     join_on(left, right, JoinType::Inner, None)
 }
 

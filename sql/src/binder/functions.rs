@@ -247,13 +247,19 @@ impl ExprBinder<'_> {
                 span: e.span(),
             });
         }
-        let (ty, mut results) = common_args(results, "CASE")?;
+        // Hyper: a THEN literal that does not read as the result type is a
+        // syntax error.
+        let (ty, mut results) = common_args(results, "CASE").map_err(|e| {
+            if e.sqlstate != state::INVALID_TEXT {
+                return e;
+            }
+            SqlError::new(state::SYNTAX_ERROR, "'case' requires the string literals in the THEN clauses to be interpretable as the return type").at(span)
+        })?;
         let else_expr = if has_else {
             results.pop().map(Box::new)
         } else {
             None
         };
-        let _ = span;
         Ok(BoundExpr::Case {
             branches: conds.into_iter().zip(results).collect(),
             else_expr,
@@ -516,7 +522,9 @@ fn resolve(
 fn accepts(p: Param, e: &BoundExpr) -> bool {
     let t = e.ty();
     if e.is_untyped_literal() {
-        return true;
+        // As Hyper: a string literal is no number (`abs('1')` fails).
+        let null = matches!(e, BoundExpr::Literal { value, .. } if value.is_null(0));
+        return null || !matches!(p, Param::Int | Param::Num | Param::Double);
     }
     match p {
         Param::Text => t.is_string(),

@@ -5,6 +5,7 @@
 mod context;
 mod copy;
 mod cte;
+mod defaults;
 mod dml;
 mod expr;
 mod from;
@@ -17,7 +18,7 @@ mod subquery;
 mod window;
 
 pub(crate) use copy::{bind_copy, bind_copy_to, parse_copy};
-pub(crate) use dml::{AddColumn, ModifyPlan};
+pub(crate) use dml::{AddColumn, ColumnChange, ModifyPlan, ReshapeColumns};
 pub(crate) use expr::{not_supported, sql_type};
 pub(crate) use from::make_join;
 pub(crate) use statement::{BoundStatement, InsertPlan, bind_statement};

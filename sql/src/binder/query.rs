@@ -155,11 +155,11 @@ fn constant_count(e: &Expr) -> BindResult<usize> {
     };
     match value {
         Some(v) if v >= 0 => Ok(v as usize),
-        Some(_) => Err(SqlError::new(
-            state::INVALID_PARAMETER,
-            "LIMIT and OFFSET must not be negative",
-        )
-        .at(e.span())),
+        // Hyper: "the limit clause must not be negative", a syntax error.
+        Some(_) => Err(
+            SqlError::new(state::SYNTAX_ERROR, "LIMIT and OFFSET must not be negative")
+                .at(e.span()),
+        ),
         None => Err(SqlError::new(
             state::DATATYPE_MISMATCH,
             "LIMIT and OFFSET take an integer constant",
@@ -203,7 +203,19 @@ pub(super) fn bind_values(values: &ast::Values) -> BindResult<LogicalPlan> {
             .unwrap_or(hyperctl_format::SqlType::Text);
         for (row, ast_row) in rows.iter_mut().zip(&values.rows) {
             let e = std::mem::replace(&mut row[i], placeholder());
-            row[i] = super::expr::coerce(e, ty, ast_row.content[i].span(), "VALUES")?;
+            let span = ast_row.content[i].span();
+            row[i] = super::expr::coerce(e, ty, span, "VALUES").map_err(|err| {
+                // As Hyper: a literal of another type is a syntax error.
+                if err.sqlstate == state::INVALID_TEXT {
+                    SqlError::new(
+                        state::SYNTAX_ERROR,
+                        "'values' elements must have identical types",
+                    )
+                    .at(span)
+                } else {
+                    err
+                }
+            })?;
         }
         columns.push(ColumnInfo {
             name: format!("column{}", i + 1),
@@ -275,8 +287,9 @@ fn ordinal(e: &Expr, len: usize) -> BindResult<Option<usize>> {
     };
     match text.parse::<usize>() {
         Ok(n) if (1..=len).contains(&n) => Ok(Some(n - 1)),
+        // Hyper: "invalid column number in order-by", a syntax error.
         _ => Err(SqlError::new(
-            state::INVALID_PARAMETER,
+            state::SYNTAX_ERROR,
             format!("position {text} is not in select list"),
         )
         .at(v.span)),
@@ -284,17 +297,20 @@ fn ordinal(e: &Expr, len: usize) -> BindResult<Option<usize>> {
 }
 
 /// One item of the select list, before binding.
-struct Item<'q> {
-    expr: Option<&'q Expr>,
+pub(super) struct Item<'q> {
+    pub(super) expr: Option<&'q Expr>,
     /// For `*` expansion: the scope column.
-    column: Option<usize>,
-    name: String,
-    span: Span,
+    pub(super) column: Option<usize>,
+    pub(super) name: String,
+    pub(super) span: Span,
 }
 
-fn expand_items<'q>(select: &'q ast::Select, scope: &Scope) -> BindResult<Vec<Item<'q>>> {
+pub(super) fn expand_items<'q>(
+    projection: &'q [SelectItem],
+    scope: &Scope,
+) -> BindResult<Vec<Item<'q>>> {
     let mut items = Vec::new();
-    for (i, item) in select.projection.iter().enumerate() {
+    for (i, item) in projection.iter().enumerate() {
         match item {
             SelectItem::UnnamedExpr(e) => items.push(Item {
                 expr: Some(e),
@@ -395,7 +411,7 @@ fn bind_select(
         }
         plan = bind_where(ctx, plan, &scope, w, &mut corr_preds)?;
     }
-    let items = expand_items(select, &scope)?;
+    let items = expand_items(&select.projection, &scope)?;
     let group_exprs = match &select.group_by {
         ast::GroupByExpr::Expressions(exprs, modifiers) if modifiers.is_empty() => exprs.as_slice(),
         other => {
@@ -768,7 +784,7 @@ fn check_distinct_on(
 /// `x IN (subquery)` become Semi / Anti joins; plain conjuncts are pushed
 /// into the FROM plan; conjuncts with other subqueries filter above their
 /// joins. The plan keeps the FROM scope's columns.
-fn bind_where(
+pub(super) fn bind_where(
     ctx: &BindCtx<'_>,
     plan: LogicalPlan,
     scope: &Scope,
@@ -801,6 +817,13 @@ fn bind_where(
                 negated: false,
                 ..
             } => {
+                if matches!(x.as_ref(), Expr::Tuple(_)) {
+                    return Err(SqlError::new(
+                        state::SYNTAX_ERROR,
+                        "quantifiers require subqueries with one output column on the right hand side",
+                    )
+                    .at(x.span()));
+                }
                 let lhs = ExprBinder::in_ctx(scope, ctx).bind(x)?;
                 if lhs.has_outer() || lhs.has_placeholder() {
                     return Err(not_decorrelatable(

@@ -1,7 +1,8 @@
-//! Binding of statements other than queries: CREATE TABLE [AS], DROP TABLE,
-//! INSERT, and transaction control.
+//! Binding of statements other than queries: CREATE TABLE [AS] (with
+//! column defaults, `defaults.rs`), DROP TABLE, CREATE / DROP SCHEMA,
+//! INSERT (VALUES, query or DEFAULT VALUES, with RETURNING), ATTACH /
+//! DETACH / CREATE / DROP DATABASE and transaction control.
 
-use hyperctl_format::SqlType;
 use hyperctl_storage::{ColumnDef, TableDef, TableHandle};
 use sqlparser::ast::{self, ColumnOption, Spanned, Statement};
 
@@ -55,10 +56,19 @@ pub(crate) enum BoundStatement {
         columns: Vec<super::dml::AddColumn>,
         span: sqlparser::tokenizer::Span,
     },
+    /// ALTER TABLE ... RENAME COLUMN / DROP COLUMN (`dml.rs`).
+    Reshape(super::dml::ReshapeColumns),
     CreateSchema {
         name: String,
         if_not_exists: bool,
         span: sqlparser::tokenizer::Span,
+    },
+    /// DROP SCHEMA [IF EXISTS] a, b [CASCADE | RESTRICT].
+    DropSchema {
+        /// The database alias of a two-part name, the schema and its span.
+        names: Vec<(Option<String>, String, sqlparser::tokenizer::Span)>,
+        if_exists: bool,
+        cascade: bool,
     },
     /// ATTACH DATABASE "path" AS alias.
     Attach {
@@ -95,6 +105,9 @@ pub(crate) struct InsertPlan {
     pub(crate) table: TableHandle,
     pub(crate) targets: Vec<usize>,
     pub(crate) source: LogicalPlan,
+    /// INSERT ... RETURNING: the columns of the returned rows, which are the
+    /// source's columns after the targets'.
+    pub(crate) returning: Option<Vec<ColumnInfo>>,
 }
 
 pub(crate) fn bind_statement(
@@ -148,6 +161,27 @@ pub(crate) fn bind_statement(
                 .collect::<BindResult<_>>()?,
             if_exists: *if_exists,
         }),
+        Statement::Drop {
+            object_type: ast::ObjectType::Schema,
+            if_exists,
+            names,
+            cascade,
+            purge: false,
+            temporary: false,
+            ..
+        } => Ok(BoundStatement::DropSchema {
+            names: names
+                .iter()
+                .map(|n| {
+                    let q = qualified_name(n)?;
+                    // A one-part name is the schema; `db.s` names a database.
+                    let database = (n.0.len() == 2).then_some(q.schema);
+                    Ok((database, q.table, n.span()))
+                })
+                .collect::<BindResult<_>>()?,
+            if_exists: *if_exists,
+            cascade: *cascade,
+        }),
         Statement::Insert(insert) => Ok(BoundStatement::Insert(bind_insert(catalog, insert)?)),
         Statement::Delete(delete) => Ok(BoundStatement::Modify(super::dml::bind_delete(
             catalog, delete,
@@ -167,6 +201,11 @@ pub(crate) fn bind_statement(
                     columns,
                     span,
                 });
+            }
+            if let Some(reshape) =
+                super::dml::bind_reshape(catalog, &alter.name, &alter.operations)?
+            {
+                return Ok(BoundStatement::Reshape(reshape));
             }
             let (from, to, span) =
                 super::dml::bind_rename(catalog, &alter.name, &alter.operations)?;
@@ -346,18 +385,23 @@ fn bind_create_table(
 
 fn column_def(c: &ast::ColumnDef) -> BindResult<ColumnDef> {
     let ty = sql_type(&c.data_type, c.name.span)?;
-    let mut nullable = true;
+    let mut def = ColumnDef::new(normalize(&c.name), ty, true);
+    let mut default = None;
     for opt in &c.options {
         match &opt.option {
-            ColumnOption::NotNull => nullable = false,
-            ColumnOption::Null => nullable = true,
+            ColumnOption::NotNull => def.nullable = false,
+            ColumnOption::Null => def.nullable = true,
+            ColumnOption::Default(e) => default = Some(e),
             other => {
                 let text = other.to_string();
                 return Err(not_supported(&format!("column option {text}"), c.name.span));
             }
         }
     }
-    Ok(ColumnDef::new(normalize(&c.name), ty, nullable))
+    if let Some(e) = default {
+        def.default = super::defaults::check_default(e, &def)?;
+    }
+    Ok(def)
 }
 
 fn bind_insert(catalog: &dyn CatalogView, insert: &ast::Insert) -> BindResult<InsertPlan> {
@@ -367,19 +411,59 @@ fn bind_insert(catalog: &dyn CatalogView, insert: &ast::Insert) -> BindResult<In
             insert.insert_token.0.span,
         ));
     };
-    if insert.on.is_some() || insert.returning.is_some() || insert.overwrite || insert.or.is_some()
-    {
+    if insert.on.is_some() || insert.overwrite || insert.or.is_some() {
         return Err(not_supported(
-            "INSERT ... ON CONFLICT / RETURNING / OVERWRITE",
+            "INSERT ... ON CONFLICT / OVERWRITE",
             name.span(),
         ));
     }
     let table = resolve_table(catalog, name)?;
     let def = table.def().clone();
     let mut targets = target_columns(&def, &insert.columns)?;
-    let Some(source) = &insert.source else {
-        return Err(not_supported("INSERT ... DEFAULT VALUES", name.span()));
+    let plan = match &insert.source {
+        // DEFAULT VALUES: one row, every column its default.
+        None => {
+            targets.clear();
+            LogicalPlan::Values {
+                rows: vec![Vec::new()],
+                columns: Vec::new(),
+            }
+        }
+        Some(source) => bind_insert_source(catalog, insert, source, &def, &mut targets)?,
     };
+    let (source, targets) =
+        fill_defaults(plan, &def, targets, name.span(), insert.returning.is_some())?;
+    let (source, returning) = match &insert.returning {
+        None => (source, None),
+        Some(items) => {
+            let columns = source
+                .columns()
+                .iter()
+                .map(|c| ColumnInfo {
+                    qualifier: Some(def.name.clone()),
+                    ..c.clone()
+                })
+                .collect();
+            let (source, returning) = super::dml::returning(source, &Scope::new(columns), items)?;
+            (source, Some(returning))
+        }
+    };
+    Ok(InsertPlan {
+        table,
+        targets,
+        source,
+        returning,
+    })
+}
+
+/// The rows of INSERT ... VALUES or INSERT ... query, one column per target.
+fn bind_insert_source(
+    catalog: &dyn CatalogView,
+    insert: &ast::Insert,
+    source: &ast::Query,
+    def: &TableDef,
+    targets: &mut Vec<usize>,
+) -> BindResult<LogicalPlan> {
     // Without a column list, fewer values fill the leading columns and the
     // rest are NULL (as in Hyper and PostgreSQL).
     let fewer = |targets: &mut Vec<usize>, width: usize| {
@@ -397,18 +481,17 @@ fn bind_insert(catalog: &dyn CatalogView, insert: &ast::Insert) -> BindResult<In
                 .map(|r| r.content.len())
                 .max()
                 .unwrap_or(0);
-            fewer(&mut targets, width);
-            bind_insert_values(values, &def, &targets)?
+            fewer(targets, width);
+            bind_insert_values(values, def, targets)?
         }
         _ => {
             let plan = bind_query(catalog, source)?;
-            fewer(&mut targets, plan.columns().len());
-            assignment_project(plan, &def, &targets, source.span())?
+            fewer(targets, plan.columns().len());
+            assignment_project(plan, def, targets, source.span())?
         }
     };
-    let types: Vec<SqlType> = targets.iter().map(|i| def.columns[*i].ty).collect();
-    if plan.columns().len() != types.len() {
-        let (what, n) = if plan.columns().len() > types.len() {
+    if plan.columns().len() != targets.len() {
+        let (what, n) = if plan.columns().len() > targets.len() {
             ("more", plan.columns().len())
         } else {
             ("fewer", plan.columns().len())
@@ -417,16 +500,70 @@ fn bind_insert(catalog: &dyn CatalogView, insert: &ast::Insert) -> BindResult<In
             state::SYNTAX_ERROR,
             format!(
                 "INSERT has {what} expressions ({n}) than target columns ({})",
-                types.len()
+                targets.len()
             ),
         )
         .at(source.span()));
     }
-    Ok(InsertPlan {
-        table,
-        targets,
-        source: plan,
-    })
+    Ok(plan)
+}
+
+/// Gives the columns an INSERT leaves out their defaults: a NOT NULL
+/// column without one must be given (Hyper: "attribute 'a' must be
+/// specified in insert statement"). Returns the plan and its targets, all
+/// the table's columns in order once any default was needed (or
+/// `full_width` asks for them, for RETURNING).
+fn fill_defaults(
+    plan: LogicalPlan,
+    def: &TableDef,
+    targets: Vec<usize>,
+    span: sqlparser::tokenizer::Span,
+    full_width: bool,
+) -> BindResult<(LogicalPlan, Vec<usize>)> {
+    let omitted: Vec<usize> = (0..def.columns.len())
+        .filter(|i| !targets.contains(i))
+        .collect();
+    for &i in &omitted {
+        let c = &def.columns[i];
+        if !c.nullable && c.default.is_none() {
+            return Err(SqlError::new(
+                state::SYNTAX_ERROR,
+                format!(
+                    "attribute '{}' must be specified in insert statement",
+                    c.name
+                ),
+            )
+            .at(span));
+        }
+    }
+    let identity = targets.iter().enumerate().all(|(p, &t)| p == t);
+    let needed = omitted.iter().any(|&i| def.columns[i].default.is_some());
+    let complete = identity && omitted.is_empty();
+    if !needed && (!full_width || complete) {
+        return Ok((plan, targets));
+    }
+    let input = plan.columns().to_vec();
+    let mut exprs = Vec::with_capacity(def.columns.len());
+    let mut columns = Vec::with_capacity(def.columns.len());
+    for (i, c) in def.columns.iter().enumerate() {
+        let e = match targets.iter().position(|&t| t == i) {
+            Some(p) => super::query::column_ref(&input, p),
+            None => super::defaults::default_value(c, span)?,
+        };
+        columns.push(ColumnInfo {
+            name: c.name.clone(),
+            ty: c.ty,
+            nullable: e.nullable(),
+            qualifier: None,
+        });
+        exprs.push(e);
+    }
+    let plan = LogicalPlan::Project {
+        input: Box::new(plan),
+        exprs,
+        columns,
+    };
+    Ok((plan, (0..def.columns.len()).collect()))
 }
 
 fn target_columns(def: &TableDef, columns: &[ast::ObjectName]) -> BindResult<Vec<usize>> {
@@ -499,6 +636,10 @@ fn bind_insert_values(
         let mut bound = Vec::with_capacity(targets.len());
         for (e, &t) in row.content.iter().zip(targets) {
             let col = &def.columns[t];
+            if super::defaults::is_default_keyword(e) {
+                bound.push(super::defaults::default_value(col, e.span())?);
+                continue;
+            }
             let b = super::expr::ExprBinder::plain(&scope).bind(e)?;
             bound.push(assign(b, col, e.span())?);
         }

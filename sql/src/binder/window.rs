@@ -315,8 +315,11 @@ fn frame(
     let units = match f.units {
         ast::WindowFrameUnits::Rows => FrameUnits::Rows,
         ast::WindowFrameUnits::Range => FrameUnits::Range,
+        // Hyper documents GROUPS but refuses it, as a syntax error.
         ast::WindowFrameUnits::Groups => {
-            return Err(not_supported("GROUPS frame extent", span));
+            return Err(
+                SqlError::new(state::SYNTAX_ERROR, "GROUPS frame extent not supported").at(span),
+            );
         }
     };
     let start = bound(b, &f.start_bound, units, order_by, span)?;

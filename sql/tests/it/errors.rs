@@ -155,7 +155,7 @@ const CASES: &[(&str, &str, &str, u64, u64)] = &[
     ),
     (
         "SELECT a FROM t ORDER BY 3",
-        "22023",
+        "42601",
         "position 3 is not in select list",
         1,
         26,

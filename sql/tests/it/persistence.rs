@@ -102,3 +102,27 @@ fn not_a_database() {
         .to_string();
     assert!(e.contains("not a hyperctl database"), "{e}");
 }
+
+#[test]
+fn column_defaults_and_dropped_schemas_survive_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("d.hxe");
+    {
+        let mut c = Connection::open(&path, CreateMode::Create).unwrap();
+        run(
+            &mut c,
+            "CREATE TABLE t (a int, b text DEFAULT 'it''s', n numeric(5,2) DEFAULT 1 + 0.5)",
+        );
+        run(&mut c, "ALTER TABLE t ADD COLUMN c int DEFAULT 7");
+        run(&mut c, "CREATE SCHEMA s");
+        run(&mut c, "CREATE TABLE s.x (a int)");
+        run(&mut c, "DROP SCHEMA s CASCADE");
+    }
+    let mut c = Connection::open(&path, CreateMode::None).unwrap();
+    run(&mut c, "INSERT INTO t (a) VALUES (1)");
+    assert_eq!(query(&mut c, "SELECT * FROM t"), ["1|it's|1.50|7"]);
+    // The schema and its table are gone: both can be made afresh.
+    run(&mut c, "CREATE SCHEMA s");
+    run(&mut c, "CREATE TABLE s.x (b text)");
+    assert!(query(&mut c, "SELECT * FROM s.x").is_empty());
+}

@@ -33,7 +33,8 @@ pub(crate) fn reorder_joins(plan: LogicalPlan) -> LogicalPlan {
 }
 
 /// Moves each Semi and Anti join below the inner joins, projections and
-/// filters of its left input, to the input its left side reads: a
+/// filters of its left input, to the input its left side reads, when that
+/// input is estimated larger than the join's right side: a
 /// `x IN (subquery)` on one table of a join cluster then filters that table
 /// before the joins rather than their result (TPC-H Q18). An inner join
 /// keeps the rows of its inputs that pair up, so filtering an input first
@@ -161,10 +162,15 @@ fn place_semi(left: LogicalPlan, semi: Semi) -> LogicalPlan {
             columns,
         } if !reads.is_empty() => {
             let na = a.columns().len();
-            let (a, b) = if reads.iter().all(|&c| c < na) {
+            // Only toward an input it may shrink: one estimated larger than
+            // the subquery's rows (TPC-H Q21's EXISTS over all of lineitem
+            // stays above the joins that make its input small).
+            let right_rows = semi.right.estimated_rows();
+            let worth = |side: &LogicalPlan| matches!((right_rows, side.estimated_rows()), (Some(r), Some(s)) if r < s);
+            let (a, b) = if reads.iter().all(|&c| c < na) && worth(&a) {
                 let semi = semi.remapped(width, na, &|c| c);
                 (Box::new(place_semi(*a, semi)), b)
-            } else if reads.iter().all(|&c| c >= na) {
+            } else if reads.iter().all(|&c| c >= na) && worth(&b) {
                 let nb = b.columns().len();
                 let semi = semi.remapped(width, nb, &|c| c - na);
                 (a, Box::new(place_semi(*b, semi)))

@@ -33,6 +33,11 @@ fn json_string(s: &str) -> String {
     out
 }
 
+/// mimalloc: glibc's malloc hands large blocks back to the OS, so every
+/// batch's buffers cost page faults.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     let db_path = args

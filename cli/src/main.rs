@@ -252,6 +252,11 @@ fn parse_delimiter(s: &str) -> Result<u8, String> {
     }
 }
 
+/// mimalloc: glibc's malloc hands large blocks back to the OS, so every
+/// batch's buffers cost page faults.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     verbose::init(cli.verbose);

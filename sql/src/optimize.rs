@@ -61,6 +61,160 @@ pub(crate) fn push_semi_joins(plan: LogicalPlan) -> LogicalPlan {
     }
 }
 
+/// Semi-join reduction of grouped subqueries: when a join's right input is
+/// an aggregate grouped by the join key (a decorrelated correlated
+/// subquery, TPC-H Q17 and Q20), only the groups whose key the left input
+/// has can join. So the aggregate's input is first cut to the rows whose
+/// key occurs in the small base input the left key comes from (a table
+/// with its filters, found through the left input's projections and inner
+/// joins). That input is read twice, but the aggregate then sees a
+/// fraction of its rows.
+pub(crate) fn reduce_grouped_joins(plan: LogicalPlan) -> LogicalPlan {
+    match map_inputs(plan, reduce_grouped_joins) {
+        LogicalPlan::Join {
+            left,
+            right,
+            join_type:
+                join_type @ (JoinType::Inner | JoinType::Left | JoinType::Semi | JoinType::Anti),
+            on,
+            filter,
+            columns,
+        } => {
+            let right = on
+                .iter()
+                .find_map(|(l, r)| {
+                    let BoundExpr::Column { index, .. } = l else {
+                        return None;
+                    };
+                    let (source, key) = key_source(&left, *index)?;
+                    reduce_groups(&right, r, source, key)
+                })
+                .map_or(right, Box::new);
+            LogicalPlan::Join {
+                left,
+                right,
+                join_type,
+                on,
+                filter,
+                columns,
+            }
+        }
+        other => other,
+    }
+}
+
+/// The base input (a table under its filters, or a semi join over one)
+/// that column `column` of `plan` comes from, and the column's index there.
+fn key_source(plan: &LogicalPlan, column: usize) -> Option<(&LogicalPlan, usize)> {
+    match plan {
+        LogicalPlan::Project { input, exprs, .. } => match exprs.get(column)? {
+            BoundExpr::Column { index, .. } => key_source(input, *index),
+            _ => None,
+        },
+        LogicalPlan::Join {
+            left,
+            right,
+            join_type: JoinType::Inner,
+            ..
+        } => {
+            let nl = left.columns().len();
+            if column < nl {
+                key_source(left, column)
+            } else {
+                key_source(right, column - nl)
+            }
+        }
+        LogicalPlan::Filter { input, .. } if !base_input(input) => key_source(input, column),
+        plan if base_input(plan) => Some((plan, column)),
+        _ => None,
+    }
+}
+
+/// A table under filters and semi joins: cheap to read a second time.
+fn base_input(plan: &LogicalPlan) -> bool {
+    match plan {
+        LogicalPlan::Scan { .. } => true,
+        LogicalPlan::Filter { input, .. } => base_input(input),
+        LogicalPlan::Join {
+            left,
+            join_type: JoinType::Semi,
+            ..
+        } => base_input(left),
+        _ => false,
+    }
+}
+
+/// `plan` (projections and filters over an aggregate) with the aggregate's
+/// input cut to the rows whose group key `key` (over `plan`) has a match in
+/// column `source_key` of `source`; `None` when `key` is not a group key or
+/// the cut would not pay.
+fn reduce_groups(
+    plan: &LogicalPlan,
+    key: &BoundExpr,
+    source: &LogicalPlan,
+    source_key: usize,
+) -> Option<LogicalPlan> {
+    let BoundExpr::Column { index, .. } = key else {
+        return None;
+    };
+    match plan {
+        LogicalPlan::Project {
+            input,
+            exprs,
+            columns,
+        } => Some(LogicalPlan::Project {
+            input: Box::new(reduce_groups(
+                input,
+                exprs.get(*index)?,
+                source,
+                source_key,
+            )?),
+            exprs: exprs.clone(),
+            columns: columns.clone(),
+        }),
+        LogicalPlan::Filter { input, predicate } => Some(LogicalPlan::Filter {
+            input: Box::new(reduce_groups(input, key, source, source_key)?),
+            predicate: predicate.clone(),
+        }),
+        LogicalPlan::Aggregate {
+            input,
+            group_by,
+            aggregates,
+            columns,
+        } => {
+            let group_key = group_by.get(*index)?.clone();
+            let pays = matches!(
+                (source.estimated_rows(), input.estimated_rows()),
+                (Some(s), Some(i)) if s.saturating_mul(10) < i
+            );
+            if !pays {
+                return None;
+            }
+            let c = source.columns().get(source_key)?;
+            let source_key = BoundExpr::Column {
+                index: source_key,
+                ty: c.ty,
+                nullable: c.nullable,
+            };
+            let reduced = LogicalPlan::Join {
+                columns: input.columns().to_vec(),
+                left: input.clone(),
+                right: Box::new(source.clone()),
+                join_type: JoinType::Semi,
+                on: vec![(group_key, source_key)],
+                filter: None,
+            };
+            Some(LogicalPlan::Aggregate {
+                input: Box::new(reduced),
+                group_by: group_by.clone(),
+                aggregates: aggregates.clone(),
+                columns: columns.clone(),
+            })
+        }
+        _ => None,
+    }
+}
+
 /// A Semi or Anti join waiting for its left input.
 struct Semi {
     right: Box<LogicalPlan>,

@@ -24,6 +24,7 @@ pub(crate) fn bind_query(catalog: &dyn CatalogView, q: &ast::Query) -> BindResul
     let ctx = BindCtx::root(catalog);
     let plan = crate::optimize::reorder_joins(bind_query_ctx(&ctx, q)?);
     let plan = crate::optimize::push_semi_joins(plan);
+    let plan = crate::optimize::reduce_grouped_joins(plan);
     Ok(crate::optimize::prune_columns(plan))
 }
 

@@ -372,3 +372,55 @@ fn in_subquery_on_one_table_of_a_join_filters_that_table_first() {
              WHERE NOT EXISTS (SELECT 1 FROM big b2 WHERE b2.k = small.k AND b2.g > 1990)";
     assert_eq!(query(&mut c, q), ["1600"]);
 }
+
+#[test]
+fn a_correlated_aggregate_is_computed_only_for_the_outer_keys() {
+    let mut c = conn();
+    run(&mut c, "CREATE TABLE item (k INT, q INT)");
+    run(&mut c, "CREATE TABLE part (k INT, brand TEXT)");
+    let items: Vec<String> = (0..3000)
+        .map(|i| format!("({}, {})", i % 300, i % 7))
+        .collect();
+    run(
+        &mut c,
+        &format!("INSERT INTO item VALUES {}", items.join(", ")),
+    );
+    let parts: Vec<String> = (0..300)
+        .map(|i| format!("({i}, '{}')", if i % 100 == 3 { "B" } else { "A" }))
+        .collect();
+    run(
+        &mut c,
+        &format!("INSERT INTO part VALUES {}", parts.join(", ")),
+    );
+    // TPC-H Q17's shape: avg per part, needed only for brand B's 3 parts.
+    let q = "SELECT count(*), sum(q) FROM item, part WHERE part.k = item.k AND brand = 'B' \
+             AND q < (SELECT avg(q) FROM item i2 WHERE i2.k = part.k)";
+    let lines = query(&mut c, &format!("EXPLAIN ANALYZE {q}"));
+    let aggregate = lines
+        .iter()
+        .find(|l| l.contains("HashAggregate group by [k]"))
+        .unwrap_or_else(|| panic!("{lines:?}"));
+    assert!(aggregate.contains("rows=3 "), "{lines:?}");
+    // Parts 3, 103, 203: the items i with i % 300 one of them, q = i % 7,
+    // kept when q is below the average q of the item's part.
+    let want = {
+        let rows: Vec<i64> = (0..3000)
+            .filter(|i| i % 300 % 100 == 3)
+            .map(|i| i64::from(i % 7))
+            .collect();
+        let avg = |k: i32| {
+            let v: Vec<i64> = (0..3000)
+                .filter(|i| i % 300 == k)
+                .map(|i| i64::from(i % 7))
+                .collect();
+            v.iter().sum::<i64>() as f64 / v.len() as f64
+        };
+        let kept: Vec<i64> = (0..3000)
+            .filter(|i| i % 300 % 100 == 3 && f64::from(i % 7) < avg(i % 300))
+            .map(|i| i64::from(i % 7))
+            .collect();
+        assert!(kept.len() < rows.len());
+        format!("{}|{}", kept.len(), kept.iter().sum::<i64>())
+    };
+    assert_eq!(query(&mut c, q), [want]);
+}

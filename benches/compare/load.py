@@ -41,16 +41,23 @@ def main() -> None:
     ap.add_argument("--cache", type=Path, help="TPC-H CSV directory (default target/tpch/sf{N})")
     ap.add_argument("--work", type=Path, default=tpch.REPO / "target" / "bench-compare")
     ap.add_argument("--name", default="load", help="results file name (benches/results/NAME.md)")
+    ap.add_argument("--budget-mib", type=int, default=32,
+                    help="memory budget of the extra `hyperctl import --memory-budget` run, MiB (default 32; "
+                         "0 skips it)")
     args = ap.parse_args()
     thread_counts = [int(t) for t in args.threads.split(",")]
 
     binary = tpch.hyperctl_bin()
     has_threads = tpch.hyperctl_supports(binary, "import", "--threads")
-    has_budget = tpch.hyperctl_supports(binary, "import", "--memory")
+    has_budget = tpch.hyperctl_supports(binary, "import", "--memory-budget")
+    has_copy_threads = tpch.hyperctl_supports(binary, "sql", "--threads")
     notes = []
     if not has_threads:
         notes.append("`hyperctl import` has no `--threads` flag on this commit: its loader is single-threaded, "
                      "so its rows for every thread count run the same command (differences are noise).")
+    if not has_copy_threads:
+        notes.append("`hyperctl sql` has no `--threads` flag on this commit: its COPY runs on one thread "
+                     "per core for every thread count (the rows differ by noise only).")
     if not has_budget:
         notes.append("`hyperctl` exposes no memory-budget flag on this commit (storage's default buffer "
                      "budget, 512 MiB, applies); peak RSS is reported as is.")
@@ -81,9 +88,19 @@ def main() -> None:
         record("hyperctl import", threads, walls, rss_max)
         assert storage.hyperctl_count(binary, work / "import.hxe", "lineitem") == rows_expected
 
+        if has_budget and args.budget_mib:
+            walls, rss_max = [], None
+            for _ in range(args.runs):
+                w, rss = storage.load_hyperctl_import(binary, work / "import.hxe", csv, delim, threads,
+                                                      args.budget_mib)
+                walls.append(w)
+                rss_max = max(rss_max or 0, rss or 0) or None
+            record(f"hyperctl import, budget {args.budget_mib} MiB", threads, walls, rss_max)
+            assert storage.hyperctl_count(binary, work / "import.hxe", "lineitem") == rows_expected
+
         walls, rss_max = [], None
         for _ in range(args.runs):
-            w, rss = storage.load_hyperctl_copy(binary, work / "copy.hxe", csv, delim)
+            w, rss = storage.load_hyperctl_copy(binary, work / "copy.hxe", csv, delim, threads)
             walls.append(w)
             rss_max = max(rss_max or 0, rss or 0) or None
         record("hyperctl COPY", threads, walls, rss_max)
@@ -137,6 +154,11 @@ def main() -> None:
         "- Hyper: the COPY statement in a hyperd with `hard_concurrent_query_thread_limit` = threads; "
         "peak RSS = VmHWM of hyperd (its whole life: start + load).",
         "- DuckDB: COPY + CHECKPOINT with `SET threads`; runs inside this Python process, so no RSS of its own.",
+        "- hyperctl threads: `--threads N` (`hyperctl sql` for COPY, `hyperctl import`). N threads parse "
+        "and as many compress blocks; with N = 1 everything runs on the calling thread (one core).",
+        f"- Memory (issue 6 item 5): the budget row loads the {tpch.fmt_mb(csv_bytes)} MB file with "
+        f"`hyperctl import --memory-budget {args.budget_mib}` (MiB for the CSV loader's buffers; storage's "
+        "blocks being compressed, threads + 1 at most, come on top). The process's peak RSS is in the table.",
         *[f"- {n}" for n in notes],
     ])
     tpch.write_results(args.name, text, {"sf": args.sf, "csv_bytes": csv_bytes, "rows": rows_expected,

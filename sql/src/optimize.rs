@@ -36,9 +36,10 @@ pub(crate) fn reorder_joins(plan: LogicalPlan) -> LogicalPlan {
 fn map_inputs(plan: LogicalPlan, f: fn(LogicalPlan) -> LogicalPlan) -> LogicalPlan {
     let go = |b: Box<LogicalPlan>| Box::new(f(*b));
     match plan {
-        LogicalPlan::Scan { .. } | LogicalPlan::Values { .. } | LogicalPlan::WorkScan { .. } => {
-            plan
-        }
+        LogicalPlan::Scan { .. }
+        | LogicalPlan::Values { .. }
+        | LogicalPlan::WorkScan { .. }
+        | LogicalPlan::External { .. } => plan,
         LogicalPlan::Filter { input, predicate } => LogicalPlan::Filter {
             input: go(input),
             predicate,
@@ -729,7 +730,8 @@ fn prune(plan: LogicalPlan, need: &[bool]) -> (LogicalPlan, Vec<Option<usize>>) 
         other @ (LogicalPlan::SetOp { .. }
         | LogicalPlan::RecursiveUnion { .. }
         | LogicalPlan::Values { .. }
-        | LogicalPlan::WorkScan { .. }) => {
+        | LogicalPlan::WorkScan { .. }
+        | LogicalPlan::External { .. }) => {
             let n = other.columns().len();
             (map_inputs(other, prune_columns), identity(n))
         }

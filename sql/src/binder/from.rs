@@ -72,6 +72,31 @@ impl FromBinder<'_, '_> {
                 args: None,
                 ..
             } => self.bind_table(name, alias.as_ref()),
+            ast::TableFactor::Table {
+                name,
+                alias,
+                args: Some(args),
+                ..
+            } if super::external::is_external(name) => {
+                let qualifier = match alias {
+                    Some(a) if !a.columns.is_empty() => {
+                        return Err(not_supported("column aliases in FROM", a.name.span));
+                    }
+                    Some(a) => {
+                        self.declare(&a.name)?;
+                        normalize(&a.name)
+                    }
+                    None => {
+                        let mut ident = Ident::new("external");
+                        ident.span = name.span();
+                        self.declare(&ident)?;
+                        "external".to_string()
+                    }
+                };
+                let plan = super::external::bind_external(args, &qualifier, name.span())?;
+                let scope = Scope::new(plan.columns().to_vec());
+                Ok((plan, scope))
+            }
             ast::TableFactor::Derived {
                 lateral: true,
                 subquery,

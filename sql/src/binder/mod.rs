@@ -7,6 +7,7 @@ mod copy;
 mod cte;
 mod dml;
 mod expr;
+mod external;
 mod from;
 mod functions;
 mod grouping;

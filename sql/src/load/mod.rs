@@ -6,6 +6,7 @@
 //! - `infer`: column type inference and the text parsers loading shares.
 //! - `convert`: fields to Arrow columns of the target types.
 //! - `copy`: running a bound `COPY ... FROM` into a table.
+//! - `external`: a file as a relation, `external('file.csv')` in FROM.
 //!
 //! Reading follows Hyper's CSV COPY: an unquoted field equal to the NULL
 //! string (default: empty) is NULL, a quoted one is a value (`""` is the empty
@@ -29,12 +30,14 @@ mod columnar;
 mod convert;
 mod copy;
 mod csv;
+mod external;
 mod infer;
 mod postgres;
 mod source;
 
 pub use columnar::{ColumnarBatches, ColumnarFormat, read_columnar, write_columnar};
 pub(crate) use copy::{CopyFormat, CopyFrom, copy_from};
+pub(crate) use external::{ExternalFormat, ExternalSource};
 pub use postgres::{PgBatches, PgSource, Secret, read_postgres};
 
 use std::borrow::Cow;

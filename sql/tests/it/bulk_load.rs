@@ -214,3 +214,89 @@ fn a_csv_much_larger_than_the_memory_budget_loads_within_it() {
         assert!(progress.peak_buffered_bytes() >= size.min(8 << 20));
     }
 }
+
+#[test]
+fn external_reads_csv_and_parquet_files_through_the_load_path() {
+    let file = csv_file();
+    let path = file.path().display().to_string();
+    let mut conn = Database::in_memory().connect();
+    // Types inferred from the whole file; HEADER names the columns.
+    assert_eq!(
+        query(
+            &mut conn,
+            &format!(
+                "SELECT count(*), sum(id), count(name), sum(amount), min(day), max(day) \
+                 FROM external('{path}', FORMAT => 'csv', HEADER => true)"
+            ),
+        ),
+        [format!(
+            "{ROWS}|{}|{}|1499998500.00|2024-01-01|2024-12-28",
+            ROWS * (ROWS - 1) / 2,
+            ROWS - ROWS.div_ceil(13)
+        )]
+    );
+    // An alias, a filter, and a join with a table.
+    conn.execute_command("CREATE TABLE k (id bigint)")
+        .expect("create");
+    conn.execute_command("INSERT INTO k VALUES (7), (14), (299999)")
+        .expect("insert");
+    assert_eq!(
+        query(
+            &mut conn,
+            &format!(
+                "SELECT e.id, e.name FROM external('{path}', HEADER => true) AS e \
+                 JOIN k ON k.id = e.id WHERE e.id > 10 ORDER BY e.id"
+            ),
+        ),
+        ["14|n,14", "299999|n,60"]
+    );
+    // Without HEADER (Hyper's default) the header row is data: all text.
+    assert_eq!(
+        query(
+            &mut conn,
+            &format!("SELECT column1 FROM external('{path}') LIMIT 1"),
+        ),
+        ["id"]
+    );
+    // INSERT ... SELECT from an external file, and a Parquet round trip.
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let parquet = dir.path().join("t.parquet").display().to_string();
+    conn.execute_command(&format!(
+        "CREATE TABLE t AS SELECT * FROM external('{path}', HEADER => true)"
+    ))
+    .expect("create as");
+    conn.execute_command(&format!("COPY t TO '{parquet}'"))
+        .expect("copy to parquet");
+    assert_eq!(
+        query(
+            &mut conn,
+            &format!("SELECT count(*), sum(amount) FROM external('{parquet}')")
+        ),
+        [format!("{ROWS}|1499998500.00")]
+    );
+}
+
+#[test]
+fn external_errors_name_the_file_line_or_option() {
+    let mut conn = Database::in_memory().connect();
+    let missing = conn
+        .execute_query("SELECT * FROM external('/nonexistent/x.csv')")
+        .expect_err("no such file");
+    assert!(
+        missing
+            .to_string()
+            .contains("could not read from external source"),
+        "{missing}"
+    );
+    let mut file = tempfile::NamedTempFile::new().expect("a temp file");
+    writeln!(file.as_file_mut(), "a,b\n1,2\n3\n").expect("write");
+    let path = file.path().display().to_string();
+    let short = conn
+        .execute_query(&format!("SELECT * FROM external('{path}', HEADER => true)"))
+        .expect_err("a short record");
+    assert!(short.to_string().contains("too few columns"), "{short}");
+    let bogus = conn
+        .execute_query(&format!("SELECT * FROM external('{path}', bogus => 1)"))
+        .expect_err("an unknown option");
+    assert!(bogus.to_string().contains("'bogus'"), "{bogus}");
+}

@@ -122,6 +122,17 @@ pub(crate) fn encode_block(def: &TableDef, data: &RecordBatch) -> Result<Vec<Enc
         .collect()
 }
 
+/// [`encode_block`] of the rows of `batches` (a tail's parts) joined.
+pub(crate) fn encode_batches(
+    def: &TableDef,
+    batches: &[RecordBatch],
+) -> Result<Vec<EncodedColumn>> {
+    let data = concat_batches(&def.arrow_schema(), batches).map_err(|e| Error::Internal {
+        what: format!("joining tail rows: {e}"),
+    })?;
+    encode_block(def, &data)
+}
+
 /// Writes the columns [`encode_block`] made of `rows` rows into free space
 /// as one block.
 pub(crate) fn write_encoded(

@@ -20,11 +20,10 @@ use std::sync::mpsc::{Receiver, channel, sync_channel};
 
 use hyperctl_format::EncodedColumn;
 use hyperctl_format::arrow::array::RecordBatch;
-use hyperctl_format::arrow::compute::concat_batches;
 use parking_lot::Mutex;
 
 use crate::catalog::TableDef;
-use crate::checkpoint::encode_block;
+use crate::checkpoint::encode_batches;
 use crate::error::{Error, Result};
 use crate::txn::{CutTail, WriteTxn};
 
@@ -50,7 +49,7 @@ pub(crate) fn append_parallel<E: From<Error>>(
                     let Ok((seq, batches)) = job else {
                         return; // no more blocks
                     };
-                    if done_tx.send((seq, encode(def, &batches))).is_err() {
+                    if done_tx.send((seq, encode_batches(def, &batches))).is_err() {
                         return;
                     }
                 }
@@ -161,14 +160,6 @@ impl InOrder {
     fn oldest(&self) -> Option<u64> {
         (!self.cut.is_empty()).then(|| self.next_cut - self.cut.len() as u64)
     }
-}
-
-/// Joins a cut tail's batches and compresses the block.
-fn encode(def: &TableDef, batches: &[RecordBatch]) -> Encoded {
-    let data = concat_batches(&def.arrow_schema(), batches).map_err(|e| Error::Internal {
-        what: format!("joining tail rows: {e}"),
-    })?;
-    encode_block(def, &data)
 }
 
 #[cfg(test)]

@@ -377,39 +377,15 @@ impl WriteTxn {
     /// Writes a full tail of table `index` as a block.
     fn freeze_tail(&mut self, index: usize) -> Result<()> {
         let table = self.catalog.tables[index].clone();
-        let tail = &table.tail;
-        let data = concat_batches(&table.def.arrow_schema(), &tail.batches).map_err(|e| {
-            Error::Internal {
-                what: format!("joining tail rows: {e}"),
-            }
-        })?;
-        let inner = self.inner.clone();
-        let block = checkpoint::write_block(
-            &inner,
-            &mut self.shared().alloc,
-            &table.def,
-            &data,
-            tail.deleted.clone(),
-        );
-        let block = match block {
-            Ok(b) => b,
+        let encoded = match checkpoint::encode_batches(&table.def, &table.tail.batches) {
+            Ok(e) => e,
             Err(e) => {
                 self.inner.poison();
                 return Err(e);
             }
         };
-        self.written.extend(block.columns.iter().map(|c| c.extent));
-        let consumed = tail.logged;
-        let t = Arc::make_mut(&mut self.catalog.tables[index]);
-        let rows = t.tail.rows;
-        drop_tail_prefix(Arc::make_mut(&mut t.tail), rows);
-        t.blocks.push(Arc::new(block.clone()));
-        self.ops.push(Op::AddBlock {
-            table: t.id,
-            consumed,
-            block,
-        });
-        Ok(())
+        let cut = self.cut_tail(index);
+        self.install_block(index, cut, encoded)
     }
 
     /// Marks rows deleted by position (see the module docs); positions

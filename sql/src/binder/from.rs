@@ -78,21 +78,9 @@ impl FromBinder<'_, '_> {
                 args: Some(args),
                 ..
             } if super::external::is_external(name) => {
-                let qualifier = match alias {
-                    Some(a) if !a.columns.is_empty() => {
-                        return Err(not_supported("column aliases in FROM", a.name.span));
-                    }
-                    Some(a) => {
-                        self.declare(&a.name)?;
-                        normalize(&a.name)
-                    }
-                    None => {
-                        let mut ident = Ident::new("external");
-                        ident.span = name.span();
-                        self.declare(&ident)?;
-                        "external".to_string()
-                    }
-                };
+                let mut ident = Ident::new("external");
+                ident.span = name.span();
+                let qualifier = self.qualifier(alias.as_ref(), ident)?;
                 let plan = super::external::bind_external(args, &qualifier, name.span())?;
                 let scope = Scope::new(plan.columns().to_vec());
                 Ok((plan, scope))
@@ -122,6 +110,20 @@ impl FromBinder<'_, '_> {
         }
     }
 
+    /// The name that qualifies a FROM item's columns: its alias, else
+    /// `default`; declared (see [`FromBinder::declare`]).
+    fn qualifier(&mut self, alias: Option<&ast::TableAlias>, default: Ident) -> BindResult<String> {
+        let name = match alias {
+            Some(a) if !a.columns.is_empty() => {
+                return Err(not_supported("column aliases in FROM", a.name.span));
+            }
+            Some(a) => &a.name,
+            None => &default,
+        };
+        self.declare(name)?;
+        Ok(normalize(name))
+    }
+
     /// Records a table name or alias; a second use of one is an error.
     fn declare(&mut self, ident: &Ident) -> BindResult<()> {
         let name = normalize(ident);
@@ -148,22 +150,10 @@ impl FromBinder<'_, '_> {
             return self.bind_cte(ident, cte, alias);
         }
         let table = resolve_table(self.ctx.catalog, name)?;
-        let qualifier = match alias {
-            Some(a) if !a.columns.is_empty() => {
-                return Err(not_supported("column aliases in FROM", a.name.span));
-            }
-            Some(a) => {
-                self.declare(&a.name)?;
-                normalize(&a.name)
-            }
-            None => {
-                let mut ident = Ident::new(table.def().name.clone());
-                ident.quote_style = Some('"');
-                ident.span = name.span();
-                self.declare(&ident)?;
-                table.def().name.clone()
-            }
-        };
+        let mut ident = Ident::new(table.def().name.clone());
+        ident.quote_style = Some('"');
+        ident.span = name.span();
+        let qualifier = self.qualifier(alias, ident)?;
         let columns: Vec<ColumnInfo> = table
             .def()
             .columns

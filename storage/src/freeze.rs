@@ -22,7 +22,6 @@ use hyperctl_format::EncodedColumn;
 use hyperctl_format::arrow::array::RecordBatch;
 use parking_lot::Mutex;
 
-use crate::catalog::TableDef;
 use crate::checkpoint::encode_batches;
 use crate::error::{Error, Result};
 use crate::txn::{CutTail, WriteTxn};
@@ -170,7 +169,7 @@ mod tests {
     use hyperctl_format::arrow::array::{Array, AsArray, Int64Array, StringArray};
     use hyperctl_format::arrow::datatypes::Int64Type;
 
-    use crate::catalog::{BLOCK_ROWS_MAX, ColumnDef, DEFAULT_SCHEMA};
+    use crate::catalog::{BLOCK_ROWS_MAX, ColumnDef, DEFAULT_SCHEMA, TableDef};
     use crate::db::Database;
 
     use super::*;

@@ -23,17 +23,6 @@ import tpch
 from tpch import MB, fmt, log, md_table
 
 
-def hyperd_hwm() -> int | None:
-    """Peak RSS (VmHWM) of the hyperd child of this process, if there is one."""
-    me = os.getpid()
-    for status in Path("/proc").glob("[0-9]*/status"):
-        with contextlib.suppress(OSError, ValueError):
-            fields = dict(line.split(":", 1) for line in status.read_text().splitlines() if ":" in line)
-            if fields.get("Name", "").strip().startswith("hyperd") and int(fields["PPid"]) == me:
-                return int(fields["VmHWM"].split()[0]) * 1024
-    return None
-
-
 def hyperd_pid() -> int | None:
     """The pid of the hyperd child of this process, if there is one."""
     me = os.getpid()
@@ -42,6 +31,18 @@ def hyperd_pid() -> int | None:
             fields = dict(line.split(":", 1) for line in status.read_text().splitlines() if ":" in line)
             if fields.get("Name", "").strip().startswith("hyperd") and int(fields["PPid"]) == me:
                 return int(status.parent.name)
+    return None
+
+
+def hyperd_hwm() -> int | None:
+    """Peak RSS (VmHWM) of the hyperd child of this process, if there is one."""
+    pid = hyperd_pid()
+    if pid is None:
+        return None
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split(":", 1)[1].split()[0]) * 1024
     return None
 
 

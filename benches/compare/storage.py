@@ -31,23 +31,31 @@ def point_row(i: int) -> str:
     return f"INSERT INTO point VALUES ({i}, {i % 10_000}.{i % 100:02d}, 'point commit {i}')"
 
 
-def load_hyperctl_copy(binary: Path, db: Path, csv: Path, delim: str) -> tuple[float, int | None]:
-    """CREATE TABLE (spec types) + COPY in one `hyperctl sql` process."""
+def load_hyperctl_copy(binary: Path, db: Path, csv: Path, delim: str,
+                       threads: int | None = None) -> tuple[float, int | None]:
+    """CREATE TABLE (spec types) + COPY in one `hyperctl sql` process
+    (`--threads` when given and the binary has it)."""
     tpch.remove_db(db)
     cmd = [str(binary), "sql", str(db), "-c", tpch.create_table_sql("lineitem", "hyperctl"),
            "-c", tpch.copy_sql("lineitem", csv, delim, "hyperctl")]
+    if threads is not None and tpch.hyperctl_supports(binary, "sql", "--threads"):
+        cmd += ["--threads", str(threads)]
     wall, rss, p = tpch.run_measured(cmd)
     if p.returncode != 0:
         raise RuntimeError(f"hyperctl COPY failed: {p.stderr.strip()}")
     return wall, rss
 
 
-def load_hyperctl_import(binary: Path, db: Path, csv: Path, delim: str, threads: int) -> tuple[float, int | None]:
-    """`hyperctl import` (types inferred from the file)."""
+def load_hyperctl_import(binary: Path, db: Path, csv: Path, delim: str, threads: int,
+                         budget_mib: int | None = None) -> tuple[float, int | None]:
+    """`hyperctl import` (types inferred from the file), with `--memory-budget`
+    when `budget_mib` is given."""
     tpch.remove_db(db)
     cmd = [str(binary), "import", str(db), str(csv), "--table", "lineitem", "--delimiter", delim]
     if tpch.hyperctl_supports(binary, "import", "--threads"):
         cmd += ["--threads", str(threads)]
+    if budget_mib is not None:
+        cmd += ["--memory-budget", str(budget_mib)]
     wall, rss, p = tpch.run_measured(cmd)
     if p.returncode != 0:
         raise RuntimeError(f"hyperctl import failed: {p.stderr.strip()}")

@@ -13,8 +13,8 @@ use hyperctl_sql::arrow::compute::cast;
 use hyperctl_sql::arrow::datatypes::SchemaRef;
 use hyperctl_sql::{
     ColumnDef, ColumnarFormat, Connection, CreateMode, CsvOptions, CsvSchema, DEFAULT_SCHEMA,
-    LoadProgress, OnError, RejectSink, SqlType, TableDef, infer_csv_schema, read_columnar,
-    read_csv,
+    ExecOptions, LoadProgress, OnError, RejectSink, SqlType, TableDef, infer_csv_schema,
+    read_columnar, read_csv,
 };
 
 use crate::progress::ImportProgress;
@@ -30,6 +30,7 @@ pub(crate) struct Args {
     pub(crate) header: bool,
     pub(crate) dry_run: bool,
     pub(crate) threads: usize,
+    pub(crate) memory_budget_mib: Option<usize>,
     pub(crate) skip_errors: bool,
     pub(crate) reject_file: Option<PathBuf>,
     pub(crate) schema: Option<String>,
@@ -59,6 +60,9 @@ pub(crate) fn run(args: &Args) -> Result<()> {
     if args.skip_errors {
         options = options.on_error(OnError::Skip);
     }
+    if let Some(mib) = args.memory_budget_mib {
+        options = options.memory_budget(mib.saturating_mul(1 << 20));
+    }
     let mut schema = match &args.schema {
         Some(spec) => parse_schema(spec)?,
         None => infer_csv_schema(&args.csv, &options)?,
@@ -79,7 +83,7 @@ pub(crate) fn run(args: &Args) -> Result<()> {
     // Inference read the file once; count the loading pass only.
     let counters = LoadProgress::new();
     let options = options.progress(Arc::clone(&counters));
-    let mut conn = Connection::open(&args.file, CreateMode::CreateIfNotExists)?;
+    let mut conn = open_connection(args)?;
     conn.execute("BEGIN")?;
     prepare_table(
         &mut conn,
@@ -144,7 +148,7 @@ pub(crate) fn load_batches(
     started: Instant,
 ) -> Result<()> {
     let counters = LoadProgress::new();
-    let mut conn = Connection::open(&args.file, CreateMode::CreateIfNotExists)?;
+    let mut conn = open_connection(args)?;
     conn.execute("BEGIN")?;
     let source = if args.csv.as_os_str().is_empty() {
         Path::new("the query")
@@ -179,6 +183,14 @@ pub(crate) fn load_batches(
         started.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+/// The target database, its connection parsing and compressing on
+/// `--threads` threads (the CSV loader's own workers aside).
+fn open_connection(args: &Args) -> Result<Connection> {
+    let mut conn = Connection::open(&args.file, CreateMode::CreateIfNotExists)?;
+    conn.set_exec_options(ExecOptions::builder().threads(args.threads).build());
+    Ok(conn)
 }
 
 /// `batch` cast to `schema`'s types (a `--column` override).

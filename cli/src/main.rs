@@ -78,6 +78,10 @@ enum Command {
         /// info`, may open it too; writes fail).
         #[arg(long)]
         read_only: bool,
+        /// Worker threads per statement: query pipelines, and COPY's parsing
+        /// and block compression (default: one per core).
+        #[arg(long, value_name = "N", default_value_t = 0)]
+        threads: usize,
     },
     /// Load a CSV (.csv, .csv.gz, .csv.zst; column types inferred), Parquet or Arrow
     /// IPC file, or a PostgreSQL query (--from), into a table; or every table of a
@@ -111,9 +115,15 @@ enum Command {
         /// Print the inferred CREATE TABLE and load nothing.
         #[arg(long)]
         dry_run: bool,
-        /// Threads that parse the CSV file (default: one per core).
+        /// Threads that parse the CSV file, and as many that compress blocks
+        /// (default: one per core).
         #[arg(long, value_name = "N", default_value_t = 0)]
         threads: usize,
+        /// Memory for the CSV loader's buffers, in MiB: chunks get smaller to
+        /// fit (storage's blocks being compressed, `threads + 1` at most, come
+        /// on top). Default: 8 MiB chunks, about `(2 * threads + 1) * 16` MiB.
+        #[arg(long, value_name = "MIB")]
+        memory_budget: Option<usize>,
         /// What a malformed record or a value that does not fit its column does:
         /// stop the import (nothing is loaded), or skip the record.
         #[arg(long, value_enum, default_value_t = OnErrorArg::Abort)]
@@ -284,12 +294,14 @@ fn run(command: Command, verbose: bool) -> anyhow::Result<()> {
             format,
             null,
             read_only,
+            threads,
         } => sql::run(
             &file,
             &sql::Input {
                 commands: &commands,
                 scripts: &scripts,
                 read_only,
+                threads,
             },
             &Render::with_null(format, null),
         ),
@@ -326,6 +338,7 @@ fn run(command: Command, verbose: bool) -> anyhow::Result<()> {
             no_header,
             dry_run,
             threads,
+            memory_budget,
             on_error,
             reject_file,
             schema,
@@ -354,6 +367,7 @@ fn run(command: Command, verbose: bool) -> anyhow::Result<()> {
                 header: !no_header,
                 dry_run,
                 threads,
+                memory_budget_mib: memory_budget,
                 skip_errors: on_error == OnErrorArg::Skip,
                 reject_file,
                 schema,

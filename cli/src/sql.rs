@@ -18,6 +18,8 @@ pub(crate) struct Input<'a> {
     pub(crate) scripts: &'a [PathBuf],
     /// Open with a shared lock and refuse writes.
     pub(crate) read_only: bool,
+    /// Worker threads per statement (0: one per core).
+    pub(crate) threads: usize,
 }
 
 pub(crate) fn run(file: &Path, input: &Input<'_>, render: &Render) -> Result<()> {
@@ -62,6 +64,11 @@ pub(crate) fn run(file: &Path, input: &Input<'_>, render: &Render) -> Result<()>
         return crate::shell::run(db, file, render.null.clone());
     }
     let mut conn = db.connect();
+    conn.set_exec_options(
+        hyperctl_sql::ExecOptions::builder()
+            .threads(input.threads)
+            .build(),
+    );
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     for text in &texts {

@@ -288,7 +288,13 @@ impl Connection {
             return Ok(StatementResult::Count(rows));
         }
         let bound = if let Some(copy) = copy {
-            BoundStatement::Copy(self.with_view(|v| crate::binder::bind_copy(v, &copy))?)
+            let mut plan = self.with_view(|v| crate::binder::bind_copy(v, &copy))?;
+            // COPY parses and compresses on the connection's threads.
+            plan.options = plan.options.threads(self.exec.threads());
+            if let Some(limit) = self.exec.memory_limit_bytes() {
+                plan.options = plan.options.memory_budget(limit);
+            }
+            BoundStatement::Copy(plan)
         } else if let Some((alias, span)) = crate::parse::parse_detach(sql)? {
             BoundStatement::Detach { alias, span }
         } else {
@@ -465,13 +471,9 @@ impl Connection {
         table: &str,
         batches: impl IntoIterator<Item = Result<RecordBatch>>,
     ) -> Result<u64> {
-        let append = |txn: &mut WriteTxn| {
-            let mut rows = 0;
-            for batch in batches {
-                rows += txn.append(schema, table, &batch?)?;
-            }
-            Ok(rows)
-        };
+        // Full blocks compress on the connection's threads.
+        let threads = self.exec.threads();
+        let append = |txn: &mut WriteTxn| txn.append_all(schema, table, batches, threads);
         if schema == TEMP_SCHEMA {
             return self.with_side_txn(Target::Temp, append);
         }

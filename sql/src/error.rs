@@ -182,7 +182,11 @@ impl From<hyperctl_exec::Error> for Error {
             hyperctl_exec::Error::Source { source } => {
                 match source.downcast::<hyperctl_storage::Error>() {
                     Ok(storage) => Error::Storage(*storage),
-                    Err(other) => Error::Exec(hyperctl_exec::Error::Source { source: other }),
+                    // An external file's scan (CSV, Parquet) fails with ours.
+                    Err(other) => match other.downcast::<Error>() {
+                        Ok(own) => *own,
+                        Err(other) => Error::Exec(hyperctl_exec::Error::Source { source: other }),
+                    },
                 }
             }
             hyperctl_exec::Error::MoreThanOneRow { origin } => {

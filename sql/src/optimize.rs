@@ -370,9 +370,10 @@ fn sinks_into(input: &LogicalPlan) -> bool {
 fn map_inputs(plan: LogicalPlan, f: fn(LogicalPlan) -> LogicalPlan) -> LogicalPlan {
     let go = |b: Box<LogicalPlan>| Box::new(f(*b));
     match plan {
-        LogicalPlan::Scan { .. } | LogicalPlan::Values { .. } | LogicalPlan::WorkScan { .. } => {
-            plan
-        }
+        LogicalPlan::Scan { .. }
+        | LogicalPlan::Values { .. }
+        | LogicalPlan::WorkScan { .. }
+        | LogicalPlan::External { .. } => plan,
         LogicalPlan::Filter { input, predicate } => LogicalPlan::Filter {
             input: go(input),
             predicate,
@@ -1063,7 +1064,8 @@ fn prune(plan: LogicalPlan, need: &[bool]) -> (LogicalPlan, Vec<Option<usize>>) 
         other @ (LogicalPlan::SetOp { .. }
         | LogicalPlan::RecursiveUnion { .. }
         | LogicalPlan::Values { .. }
-        | LogicalPlan::WorkScan { .. }) => {
+        | LogicalPlan::WorkScan { .. }
+        | LogicalPlan::External { .. }) => {
             let n = other.columns().len();
             (map_inputs(other, prune_columns), identity(n))
         }

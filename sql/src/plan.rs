@@ -541,6 +541,11 @@ pub(crate) enum LogicalPlan {
         work: Arc<WorkTable>,
         columns: Vec<ColumnInfo>,
     },
+    /// A file read through the load path (`external(...)` in FROM).
+    External {
+        source: Arc<crate::load::ExternalSource>,
+        columns: Vec<ColumnInfo>,
+    },
 }
 
 impl LogicalPlan {
@@ -555,7 +560,8 @@ impl LogicalPlan {
             | LogicalPlan::SetOp { columns, .. }
             | LogicalPlan::Window { columns, .. }
             | LogicalPlan::RecursiveUnion { columns, .. }
-            | LogicalPlan::WorkScan { columns, .. } => columns,
+            | LogicalPlan::WorkScan { columns, .. }
+            | LogicalPlan::External { columns, .. } => columns,
             LogicalPlan::Filter { input, .. }
             | LogicalPlan::Sort { input, .. }
             | LogicalPlan::SingleRow { input, .. }
@@ -614,7 +620,9 @@ impl LogicalPlan {
             LogicalPlan::SetOp { left, right, .. } => {
                 left.estimated_rows()? + right.estimated_rows()?
             }
-            LogicalPlan::RecursiveUnion { .. } | LogicalPlan::WorkScan { .. } => return None,
+            LogicalPlan::RecursiveUnion { .. }
+            | LogicalPlan::WorkScan { .. }
+            | LogicalPlan::External { .. } => return None,
         })
     }
 
@@ -785,6 +793,10 @@ impl LogicalPlan {
                 source: work.clone(),
                 projection: (0..columns.len()).collect(),
             },
+            LogicalPlan::External { source, columns } => PhysicalPlan::Scan {
+                source: source.clone(),
+                projection: (0..columns.len()).collect(),
+            },
         }
     }
 
@@ -828,7 +840,8 @@ impl LogicalPlan {
             | LogicalPlan::SetOp { .. }
             | LogicalPlan::SingleRow { .. }
             | LogicalPlan::RecursiveUnion { .. }
-            | LogicalPlan::WorkScan { .. } => {}
+            | LogicalPlan::WorkScan { .. }
+            | LogicalPlan::External { .. } => {}
         }
     }
 
@@ -837,7 +850,8 @@ impl LogicalPlan {
         match self {
             LogicalPlan::Scan { .. }
             | LogicalPlan::Values { .. }
-            | LogicalPlan::WorkScan { .. } => {
+            | LogicalPlan::WorkScan { .. }
+            | LogicalPlan::External { .. } => {
                 vec![]
             }
             LogicalPlan::Filter { input, .. }

@@ -18,7 +18,7 @@ use std::sync::atomic::Ordering;
 
 use hyperctl_format::arrow::array::RecordBatch;
 use hyperctl_format::arrow::compute::{concat_batches, filter_record_batch};
-use hyperctl_format::{crc32c, encode_block_column};
+use hyperctl_format::{EncodedColumn, crc32c, encode_block_column};
 
 use crate::alloc::Allocator;
 use crate::catalog::{
@@ -102,15 +102,52 @@ pub(crate) fn write_block(
     data: &RecordBatch,
     deleted: RowSet,
 ) -> Result<Block> {
-    let mut encoded = Vec::with_capacity(def.columns.len());
-    for (column, array) in def.columns.iter().zip(data.columns()) {
-        encoded.push(
+    let encoded = encode_block(def, data)?;
+    write_encoded(inner, alloc, encoded, data.num_rows(), deleted)
+}
+
+/// The compressed columns of `data` (at most one block of rows): the
+/// costly half of [`write_block`], which touches no shared state and so may
+/// run on any thread.
+pub(crate) fn encode_block(def: &TableDef, data: &RecordBatch) -> Result<Vec<EncodedColumn>> {
+    def.columns
+        .iter()
+        .zip(data.columns())
+        .map(|(column, array)| {
             encode_block_column(&column.ty, array.as_ref()).map_err(|source| Error::Encode {
                 table: def.name.clone(),
                 source,
-            })?,
-        );
-    }
+            })
+        })
+        .collect()
+}
+
+/// [`encode_block`] of the rows of `batches` (a tail's parts) joined.
+pub(crate) fn encode_batches(
+    def: &TableDef,
+    batches: &[RecordBatch],
+) -> Result<Vec<EncodedColumn>> {
+    let data = concat_batches(&def.arrow_schema(), batches).map_err(|e| Error::Internal {
+        what: format!("joining tail rows: {e}"),
+    })?;
+    encode_block(def, &data)
+}
+
+/// Writes the columns [`encode_block`] made of `rows` rows into free space
+/// as one block.
+pub(crate) fn write_encoded(
+    inner: &Inner,
+    alloc: &mut Allocator,
+    encoded: Vec<EncodedColumn>,
+    rows: usize,
+    deleted: RowSet,
+) -> Result<Block> {
+    let rows = u32::try_from(rows)
+        .ok()
+        .filter(|&r| r as usize <= BLOCK_ROWS_MAX)
+        .ok_or_else(|| Error::Internal {
+            what: format!("a block of {rows} rows"),
+        })?;
     let total: usize = encoded.iter().map(|e| e.bytes.len()).sum();
     let offset = alloc.alloc(total as u64);
     let mut buf = Vec::with_capacity(total);
@@ -133,7 +170,7 @@ pub(crate) fn write_block(
         .write_all_at(&buf, offset)
         .map_err(inner.io("writing"))?;
     Ok(Block {
-        rows: data.num_rows() as u32,
+        rows,
         columns,
         deleted,
     })

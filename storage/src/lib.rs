@@ -43,6 +43,7 @@ mod catalog;
 mod checkpoint;
 mod db;
 mod error;
+mod freeze;
 mod header;
 mod pool;
 mod rowset;

@@ -33,6 +33,16 @@ use crate::rowset::RowSet;
 use crate::scan::TableHandle;
 use crate::wal::{self, Op, TAIL};
 
+/// A full tail taken off its table (see [`WriteTxn::cut_tail`]).
+#[derive(Debug)]
+pub(crate) struct CutTail {
+    pub(crate) batches: Vec<RecordBatch>,
+    pub(crate) deleted: RowSet,
+    /// Rows of it that were in the log already.
+    pub(crate) consumed: u32,
+    pub(crate) rows: u32,
+}
+
 /// The one write transaction. Changes are invisible to others until
 /// [`WriteTxn::commit`]; dropping it rolls back.
 pub struct WriteTxn {
@@ -248,12 +258,71 @@ impl WriteTxn {
     /// `TableNotFound`, `SchemaMismatch`, `NullViolation`, `Io`.
     pub fn append(&mut self, schema: &str, name: &str, batch: &RecordBatch) -> Result<u64> {
         let index = self.index(schema, name)?;
-        let def = self.catalog.tables[index].def.clone();
-        check_batch(&def, batch)?;
-        if batch.num_rows() == 0 {
-            return Ok(0);
+        let batch = self.conform(index, batch)?;
+        let n = batch.num_rows();
+        let mut start = 0;
+        while start < n {
+            start += self.fill_tail(index, &batch.slice(start, n - start));
+            if self.tail_full(index) {
+                self.freeze_tail(index)?;
+            }
         }
-        let batch = RecordBatch::try_new_with_options(
+        Ok(n as u64)
+    }
+
+    /// Appends batches as [`WriteTxn::append`] does one by one, compressing
+    /// full blocks on `threads` threads (compression is most of the cost of
+    /// appending); the blocks, their order and the table's rows are the same
+    /// as with the serial appends. With `threads <= 1` it is those appends.
+    /// Memory stays bounded: at most `threads + 1` blocks are between
+    /// being cut from the tail and being written.
+    ///
+    /// The first error stops it (of `batches` first, else of storage); the
+    /// caller then rolls the transaction back, as after a failed append.
+    ///
+    /// # Errors
+    /// Those of `batches`, and as [`WriteTxn::append`].
+    pub fn append_all<E: From<Error>>(
+        &mut self,
+        schema: &str,
+        name: &str,
+        batches: impl IntoIterator<Item = std::result::Result<RecordBatch, E>>,
+        threads: usize,
+    ) -> std::result::Result<u64, E> {
+        if threads <= 1 {
+            let mut rows = 0;
+            for batch in batches {
+                rows += self.append(schema, name, &batch?)?;
+            }
+            return Ok(rows);
+        }
+        let index = self.index(schema, name)?;
+        crate::freeze::append_parallel(self, index, batches.into_iter(), threads)
+    }
+
+    /// Appends `batch` to the tail of table `index` up to a full block;
+    /// returns the rows taken (all of them, or the tail's room).
+    pub(crate) fn fill_tail(&mut self, index: usize, batch: &RecordBatch) -> usize {
+        let room = BLOCK_ROWS_MAX - self.catalog.tables[index].tail.rows as usize;
+        let n = room.min(batch.num_rows());
+        let t = Arc::make_mut(&mut self.catalog.tables[index]);
+        let tail = Arc::make_mut(&mut t.tail);
+        tail.batches.push(batch.slice(0, n));
+        tail.rows += n as u32;
+        self.dirty = true;
+        n
+    }
+
+    /// Whether table `index`'s tail holds a full block.
+    pub(crate) fn tail_full(&self, index: usize) -> bool {
+        self.catalog.tables[index].tail.rows as usize == BLOCK_ROWS_MAX
+    }
+
+    /// The checked batch `batch` with table `index`'s schema.
+    pub(crate) fn conform(&self, index: usize, batch: &RecordBatch) -> Result<RecordBatch> {
+        let def = &self.catalog.tables[index].def;
+        check_batch(def, batch)?;
+        RecordBatch::try_new_with_options(
             def.arrow_schema(),
             batch.columns().to_vec(),
             &hyperctl_format::arrow::array::RecordBatchOptions::new()
@@ -261,43 +330,41 @@ impl WriteTxn {
         )
         .map_err(|e| Error::Internal {
             what: e.to_string(),
-        })?;
-        let mut start = 0;
-        while start < batch.num_rows() {
-            let table = &self.catalog.tables[index];
-            let room = BLOCK_ROWS_MAX - table.tail.rows as usize;
-            let n = room.min(batch.num_rows() - start);
-            {
-                let t = Arc::make_mut(&mut self.catalog.tables[index]);
-                let tail = Arc::make_mut(&mut t.tail);
-                tail.batches.push(batch.slice(start, n));
-                tail.rows += n as u32;
-            }
-            start += n;
-            self.dirty = true;
-            if self.catalog.tables[index].tail.rows as usize == BLOCK_ROWS_MAX {
-                self.freeze_tail(index)?;
-            }
-        }
-        Ok(batch.num_rows() as u64)
+        })
     }
 
-    /// Writes a full tail of table `index` as a block.
-    fn freeze_tail(&mut self, index: usize) -> Result<()> {
-        let table = self.catalog.tables[index].clone();
-        let tail = &table.tail;
-        let data = concat_batches(&table.def.arrow_schema(), &tail.batches).map_err(|e| {
-            Error::Internal {
-                what: format!("joining tail rows: {e}"),
-            }
-        })?;
+    /// Takes the full tail of table `index` off the table, to be frozen
+    /// elsewhere and handed back to [`WriteTxn::install_block`] in order.
+    pub(crate) fn cut_tail(&mut self, index: usize) -> CutTail {
+        let t = Arc::make_mut(&mut self.catalog.tables[index]);
+        let tail = Arc::make_mut(&mut t.tail);
+        let cut = CutTail {
+            batches: tail.batches.clone(),
+            deleted: tail.deleted.clone(),
+            consumed: tail.logged,
+            rows: tail.rows,
+        };
+        let rows = tail.rows;
+        drop_tail_prefix(tail, rows);
+        cut
+    }
+
+    /// Writes the encoded columns of a tail [`WriteTxn::cut_tail`] took as a
+    /// block of table `index` (poisoning the handle when that fails, as a
+    /// serial freeze does).
+    pub(crate) fn install_block(
+        &mut self,
+        index: usize,
+        cut: CutTail,
+        encoded: Vec<hyperctl_format::EncodedColumn>,
+    ) -> Result<()> {
         let inner = self.inner.clone();
-        let block = checkpoint::write_block(
+        let block = checkpoint::write_encoded(
             &inner,
             &mut self.shared().alloc,
-            &table.def,
-            &data,
-            tail.deleted.clone(),
+            encoded,
+            cut.rows as usize,
+            cut.deleted,
         );
         let block = match block {
             Ok(b) => b,
@@ -307,17 +374,38 @@ impl WriteTxn {
             }
         };
         self.written.extend(block.columns.iter().map(|c| c.extent));
-        let consumed = tail.logged;
         let t = Arc::make_mut(&mut self.catalog.tables[index]);
-        let rows = t.tail.rows;
-        drop_tail_prefix(Arc::make_mut(&mut t.tail), rows);
         t.blocks.push(Arc::new(block.clone()));
         self.ops.push(Op::AddBlock {
             table: t.id,
-            consumed,
+            consumed: cut.consumed,
             block,
         });
         Ok(())
+    }
+
+    /// The definition of table `index`.
+    pub(crate) fn def_at(&self, index: usize) -> &TableDef {
+        &self.catalog.tables[index].def
+    }
+
+    /// Poisons the handle (a block was cut from a tail and not written).
+    pub(crate) fn poison(&self) {
+        self.inner.poison();
+    }
+
+    /// Writes a full tail of table `index` as a block.
+    fn freeze_tail(&mut self, index: usize) -> Result<()> {
+        let table = self.catalog.tables[index].clone();
+        let encoded = match checkpoint::encode_batches(&table.def, &table.tail.batches) {
+            Ok(e) => e,
+            Err(e) => {
+                self.inner.poison();
+                return Err(e);
+            }
+        };
+        let cut = self.cut_tail(index);
+        self.install_block(index, cut, encoded)
     }
 
     /// Marks rows deleted by position (see the module docs); positions

@@ -2,12 +2,14 @@
 //! API's `Inserter`).
 //!
 //! Rows are checked on the client side (NULLs, types, integer range, string
-//! length), buffered column by column in Arrow builders and written in
-//! batches of up to [`BATCH_ROWS`] rows with the storage layer's append.
+//! length), buffered column by column in Arrow builders and cut into
+//! batches of up to [`BATCH_ROWS`] rows; Arrow batches skip the builders.
+//! Batches go to the load path's block building: storage's parallel append,
+//! which compresses full blocks on the connection's threads.
 //!
 //! Transactions: when the connection has no open transaction, the Inserter
-//! opens one (BEGIN) when it is built, writes each full batch into it,
-//! and `execute` commits; dropping the Inserter unexecuted (or any error)
+//! opens one (BEGIN) when it is built, writes batches into it a few
+//! blocks' worth at a time (memory stays bounded), and `execute` commits; dropping the Inserter unexecuted (or any error)
 //! rolls it back. Inside a transaction the caller opened, the rows stay in
 //! memory until `execute`, which writes them into that transaction; an error
 //! there aborts the caller's transaction.
@@ -204,8 +206,10 @@ pub struct Inserter<'c> {
     route: Route,
     /// Whether the Inserter opened the transaction (and streams into it).
     own_txn: bool,
-    /// Batches held until `execute` (inside the caller's transaction).
+    /// Batches not yet appended: until `execute` inside the caller's
+    /// transaction, else until a few blocks' worth are held.
     pending: Vec<RecordBatch>,
+    pending_rows: usize,
     rows: u64,
     closed: bool,
 }
@@ -294,6 +298,7 @@ impl<'c> Inserter<'c> {
             route,
             own_txn,
             pending: Vec::new(),
+            pending_rows: 0,
             rows: 0,
             closed: false,
         })
@@ -403,9 +408,7 @@ impl<'c> Inserter<'c> {
             return Err(closed_error());
         }
         self.flush()?;
-        for batch in std::mem::take(&mut self.pending) {
-            self.store(batch)?;
-        }
+        self.store_pending()?;
         if let Route::Mapped {
             target_list,
             select_list,
@@ -441,6 +444,7 @@ impl<'c> Inserter<'c> {
     fn discard(&mut self) {
         self.closed = true;
         self.pending.clear();
+        self.pending_rows = 0;
         if self.own_txn {
             // Nothing to report to: a failing ROLLBACK leaves no transaction
             // behind either.
@@ -471,22 +475,31 @@ impl<'c> Inserter<'c> {
 
     fn write(&mut self, batch: RecordBatch) -> Result<(), Error> {
         self.rows += batch.num_rows() as u64;
-        if self.own_txn {
-            self.store(batch)
-        } else {
-            self.pending.push(batch);
-            Ok(())
+        self.pending_rows += batch.num_rows();
+        self.pending.push(batch);
+        // In its own transaction the Inserter streams: a few blocks' worth
+        // at a time, so that storage compresses them in parallel.
+        let group_rows = 2 * self.conn.exec_options().threads().max(1) * BATCH_ROWS;
+        if self.own_txn && self.pending_rows >= group_rows {
+            self.store_pending()?;
         }
+        Ok(())
     }
 
-    /// Appends a batch of fed rows to the table or to the scratch table.
-    fn store(&mut self, batch: RecordBatch) -> Result<(), Error> {
+    /// Appends the held batches of fed rows to the table or to the scratch
+    /// table (one parallel append).
+    fn store_pending(&mut self) -> Result<(), Error> {
+        let batches = std::mem::take(&mut self.pending);
+        self.pending_rows = 0;
+        if batches.is_empty() {
+            return Ok(());
+        }
         let schema = self.target.schema.clone();
         match &mut self.route {
             Route::Direct { sources } => {
-                let full = table_batch(&self.target, sources, &batch)?;
-                self.conn
-                    .append_batches(&schema, &self.target.name, [Ok(full)])?;
+                let (target, sources) = (&self.target, &*sources);
+                let full = batches.iter().map(|b| table_batch(target, sources, b));
+                self.conn.append_batches(&schema, &self.target.name, full)?;
             }
             Route::Mapped { scratch, .. } => {
                 let name = match scratch {
@@ -506,7 +519,8 @@ impl<'c> Inserter<'c> {
                         name
                     }
                 };
-                self.conn.append_batches(&schema, &name, [Ok(batch)])?;
+                self.conn
+                    .append_batches(&schema, &name, batches.into_iter().map(Ok))?;
             }
         }
         Ok(())

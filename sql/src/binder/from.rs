@@ -81,6 +81,19 @@ impl FromBinder<'_, '_> {
                 args: None,
                 ..
             } => self.bind_table(name, alias.as_ref()),
+            ast::TableFactor::Table {
+                name,
+                alias,
+                args: Some(args),
+                ..
+            } if super::external::is_external(name) => {
+                let mut ident = Ident::new("external");
+                ident.span = name.span();
+                let qualifier = self.qualifier(alias.as_ref(), ident)?;
+                let plan = super::external::bind_external(args, &qualifier, name.span())?;
+                let scope = Scope::new(plan.columns().to_vec());
+                Ok((plan, scope))
+            }
             ast::TableFactor::Derived {
                 lateral: true,
                 subquery,
@@ -104,6 +117,20 @@ impl FromBinder<'_, '_> {
             } => self.bind_item(table_with_joins),
             other => Err(not_supported("this kind of FROM item", other.span())),
         }
+    }
+
+    /// The name that qualifies a FROM item's columns: its alias, else
+    /// `default`; declared (see [`FromBinder::declare`]).
+    fn qualifier(&mut self, alias: Option<&ast::TableAlias>, default: Ident) -> BindResult<String> {
+        let name = match alias {
+            Some(a) if !a.columns.is_empty() => {
+                return Err(not_supported("column aliases in FROM", a.name.span));
+            }
+            Some(a) => &a.name,
+            None => &default,
+        };
+        self.declare(name)?;
+        Ok(normalize(name))
     }
 
     /// Records a table name or alias; a second use of one is an error.
@@ -132,22 +159,10 @@ impl FromBinder<'_, '_> {
             return self.bind_cte(ident, cte, alias);
         }
         let table = resolve_table(self.ctx.catalog, name)?;
-        let qualifier = match alias {
-            Some(a) if !a.columns.is_empty() => {
-                return Err(not_supported("column aliases in FROM", a.name.span));
-            }
-            Some(a) => {
-                self.declare(&a.name)?;
-                normalize(&a.name)
-            }
-            None => {
-                let mut ident = Ident::new(table.def().name.clone());
-                ident.quote_style = Some('"');
-                ident.span = name.span();
-                self.declare(&ident)?;
-                table.def().name.clone()
-            }
-        };
+        let mut ident = Ident::new(table.def().name.clone());
+        ident.quote_style = Some('"');
+        ident.span = name.span();
+        let qualifier = self.qualifier(alias, ident)?;
         let columns: Vec<ColumnInfo> = table
             .def()
             .columns

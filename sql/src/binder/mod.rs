@@ -8,6 +8,7 @@ mod cte;
 mod defaults;
 mod dml;
 mod expr;
+mod external;
 mod from;
 mod functions;
 mod grouping;

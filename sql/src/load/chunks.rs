@@ -40,6 +40,30 @@ pub(crate) struct Chunk {
     pub(crate) bytes: Vec<u8>,
 }
 
+/// Bytes of the file the loader holds: read and not yet handed on as
+/// batches (chunks in flight, and the splitter's buffer), and the peak.
+#[derive(Debug, Default)]
+pub(crate) struct Buffered {
+    now: AtomicU64,
+    peak: AtomicU64,
+}
+
+impl Buffered {
+    fn add(&self, bytes: usize, pending: usize) {
+        let now = self.now.fetch_add(bytes as u64, Ordering::Relaxed) + bytes as u64;
+        self.peak.fetch_max(now + pending as u64, Ordering::Relaxed);
+    }
+
+    /// A chunk of `bytes` bytes was handed on.
+    pub(crate) fn release(&self, bytes: usize) {
+        self.now.fetch_sub(bytes as u64, Ordering::Relaxed);
+    }
+
+    pub(crate) fn peak(&self) -> u64 {
+        self.peak.load(Ordering::Relaxed)
+    }
+}
+
 /// Where the boundary scan stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Quote {
@@ -63,6 +87,7 @@ pub(crate) struct Splitter {
     eof: bool,
     next_line: u64,
     bytes_read: Arc<AtomicU64>,
+    buffered: Arc<Buffered>,
 }
 
 impl std::fmt::Debug for Splitter {
@@ -95,7 +120,14 @@ impl Splitter {
             eof: false,
             next_line: 1,
             bytes_read,
+            buffered: Arc::default(),
         }
+    }
+
+    /// Counts the bytes this splitter holds and hands out in `buffered`.
+    pub(crate) fn with_buffered(mut self, buffered: Arc<Buffered>) -> Splitter {
+        self.buffered = buffered;
+        self
     }
 
     pub(crate) fn path(&self) -> &str {
@@ -166,6 +198,7 @@ impl Splitter {
                 self.last_end = None;
                 let first_line = self.next_line;
                 self.next_line += memchr::memchr_iter(b'\n', &bytes).count() as u64;
+                self.buffered.add(bytes.len(), self.pending.len());
                 return Ok(Some(Chunk { first_line, bytes }));
             }
             self.fill()?;
@@ -231,6 +264,7 @@ impl Splitter {
             match self.source.read(&mut self.pending[start..]) {
                 Ok(n) => {
                     self.pending.truncate(start + n);
+                    self.buffered.add(0, self.pending.len());
                     self.eof = n == 0;
                     self.bytes_read.fetch_add(n as u64, Ordering::Relaxed);
                     return Ok(());
@@ -284,6 +318,9 @@ enum Msg<T> {
 
 /// The results of a function over the chunks of a source, in chunk order.
 pub(crate) struct OrderedResults<T> {
+    /// With one thread: the splitter and the function, run on the caller's
+    /// thread (no reader or worker threads: one thread is one core).
+    inline: Option<Inline<T>>,
     results: Option<Receiver<(u64, Msg<T>)>>,
     tickets: Option<SyncSender<()>>,
     ready: BTreeMap<u64, Msg<T>>,
@@ -301,14 +338,34 @@ impl<T> std::fmt::Debug for OrderedResults<T> {
     }
 }
 
+/// A chunk function.
+type Work<T> = Arc<dyn Fn(Chunk) -> Result<T> + Send + Sync>;
+
+/// The splitter and the function of a one-thread run.
+struct Inline<T> {
+    splitter: Splitter,
+    work: Work<T>,
+}
+
 /// Runs `work` over the chunks of `splitter` on `threads` workers (and one
-/// reading thread); the results come back in order.
+/// reading thread); the results come back in order. With one thread,
+/// reading and `work` run on the caller's thread as it iterates.
 pub(crate) fn parallel_chunks<T: Send + 'static>(
     mut splitter: Splitter,
     threads: usize,
-    work: Arc<dyn Fn(Chunk) -> Result<T> + Send + Sync>,
+    work: Work<T>,
 ) -> OrderedResults<T> {
-    let threads = threads.max(1);
+    if threads <= 1 {
+        return OrderedResults {
+            inline: Some(Inline { splitter, work }),
+            results: None,
+            tickets: None,
+            ready: BTreeMap::new(),
+            next: 0,
+            done: false,
+            threads: Vec::new(),
+        };
+    }
     let in_flight = 2 * threads + 1;
     let (result_tx, result_rx) = channel::<(u64, Msg<T>)>();
     let (ticket_tx, ticket_rx) = sync_channel::<()>(in_flight);
@@ -371,6 +428,7 @@ pub(crate) fn parallel_chunks<T: Send + 'static>(
         }));
     }
     OrderedResults {
+        inline: None,
         results: Some(result_rx),
         tickets: Some(ticket_tx),
         ready: BTreeMap::new(),
@@ -386,6 +444,18 @@ impl<T> Iterator for OrderedResults<T> {
     fn next(&mut self) -> Option<Result<T>> {
         if self.done {
             return None;
+        }
+        if let Some(inline) = &mut self.inline {
+            let item = match inline.splitter.next_chunk() {
+                Ok(None) => {
+                    self.done = true;
+                    return None;
+                }
+                Ok(Some(chunk)) => (inline.work)(chunk),
+                Err(e) => Err(e),
+            };
+            self.done = item.is_err();
+            return Some(item);
         }
         let msg = loop {
             if let Some(msg) = self.ready.remove(&self.next) {

@@ -9,7 +9,8 @@
 use std::path::Path;
 
 use hyperctl_exec::arrow::array::{ArrayRef, RecordBatch, RecordBatchOptions, new_null_array};
-use hyperctl_storage::{TableHandle, WriteTxn};
+use hyperctl_exec::arrow::datatypes::SchemaRef;
+use hyperctl_storage::{TableDef, TableHandle, WriteTxn};
 
 use super::columnar::{conform, read_columnar};
 use super::{CsvOptions, CsvSchema, read_csv};
@@ -77,24 +78,35 @@ pub(crate) fn copy_from(txn: &mut WriteTxn, plan: &CopyFrom) -> Result<u64> {
                 }))
             }
         };
-        for batch in batches {
-            let batch = batch?;
-            let n = batch.num_rows();
-            let mut columns: Vec<ArrayRef> = def
-                .columns
-                .iter()
-                .map(|c| new_null_array(&c.ty.to_arrow(), n))
-                .collect();
-            for (array, &target) in batch.columns().iter().zip(&plan.targets) {
-                columns[target] = array.clone();
-            }
-            let options = RecordBatchOptions::new().with_row_count(Some(n));
-            let full = RecordBatch::try_new_with_options(schema.clone(), columns, &options)
-                .map_err(|e| Error::Internal {
-                    what: format!("COPY batch for {}: {e}", def.name),
-                })?;
-            rows += txn.append(&def.schema, &def.name, &full)?;
-        }
+        // Parsing runs on the loader's threads; compressing full blocks on
+        // as many more (storage's parallel append).
+        let full = batches.map(|batch| widen(&batch?, &def, &schema, &plan.targets));
+        rows += txn.append_all(&def.schema, &def.name, full, plan.options.thread_count())?;
     }
     Ok(rows)
+}
+
+/// A batch of the file's columns as one of all the table's columns (NULL
+/// where the COPY fills nothing).
+fn widen(
+    batch: &RecordBatch,
+    def: &TableDef,
+    schema: &SchemaRef,
+    targets: &[usize],
+) -> Result<RecordBatch> {
+    let n = batch.num_rows();
+    let mut columns: Vec<ArrayRef> = def
+        .columns
+        .iter()
+        .map(|c| new_null_array(&c.ty.to_arrow(), n))
+        .collect();
+    for (array, &target) in batch.columns().iter().zip(targets) {
+        columns[target] = array.clone();
+    }
+    let options = RecordBatchOptions::new().with_row_count(Some(n));
+    RecordBatch::try_new_with_options(schema.clone(), columns, &options).map_err(|e| {
+        Error::Internal {
+            what: format!("COPY batch for {}: {e}", def.name),
+        }
+    })
 }

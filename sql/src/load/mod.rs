@@ -6,6 +6,7 @@
 //! - `infer`: column type inference and the text parsers loading shares.
 //! - `convert`: fields to Arrow columns of the target types.
 //! - `copy`: running a bound `COPY ... FROM` into a table.
+//! - `external`: a file as a relation, `external('file.csv')` in FROM.
 //!
 //! Reading follows Hyper's CSV COPY: an unquoted field equal to the NULL
 //! string (default: empty) is NULL, a quoted one is a value (`""` is the empty
@@ -29,12 +30,14 @@ mod columnar;
 mod convert;
 mod copy;
 mod csv;
+mod external;
 mod infer;
 mod postgres;
 mod source;
 
 pub use columnar::{ColumnarBatches, ColumnarFormat, read_columnar, write_columnar};
 pub(crate) use copy::{CopyFormat, CopyFrom, copy_from};
+pub(crate) use external::{ExternalFormat, ExternalSource};
 pub use postgres::{PgBatches, PgSource, Secret, read_postgres};
 
 use std::borrow::Cow;
@@ -48,7 +51,9 @@ use hyperctl_exec::arrow::compute::filter_record_batch;
 use hyperctl_exec::arrow::datatypes::SchemaRef;
 use hyperctl_storage::{ColumnDef, TableDef};
 
-use self::chunks::{Chunk, OrderedResults, Splitter, csv_error, parallel_chunks, record_end};
+use self::chunks::{
+    Buffered, Chunk, OrderedResults, Splitter, csv_error, parallel_chunks, record_end,
+};
 use self::convert::{BatchBuilder, ValueError};
 use self::csv::{Dialect, Parsed, Record};
 use self::infer::{Inference, unique_names};
@@ -59,6 +64,9 @@ const BATCH_ROWS: usize = 65_536;
 
 /// Bytes per chunk of the parallel parser (more when one record is longer).
 const CHUNK_BYTES: usize = 8 << 20;
+
+/// The smallest chunk a memory budget makes.
+const MIN_BUDGET_CHUNK_BYTES: usize = 64 << 10;
 
 const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 
@@ -100,6 +108,7 @@ pub struct LoadProgress {
     bytes_read: Arc<AtomicU64>,
     rows: AtomicU64,
     rejected: AtomicU64,
+    buffered: Arc<Buffered>,
 }
 
 impl LoadProgress {
@@ -123,6 +132,12 @@ impl LoadProgress {
         self.rejected.load(Ordering::Relaxed)
     }
 
+    /// The most bytes of the file the CSV loader held at once (read and not
+    /// yet handed on as batches): about `CsvOptions::memory_budget` at most.
+    pub fn peak_buffered_bytes(&self) -> u64 {
+        self.buffered.peak()
+    }
+
     /// Counts rows and bytes that a source other than the CSV loader
     /// (Parquet, PostgreSQL) handed on.
     pub fn add_rows(&self, rows: u64, bytes: u64) {
@@ -144,6 +159,7 @@ pub struct CsvOptions {
     sanitize: bool,
     threads: usize,
     chunk_bytes: usize,
+    memory_budget: Option<usize>,
     on_error: OnError,
     rejects: Option<RejectSink>,
     progress: Option<Arc<LoadProgress>>,
@@ -162,6 +178,7 @@ impl Default for CsvOptions {
             sanitize: false,
             threads: 0,
             chunk_bytes: CHUNK_BYTES,
+            memory_budget: None,
             on_error: OnError::Abort,
             rejects: None,
             progress: None,
@@ -240,6 +257,16 @@ impl CsvOptions {
         self
     }
 
+    /// Bytes of the file the loader may hold at once (chunks being read,
+    /// parsed or waiting to be handed on); chunks get smaller to fit
+    /// (down to 64 KiB; a record longer than its chunk makes that chunk
+    /// longer). Default: none, chunks of `chunk_bytes`. What storage holds
+    /// (`threads + 1` blocks being compressed) comes on top.
+    pub fn memory_budget(mut self, bytes: usize) -> Self {
+        self.memory_budget = Some(bytes);
+        self
+    }
+
     /// What to do with bad records (default: abort).
     pub fn on_error(mut self, on_error: OnError) -> Self {
         self.on_error = on_error;
@@ -264,6 +291,26 @@ impl CsvOptions {
             0 => std::thread::available_parallelism().map_or(1, usize::from),
             n => n,
         }
+    }
+
+    /// The chunk size: `chunk_bytes`, smaller under a memory budget. The
+    /// loader holds at most `in_flight` chunks read and not handed on, plus
+    /// up to two chunks' worth in the splitter's buffer, and a chunk's
+    /// batches take about as much again as its bytes while it is parsed.
+    fn effective_chunk_bytes(&self) -> usize {
+        let Some(budget) = self.memory_budget else {
+            return self.chunk_bytes;
+        };
+        let threads = self.thread_count();
+        let in_flight = if threads <= 1 { 1 } else { 2 * threads + 1 };
+        let fit = budget / (2 * in_flight + 4);
+        self.chunk_bytes.min(fit.max(MIN_BUDGET_CHUNK_BYTES))
+    }
+
+    fn buffered(&self) -> Arc<Buffered> {
+        self.progress
+            .as_ref()
+            .map_or_else(Arc::default, |p| Arc::clone(&p.buffered))
     }
 
     fn bytes_counter(&self) -> Arc<AtomicU64> {
@@ -406,9 +453,10 @@ fn open_splitter(path: &Path, options: &CsvOptions) -> Result<Splitter> {
         source,
         path.display().to_string(),
         dialect,
-        options.chunk_bytes,
+        options.effective_chunk_bytes(),
         options.bytes_counter(),
-    ))
+    )
+    .with_buffered(options.buffered()))
 }
 
 /// Infers column names and types from the whole file, in parallel.
@@ -568,6 +616,7 @@ struct CsvBatches {
     queue: VecDeque<RecordBatch>,
     rejects: Option<RejectSink>,
     progress: Option<Arc<LoadProgress>>,
+    buffered: Arc<Buffered>,
     done: bool,
 }
 
@@ -576,6 +625,8 @@ struct CsvBatches {
 struct Loaded {
     batches: Vec<RecordBatch>,
     rejects: Vec<Reject>,
+    /// The size of the chunk they come from.
+    chunk_bytes: usize,
 }
 
 impl CsvBatches {
@@ -598,6 +649,7 @@ impl CsvBatches {
             queue: VecDeque::new(),
             rejects: options.rejects.clone(),
             progress: options.progress.clone(),
+            buffered: options.buffered(),
             done: false,
         })
     }
@@ -614,6 +666,7 @@ impl CsvBatches {
                 return Ok(None);
             };
             let loaded = loaded?;
+            self.buffered.release(loaded.chunk_bytes);
             for reject in &loaded.rejects {
                 if let Some(p) = &self.progress {
                     p.rejected.fetch_add(1, Ordering::Relaxed);
@@ -663,7 +716,10 @@ type RowSpans = Vec<(u64, std::ops::Range<usize>)>;
 
 impl ChunkLoader {
     fn load(&self, chunk: &Chunk) -> Result<Loaded> {
-        let mut out = Loaded::default();
+        let mut out = Loaded {
+            chunk_bytes: chunk.bytes.len(),
+            ..Loaded::default()
+        };
         let mut builder = BatchBuilder::new(&self.columns);
         let mut rows: RowSpans = Vec::new();
         let bytes = &chunk.bytes;

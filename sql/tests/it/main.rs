@@ -1,6 +1,7 @@
 //! Integration tests of hyperctl-sql: one binary, one module per area.
 
 mod api;
+mod bulk_load;
 mod columnar;
 mod csv_corpus;
 mod csv_parallel;

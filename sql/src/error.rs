@@ -265,4 +265,5 @@ pub(crate) mod state {
     pub(crate) const WRONG_OBJECT_TYPE: &str = "42809";
     pub(crate) const UNDEFINED_OBJECT: &str = "42704";
     pub(crate) const INVALID_PRECEDING_OR_FOLLOWING: &str = "22013";
+    pub(crate) const NUMERIC_VALUE_OUT_OF_RANGE: &str = "22003";
 }

@@ -21,6 +21,7 @@
 
 mod datetime;
 mod math;
+mod regex;
 mod string;
 
 use arrow::array::ArrayRef;
@@ -85,6 +86,33 @@ pub enum ScalarFunction {
     StartsWith,
     /// `ends_with(text, suffix)`.
     EndsWith,
+    /// `bit_length(text)`: bits, INTEGER.
+    BitLength,
+    /// `ascii(text)`: the code point of the first character (0 for '').
+    Ascii,
+    /// `chr(int)`: the character of a code point (0 is an error).
+    Chr,
+    /// `initcap(text)`: each word's first letter upper case, the rest lower.
+    Initcap,
+    /// `to_hex(bigint)`: two's complement hexadecimal digits.
+    ToHex,
+    /// `quote_ident(text)`: double-quoted when it is not a plain lower-case
+    /// identifier.
+    QuoteIdent,
+    /// `quote_literal(text)`: a single-quoted literal (E'' with backslashes).
+    QuoteLiteral,
+    /// `regexp_like(text, pattern [, flags])`, the `~` operators.
+    RegexpLike,
+    /// `regexp_replace(text, pattern, replacement [, flags])`; `g` replaces
+    /// every match, `\1` names a group.
+    RegexpReplace,
+    /// `regexp_substr(text, pattern)`: the first match, or NULL.
+    RegexpSubstr,
+    /// `regexp_count(text, pattern)`: matches, INTEGER.
+    RegexpCount,
+    /// `regexp_instr(text, pattern)`: 1-based character position of the
+    /// first match, 0 when none.
+    RegexpInstr,
     /// `abs(x)`, checked for integers.
     Abs,
     /// `sign(x)`: -1, 0 or 1 in the type of `x`.
@@ -108,6 +136,33 @@ pub enum ScalarFunction {
     Ln,
     /// `log(x)` (base 10) and `log(base, x)`.
     Log,
+    /// `cbrt(x)`.
+    Cbrt,
+    /// `degrees(x)`: radians to degrees.
+    Degrees,
+    /// `radians(x)`: degrees to radians.
+    Radians,
+    /// `sin(x)`, and the other trigonometric functions below (radians).
+    Sin,
+    /// `cos(x)`.
+    Cos,
+    /// `tan(x)`.
+    Tan,
+    /// `cot(x)`.
+    Cot,
+    /// `asin(x)`, an error outside [-1, 1].
+    Asin,
+    /// `acos(x)`, an error outside [-1, 1].
+    Acos,
+    /// `atan(x)`.
+    Atan,
+    /// `atan2(y, x)`.
+    Atan2,
+    /// `pi()`.
+    Pi,
+    /// `width_bucket(x, low, high, count)`: the bucket of `x` among `count`
+    /// equal buckets from `low` to `high`; 0 below, `count + 1` above.
+    WidthBucket,
     /// `greatest(x, ...)`, ignoring NULLs.
     Greatest,
     /// `least(x, ...)`, ignoring NULLs.
@@ -132,9 +187,14 @@ impl ScalarFunction {
         match self {
             CharLength | OctetLength | Lower | Upper | Substring | Left | Right | StrPos
             | Trim(_) | Lpad | Rpad | Repeat | Reverse | Replace | SplitPart | Concat
-            | StringConcat | StartsWith | EndsWith => string::return_type(*self, args),
+            | StringConcat | StartsWith | EndsWith | BitLength | Ascii | Chr | Initcap | ToHex
+            | QuoteIdent | QuoteLiteral => string::return_type(*self, args),
+            RegexpLike | RegexpReplace | RegexpSubstr | RegexpCount | RegexpInstr => {
+                regex::return_type(*self, args)
+            }
             Abs | Sign | Ceil | Floor | Round | Trunc | Power | Sqrt | Exp | Ln | Log
-            | Greatest | Least => math::return_type(*self, args),
+            | Greatest | Least | Cbrt | Degrees | Radians | Sin | Cos | Tan | Cot | Asin | Acos
+            | Atan | Atan2 | Pi | WidthBucket => math::return_type(*self, args),
             Extract(_) | DatePart(_) | DateTrunc(_) => datetime::return_type(*self, args),
         }
     }
@@ -157,9 +217,14 @@ impl ScalarFunction {
         let out = match self {
             CharLength | OctetLength | Lower | Upper | Substring | Left | Right | StrPos
             | Trim(_) | Lpad | Rpad | Repeat | Reverse | Replace | SplitPart | Concat
-            | StringConcat | StartsWith | EndsWith => string::evaluate(*self, args)?,
+            | StringConcat | StartsWith | EndsWith | BitLength | Ascii | Chr | Initcap | ToHex
+            | QuoteIdent | QuoteLiteral => string::evaluate(*self, args)?,
+            RegexpLike | RegexpReplace | RegexpSubstr | RegexpCount | RegexpInstr => {
+                regex::evaluate(*self, args)?
+            }
             Abs | Sign | Ceil | Floor | Round | Trunc | Power | Sqrt | Exp | Ln | Log
-            | Greatest | Least => math::evaluate(*self, args)?,
+            | Greatest | Least | Cbrt | Degrees | Radians | Sin | Cos | Tan | Cot | Asin | Acos
+            | Atan | Atan2 | Pi | WidthBucket => math::evaluate(*self, args)?,
             Extract(_) | DatePart(_) | DateTrunc(_) => datetime::evaluate(*self, args)?,
         };
         if out.data_type() != &want {

@@ -194,6 +194,12 @@ impl<'a> ExprBinder<'a> {
                 pattern,
                 escape_char,
             } => self.like(x, pattern, *negated, true, escape_char.as_deref()),
+            Expr::SimilarTo {
+                negated,
+                expr: x,
+                pattern,
+                escape_char: None,
+            } => self.similar_to(x, pattern, *negated, expr.span()),
             Expr::IsDistinctFrom(a, b) => self.distinct(a, b, true),
             Expr::IsNotDistinctFrom(a, b) => self.distinct(a, b, false),
             Expr::IsTrue(e) => self.is_bool(e, true, false),
@@ -381,7 +387,12 @@ impl<'a> ExprBinder<'a> {
         }
         let l = self.bind(left)?;
         let r = self.bind(right)?;
+        let spans = (left.span(), right.span());
         let (op, kind) = match op {
+            B::PGRegexMatch | B::PGRegexIMatch | B::PGRegexNotMatch | B::PGRegexNotIMatch => {
+                return functions::regex_operator(op, l, r, spans, span);
+            }
+            B::PGExp | B::BitwiseXor => return functions::power_operator(l, r, spans, span),
             B::Plus => (BinaryOp::Add, OpKind::Arithmetic),
             B::Minus => (BinaryOp::Sub, OpKind::Arithmetic),
             B::Multiply => (BinaryOp::Mul, OpKind::Arithmetic),
@@ -426,98 +437,7 @@ impl<'a> ExprBinder<'a> {
         let Some(func) = aggregate_function(&name) else {
             return self.scalar_call(f, span);
         };
-        if f.over.is_some() || f.filter.is_some() || !f.within_group.is_empty() {
-            return Err(not_supported(
-                "window functions and aggregate FILTER/WITHIN GROUP",
-                span,
-            ));
-        }
-        let not_allowed = || {
-            SqlError::new(
-                state::GROUPING_ERROR,
-                format!("aggregate function {name} is not allowed here"),
-            )
-            .at(span)
-        };
-        if self.agg.is_none() {
-            return Err(not_allowed());
-        }
-        let distinct = matches!(
-            &f.args,
-            ast::FunctionArguments::List(l)
-                if l.duplicate_treatment == Some(ast::DuplicateTreatment::Distinct)
-        );
-        let args = aggregate_args(f, span)?;
-        let (func, arg) = match (func, args.as_slice()) {
-            (AggregateFunction::Count, [FnArg::Star]) if distinct => {
-                return Err(SqlError::new(
-                    state::SYNTAX_ERROR,
-                    "count(DISTINCT *) is not valid; name a column",
-                )
-                .at(span));
-            }
-            (AggregateFunction::Count, [FnArg::Star]) => (AggregateFunction::CountStar, None),
-            (func, [FnArg::Expr(e)]) => {
-                if contains_aggregate(e) {
-                    return Err(SqlError::new(
-                        state::GROUPING_ERROR,
-                        "aggregate function calls cannot be nested",
-                    )
-                    .at(e.span()));
-                }
-                let arg = ExprBinder {
-                    scope: self.scope,
-                    agg: None,
-                    ctx: self.ctx,
-                }
-                .bind(e)?;
-                if arg.has_placeholder() {
-                    return Err(not_supported(
-                        "a subquery or window function inside an aggregate",
-                        e.span(),
-                    ));
-                }
-                (func, Some(default_literal_type(arg)))
-            }
-            _ => {
-                return Err(SqlError::new(
-                    state::UNDEFINED_FUNCTION,
-                    format!("function {name} takes exactly one argument"),
-                )
-                .at(span));
-            }
-        };
-        let arg_type = arg.as_ref().map(|a| a.ty().to_arrow());
-        let ty = func
-            .return_type(arg_type.as_ref())
-            .map_err(|e| type_error(format!("function {name}: {e}"), span))
-            .and_then(|t| {
-                SqlType::from_arrow(&t)
-                    .map_err(|e| type_error(format!("function {name}: {e}"), span))
-            })?;
-        let bound = BoundAggregate {
-            func,
-            arg,
-            ty,
-            name: name.clone(),
-            distinct,
-        };
-        let Some(agg) = self.agg.as_deref_mut() else {
-            return Err(not_allowed());
-        };
-        check_distinct_mix(&agg.aggregates, &bound, span)?;
-        let index = match agg.aggregates.iter().position(|a| *a == bound) {
-            Some(i) => i,
-            None => {
-                agg.aggregates.push(bound);
-                agg.aggregates.len() - 1
-            }
-        };
-        Ok(BoundExpr::Column {
-            index: agg.group_by.len() + index,
-            ty,
-            nullable: func != AggregateFunction::CountStar && func != AggregateFunction::Count,
-        })
+        self.aggregate_call(func, f, &name, span)
     }
 }
 
@@ -528,7 +448,7 @@ enum OpKind {
     Logical,
 }
 
-enum FnArg<'e> {
+pub(super) enum FnArg<'e> {
     Star,
     Expr(&'e Expr),
 }
@@ -536,13 +456,16 @@ enum FnArg<'e> {
 /// DISTINCT aggregates run as two aggregations (`plan.rs`,
 /// `lower_distinct_aggregate`): all of them must share one argument, and
 /// the others must be decomposable (`avg` is not).
-fn check_distinct_mix(
+pub(super) fn check_distinct_mix(
     existing: &[BoundAggregate],
     new: &BoundAggregate,
     span: Span,
 ) -> Result<(), SqlError> {
     let all: Vec<&BoundAggregate> = existing.iter().chain(std::iter::once(new)).collect();
-    let mut distinct_args = all.iter().filter(|a| a.distinct).map(|a| &a.arg);
+    let mut distinct_args = all
+        .iter()
+        .filter(|a| a.distinct && !a.func.is_collecting())
+        .map(|a| &a.arg);
     let Some(first) = distinct_args.next() else {
         return Ok(());
     };
@@ -552,20 +475,42 @@ fn check_distinct_mix(
             span,
         ));
     }
-    if all
+    if let Some(a) = all
         .iter()
-        .any(|a| !a.distinct && a.func == AggregateFunction::Avg)
+        .find(|a| (!a.distinct || a.func.is_collecting()) && !decomposable(a.func))
     {
         return Err(not_supported(
-            "avg() together with a DISTINCT aggregate in one query",
+            &format!(
+                "{}() together with a DISTINCT aggregate in one query",
+                a.name
+            ),
+            span,
+        ));
+    }
+    if all
+        .iter()
+        .any(|a| a.distinct && !a.func.is_collecting() && a.filter.is_some())
+    {
+        return Err(not_supported(
+            "FILTER on a DISTINCT aggregate (but string_agg)",
             span,
         ));
     }
     Ok(())
 }
 
+/// Whether the function's partial results over a partition of its input
+/// aggregate with the function itself (count's with sum).
+fn decomposable(func: AggregateFunction) -> bool {
+    use AggregateFunction as F;
+    matches!(
+        func,
+        F::Count | F::CountStar | F::Sum | F::Min | F::Max | F::BoolAnd | F::BoolOr
+    )
+}
+
 /// The arguments of an aggregate call (DISTINCT allowed).
-fn aggregate_args(f: &ast::Function, span: Span) -> Result<Vec<FnArg<'_>>, SqlError> {
+pub(super) fn aggregate_args(f: &ast::Function, span: Span) -> Result<Vec<FnArg<'_>>, SqlError> {
     match &f.args {
         ast::FunctionArguments::List(list)
             if list.duplicate_treatment == Some(ast::DuplicateTreatment::Distinct) =>
@@ -583,6 +528,14 @@ fn list_args(list: &ast::FunctionArgumentList, span: Span) -> Result<Vec<FnArg<'
             span,
         ));
     }
+    plain_args(list, span)
+}
+
+/// The arguments of a list, whatever its clauses.
+pub(super) fn plain_args(
+    list: &ast::FunctionArgumentList,
+    span: Span,
+) -> Result<Vec<FnArg<'_>>, SqlError> {
     list.args
         .iter()
         .map(|a| match a {
@@ -614,6 +567,15 @@ pub(crate) fn aggregate_function(name: &str) -> Option<AggregateFunction> {
         "min" => AggregateFunction::Min,
         "max" => AggregateFunction::Max,
         "avg" => AggregateFunction::Avg,
+        "var_samp" | "variance" => AggregateFunction::VarSamp,
+        "var_pop" => AggregateFunction::VarPop,
+        "stddev_samp" | "stddev" => AggregateFunction::StddevSamp,
+        "stddev_pop" => AggregateFunction::StddevPop,
+        "bool_and" | "every" => AggregateFunction::BoolAnd,
+        "bool_or" => AggregateFunction::BoolOr,
+        "string_agg" => AggregateFunction::StringAgg,
+        "median" | "percentile_cont" => AggregateFunction::PercentileCont,
+        "percentile_disc" => AggregateFunction::PercentileDisc,
         _ => return None,
     })
 }

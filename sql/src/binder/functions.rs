@@ -96,6 +96,34 @@ fn signatures(name: &str) -> Option<(ScalarFunction, &'static [&'static [Param]]
         "ln" => (F::Ln, DOUBLE),
         "log" | "log10" => (F::Log, &[&[Double], &[Double, Double]]),
         "power" | "pow" => (F::Power, &[&[Double, Double]]),
+        "cbrt" => (F::Cbrt, DOUBLE),
+        "degrees" => (F::Degrees, DOUBLE),
+        "radians" => (F::Radians, DOUBLE),
+        "sin" => (F::Sin, DOUBLE),
+        "cos" => (F::Cos, DOUBLE),
+        "tan" => (F::Tan, DOUBLE),
+        "cot" => (F::Cot, DOUBLE),
+        "asin" => (F::Asin, DOUBLE),
+        "acos" => (F::Acos, DOUBLE),
+        "atan" => (F::Atan, DOUBLE),
+        "atan2" => (F::Atan2, &[&[Double, Double]]),
+        "pi" => (F::Pi, &[&[]]),
+        "width_bucket" => (F::WidthBucket, &[&[Double, Double, Double, Int]]),
+        "bit_length" => (F::BitLength, TEXT),
+        "ascii" => (F::Ascii, TEXT),
+        "initcap" => (F::Initcap, TEXT),
+        "quote_ident" => (F::QuoteIdent, TEXT),
+        "quote_literal" => (F::QuoteLiteral, TEXT),
+        "chr" => (F::Chr, &[&[Int]]),
+        "to_hex" => (F::ToHex, &[&[Int]]),
+        "regexp_like" => (F::RegexpLike, &[&[Text, Text], &[Text, Text, Text]]),
+        "regexp_replace" => (
+            F::RegexpReplace,
+            &[&[Text, Text, Text], &[Text, Text, Text, Text]],
+        ),
+        "regexp_substr" => (F::RegexpSubstr, TEXT2),
+        "regexp_count" => (F::RegexpCount, TEXT2),
+        "regexp_instr" => (F::RegexpInstr, TEXT2),
         _ => return None,
     })
 }
@@ -329,6 +357,45 @@ impl ExprBinder<'_> {
         })
     }
 
+    /// `x [NOT] SIMILAR TO pattern` with a constant pattern, as a regular
+    /// expression match of the whole string.
+    pub(super) fn similar_to(
+        &mut self,
+        x: &Expr,
+        pattern: &Expr,
+        negated: bool,
+        span: Span,
+    ) -> BindResult {
+        let args = self.bind_args(&[x, pattern])?;
+        let mut it = args.into_iter();
+        let (Some(x), Some(p)) = (it.next(), it.next()) else {
+            return Err(not_supported("SIMILAR TO", span));
+        };
+        let Some(text) = literal_text(&p.expr) else {
+            return Err(not_supported(
+                "SIMILAR TO with a pattern that is not a constant",
+                p.span,
+            ));
+        };
+        let regex = Arg {
+            expr: text_literal(&similar_to_regex(&text)),
+            span: p.span,
+        };
+        let sigs: &[&[Param]] = &[&[Param::Text, Param::Text]];
+        let m = resolve(
+            "SIMILAR TO",
+            ScalarFunction::RegexpLike,
+            sigs,
+            vec![x, regex],
+            span,
+        )?;
+        Ok(if negated {
+            BoundExpr::Not(Box::new(m))
+        } else {
+            m
+        })
+    }
+
     /// `a IS [NOT] DISTINCT FROM b`.
     pub(super) fn distinct(&mut self, a: &Expr, b: &Expr, distinct: bool) -> BindResult {
         let (l, r) = (self.bind(a)?, self.bind(b)?);
@@ -488,6 +555,122 @@ fn position(mut args: Vec<Arg>, span: Span) -> BindResult {
 }
 
 /// Casts the arguments to the first signature they all fit.
+/// `a ~ b`, `a ~* b`, `a !~ b`, `a !~* b`: `regexp_like`, negated for `!`.
+pub(super) fn regex_operator(
+    op: &ast::BinaryOperator,
+    l: BoundExpr,
+    r: BoundExpr,
+    spans: (Span, Span),
+    span: Span,
+) -> BindResult {
+    use ast::BinaryOperator as B;
+    let insensitive = matches!(op, B::PGRegexIMatch | B::PGRegexNotIMatch);
+    let negated = matches!(op, B::PGRegexNotMatch | B::PGRegexNotIMatch);
+    let mut args = vec![
+        Arg {
+            expr: l,
+            span: spans.0,
+        },
+        Arg {
+            expr: r,
+            span: spans.1,
+        },
+    ];
+    if insensitive {
+        args.push(Arg {
+            expr: text_literal("i"),
+            span,
+        });
+    }
+    let sigs: &[&[Param]] = &[
+        &[Param::Text, Param::Text],
+        &[Param::Text, Param::Text, Param::Text],
+    ];
+    let m = resolve(
+        &op.to_string(),
+        ScalarFunction::RegexpLike,
+        sigs,
+        args,
+        span,
+    )?;
+    Ok(if negated {
+        BoundExpr::Not(Box::new(m))
+    } else {
+        m
+    })
+}
+
+/// `a ^ b`: `power(a, b)` in DOUBLE PRECISION.
+pub(super) fn power_operator(
+    l: BoundExpr,
+    r: BoundExpr,
+    spans: (Span, Span),
+    span: Span,
+) -> BindResult {
+    let args = vec![
+        Arg {
+            expr: l,
+            span: spans.0,
+        },
+        Arg {
+            expr: r,
+            span: spans.1,
+        },
+    ];
+    let sigs: &[&[Param]] = &[&[Param::Double, Param::Double]];
+    resolve("^", ScalarFunction::Power, sigs, args, span)
+}
+
+/// A TEXT literal.
+fn text_literal(s: &str) -> BoundExpr {
+    BoundExpr::Literal {
+        value: Arc::new(StringArray::from(vec![s])),
+        ty: SqlType::Text,
+        untyped: false,
+    }
+}
+
+/// The value of a non-NULL string literal.
+fn literal_text(e: &BoundExpr) -> Option<String> {
+    match e {
+        BoundExpr::Literal { value, .. } if value.is_valid(0) => value
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .map(|s| s.value(0).to_string()),
+        _ => None,
+    }
+}
+
+/// A SIMILAR TO pattern as an anchored regular expression: `%` is `.*`,
+/// `_` is `.`, `\` escapes, regular-expression metacharacters that SQL
+/// does not give a meaning (`.`, `^`, `$`) are literal.
+fn similar_to_regex(pattern: &str) -> String {
+    let mut out = String::from("^(?:");
+    let mut chars = pattern.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '%' => out.push_str(".*"),
+            '_' => out.push('.'),
+            '\\' => match chars.next() {
+                Some(n) => out.push_str(&regex_escape(n)),
+                None => out.push_str("\\\\"),
+            },
+            '.' | '^' | '$' => out.push_str(&regex_escape(c)),
+            other => out.push(other),
+        }
+    }
+    out.push_str(")$");
+    out
+}
+
+fn regex_escape(c: char) -> String {
+    if c.is_ascii_punctuation() {
+        format!("\\{c}")
+    } else {
+        c.to_string()
+    }
+}
+
 fn resolve(
     name: &str,
     func: ScalarFunction,
@@ -890,7 +1073,9 @@ pub(super) fn children(expr: &Expr) -> Vec<&Expr> {
             target: ast::InTarget::List(list),
             ..
         } => std::iter::once(&**expr).chain(list).collect(),
-        Expr::Like { expr, pattern, .. } | Expr::ILike { expr, pattern, .. } => {
+        Expr::Like { expr, pattern, .. }
+        | Expr::ILike { expr, pattern, .. }
+        | Expr::SimilarTo { expr, pattern, .. } => {
             vec![expr, pattern]
         }
         Expr::IsDistinctFrom(a, b) | Expr::IsNotDistinctFrom(a, b) => vec![a, b],

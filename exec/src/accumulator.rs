@@ -645,7 +645,7 @@ impl Variance {
             return exact.map(Some).ok_or_else(|| overflow("variance"));
         }
         Ok(Some(match exact {
-            Some(v) => round_sqrt(v.max(0)),
+            Some(v) => ceil_sqrt(v.max(0)),
             None => {
                 // Too large for twelve digits of scale: through a double.
                 let var = num as f64 / den as f64 / 10f64.powi(2 * in_scale as i32);
@@ -653,7 +653,7 @@ impl Variance {
                 if !sd.is_finite() || sd.abs() >= 1e37 {
                     return Err(overflow("standard deviation"));
                 }
-                sd.round() as i128
+                sd.ceil() as i128
             }
         }))
     }
@@ -677,12 +677,13 @@ fn rescale_ratio(num: i128, den: i128, from: u32, to: u32) -> Option<i128> {
     }
 }
 
-/// The square root of `v >= 0`, rounded to the nearest integer.
-fn round_sqrt(v: i128) -> i128 {
+/// The square root of `v >= 0`, rounded up, as Hyper's standard deviations
+/// are (`stddev_samp` of 1, 2, 4 is 1.527526, though sqrt(7/3) is
+/// 1.5275252...).
+fn ceil_sqrt(v: i128) -> i128 {
     let v = v.unsigned_abs();
     let r = v.isqrt();
-    // (r + 0.5)^2 = r^2 + r + 0.25: round up when v - r^2 > r.
-    (if v - r * r > r { r + 1 } else { r }) as i128
+    (if r * r < v { r + 1 } else { r }) as i128
 }
 
 impl Accumulator for Variance {

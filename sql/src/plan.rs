@@ -425,7 +425,7 @@ impl BoundExpr {
 /// NULL when an argument is, and can be NULL for non-NULL arguments only in
 /// ways the argument nullability already covers (`nullif` is a CASE).
 fn func_nullable(func: ScalarFunction, args_nullable: bool) -> bool {
-    !matches!(func, ScalarFunction::Concat) && args_nullable
+    func.nullable(args_nullable)
 }
 
 /// A bound aggregate call.

@@ -94,7 +94,8 @@ pub enum ScalarFunction {
     Chr,
     /// `initcap(text)`: each word's first letter upper case, the rest lower.
     Initcap,
-    /// `to_hex(bigint)`: two's complement hexadecimal digits.
+    /// `to_hex(int)`, `to_hex(bigint)`: two's complement hexadecimal digits
+    /// of the argument's width.
     ToHex,
     /// `quote_ident(text)`: double-quoted when it is not a plain lower-case
     /// identifier.
@@ -202,9 +203,10 @@ impl ScalarFunction {
     /// Whether the function can return NULL for non-NULL arguments, or
     /// return non-NULL for NULL arguments (so a NOT NULL column in does not
     /// mean a NOT NULL value out).
-    pub(crate) fn nullable(&self, args_nullable: bool) -> bool {
+    pub fn nullable(&self, args_nullable: bool) -> bool {
         match self {
             ScalarFunction::Concat => false,
+            ScalarFunction::RegexpSubstr => true,
             _ => args_nullable,
         }
     }

@@ -33,7 +33,8 @@ pub(super) fn return_type(func: ScalarFunction, args: &[DataType]) -> Result<Dat
         SplitPart => args == [Utf8, Utf8, Int64],
         Concat => args.iter().all(|t| matches!(t, Utf8 | DataType::Null)),
         BitLength | Ascii | Initcap | QuoteIdent | QuoteLiteral => args == [Utf8],
-        Chr | ToHex => args == [Int64],
+        Chr => args == [Int64],
+        ToHex => matches!(args, [Int64 | DataType::Int32]),
         _ => false,
     };
     if !ok {
@@ -99,9 +100,16 @@ pub(super) fn evaluate(func: ScalarFunction, args: &[ArrayRef]) -> Result<ArrayR
             Ok(text(args, 0, i).map(|s| s.chars().next().map_or(0, |c| c as i32)))
         }),
         Chr => text_rows(rows, |i| int(args, 0, i).map(chr).transpose()),
-        ToHex => text_rows(rows, |i| {
-            Ok(int(args, 0, i).map(|v| format!("{:x}", v as u64)))
-        }),
+        ToHex => {
+            if let Some(a) = args[0].as_primitive_opt::<arrow::datatypes::Int32Type>() {
+                return text_rows(rows, |i| {
+                    Ok(a.is_valid(i).then(|| format!("{:x}", a.value(i) as u32)))
+                });
+            }
+            text_rows(rows, |i| {
+                Ok(int(args, 0, i).map(|v| format!("{:x}", v as u64)))
+            })
+        }
         Initcap => map_text(args, |s| Ok(initcap(s))),
         QuoteIdent => map_text(args, |s| Ok(quote_ident(s))),
         QuoteLiteral => map_text(args, |s| Ok(quote_literal(s))),

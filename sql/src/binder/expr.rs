@@ -352,6 +352,13 @@ impl<'a> ExprBinder<'a> {
     }
 
     fn unary(&mut self, op: ast::UnaryOperator, inner: &Expr, span: Span) -> BindResult {
+        // Unary minus binds tighter than `^` (`-2 ^ 2` is 4), but the
+        // parser makes it the outer operator: negate the leftmost operand.
+        if op == ast::UnaryOperator::Minus
+            && let Some(rewritten) = negate_power_base(inner)
+        {
+            return self.bind(&rewritten);
+        }
         let bound = self.bind(inner)?;
         match op {
             ast::UnaryOperator::Not => Ok(BoundExpr::Not(Box::new(coerce(
@@ -439,6 +446,28 @@ impl<'a> ExprBinder<'a> {
         };
         self.aggregate_call(func, f, &name, span)
     }
+}
+
+/// `a ^ b ^ ...` with `-` applied to `a`, or `None` when `e` is no power.
+fn negate_power_base(e: &Expr) -> Option<Expr> {
+    let Expr::BinaryOp { left, op, right } = e else {
+        return None;
+    };
+    if !matches!(
+        op,
+        ast::BinaryOperator::PGExp | ast::BinaryOperator::BitwiseXor
+    ) {
+        return None;
+    }
+    let left = negate_power_base(left).unwrap_or_else(|| Expr::UnaryOp {
+        op: ast::UnaryOperator::Minus,
+        expr: Box::new(Expr::Nested(left.clone())),
+    });
+    Some(Expr::BinaryOp {
+        left: Box::new(left),
+        op: op.clone(),
+        right: right.clone(),
+    })
 }
 
 #[derive(Debug, Clone, Copy)]

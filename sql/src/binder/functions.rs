@@ -186,9 +186,8 @@ impl ExprBinder<'_> {
     fn special_form(&mut self, name: &str, exprs: &[&Expr], span: Span) -> BindResultOpt {
         let args = match name {
             "coalesce" | "nullif" | "greatest" | "least" | "concat" | "mod" | "position"
-            | "date_part" | "date_trunc" | "current_date" | "round" | "trunc" => {
-                self.bind_args(exprs)?
-            }
+            | "date_part" | "date_trunc" | "current_date" | "round" | "trunc" | "quote_literal"
+            | "to_hex" | "chr" => self.bind_args(exprs)?,
             _ => return Ok(None),
         };
         let bound = match (name, args.len()) {
@@ -206,6 +205,19 @@ impl ExprBinder<'_> {
             ("concat", 1..) => {
                 let args = args.into_iter().map(as_text).collect::<Result<_, _>>()?;
                 function(name, ScalarFunction::Concat, args, None, span)?
+            }
+            // Any type, as its text.
+            ("quote_literal", 1) => {
+                let args = args.into_iter().map(as_text).collect::<Result<_, _>>()?;
+                function(name, ScalarFunction::QuoteLiteral, args, None, span)?
+            }
+            // The digits of the argument's width: INTEGER and SMALLINT as 32 bits.
+            ("to_hex", 1) if matches!(args[0].expr.ty(), SqlType::SmallInt | SqlType::Int) => {
+                let args = args
+                    .into_iter()
+                    .map(|a| coerce(a.expr, SqlType::Int, a.span, name))
+                    .collect::<Result<_, _>>()?;
+                function(name, ScalarFunction::ToHex, args, None, span)?
             }
             ("mod", 2) => {
                 let mut it = args.into_iter();
@@ -231,7 +243,19 @@ impl ExprBinder<'_> {
                 let (func, sigs) = signatures(name).ok_or_else(|| no_such(name, &[], span))?;
                 resolve(name, func, sigs, args, span)?
             }
-            ("round" | "trunc", _) => {
+            // One character, typed VARCHAR(1) as in Hyper.
+            ("chr", _) => {
+                let (func, sigs) = signatures(name).ok_or_else(|| no_such(name, &[], span))?;
+                match resolve(name, func, sigs, args, span)? {
+                    BoundExpr::Function { func, args, .. } => BoundExpr::Function {
+                        func,
+                        args,
+                        ty: SqlType::Varchar { max_length: 1 },
+                    },
+                    other => other,
+                }
+            }
+            ("round" | "trunc" | "to_hex", _) => {
                 let (func, sigs) = signatures(name).ok_or_else(|| no_such(name, &[], span))?;
                 resolve(name, func, sigs, args, span)?
             }

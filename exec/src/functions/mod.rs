@@ -19,6 +19,7 @@
 //! NULLs: every function returns NULL when an argument is NULL, except
 //! `concat` (skips NULLs) and `greatest`/`least` (ignore NULLs, as Hyper).
 
+mod calendar;
 mod datetime;
 mod math;
 mod regex;
@@ -174,6 +175,14 @@ pub enum ScalarFunction {
     DatePart(DateField),
     /// `date_trunc('field', x)`: the type of `x` (a timestamp).
     DateTrunc(DateField),
+    /// `make_date(year, month, day)`.
+    MakeDate,
+    /// `make_time(hour, minute, seconds)`.
+    MakeTime,
+    /// `make_timestamp(year, month, day, hour, minute, seconds)`.
+    MakeTimestamp,
+    /// `datediff('unit', a, b)`: unit boundaries from `a` to `b`, BIGINT.
+    DateDiff(DateField),
 }
 
 impl ScalarFunction {
@@ -197,6 +206,7 @@ impl ScalarFunction {
             | Greatest | Least | Cbrt | Degrees | Radians | Sin | Cos | Tan | Cot | Asin | Acos
             | Atan | Atan2 | Pi | WidthBucket => math::return_type(*self, args),
             Extract(_) | DatePart(_) | DateTrunc(_) => datetime::return_type(*self, args),
+            MakeDate | MakeTime | MakeTimestamp | DateDiff(_) => calendar::return_type(*self, args),
         }
     }
 
@@ -228,6 +238,7 @@ impl ScalarFunction {
             | Greatest | Least | Cbrt | Degrees | Radians | Sin | Cos | Tan | Cot | Asin | Acos
             | Atan | Atan2 | Pi | WidthBucket => math::evaluate(*self, args)?,
             Extract(_) | DatePart(_) | DateTrunc(_) => datetime::evaluate(*self, args)?,
+            MakeDate | MakeTime | MakeTimestamp | DateDiff(_) => calendar::evaluate(*self, args)?,
         };
         if out.data_type() != &want {
             return Err(Error::internal(format!(

@@ -65,6 +65,7 @@ fn signatures(name: &str) -> Option<(ScalarFunction, &'static [&'static [Param]]
     const NUM: &[&[Param]] = &[&[Num]];
     const DOUBLE: &[&[Param]] = &[&[Double]];
     const ROUND: &[&[Param]] = &[&[Num], &[Num, Int]];
+    const TEMPORAL: &[&[Param]] = &[&[Temporal]];
     Some(match name {
         "length" | "char_length" | "character_length" => (F::CharLength, TEXT),
         "octet_length" => (F::OctetLength, TEXT),
@@ -116,6 +117,17 @@ fn signatures(name: &str) -> Option<(ScalarFunction, &'static [&'static [Param]]
         "quote_literal" => (F::QuoteLiteral, TEXT),
         "chr" => (F::Chr, &[&[Int]]),
         "to_hex" => (F::ToHex, &[&[Int]]),
+        "year" => (F::Extract(DateField::Year), TEMPORAL),
+        "quarter" => (F::Extract(DateField::Quarter), TEMPORAL),
+        "month" => (F::Extract(DateField::Month), TEMPORAL),
+        "week" => (F::Extract(DateField::Week), TEMPORAL),
+        "day" => (F::Extract(DateField::Day), TEMPORAL),
+        "hour" => (F::Extract(DateField::Hour), TEMPORAL),
+        "minute" => (F::Extract(DateField::Minute), TEMPORAL),
+        "second" => (F::Extract(DateField::Second), TEMPORAL),
+        "make_date" => (F::MakeDate, &[&[Int, Int, Int]]),
+        "make_time" => (F::MakeTime, &[&[Int, Int, Double]]),
+        "make_timestamp" => (F::MakeTimestamp, &[&[Int, Int, Int, Int, Int, Double]]),
         "regexp_like" => (F::RegexpLike, &[&[Text, Text], &[Text, Text, Text]]),
         "regexp_replace" => (
             F::RegexpReplace,
@@ -187,7 +199,8 @@ impl ExprBinder<'_> {
         let args = match name {
             "coalesce" | "nullif" | "greatest" | "least" | "concat" | "mod" | "position"
             | "date_part" | "date_trunc" | "current_date" | "round" | "trunc" | "quote_literal"
-            | "to_hex" | "chr" => self.bind_args(exprs)?,
+            | "to_hex" | "chr" | "datediff" | "now" | "current_timestamp" | "localtimestamp"
+            | "version" => self.bind_args(exprs)?,
             _ => return Ok(None),
         };
         let bound = match (name, args.len()) {
@@ -227,6 +240,30 @@ impl ExprBinder<'_> {
                 arithmetic(BinaryOp::Mod, a.expr, b.expr, span)?
             }
             ("position", 2) => position(args, span)?,
+            ("datediff", 3) => date_field_call(name, args, span)?,
+            ("now" | "current_timestamp" | "localtimestamp", 0) => {
+                let us = self
+                    .ctx
+                    .map_or_else(super::context::system_time_us, |c| c.statement_time_us());
+                let ty = if name == "localtimestamp" {
+                    SqlType::Timestamp
+                } else {
+                    SqlType::TimestampTz
+                };
+                let tz = match ty.to_arrow() {
+                    hyperctl_exec::arrow::datatypes::DataType::Timestamp(_, tz) => tz,
+                    _ => None,
+                };
+                BoundExpr::Literal {
+                    value: Arc::new(
+                        hyperctl_exec::arrow::array::TimestampMicrosecondArray::from(vec![us])
+                            .with_timezone_opt(tz),
+                    ),
+                    ty,
+                    untyped: false,
+                }
+            }
+            ("version", 0) => text_literal(concat!("hyperctl ", env!("CARGO_PKG_VERSION"))),
             ("date_part" | "date_trunc", 2) => date_field_call(name, args, span)?,
             ("current_date", 0) => current_date(),
             ("round" | "trunc", 2) if args[0].expr.ty().is_integer() => {
@@ -985,6 +1022,7 @@ fn date_field_call(name: &str, args: Vec<Arg>, span: Span) -> BindResult {
     let (Some(field), Some(x)) = (it.next(), it.next()) else {
         return Err(no_such(name, &[], span));
     };
+    let rest: Vec<Arg> = it.collect();
     let field_name = match &field.expr {
         BoundExpr::Literal { value, .. } if field.expr.ty().is_string() => value
             .as_any()
@@ -1000,6 +1038,12 @@ fn date_field_call(name: &str, args: Vec<Arg>, span: Span) -> BindResult {
         ));
     };
     let f = DateField::parse(&field_name).ok_or_else(|| unknown_field(&field_name, field.span))?;
+    if name == "datediff" {
+        let mut args = vec![x];
+        args.extend(rest);
+        let sigs: &[&[Param]] = &[&[Param::Timestamp, Param::Timestamp]];
+        return resolve(name, ScalarFunction::DateDiff(f), sigs, args, span);
+    }
     if name == "date_part" {
         resolve(
             name,

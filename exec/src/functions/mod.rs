@@ -21,6 +21,7 @@
 
 mod calendar;
 mod datetime;
+mod interval;
 mod math;
 mod regex;
 mod string;
@@ -29,6 +30,7 @@ use arrow::array::ArrayRef;
 use arrow::datatypes::DataType;
 
 pub use datetime::DateField;
+pub use interval::{IntervalOp, parse_interval};
 
 use crate::error::{Error, Result};
 use crate::expr::Value;
@@ -183,6 +185,8 @@ pub enum ScalarFunction {
     MakeTimestamp,
     /// `datediff('unit', a, b)`: unit boundaries from `a` to `b`, BIGINT.
     DateDiff(DateField),
+    /// Arithmetic of intervals, dates, times and timestamps.
+    Interval(IntervalOp),
 }
 
 impl ScalarFunction {
@@ -207,6 +211,7 @@ impl ScalarFunction {
             | Atan | Atan2 | Pi | WidthBucket => math::return_type(*self, args),
             Extract(_) | DatePart(_) | DateTrunc(_) => datetime::return_type(*self, args),
             MakeDate | MakeTime | MakeTimestamp | DateDiff(_) => calendar::return_type(*self, args),
+            Interval(op) => interval::return_type(*op, args),
         }
     }
 
@@ -239,6 +244,7 @@ impl ScalarFunction {
             | Atan | Atan2 | Pi | WidthBucket => math::evaluate(*self, args)?,
             Extract(_) | DatePart(_) | DateTrunc(_) => datetime::evaluate(*self, args)?,
             MakeDate | MakeTime | MakeTimestamp | DateDiff(_) => calendar::evaluate(*self, args)?,
+            Interval(op) => interval::evaluate(*op, args)?,
         };
         if out.data_type() != &want {
             return Err(Error::internal(format!(

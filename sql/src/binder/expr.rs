@@ -151,6 +151,7 @@ impl<'a> ExprBinder<'a> {
                 let bound = self.bind(inner)?;
                 cast(bound, ty, inner.span())
             }
+            Expr::Interval(iv) => interval_literal(iv, expr.span()),
             Expr::TypedString(ts) => {
                 let ty = sql_type(&ts.data_type, expr.span())?;
                 let bound = literal(&ts.value.value, ts.value.span)?;
@@ -367,6 +368,15 @@ impl<'a> ExprBinder<'a> {
                 inner.span(),
                 "NOT",
             )?))),
+            ast::UnaryOperator::Minus if bound.ty() == SqlType::Interval => {
+                Ok(BoundExpr::Function {
+                    func: hyperctl_exec::ScalarFunction::Interval(
+                        hyperctl_exec::IntervalOp::Negate,
+                    ),
+                    args: vec![bound],
+                    ty: SqlType::Interval,
+                })
+            }
             ast::UnaryOperator::Minus => {
                 if !bound.ty().is_numeric() {
                     return Err(type_error(
@@ -426,6 +436,9 @@ impl<'a> ExprBinder<'a> {
                 let (l, r) = unify(l, r, left.span(), right.span(), symbol)?;
                 Ok(binary_expr(op, l, r, SqlType::Bool))
             }
+            OpKind::Arithmetic if functions::is_interval_arithmetic(op, &l, &r) => {
+                functions::interval_arithmetic(op, l, r, span)
+            }
             OpKind::Arithmetic if functions::is_date_arithmetic(op, &l, &r) => {
                 functions::date_arithmetic(op, l, r, span)
             }
@@ -446,6 +459,29 @@ impl<'a> ExprBinder<'a> {
         };
         self.aggregate_call(func, f, &name, span)
     }
+}
+
+/// `INTERVAL '1 day'`, `INTERVAL '1' DAY`.
+fn interval_literal(iv: &ast::Interval, span: Span) -> BindResult {
+    let text = match iv.value.as_ref() {
+        Expr::Value(v) => match &v.value {
+            Value::SingleQuotedString(s) => Some(s.clone()),
+            Value::Number(n, _) => Some(n.to_string()),
+            _ => None,
+        },
+        _ => None,
+    };
+    let (Some(text), None) = (text, &iv.last_field) else {
+        return Err(not_supported("this form of INTERVAL", span));
+    };
+    let unit = iv.leading_field.as_ref().map(ToString::to_string);
+    let value = hyperctl_exec::parse_interval(&text, unit.as_deref())
+        .map_err(|e| SqlError::new(state::INVALID_TEXT, e.to_string()).at(span))?;
+    Ok(BoundExpr::Literal {
+        value: Arc::new(hyperctl_exec::arrow::array::IntervalMonthDayNanoArray::from(vec![value])),
+        ty: SqlType::Interval,
+        untyped: false,
+    })
 }
 
 /// `a ^ b ^ ...` with `-` applied to `a`, or `None` when `e` is no power.

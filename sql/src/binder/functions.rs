@@ -21,7 +21,7 @@
 use std::sync::Arc;
 
 use hyperctl_exec::arrow::array::{Array, BooleanArray, Date32Array, StringArray};
-use hyperctl_exec::{BinaryOp, DateField, ScalarFunction, TrimSide};
+use hyperctl_exec::{BinaryOp, DateField, IntervalOp, ScalarFunction, TrimSide};
 use hyperctl_format::SqlType;
 use sqlparser::ast::{self, Expr, Spanned};
 use sqlparser::tokenizer::Span;
@@ -1083,6 +1083,90 @@ fn current_date() -> BoundExpr {
         ty: SqlType::Date,
         untyped: false,
     }
+}
+
+/// Whether `l op r` involves an interval, or is `date + time`, `time -
+/// time` or `timestamp - timestamp` (all bound by [`interval_arithmetic`]).
+pub(super) fn is_interval_arithmetic(op: BinaryOp, l: &BoundExpr, r: &BoundExpr) -> bool {
+    use SqlType as T;
+    let (lt, rt) = (l.ty(), r.ty());
+    let stamp = |t: T| matches!(t, T::Timestamp | T::TimestampTz);
+    lt == T::Interval
+        || rt == T::Interval
+        || (op == BinaryOp::Add && matches!((lt, rt), (T::Date, T::Time) | (T::Time, T::Date)))
+        || (op == BinaryOp::Sub && ((lt == T::Time && rt == T::Time) || (stamp(lt) && stamp(rt))))
+}
+
+/// Arithmetic with intervals (see [`is_interval_arithmetic`]); Hyper's
+/// types: `date ± interval` is a TIMESTAMP, `timestamp - timestamp` and
+/// `time - time` INTERVALs, `date + time` a TIMESTAMP.
+pub(super) fn interval_arithmetic(
+    op: BinaryOp,
+    l: BoundExpr,
+    r: BoundExpr,
+    span: Span,
+) -> BindResult {
+    use IntervalOp as I;
+    use SqlType as T;
+    let call = |op: I, args: Vec<BoundExpr>, ty: T| BoundExpr::Function {
+        func: ScalarFunction::Interval(op),
+        args,
+        ty,
+    };
+    let negate = |e: BoundExpr| call(I::Negate, vec![e], T::Interval);
+    let as_stamp = |e: BoundExpr| -> BindResult {
+        match e.ty() {
+            T::Timestamp | T::TimestampTz => Ok(e),
+            _ => cast(e, T::Timestamp, span),
+        }
+    };
+    let double = |e: BoundExpr| cast(e, T::Double, span);
+    let stamp_like = |t: T| matches!(t, T::Date | T::Timestamp | T::TimestampTz);
+    let (lt, rt) = (l.ty(), r.ty());
+    Ok(match (op, lt, rt) {
+        (BinaryOp::Add | BinaryOp::Sub, t, T::Interval) if stamp_like(t) => {
+            let l = as_stamp(l)?;
+            let ty = l.ty();
+            let r = if op == BinaryOp::Sub { negate(r) } else { r };
+            call(I::AddToTimestamp, vec![l, r], ty)
+        }
+        (BinaryOp::Add, T::Interval, t) if stamp_like(t) => {
+            let r = as_stamp(r)?;
+            let ty = r.ty();
+            call(I::AddToTimestamp, vec![r, l], ty)
+        }
+        (BinaryOp::Add | BinaryOp::Sub, T::Time, T::Interval) => {
+            let r = if op == BinaryOp::Sub { negate(r) } else { r };
+            call(I::AddToTime, vec![l, r], T::Time)
+        }
+        (BinaryOp::Add, T::Interval, T::Time) => call(I::AddToTime, vec![r, l], T::Time),
+        (BinaryOp::Add | BinaryOp::Sub, T::Interval, T::Interval) => {
+            let r = if op == BinaryOp::Sub { negate(r) } else { r };
+            call(I::Add, vec![l, r], T::Interval)
+        }
+        (BinaryOp::Mul, T::Interval, n) if n.is_numeric() => {
+            call(I::Multiply, vec![l, double(r)?], T::Interval)
+        }
+        (BinaryOp::Mul, n, T::Interval) if n.is_numeric() => {
+            call(I::Multiply, vec![r, double(l)?], T::Interval)
+        }
+        (BinaryOp::Div, T::Interval, n) if n.is_numeric() => {
+            call(I::Divide, vec![l, double(r)?], T::Interval)
+        }
+        (BinaryOp::Add, T::Date, T::Time) => call(I::DatePlusTime, vec![l, r], T::Timestamp),
+        (BinaryOp::Add, T::Time, T::Date) => call(I::DatePlusTime, vec![r, l], T::Timestamp),
+        (BinaryOp::Sub, T::Time, T::Time) => call(I::SubTimes, vec![l, r], T::Interval),
+        (BinaryOp::Sub, a, b) if a != T::Interval && b != T::Interval => {
+            let r = if a == b { r } else { cast(r, a, span)? };
+            call(I::SubTimestamps, vec![l, r], T::Interval)
+        }
+        _ => {
+            return Err(type_error(
+                format!("operator does not exist: {lt} {} {rt}", op.symbol()),
+                span,
+            ));
+        }
+    })
 }
 
 /// Whether `l op r` is date arithmetic (`date ± integer`, `date - date`).

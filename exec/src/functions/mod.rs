@@ -21,6 +21,7 @@
 
 mod calendar;
 mod datetime;
+mod format;
 mod interval;
 mod math;
 mod regex;
@@ -187,6 +188,12 @@ pub enum ScalarFunction {
     DateDiff(DateField),
     /// Arithmetic of intervals, dates, times and timestamps.
     Interval(IntervalOp),
+    /// `to_char(datetime, format)`.
+    ToChar,
+    /// `to_date(text, format)`.
+    ToDate,
+    /// `to_timestamp(text, format)`, `to_timestamp(seconds)`: TIMESTAMPTZ.
+    ToTimestamp,
 }
 
 impl ScalarFunction {
@@ -212,6 +219,7 @@ impl ScalarFunction {
             Extract(_) | DatePart(_) | DateTrunc(_) => datetime::return_type(*self, args),
             MakeDate | MakeTime | MakeTimestamp | DateDiff(_) => calendar::return_type(*self, args),
             Interval(op) => interval::return_type(*op, args),
+            ToChar | ToDate | ToTimestamp => format::return_type(*self, args),
         }
     }
 
@@ -245,6 +253,7 @@ impl ScalarFunction {
             Extract(_) | DatePart(_) | DateTrunc(_) => datetime::evaluate(*self, args)?,
             MakeDate | MakeTime | MakeTimestamp | DateDiff(_) => calendar::evaluate(*self, args)?,
             Interval(op) => interval::evaluate(*op, args)?,
+            ToChar | ToDate | ToTimestamp => format::evaluate(*self, args)?,
         };
         if out.data_type() != &want {
             return Err(Error::internal(format!(

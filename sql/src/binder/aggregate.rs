@@ -146,7 +146,7 @@ impl ExprBinder<'_> {
         };
         let order = self.call_order(f, span)?;
         let percentile = name.starts_with("percentile_");
-        if percentile != !f.within_group.is_empty() {
+        if percentile == f.within_group.is_empty() {
             return Err(SqlError::new(
                 state::WRONG_OBJECT_TYPE,
                 if percentile {
@@ -312,7 +312,7 @@ fn check_not_nested(e: &Expr) -> BindResult<()> {
 
 /// `function f(type) does not exist`, as PostgreSQL says it.
 fn wrong_types(name: &str, arg: Option<&BoundExpr>, span: Span) -> SqlError {
-    let ty = arg.map_or_else(|| "*".to_string(), |a| a.ty().to_string());
+    let ty = arg.map_or_else(|| "*".to_string(), super::functions::type_name);
     SqlError::new(
         state::UNDEFINED_FUNCTION,
         format!("function {name}({ty}) does not exist"),

@@ -837,7 +837,7 @@ fn undefined(name: &str, types: &[String], span: Span) -> SqlError {
 
 /// The type as error messages show it: lower case, `unknown` for untyped
 /// literals.
-fn type_name(e: &BoundExpr) -> String {
+pub(super) fn type_name(e: &BoundExpr) -> String {
     if e.is_untyped_literal() {
         "unknown".into()
     } else {

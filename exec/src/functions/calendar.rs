@@ -158,8 +158,8 @@ fn boundary(unit: DateField, us: i64) -> Result<i64> {
         Year => y,
         Quarter => y * 4 + i64::from((m - 1) / 3),
         Month => y * 12 + i64::from(m) - 1,
-        // 1970-01-04 was a Sunday.
-        Week => (days + 3).div_euclid(7),
+        // 1970-01-04 (day 3) was a Sunday: weeks numbered from there.
+        Week => (days + 4).div_euclid(7),
         Day | Dow | IsoDow | Doy => days,
         Hour => us.div_euclid(3600 * US_PER_SECOND),
         Minute => us.div_euclid(60 * US_PER_SECOND),
@@ -197,6 +197,12 @@ mod tests {
         assert_eq!(
             boundary(DateField::Week, sat + day).unwrap() - boundary(DateField::Week, sat).unwrap(),
             1
+        );
+        // Sunday to Monday does not.
+        let sun = sat + day;
+        assert_eq!(
+            boundary(DateField::Week, sun + day).unwrap() - boundary(DateField::Week, sun).unwrap(),
+            0
         );
         assert!(boundary(DateField::Decade, 0).is_err());
     }

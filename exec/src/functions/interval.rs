@@ -48,6 +48,19 @@ pub enum IntervalOp {
     Multiply,
     /// `interval / double`.
     Divide,
+    /// `justify_days(interval)`: 30-day runs of days become months.
+    JustifyDays,
+    /// `justify_hours(interval)`: 24-hour runs of time become days.
+    JustifyHours,
+    /// `justify_interval(interval)`: both, with the parts' signs made to
+    /// agree.
+    JustifyInterval,
+    /// `age(a, b)`: `a - b` in years, months, days and time, field by
+    /// field with borrows, as PostgreSQL.
+    Age,
+    /// `extract(epoch FROM interval)`: seconds, a year being 365.25 days
+    /// and a month 30 (DOUBLE PRECISION, as Hyper).
+    Epoch,
 }
 
 fn interval_type() -> DataType {
@@ -68,6 +81,9 @@ pub(super) fn return_type(op: IntervalOp, args: &[DataType]) -> Result<DataType>
         (Add, [a, b]) if *a == iv && *b == iv => iv,
         (Negate, [a]) if *a == iv => iv,
         (Multiply | Divide, [a, Float64]) if *a == iv => iv,
+        (JustifyDays | JustifyHours | JustifyInterval, [a]) if *a == iv => iv,
+        (Age, [Timestamp(a, x), Timestamp(b, y)]) if *a == us && *b == us && x == y => iv,
+        (Epoch, [a]) if *a == iv => Float64,
         _ => return Err(bad_args(ScalarFunction::Interval(op), args)),
     })
 }
@@ -198,6 +214,29 @@ pub(super) fn evaluate(op: IntervalOp, args: &[ArrayRef]) -> Result<ArrayRef> {
             let (m, d, us) = parts(iv(0, i));
             make(-m, -d, us.checked_neg().ok_or_else(overflow)?)
         }),
+        JustifyDays | JustifyHours | JustifyInterval => intervals(&|i| {
+            let (m, d, t) = justify(op, parts(iv(0, i)));
+            make(m, d, t)
+        }),
+        Age => intervals(&|i| {
+            let (m, d, t) = age(ts(0, i), ts(1, i));
+            make(m, d, t)
+        }),
+        Epoch => {
+            let values: Vec<Option<f64>> = (0..rows)
+                .map(|i| {
+                    valid(i).then(|| {
+                        let (m, d, t) = parts(iv(0, i));
+                        let year_s = 365.25 * 86_400.0;
+                        (m / 12) as f64 * year_s
+                            + (m % 12) as f64 * 30.0 * 86_400.0
+                            + d as f64 * 86_400.0
+                            + t as f64 / 1e6
+                    })
+                })
+                .collect();
+            Ok(Arc::new(arrow::array::Float64Array::from(values)))
+        }
         Multiply | Divide => intervals(&|i| {
             let f = args[1].as_primitive::<Float64Type>().value(i);
             if op == Divide && f == 0.0 {
@@ -206,6 +245,66 @@ pub(super) fn evaluate(op: IntervalOp, args: &[ArrayRef]) -> Result<ArrayRef> {
             scale(iv(0, i), if op == Divide { 1.0 / f } else { f })
         }),
     }
+}
+
+/// PostgreSQL's `justify_days`, `justify_hours` and `justify_interval`
+/// on (months, days, microseconds).
+fn justify(op: IntervalOp, (mut m, mut d, mut t): (i64, i64, i64)) -> (i64, i64, i64) {
+    if op != IntervalOp::JustifyDays {
+        d += t / US_PER_DAY;
+        t %= US_PER_DAY;
+    }
+    if op != IntervalOp::JustifyHours {
+        m += d / 30;
+        d %= 30;
+    }
+    if op == IntervalOp::JustifyInterval {
+        if m > 0 && (d < 0 || (d == 0 && t < 0)) {
+            d += 30;
+            m -= 1;
+        } else if m < 0 && (d > 0 || (d == 0 && t > 0)) {
+            d -= 30;
+            m += 1;
+        }
+        if d > 0 && t < 0 {
+            t += US_PER_DAY;
+            d -= 1;
+        } else if d < 0 && t > 0 {
+            t -= US_PER_DAY;
+            d += 1;
+        }
+    }
+    (m, d, t)
+}
+
+/// `age(a, b)` as (months, days, microseconds): the later minus the
+/// earlier field by field, borrowing from the next larger field (a month
+/// borrows the length of the earlier date's month), negated when `a < b`.
+fn age(a: i64, b: i64) -> (i64, i64, i64) {
+    if a < b {
+        let (m, d, t) = age(b, a);
+        return (-m, -d, -t);
+    }
+    let split = |ts: i64| {
+        let (y, m, d) = civil_from_days(ts.div_euclid(US_PER_DAY));
+        (y, i64::from(m), i64::from(d), ts.rem_euclid(US_PER_DAY), m)
+    };
+    let (y1, m1, d1, t1, _) = split(a);
+    let (y2, m2, d2, t2, month2) = split(b);
+    let (mut years, mut months, mut days, mut t) = (y1 - y2, m1 - m2, d1 - d2, t1 - t2);
+    if t < 0 {
+        t += US_PER_DAY;
+        days -= 1;
+    }
+    if days < 0 {
+        days += i64::from(days_in_month(y2, month2));
+        months -= 1;
+    }
+    if months < 0 {
+        months += 12;
+        years -= 1;
+    }
+    (years * 12 + months, days, t)
 }
 
 /// Parses an interval literal: pairs of a number and a unit (`'1 year 2
@@ -329,6 +428,24 @@ mod tests {
         );
         assert!(parse_interval("soon", None).is_err());
         assert!(parse_interval("", None).is_err());
+    }
+
+    #[test]
+    fn justify_and_age_follow_postgres() {
+        let h = 3_600_000_000;
+        assert_eq!(justify(IntervalOp::JustifyDays, (0, -35, 0)), (-1, -5, 0));
+        assert_eq!(
+            justify(IntervalOp::JustifyHours, (0, 0, 27 * h)),
+            (0, 1, 3 * h)
+        );
+        assert_eq!(
+            justify(IntervalOp::JustifyInterval, (1, 0, -h)),
+            (0, 29, 23 * h)
+        );
+        let a = days_from_civil(2024, 3, 15) * US_PER_DAY;
+        let b = days_from_civil(2023, 1, 10) * US_PER_DAY + 12 * h;
+        assert_eq!(age(a, b), (14, 4, 12 * h));
+        assert_eq!(age(b, a), (-14, -4, -12 * h));
     }
 
     #[test]

@@ -50,6 +50,8 @@ enum Param {
     Temporal,
     /// DATE, TIMESTAMP or TIMESTAMPTZ; DATE becomes TIMESTAMP.
     Timestamp,
+    /// INTERVAL.
+    Interval,
 }
 
 /// The signatures of the plain scalar functions (special forms such as
@@ -127,6 +129,10 @@ fn signatures(name: &str) -> Option<(ScalarFunction, &'static [&'static [Param]]
         "second" => (F::Extract(DateField::Second), TEMPORAL),
         "make_date" => (F::MakeDate, &[&[Int, Int, Int]]),
         "to_char" => (F::ToChar, &[&[Temporal, Text]]),
+        "age" => (F::Interval(IntervalOp::Age), &[&[Timestamp, Timestamp]]),
+        "justify_days" => (F::Interval(IntervalOp::JustifyDays), &[&[Interval]]),
+        "justify_hours" => (F::Interval(IntervalOp::JustifyHours), &[&[Interval]]),
+        "justify_interval" => (F::Interval(IntervalOp::JustifyInterval), &[&[Interval]]),
         "to_date" => (F::ToDate, TEXT2),
         "to_timestamp" => (F::ToTimestamp, &[&[Text, Text], &[Double]]),
         "make_time" => (F::MakeTime, &[&[Int, Int, Double]]),
@@ -566,6 +572,22 @@ impl ExprBinder<'_> {
         let name = field.to_string();
         let field = DateField::parse(&name).ok_or_else(|| unknown_field(&name, span))?;
         let args = self.bind_args(&[x])?;
+        if args[0].expr.ty() == SqlType::Interval {
+            if field != DateField::Epoch {
+                return Err(not_supported(
+                    &format!("extract({name} FROM interval)"),
+                    span,
+                ));
+            }
+            let arg = args.into_iter().map(|a| a.expr).collect();
+            return function(
+                "extract",
+                ScalarFunction::Interval(IntervalOp::Epoch),
+                arg,
+                None,
+                span,
+            );
+        }
         let sigs: &[&[Param]] = &[&[Param::Temporal]];
         resolve("extract", ScalarFunction::Extract(field), sigs, args, span)
     }
@@ -774,6 +796,7 @@ fn accepts(p: Param, e: &BoundExpr) -> bool {
             SqlType::Date | SqlType::Timestamp | SqlType::TimestampTz | SqlType::Time
         ),
         Param::Timestamp => matches!(t, SqlType::Date | SqlType::Timestamp | SqlType::TimestampTz),
+        Param::Interval => t == SqlType::Interval,
     }
 }
 
@@ -792,6 +815,7 @@ fn convert(p: Param, a: &Arg) -> BindResult {
         Param::Temporal | Param::Timestamp if untyped => SqlType::Timestamp,
         Param::Timestamp if t == SqlType::Date => SqlType::Timestamp,
         Param::Temporal | Param::Timestamp => t,
+        Param::Interval => SqlType::Interval,
     };
     if e.ty() == target && !untyped {
         return Ok(e);

@@ -44,6 +44,7 @@ pub(super) fn return_type(func: ScalarFunction, args: &[DataType]) -> Result<Dat
         | (Power | Log | Atan2, [Float64, Float64]) => Float64,
         (Pi, []) => Float64,
         (WidthBucket, [Float64, Float64, Float64, Int64]) => Int32,
+        (Factorial, [Int64]) => Int64,
         (Greatest | Least, [first, ..]) => {
             let t = args.iter().find(|t| **t != Null).unwrap_or(first);
             if args.iter().any(|a| a != t && *a != Null) || t.is_nested() {
@@ -64,6 +65,19 @@ pub(super) fn evaluate(func: ScalarFunction, args: &[ArrayRef]) -> Result<ArrayR
         Greatest | Least => extreme(args, func == Greatest, &out_type),
         Pi => Ok(Arc::new(Float64Array::from(vec![std::f64::consts::PI]))),
         WidthBucket => width_bucket(args),
+        Factorial => int_map::<Int64Type>(&args[0], |n| {
+            if n < 0 {
+                return Err(invalid(
+                    "factorial",
+                    "factorial of a negative number is undefined",
+                ));
+            }
+            (2..=n)
+                .try_fold(1i64, |acc, k| acc.checked_mul(k))
+                .ok_or_else(|| Error::Overflow {
+                    what: "factorial result out of range for bigint".into(),
+                })
+        }),
         Sqrt | Exp | Ln | Log | Power | Cbrt | Degrees | Radians | Sin | Cos | Tan | Cot | Asin
         | Acos | Atan | Atan2 => transcendental(func, args),
         Abs | Sign => abs_sign(func, &args[0]),

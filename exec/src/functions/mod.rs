@@ -168,6 +168,9 @@ pub enum ScalarFunction {
     /// `width_bucket(x, low, high, count)`: the bucket of `x` among `count`
     /// equal buckets from `low` to `high`; 0 below, `count + 1` above.
     WidthBucket,
+    /// `factorial(bigint)`: BIGINT; negative arguments and results past
+    /// BIGINT are errors.
+    Factorial,
     /// `greatest(x, ...)`, ignoring NULLs.
     Greatest,
     /// `least(x, ...)`, ignoring NULLs.
@@ -215,7 +218,7 @@ impl ScalarFunction {
             }
             Abs | Sign | Ceil | Floor | Round | Trunc | Power | Sqrt | Exp | Ln | Log
             | Greatest | Least | Cbrt | Degrees | Radians | Sin | Cos | Tan | Cot | Asin | Acos
-            | Atan | Atan2 | Pi | WidthBucket => math::return_type(*self, args),
+            | Atan | Atan2 | Pi | WidthBucket | Factorial => math::return_type(*self, args),
             Extract(_) | DatePart(_) | DateTrunc(_) => datetime::return_type(*self, args),
             MakeDate | MakeTime | MakeTimestamp | DateDiff(_) => calendar::return_type(*self, args),
             Interval(op) => interval::return_type(*op, args),
@@ -249,7 +252,7 @@ impl ScalarFunction {
             }
             Abs | Sign | Ceil | Floor | Round | Trunc | Power | Sqrt | Exp | Ln | Log
             | Greatest | Least | Cbrt | Degrees | Radians | Sin | Cos | Tan | Cot | Asin | Acos
-            | Atan | Atan2 | Pi | WidthBucket => math::evaluate(*self, args)?,
+            | Atan | Atan2 | Pi | WidthBucket | Factorial => math::evaluate(*self, args)?,
             Extract(_) | DatePart(_) | DateTrunc(_) => datetime::evaluate(*self, args)?,
             MakeDate | MakeTime | MakeTimestamp | DateDiff(_) => calendar::evaluate(*self, args)?,
             Interval(op) => interval::evaluate(*op, args)?,

@@ -119,6 +119,7 @@ fn signatures(name: &str) -> Option<(ScalarFunction, &'static [&'static [Param]]
         "quote_literal" => (F::QuoteLiteral, TEXT),
         "chr" => (F::Chr, &[&[Int]]),
         "to_hex" => (F::ToHex, &[&[Int]]),
+        "factorial" => (F::Factorial, &[&[Int]]),
         "year" => (F::Extract(DateField::Year), TEMPORAL),
         "quarter" => (F::Extract(DateField::Quarter), TEMPORAL),
         "month" => (F::Extract(DateField::Month), TEMPORAL),
@@ -208,8 +209,8 @@ impl ExprBinder<'_> {
         let args = match name {
             "coalesce" | "nullif" | "greatest" | "least" | "concat" | "mod" | "position"
             | "date_part" | "date_trunc" | "current_date" | "round" | "trunc" | "quote_literal"
-            | "to_hex" | "chr" | "datediff" | "now" | "current_timestamp" | "localtimestamp"
-            | "version" => self.bind_args(exprs)?,
+            | "to_hex" | "chr" | "div" | "datediff" | "now" | "current_timestamp"
+            | "localtimestamp" | "version" => self.bind_args(exprs)?,
             _ => return Ok(None),
         };
         let bound = match (name, args.len()) {
@@ -249,6 +250,32 @@ impl ExprBinder<'_> {
                 arithmetic(BinaryOp::Mod, a.expr, b.expr, span)?
             }
             ("position", 2) => position(args, span)?,
+            // Integer division, truncated: of integers in their type, of
+            // NUMERIC as NUMERIC with scale 0.
+            ("div", 2) => {
+                let mut it = args.into_iter();
+                let (Some(a), Some(b)) = (it.next(), it.next()) else {
+                    return Ok(None);
+                };
+                let both_int = a.expr.ty().is_integer() && b.expr.ty().is_integer();
+                let q = arithmetic(BinaryOp::Div, a.expr, b.expr, span)?;
+                if both_int {
+                    q
+                } else {
+                    let digits = BoundExpr::Literal {
+                        value: Arc::new(hyperctl_exec::arrow::array::Int64Array::from(vec![0i64])),
+                        ty: SqlType::BigInt,
+                        untyped: false,
+                    };
+                    let t = function(name, ScalarFunction::Trunc, vec![q, digits], None, span)?;
+                    let scale0 = match t.ty() {
+                        SqlType::Numeric { precision, .. } => SqlType::numeric(precision, 0)
+                            .map_err(|e| type_error(e.to_string(), span))?,
+                        other => other,
+                    };
+                    cast(t, scale0, span)?
+                }
+            }
             ("datediff", 3) => date_field_call(name, args, span)?,
             ("now" | "current_timestamp" | "localtimestamp", 0) => {
                 let us = self

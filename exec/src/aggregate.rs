@@ -95,8 +95,9 @@ pub struct AggregateExpr {
     /// The order in which a collecting aggregate (`string_agg`, the
     /// percentiles) sees its values; ignored by the others.
     pub order_by: Vec<SortKey>,
-    /// DISTINCT values only, for the collecting aggregates (the SQL layer
-    /// plans DISTINCT of the others as two aggregations).
+    /// DISTINCT values only. The SQL layer plans DISTINCT of the
+    /// non-collecting aggregates as two aggregations where it can, and
+    /// sets this where it cannot (DISTINCT over several arguments).
     pub distinct: bool,
     /// The constant parameter.
     pub param: AggregateParam,
@@ -323,6 +324,17 @@ impl AggregateFunction {
         distinct: bool,
     ) -> Result<Box<dyn Accumulator>> {
         let out = self.return_type(arg)?;
+        if distinct && !self.is_collecting() {
+            let arg = arg.ok_or_else(|| Error::internal(format!("{self:?} needs an argument")))?;
+            let inner = Finisher::Inner(*self);
+            return Ok(Box::new(Collect::try_new(
+                inner,
+                arg,
+                out,
+                Vec::new(),
+                true,
+            )?));
+        }
         if self.is_collecting() {
             let finisher = match (self, param) {
                 (AggregateFunction::StringAgg, AggregateParam::Separator(s)) => {

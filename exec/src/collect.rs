@@ -21,6 +21,7 @@ use arrow::datatypes::{DataType, Float64Type};
 use arrow::row::{RowConverter, Rows, SortField};
 
 use crate::accumulator::{Accumulator, argument, same_kind, target};
+use crate::aggregate::AggregateFunction;
 use crate::error::{Error, Result};
 
 /// How a group's sorted values become its result.
@@ -32,6 +33,9 @@ pub(crate) enum Finisher {
     Cont(f64),
     /// The first value whose cumulative distribution reaches this fraction.
     Disc(f64),
+    /// Fed to a fresh accumulator of this function (`count(DISTINCT x)`,
+    /// `sum(DISTINCT x)`, ... when DISTINCT is done here).
+    Inner(AggregateFunction),
 }
 
 /// A collecting aggregate (see the module docs).
@@ -198,6 +202,24 @@ impl Collect {
                     .collect();
                 Ok(Arc::new(out))
             }
+            Finisher::Inner(func) => {
+                let mut indices = Vec::new();
+                let mut of_group = Vec::new();
+                for (g, rows) in groups.iter().enumerate() {
+                    for &i in rows {
+                        indices.push(
+                            u32::try_from(i)
+                                .map_err(|_| Error::internal("too many collected rows"))?,
+                        );
+                        of_group.push(g);
+                    }
+                }
+                let picked =
+                    arrow::compute::take(values.as_ref(), &UInt32Array::from(indices), None)?;
+                let mut inner = func.accumulator(Some(values.data_type()))?;
+                inner.update(Some(&picked), &of_group, groups.len())?;
+                inner.finish(groups.len())
+            }
             Finisher::Disc(f) => {
                 let picks: UInt32Array = groups
                     .iter()
@@ -252,6 +274,10 @@ impl Accumulator for Collect {
     }
 
     fn finish(&mut self, num_groups: usize) -> Result<ArrayRef> {
+        if let (Finisher::Inner(func), true) = (&self.finisher, self.chunks.is_empty()) {
+            // No rows: what the function gives over none (count: 0).
+            return func.accumulator(Some(&self.input))?.finish(num_groups);
+        }
         if self.entries.is_empty() {
             return Ok(new_null_array(&self.out, num_groups));
         }
@@ -361,6 +387,27 @@ mod tests {
             out.as_primitive::<arrow::datatypes::Int64Type>().value(0),
             2
         );
+    }
+
+    #[test]
+    fn distinct_feeds_an_inner_accumulator() {
+        let count = || {
+            Collect::try_new(
+                Finisher::Inner(AggregateFunction::Count),
+                &DataType::Int64,
+                DataType::Int64,
+                vec![],
+                true,
+            )
+            .unwrap()
+        };
+        let input = ints(&[Some(1), Some(1), None, Some(2), Some(1)]);
+        let out = finish_one(count(), input, &[0, 0, 0, 0, 1], 3);
+        let out = out.as_primitive::<arrow::datatypes::Int64Type>();
+        assert_eq!(out.values().to_vec(), vec![2, 1, 0]);
+        // No rows at all: count is 0, not NULL.
+        let out = count().finish(2).unwrap();
+        assert_eq!(out.null_count(), 0);
     }
 
     #[test]

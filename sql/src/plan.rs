@@ -465,7 +465,8 @@ impl BoundAggregate {
         self
     }
 
-    /// The executor's aggregate (DISTINCT only where exec handles it).
+    /// The executor's aggregate, DISTINCT done by its accumulator (the
+    /// two-phase plan of `lower_distinct_aggregate` builds its own).
     pub(crate) fn to_physical(&self) -> AggregateExpr {
         AggregateExpr::new(
             self.func,
@@ -479,7 +480,7 @@ impl BoundAggregate {
                 .map(BoundSortKey::to_physical)
                 .collect(),
         )
-        .with_distinct(self.distinct && self.func.is_collecting())
+        .with_distinct(self.distinct)
         .with_param(self.param.clone())
     }
 }
@@ -729,10 +730,7 @@ impl LogicalPlan {
                 group_by,
                 aggregates,
                 columns,
-            } if aggregates
-                .iter()
-                .any(|a| a.distinct && !a.func.is_collecting()) =>
-            {
+            } if two_phase_distinct(aggregates) => {
                 lower_distinct_aggregate(input.lower(), group_by, aggregates, columns)
             }
             LogicalPlan::Aggregate {
@@ -1041,8 +1039,35 @@ impl BoundExpr {
 /// value) and computes partials of the other aggregates; the second groups
 /// by the keys, runs the DISTINCT ones over `x`, and combines the partials
 /// (a count is the sum of partial counts, a sum the sum of partial sums, min
-/// and max again min and max). The binder admits only one DISTINCT argument
-/// and no plain `avg` alongside (`binder/expr.rs`, `check_distinct_mix`).
+/// and max again min and max). Only for the aggregates that
+/// `two_phase_distinct` admits.
+/// Whether the DISTINCT aggregates can run as two aggregations
+/// (`lower_distinct_aggregate`): there is one, all of them share one
+/// argument, have no FILTER and collect nothing, and the others are
+/// decomposable (their
+/// partial results aggregate again: `count` with `sum`, not `avg`). Else
+/// the accumulators do DISTINCT themselves, keeping every value.
+fn two_phase_distinct(aggregates: &[BoundAggregate]) -> bool {
+    use AggregateFunction as F;
+    let mut distinct = aggregates.iter().filter(|a| a.distinct);
+    let Some(first) = distinct.next() else {
+        return false;
+    };
+    let decomposable = |a: &BoundAggregate| {
+        matches!(
+            a.func,
+            F::Count | F::CountStar | F::Sum | F::Min | F::Max | F::BoolAnd | F::BoolOr
+        )
+    };
+    aggregates.iter().all(|a| {
+        if a.distinct {
+            a.arg == first.arg && a.filter.is_none() && !a.func.is_collecting()
+        } else {
+            decomposable(a)
+        }
+    })
+}
+
 fn lower_distinct_aggregate(
     input: PhysicalPlan,
     group_by: &[BoundExpr],

@@ -17,8 +17,8 @@ use sqlparser::ast::{self, Expr, Spanned};
 use sqlparser::tokenizer::Span;
 
 use super::expr::{
-    ExprBinder, FnArg, aggregate_args, check_distinct_mix, coerce, contains_aggregate,
-    default_literal_type, not_supported, plain_args, type_error,
+    ExprBinder, FnArg, aggregate_args, coerce, contains_aggregate, default_literal_type,
+    not_supported, plain_args, type_error,
 };
 use super::query::sort_key;
 use super::window::constant;
@@ -91,7 +91,6 @@ impl ExprBinder<'_> {
         let Some(agg) = self.agg.as_deref_mut() else {
             return Err(not_allowed());
         };
-        check_distinct_mix(&agg.aggregates, &bound, span)?;
         let index = match agg.aggregates.iter().position(|a| *a == bound) {
             Some(i) => i,
             None => {

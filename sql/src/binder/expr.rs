@@ -518,62 +518,6 @@ pub(super) enum FnArg<'e> {
     Expr(&'e Expr),
 }
 
-/// DISTINCT aggregates run as two aggregations (`plan.rs`,
-/// `lower_distinct_aggregate`): all of them must share one argument, and
-/// the others must be decomposable (`avg` is not).
-pub(super) fn check_distinct_mix(
-    existing: &[BoundAggregate],
-    new: &BoundAggregate,
-    span: Span,
-) -> Result<(), SqlError> {
-    let all: Vec<&BoundAggregate> = existing.iter().chain(std::iter::once(new)).collect();
-    let mut distinct_args = all
-        .iter()
-        .filter(|a| a.distinct && !a.func.is_collecting())
-        .map(|a| &a.arg);
-    let Some(first) = distinct_args.next() else {
-        return Ok(());
-    };
-    if distinct_args.any(|a| a != first) {
-        return Err(not_supported(
-            "DISTINCT aggregates over different arguments in one query",
-            span,
-        ));
-    }
-    if let Some(a) = all
-        .iter()
-        .find(|a| (!a.distinct || a.func.is_collecting()) && !decomposable(a.func))
-    {
-        return Err(not_supported(
-            &format!(
-                "{}() together with a DISTINCT aggregate in one query",
-                a.name
-            ),
-            span,
-        ));
-    }
-    if all
-        .iter()
-        .any(|a| a.distinct && !a.func.is_collecting() && a.filter.is_some())
-    {
-        return Err(not_supported(
-            "FILTER on a DISTINCT aggregate (but string_agg)",
-            span,
-        ));
-    }
-    Ok(())
-}
-
-/// Whether the function's partial results over a partition of its input
-/// aggregate with the function itself (count's with sum).
-fn decomposable(func: AggregateFunction) -> bool {
-    use AggregateFunction as F;
-    matches!(
-        func,
-        F::Count | F::CountStar | F::Sum | F::Min | F::Max | F::BoolAnd | F::BoolOr
-    )
-}
-
 /// The arguments of an aggregate call (DISTINCT allowed).
 pub(super) fn aggregate_args(f: &ast::Function, span: Span) -> Result<Vec<FnArg<'_>>, SqlError> {
     match &f.args {

@@ -55,11 +55,12 @@ impl ExprBinder<'_> {
         if self.agg.is_none() {
             return Err(not_allowed());
         }
-        let distinct = matches!(
-            &f.args,
-            ast::FunctionArguments::List(l)
-                if l.duplicate_treatment == Some(ast::DuplicateTreatment::Distinct)
-        );
+        let distinct = name == "approx_count_distinct"
+            || matches!(
+                &f.args,
+                ast::FunctionArguments::List(l)
+                    if l.duplicate_treatment == Some(ast::DuplicateTreatment::Distinct)
+            );
         let call = self.bind_call(func, f, name, distinct, span)?;
         let filter = match &f.filter {
             None => None,

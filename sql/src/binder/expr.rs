@@ -571,7 +571,8 @@ fn function_args(f: &ast::Function, span: Span) -> Result<Vec<FnArg<'_>>, SqlErr
 
 pub(crate) fn aggregate_function(name: &str) -> Option<AggregateFunction> {
     Some(match name {
-        "count" => AggregateFunction::Count,
+        // Exact: the values are few enough to count.
+        "count" | "approx_count_distinct" => AggregateFunction::Count,
         "sum" => AggregateFunction::Sum,
         "min" => AggregateFunction::Min,
         "max" => AggregateFunction::Max,

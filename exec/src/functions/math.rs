@@ -45,6 +45,7 @@ pub(super) fn return_type(func: ScalarFunction, args: &[DataType]) -> Result<Dat
         (Pi, []) => Float64,
         (WidthBucket, [Float64, Float64, Float64, Int64]) => Int32,
         (Factorial, [Int64]) => Int64,
+        (Bitwise(_), [a @ (Int16 | Int32 | Int64), b]) if a == b => a.clone(),
         (Greatest | Least, [first, ..]) => {
             let t = args.iter().find(|t| **t != Null).unwrap_or(first);
             if args.iter().any(|a| a != t && *a != Null) || t.is_nested() {
@@ -65,6 +66,7 @@ pub(super) fn evaluate(func: ScalarFunction, args: &[ArrayRef]) -> Result<ArrayR
         Greatest | Least => extreme(args, func == Greatest, &out_type),
         Pi => Ok(Arc::new(Float64Array::from(vec![std::f64::consts::PI]))),
         WidthBucket => width_bucket(args),
+        Bitwise(op) => bitwise(op, args),
         Factorial => int_map::<Int64Type>(&args[0], |n| {
             if n < 0 {
                 return Err(invalid(
@@ -339,6 +341,49 @@ fn float_function(func: ScalarFunction, x: f64, y: f64, two_args: bool) -> Resul
         });
     }
     Ok(out)
+}
+
+fn bitwise(op: super::BitOp, args: &[ArrayRef]) -> Result<ArrayRef> {
+    use super::BitOp::*;
+    fn apply<T: ArrowPrimitiveType>(
+        op: super::BitOp,
+        a: &ArrayRef,
+        b: &ArrayRef,
+        f: impl Fn(super::BitOp, i64, i64) -> i64,
+    ) -> Result<ArrayRef>
+    where
+        T::Native: Into<i64> + TryFrom<i64>,
+    {
+        let (a, b) = (a.as_primitive::<T>(), b.as_primitive::<T>());
+        let out: PrimitiveArray<T> = arrow::compute::binary(a, b, |x, y| {
+            let r = f(op, x.into(), y.into());
+            // In range by construction (see `bits`).
+            T::Native::try_from(r).unwrap_or(x)
+        })?;
+        Ok(Arc::new(out))
+    }
+    let bits = match args[0].data_type() {
+        DataType::Int16 => 16,
+        DataType::Int32 => 32,
+        _ => 64,
+    };
+    // Computed in i64, then brought back to the type's width.
+    let f = move |op, x: i64, y: i64| {
+        let r = match op {
+            And => x & y,
+            Or => x | y,
+            Xor => x ^ y,
+            ShiftLeft => x.wrapping_shl(y.rem_euclid(bits) as u32),
+            ShiftRight => x.wrapping_shr(y.rem_euclid(bits) as u32),
+        };
+        // Sign-extend the low `bits` bits.
+        (r << (64 - bits)) >> (64 - bits)
+    };
+    match args[0].data_type() {
+        DataType::Int16 => apply::<Int16Type>(op, &args[0], &args[1], f),
+        DataType::Int32 => apply::<Int32Type>(op, &args[0], &args[1], f),
+        _ => apply::<Int64Type>(op, &args[0], &args[1], f),
+    }
 }
 
 /// `width_bucket(x, low, high, count)` over `Float64` bounds and an

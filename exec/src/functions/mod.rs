@@ -48,6 +48,22 @@ pub enum TrimSide {
     Trailing,
 }
 
+/// An integer bit operation of [`ScalarFunction::Bitwise`].
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum BitOp {
+    /// `a & b`.
+    And,
+    /// `a | b`.
+    Or,
+    /// `a # b`.
+    Xor,
+    /// `a << b` (the shift wraps at the type's width, as PostgreSQL).
+    ShiftLeft,
+    /// `a >> b`, arithmetic.
+    ShiftRight,
+}
+
 /// A scalar function (see the module docs for the argument types).
 #[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -168,6 +184,8 @@ pub enum ScalarFunction {
     /// `width_bucket(x, low, high, count)`: the bucket of `x` among `count`
     /// equal buckets from `low` to `high`; 0 below, `count + 1` above.
     WidthBucket,
+    /// `&`, `|`, `#`, `<<`, `>>` on integers of one type; `~x` is `x # -1`.
+    Bitwise(BitOp),
     /// `factorial(bigint)`: BIGINT; negative arguments and results past
     /// BIGINT are errors.
     Factorial,
@@ -218,7 +236,9 @@ impl ScalarFunction {
             }
             Abs | Sign | Ceil | Floor | Round | Trunc | Power | Sqrt | Exp | Ln | Log
             | Greatest | Least | Cbrt | Degrees | Radians | Sin | Cos | Tan | Cot | Asin | Acos
-            | Atan | Atan2 | Pi | WidthBucket | Factorial => math::return_type(*self, args),
+            | Atan | Atan2 | Pi | WidthBucket | Factorial | Bitwise(_) => {
+                math::return_type(*self, args)
+            }
             Extract(_) | DatePart(_) | DateTrunc(_) => datetime::return_type(*self, args),
             MakeDate | MakeTime | MakeTimestamp | DateDiff(_) => calendar::return_type(*self, args),
             Interval(op) => interval::return_type(*op, args),
@@ -252,7 +272,9 @@ impl ScalarFunction {
             }
             Abs | Sign | Ceil | Floor | Round | Trunc | Power | Sqrt | Exp | Ln | Log
             | Greatest | Least | Cbrt | Degrees | Radians | Sin | Cos | Tan | Cot | Asin | Acos
-            | Atan | Atan2 | Pi | WidthBucket | Factorial => math::evaluate(*self, args)?,
+            | Atan | Atan2 | Pi | WidthBucket | Factorial | Bitwise(_) => {
+                math::evaluate(*self, args)?
+            }
             Extract(_) | DatePart(_) | DateTrunc(_) => datetime::evaluate(*self, args)?,
             MakeDate | MakeTime | MakeTimestamp | DateDiff(_) => calendar::evaluate(*self, args)?,
             Interval(op) => interval::evaluate(*op, args)?,

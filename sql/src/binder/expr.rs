@@ -14,7 +14,7 @@ use hyperctl_exec::arrow::array::{
     StringArray, new_null_array,
 };
 use hyperctl_exec::arrow::compute::{CastOptions, cast_with_options};
-use hyperctl_exec::{AggregateFunction, BinaryOp, PhysicalExpr};
+use hyperctl_exec::{AggregateFunction, BinaryOp, BitOp, PhysicalExpr};
 use hyperctl_format::SqlType;
 use sqlparser::ast::{self, Expr, Spanned, Value};
 use sqlparser::tokenizer::Span;
@@ -387,6 +387,15 @@ impl<'a> ExprBinder<'a> {
                 Ok(BoundExpr::Negate(Box::new(bound)))
             }
             ast::UnaryOperator::Plus if bound.ty().is_numeric() => Ok(bound),
+            // ~x is x # -1.
+            ast::UnaryOperator::BitwiseNot => {
+                let minus_one = BoundExpr::Literal {
+                    value: Arc::new(Int32Array::from(vec![-1])),
+                    ty: SqlType::Int,
+                    untyped: false,
+                };
+                functions::bit_operator(BitOp::Xor, bound, minus_one, (span, span), span)
+            }
             other => Err(not_supported(&format!("operator {other}"), span)),
         }
     }
@@ -410,6 +419,15 @@ impl<'a> ExprBinder<'a> {
                 return functions::regex_operator(op, l, r, spans, span);
             }
             B::PGExp | B::BitwiseXor => return functions::power_operator(l, r, spans, span),
+            B::BitwiseAnd => return functions::bit_operator(BitOp::And, l, r, spans, span),
+            B::BitwiseOr => return functions::bit_operator(BitOp::Or, l, r, spans, span),
+            B::PGBitwiseXor => return functions::bit_operator(BitOp::Xor, l, r, spans, span),
+            B::PGBitwiseShiftLeft => {
+                return functions::bit_operator(BitOp::ShiftLeft, l, r, spans, span);
+            }
+            B::PGBitwiseShiftRight => {
+                return functions::bit_operator(BitOp::ShiftRight, l, r, spans, span);
+            }
             B::Plus => (BinaryOp::Add, OpKind::Arithmetic),
             B::Minus => (BinaryOp::Sub, OpKind::Arithmetic),
             B::Multiply => (BinaryOp::Mul, OpKind::Arithmetic),

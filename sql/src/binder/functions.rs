@@ -21,7 +21,7 @@
 use std::sync::Arc;
 
 use hyperctl_exec::arrow::array::{Array, BooleanArray, Date32Array, StringArray};
-use hyperctl_exec::{BinaryOp, DateField, IntervalOp, ScalarFunction, TrimSide};
+use hyperctl_exec::{BinaryOp, BitOp, DateField, IntervalOp, ScalarFunction, TrimSide};
 use hyperctl_format::SqlType;
 use sqlparser::ast::{self, Expr, Spanned};
 use sqlparser::tokenizer::Span;
@@ -711,6 +711,45 @@ pub(super) fn regex_operator(
     } else {
         m
     })
+}
+
+/// `a & b`, `a | b`, `a # b`, `a << b`, `a >> b` on integers, in their
+/// common type.
+pub(super) fn bit_operator(
+    op: BitOp,
+    l: BoundExpr,
+    r: BoundExpr,
+    spans: (Span, Span),
+    span: Span,
+) -> BindResult {
+    let symbol = match op {
+        BitOp::And => "&",
+        BitOp::Or => "|",
+        BitOp::Xor => "#",
+        BitOp::ShiftLeft => "<<",
+        _ => ">>",
+    };
+    let int = |e: &BoundExpr| e.ty().is_integer() || e.is_untyped_literal();
+    if !int(&l) || !int(&r) {
+        return Err(SqlError::new(
+            state::UNDEFINED_FUNCTION,
+            format!(
+                "operator does not exist: {} {symbol} {}",
+                type_name(&l),
+                type_name(&r)
+            ),
+        )
+        .at(span));
+    }
+    let (l, r) = unify(l, r, spans.0, spans.1, symbol)?;
+    let ty = l.ty();
+    function(
+        symbol,
+        ScalarFunction::Bitwise(op),
+        vec![l, r],
+        Some(ty),
+        span,
+    )
 }
 
 /// `a ^ b`: `power(a, b)` in DOUBLE PRECISION.

@@ -17,6 +17,8 @@ use arrow::row::{OwnedRow, RowConverter, SortField};
 use crate::error::{Error, Result};
 use crate::kernels::aggregate::Aggregates;
 
+pub(crate) use crate::collect::{Collect, Finisher};
+
 /// Per-group state of one aggregate.
 pub(crate) trait Accumulator: Send + std::fmt::Debug {
     /// Adds row `i` of `values` to group `groups[i]` (`values` is `None` for
@@ -49,7 +51,7 @@ pub(crate) trait Accumulator: Send + std::fmt::Debug {
 }
 
 /// `other` as the concrete type of the accumulator merging it.
-fn same_kind<T: 'static>(other: &mut dyn Accumulator) -> Result<&mut T> {
+pub(crate) fn same_kind<T: 'static>(other: &mut dyn Accumulator) -> Result<&mut T> {
     other
         .as_any_mut()
         .downcast_mut::<T>()
@@ -57,7 +59,7 @@ fn same_kind<T: 'static>(other: &mut dyn Accumulator) -> Result<&mut T> {
 }
 
 /// `groups[g]`, or [`Error::Internal`].
-fn target(groups: &[usize], g: usize, num_groups: usize) -> Result<usize> {
+pub(crate) fn target(groups: &[usize], g: usize, num_groups: usize) -> Result<usize> {
     groups
         .get(g)
         .copied()
@@ -71,7 +73,7 @@ fn valid_count(len: usize, nulls: Option<&NullBuffer>) -> i64 {
 }
 
 /// The values and validity of an aggregate argument, checked against `groups`.
-fn argument<'a>(
+pub(crate) fn argument<'a>(
     values: Option<&'a ArrayRef>,
     groups: &[usize],
 ) -> Result<(&'a ArrayRef, Option<NullBuffer>)> {
@@ -87,7 +89,7 @@ fn argument<'a>(
     Ok((values, values.logical_nulls()))
 }
 
-fn is_valid(nulls: &Option<NullBuffer>, i: usize) -> bool {
+pub(crate) fn is_valid(nulls: &Option<NullBuffer>, i: usize) -> bool {
     nulls.as_ref().is_none_or(|n| n.is_valid(i))
 }
 
@@ -266,7 +268,7 @@ impl SumAvg {
     }
 }
 
-fn overflow(what: &str) -> Error {
+pub(crate) fn overflow(what: &str) -> Error {
     Error::Overflow {
         what: what.to_string(),
     }
@@ -530,6 +532,339 @@ impl Accumulator for MinMax {
             .map(|r| r.row().data().len())
             .sum();
         self.best.capacity() * 32 + rows
+    }
+
+    fn as_any_mut(&mut self) -> &mut dyn std::any::Any {
+        self
+    }
+}
+
+/// The variances and standard deviations. Integers and decimals keep exact
+/// sums of values and of squares (`i128`, checked); floats keep Welford's
+/// running mean and sum of squared deviations.
+#[derive(Debug)]
+pub(crate) struct Variance {
+    kind: NumKind,
+    /// Divide by `n - 1` (else `n`).
+    sample: bool,
+    /// The square root (a standard deviation).
+    root: bool,
+    counts: Vec<i64>,
+    /// Exact kinds: sums and sums of squares (at twice the input scale).
+    sums: Vec<i128>,
+    squares: Vec<i128>,
+    /// Floats: means and sums of squared deviations.
+    means: Vec<f64>,
+    m2: Vec<f64>,
+}
+
+/// Output scale of the exact variances (`NUMERIC(38,6)`).
+const VARIANCE_SCALE: u32 = 6;
+
+impl Variance {
+    pub(crate) fn new(kind: NumKind, sample: bool, root: bool) -> Self {
+        Variance {
+            kind,
+            sample,
+            root,
+            counts: Vec::new(),
+            sums: Vec::new(),
+            squares: Vec::new(),
+            means: Vec::new(),
+            m2: Vec::new(),
+        }
+    }
+
+    fn resize(&mut self, num_groups: usize) {
+        self.counts.resize(num_groups, 0);
+        if self.kind == NumKind::Float {
+            self.means.resize(num_groups, 0.0);
+            self.m2.resize(num_groups, 0.0);
+        } else {
+            self.sums.resize(num_groups, 0);
+            self.squares.resize(num_groups, 0);
+        }
+    }
+
+    fn add_exact(&mut self, g: usize, v: i128) -> Result<()> {
+        let square = v.checked_mul(v).ok_or_else(|| overflow("variance"))?;
+        self.sums[g] = self.sums[g]
+            .checked_add(v)
+            .ok_or_else(|| overflow("variance"))?;
+        self.squares[g] = self.squares[g]
+            .checked_add(square)
+            .ok_or_else(|| overflow("variance"))?;
+        self.counts[g] += 1;
+        Ok(())
+    }
+
+    /// Chan et al.'s combination of two Welford states into group `g`.
+    fn add_float(&mut self, g: usize, n: i64, mean: f64, m2: f64) {
+        let (na, nb) = (self.counts[g] as f64, n as f64);
+        let total = na + nb;
+        if n == 0 {
+            return;
+        }
+        let delta = mean - self.means[g];
+        self.means[g] += delta * nb / total;
+        self.m2[g] += m2 + delta * delta * na * nb / total;
+        self.counts[g] += n;
+    }
+
+    /// The divisor, or `None` when the result is NULL.
+    fn divisor(&self, n: i64) -> Option<i64> {
+        match (self.sample, n) {
+            (_, 0) | (true, 1) => None,
+            (true, n) => Some(n - 1),
+            (false, n) => Some(n),
+        }
+    }
+
+    /// Group `g`'s exact result at scale 6.
+    fn finish_exact(&self, g: usize, in_scale: u32) -> Result<Option<i128>> {
+        let n = self.counts[g];
+        let Some(d) = self.divisor(n) else {
+            return Ok(None);
+        };
+        let n = i128::from(n);
+        // var = (n * Q - S^2) / (n * d), at scale 2 * in_scale.
+        let num = n
+            .checked_mul(self.squares[g])
+            .and_then(|nq| nq.checked_sub(self.sums[g].checked_mul(self.sums[g])?))
+            .ok_or_else(|| overflow("variance"))?;
+        let den = n
+            .checked_mul(i128::from(d))
+            .ok_or_else(|| overflow("variance"))?;
+        let out_scale = if self.root {
+            2 * VARIANCE_SCALE
+        } else {
+            VARIANCE_SCALE
+        };
+        let exact = rescale_ratio(num, den, 2 * in_scale, out_scale);
+        if !self.root {
+            return exact.map(Some).ok_or_else(|| overflow("variance"));
+        }
+        Ok(Some(match exact {
+            Some(v) => ceil_sqrt(v.max(0)),
+            None => {
+                // Too large for twelve digits of scale: through a double.
+                let var = num as f64 / den as f64 / 10f64.powi(2 * in_scale as i32);
+                let sd = var.max(0.0).sqrt() * 10f64.powi(VARIANCE_SCALE as i32);
+                if !sd.is_finite() || sd.abs() >= 1e37 {
+                    return Err(overflow("standard deviation"));
+                }
+                sd.ceil() as i128
+            }
+        }))
+    }
+
+    fn finish_float(&self, g: usize) -> Option<f64> {
+        let d = self.divisor(self.counts[g])?;
+        let var = self.m2[g] / d as f64;
+        Some(if self.root { var.sqrt() } else { var })
+    }
+}
+
+/// `num / den` (scale `from`) at scale `to`, rounded half away from zero;
+/// `None` on overflow.
+fn rescale_ratio(num: i128, den: i128, from: u32, to: u32) -> Option<i128> {
+    if to >= from {
+        let num = num.checked_mul(10i128.checked_pow(to - from)?)?;
+        Some(div_round_half_away(num, den))
+    } else {
+        let den = den.checked_mul(10i128.checked_pow(from - to)?)?;
+        Some(div_round_half_away(num, den))
+    }
+}
+
+/// The square root of `v >= 0`, rounded up, as Hyper's standard deviations
+/// are (`stddev_samp` of 1, 2, 4 is 1.527526, though sqrt(7/3) is
+/// 1.5275252...).
+fn ceil_sqrt(v: i128) -> i128 {
+    let v = v.unsigned_abs();
+    let r = v.isqrt();
+    (if r * r < v { r + 1 } else { r }) as i128
+}
+
+impl Accumulator for Variance {
+    fn update(
+        &mut self,
+        values: Option<&ArrayRef>,
+        groups: &[usize],
+        num_groups: usize,
+    ) -> Result<()> {
+        let (values, _) = argument(values, groups)?;
+        self.resize(num_groups);
+        match self.kind {
+            NumKind::Int => {
+                let v = crate::cast::cast(values, &DataType::Int64)?;
+                let v = v
+                    .as_primitive_opt::<Int64Type>()
+                    .ok_or_else(|| Error::internal("variance of non-integer"))?;
+                for (x, &g) in v.iter().zip(groups) {
+                    if let Some(x) = x {
+                        self.add_exact(g, i128::from(x))?;
+                    }
+                }
+            }
+            NumKind::Decimal { .. } => {
+                let v = values.as_primitive_opt::<Decimal128Type>().ok_or_else(|| {
+                    Error::internal(format!("decimal variance of {}", values.data_type()))
+                })?;
+                for (x, &g) in v.iter().zip(groups) {
+                    if let Some(x) = x {
+                        self.add_exact(g, x)?;
+                    }
+                }
+            }
+            NumKind::Float => {
+                let v = crate::cast::cast(values, &DataType::Float64)?;
+                let v = v
+                    .as_primitive_opt::<Float64Type>()
+                    .ok_or_else(|| Error::internal("variance of non-float"))?;
+                for (x, &g) in v.iter().zip(groups) {
+                    if let Some(x) = x {
+                        self.add_float(g, 1, x, 0.0);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self, num_groups: usize) -> Result<ArrayRef> {
+        self.resize(num_groups);
+        let in_scale = match self.kind {
+            NumKind::Float => {
+                let out: Float64Array = (0..num_groups).map(|g| self.finish_float(g)).collect();
+                return Ok(Arc::new(out));
+            }
+            NumKind::Int => 0,
+            NumKind::Decimal { scale } => u32::try_from(scale).unwrap_or(0),
+        };
+        let values: Vec<Option<i128>> = (0..num_groups)
+            .map(|g| self.finish_exact(g, in_scale))
+            .collect::<Result<_>>()?;
+        for v in values.iter().flatten() {
+            Decimal128Type::validate_decimal_precision(*v, 38, VARIANCE_SCALE as i8)
+                .map_err(|_| overflow("variance"))?;
+        }
+        Ok(Arc::new(
+            Decimal128Array::from(values).with_precision_and_scale(38, VARIANCE_SCALE as i8)?,
+        ))
+    }
+
+    fn merge(
+        &mut self,
+        other: &mut dyn Accumulator,
+        groups: &[usize],
+        num_groups: usize,
+    ) -> Result<()> {
+        let other = same_kind::<Variance>(other)?;
+        if other.kind != self.kind {
+            return Err(Error::internal("merging variances of different kinds"));
+        }
+        self.resize(num_groups);
+        for (g, &n) in other.counts.iter().enumerate() {
+            let t = target(groups, g, num_groups)?;
+            if self.kind == NumKind::Float {
+                self.add_float(t, n, other.means[g], other.m2[g]);
+                continue;
+            }
+            self.sums[t] = self.sums[t]
+                .checked_add(other.sums[g])
+                .ok_or_else(|| overflow("variance"))?;
+            self.squares[t] = self.squares[t]
+                .checked_add(other.squares[g])
+                .ok_or_else(|| overflow("variance"))?;
+            self.counts[t] += n;
+        }
+        Ok(())
+    }
+
+    fn size_bytes(&self) -> usize {
+        self.counts.capacity() * 8
+            + (self.sums.capacity() + self.squares.capacity()) * 16
+            + (self.means.capacity() + self.m2.capacity()) * 8
+    }
+
+    fn as_any_mut(&mut self) -> &mut dyn std::any::Any {
+        self
+    }
+}
+
+/// `bool_and(x)` / `every(x)` and `bool_or(x)`.
+#[derive(Debug)]
+pub(crate) struct BoolAndOr {
+    and: bool,
+    /// Per group: no value yet, or the result so far.
+    state: Vec<Option<bool>>,
+}
+
+impl BoolAndOr {
+    pub(crate) fn new(and: bool) -> Self {
+        BoolAndOr {
+            and,
+            state: Vec::new(),
+        }
+    }
+
+    fn add(&mut self, g: usize, v: bool) {
+        let s = &mut self.state[g];
+        *s = Some(match *s {
+            None => v,
+            Some(x) if self.and => x && v,
+            Some(x) => x || v,
+        });
+    }
+}
+
+impl Accumulator for BoolAndOr {
+    fn update(
+        &mut self,
+        values: Option<&ArrayRef>,
+        groups: &[usize],
+        num_groups: usize,
+    ) -> Result<()> {
+        let (values, _) = argument(values, groups)?;
+        let v = values
+            .as_boolean_opt()
+            .ok_or_else(|| Error::internal(format!("bool_and/or of {}", values.data_type())))?;
+        self.state.resize(num_groups, None);
+        for (x, &g) in v.iter().zip(groups) {
+            if let Some(x) = x {
+                self.add(g, x);
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self, num_groups: usize) -> Result<ArrayRef> {
+        self.state.resize(num_groups, None);
+        Ok(Arc::new(arrow::array::BooleanArray::from(
+            self.state.clone(),
+        )))
+    }
+
+    fn merge(
+        &mut self,
+        other: &mut dyn Accumulator,
+        groups: &[usize],
+        num_groups: usize,
+    ) -> Result<()> {
+        let other = same_kind::<BoolAndOr>(other)?;
+        self.state.resize(num_groups, None);
+        for (g, s) in other.state.iter().enumerate() {
+            let t = target(groups, g, num_groups)?;
+            if let Some(v) = *s {
+                self.add(t, v);
+            }
+        }
+        Ok(())
+    }
+
+    fn size_bytes(&self) -> usize {
+        self.state.capacity()
     }
 
     fn as_any_mut(&mut self) -> &mut dyn std::any::Any {

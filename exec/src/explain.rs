@@ -518,11 +518,11 @@ mod tests {
         PhysicalPlan::HashAggregate {
             input: Box::new(filter),
             group_by: vec![(PhysicalExpr::Column { index: 0 }, "k".into())],
-            aggregates: vec![AggregateExpr {
-                func: AggregateFunction::Sum,
-                arg: Some(PhysicalExpr::Column { index: 1 }),
-                name: "s".into(),
-            }],
+            aggregates: vec![AggregateExpr::new(
+                AggregateFunction::Sum,
+                Some(PhysicalExpr::Column { index: 1 }),
+                "s",
+            )],
         }
     }
 

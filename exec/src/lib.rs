@@ -59,12 +59,12 @@
 //!     input: Box::new(filter),
 //!     group_by: vec![(PhysicalExpr::Column { index: 0 }, "k".into())],
 //!     aggregates: vec![
-//!         AggregateExpr { func: AggregateFunction::CountStar, arg: None, name: "n".into() },
-//!         AggregateExpr {
-//!             func: AggregateFunction::Sum,
-//!             arg: Some(PhysicalExpr::Column { index: 1 }),
-//!             name: "s".into(),
-//!         },
+//!         AggregateExpr::new(AggregateFunction::CountStar, None, "n"),
+//!         AggregateExpr::new(
+//!             AggregateFunction::Sum,
+//!             Some(PhysicalExpr::Column { index: 1 }),
+//!             "s",
+//!         ),
 //!     ],
 //! };
 //!
@@ -83,6 +83,7 @@ mod aggregate;
 mod bench;
 mod binary;
 mod cast;
+mod collect;
 mod conditional;
 mod error;
 mod explain;
@@ -98,7 +99,7 @@ mod source;
 #[cfg(test)]
 mod test_util;
 
-pub use aggregate::{AggregateExpr, AggregateFunction};
+pub use aggregate::{AggregateExpr, AggregateFunction, AggregateParam};
 pub use arrow;
 #[cfg(feature = "bench")]
 #[doc(hidden)]
@@ -107,7 +108,7 @@ pub use cast::cast as cast_array;
 pub use error::{Error, Result};
 pub use explain::{Profile, collect_profiled, explain};
 pub use expr::{BinaryOp, PhysicalExpr};
-pub use functions::{DateField, ScalarFunction, TrimSide};
+pub use functions::{BitOp, DateField, IntervalOp, ScalarFunction, TrimSide, parse_interval};
 pub use operators::recursive::WorkTable;
 pub use operators::set_ops::SetOpKind;
 pub use operators::window::{FrameBound, FrameUnits, WindowExpr, WindowFrame, WindowFunction};

@@ -887,7 +887,7 @@ fn prune(plan: LogicalPlan, need: &[bool]) -> (LogicalPlan, Vec<Option<usize>>) 
             group_by.iter().for_each(|e| mark(e, &mut input_need));
             aggregates
                 .iter()
-                .filter_map(|a| a.arg.as_ref())
+                .flat_map(crate::plan::BoundAggregate::exprs)
                 .for_each(|e| mark(e, &mut input_need));
             let (input, m) = prune(*input, &input_need);
             let n = columns.len();
@@ -896,10 +896,7 @@ fn prune(plan: LogicalPlan, need: &[bool]) -> (LogicalPlan, Vec<Option<usize>>) 
                 group_by: group_by.iter().map(|e| remap(e, &m)).collect(),
                 aggregates: aggregates
                     .into_iter()
-                    .map(|mut a| {
-                        a.arg = a.arg.as_ref().map(|e| remap(e, &m));
-                        a
-                    })
+                    .map(|a| a.map_exprs(&mut |e| remap(e, &m)))
                     .collect(),
                 columns,
             };

@@ -9,9 +9,9 @@ use std::sync::Arc;
 use hyperctl_exec::arrow::array::ArrayRef;
 use hyperctl_exec::arrow::datatypes::{Schema, SchemaRef};
 use hyperctl_exec::{
-    AggregateExpr, AggregateFunction, BatchStream, BinaryOp, JoinType, PhysicalExpr, PhysicalPlan,
-    ScalarFunction, ScanSource, SetOpKind, SortKey, WindowExpr, WindowFrame, WindowFunction,
-    WorkTable,
+    AggregateExpr, AggregateFunction, AggregateParam, BatchStream, BinaryOp, JoinType,
+    PhysicalExpr, PhysicalPlan, ScalarFunction, ScanSource, SetOpKind, SortKey, WindowExpr,
+    WindowFrame, WindowFunction, WorkTable,
 };
 use hyperctl_format::SqlType;
 use hyperctl_storage::TableHandle;
@@ -425,7 +425,7 @@ impl BoundExpr {
 /// NULL when an argument is, and can be NULL for non-NULL arguments only in
 /// ways the argument nullability already covers (`nullif` is a CASE).
 fn func_nullable(func: ScalarFunction, args_nullable: bool) -> bool {
-    !matches!(func, ScalarFunction::Concat) && args_nullable
+    func.nullable(args_nullable)
 }
 
 /// A bound aggregate call.
@@ -437,6 +437,52 @@ pub(crate) struct BoundAggregate {
     pub(crate) name: String,
     /// `f(DISTINCT x)`.
     pub(crate) distinct: bool,
+    /// `FILTER (WHERE ...)`, over the aggregate's input.
+    pub(crate) filter: Option<BoundExpr>,
+    /// The order of a collecting aggregate's values (`string_agg(x, ','
+    /// ORDER BY y)`, `WITHIN GROUP (ORDER BY x)`).
+    pub(crate) order_by: Vec<BoundSortKey>,
+    /// The constant parameter (separator, fraction).
+    pub(crate) param: AggregateParam,
+}
+
+impl BoundAggregate {
+    /// Every expression over the aggregate's input: argument, filter, keys.
+    pub(crate) fn exprs(&self) -> impl Iterator<Item = &BoundExpr> {
+        self.arg
+            .iter()
+            .chain(&self.filter)
+            .chain(self.order_by.iter().map(|k| &k.expr))
+    }
+
+    /// Rewrites every expression over the aggregate's input.
+    pub(crate) fn map_exprs(mut self, f: &mut dyn FnMut(&BoundExpr) -> BoundExpr) -> Self {
+        self.arg = self.arg.as_ref().map(&mut *f);
+        self.filter = self.filter.as_ref().map(&mut *f);
+        for k in &mut self.order_by {
+            k.expr = f(&k.expr);
+        }
+        self
+    }
+
+    /// The executor's aggregate, DISTINCT done by its accumulator (the
+    /// two-phase plan of `lower_distinct_aggregate` builds its own).
+    pub(crate) fn to_physical(&self) -> AggregateExpr {
+        AggregateExpr::new(
+            self.func,
+            self.arg.as_ref().map(BoundExpr::to_physical),
+            self.name.clone(),
+        )
+        .with_filter(self.filter.as_ref().map(BoundExpr::to_physical))
+        .with_order_by(
+            self.order_by
+                .iter()
+                .map(BoundSortKey::to_physical)
+                .collect(),
+        )
+        .with_distinct(self.distinct)
+        .with_param(self.param.clone())
+    }
 }
 
 /// A bound window function call.
@@ -693,7 +739,7 @@ impl LogicalPlan {
                 group_by,
                 aggregates,
                 columns,
-            } if aggregates.iter().any(|a| a.distinct) => {
+            } if two_phase_distinct(aggregates) => {
                 lower_distinct_aggregate(input.lower(), group_by, aggregates, columns)
             }
             LogicalPlan::Aggregate {
@@ -708,14 +754,7 @@ impl LogicalPlan {
                     .zip(columns)
                     .map(|(e, c)| (e.to_physical(), c.name.clone()))
                     .collect(),
-                aggregates: aggregates
-                    .iter()
-                    .map(|a| AggregateExpr {
-                        func: a.func,
-                        arg: a.arg.as_ref().map(BoundExpr::to_physical),
-                        name: a.name.clone(),
-                    })
-                    .collect(),
+                aggregates: aggregates.iter().map(BoundAggregate::to_physical).collect(),
             },
             LogicalPlan::Sort { input, keys } => PhysicalPlan::Sort {
                 input: Box::new(input.lower()),
@@ -814,7 +853,7 @@ impl LogicalPlan {
                 group_by.iter().for_each(&mut *f);
                 aggregates
                     .iter()
-                    .filter_map(|a| a.arg.as_ref())
+                    .flat_map(BoundAggregate::exprs)
                     .for_each(&mut *f);
             }
             LogicalPlan::Sort { keys, .. } => keys.iter().for_each(|k| f(&k.expr)),
@@ -1015,8 +1054,35 @@ impl BoundExpr {
 /// value) and computes partials of the other aggregates; the second groups
 /// by the keys, runs the DISTINCT ones over `x`, and combines the partials
 /// (a count is the sum of partial counts, a sum the sum of partial sums, min
-/// and max again min and max). The binder admits only one DISTINCT argument
-/// and no plain `avg` alongside (`binder/expr.rs`, `check_distinct_mix`).
+/// and max again min and max). Only for the aggregates that
+/// `two_phase_distinct` admits.
+/// Whether the DISTINCT aggregates can run as two aggregations
+/// (`lower_distinct_aggregate`): there is one, all of them share one
+/// argument, have no FILTER and collect nothing, and the others are
+/// decomposable (their
+/// partial results aggregate again: `count` with `sum`, not `avg`). Else
+/// the accumulators do DISTINCT themselves, keeping every value.
+fn two_phase_distinct(aggregates: &[BoundAggregate]) -> bool {
+    use AggregateFunction as F;
+    let mut distinct = aggregates.iter().filter(|a| a.distinct);
+    let Some(first) = distinct.next() else {
+        return false;
+    };
+    let decomposable = |a: &BoundAggregate| {
+        matches!(
+            a.func,
+            F::Count | F::CountStar | F::Sum | F::Min | F::Max | F::BoolAnd | F::BoolOr
+        )
+    };
+    aggregates.iter().all(|a| {
+        if a.distinct {
+            a.arg == first.arg && a.filter.is_none() && !a.func.is_collecting()
+        } else {
+            decomposable(a)
+        }
+    })
+}
+
 fn lower_distinct_aggregate(
     input: PhysicalPlan,
     group_by: &[BoundExpr],
@@ -1027,7 +1093,7 @@ fn lower_distinct_aggregate(
     let k = group_by.len();
     let distinct_arg = aggregates
         .iter()
-        .find(|a| a.distinct)
+        .find(|a| a.distinct && !a.func.is_collecting())
         .and_then(|a| a.arg.as_ref())
         .map(BoundExpr::to_physical);
     let mut first_keys: Vec<(PhysicalExpr, String)> = group_by
@@ -1045,28 +1111,18 @@ fn lower_distinct_aggregate(
     for (i, a) in aggregates.iter().enumerate() {
         let name = format!("#a{i}");
         if a.distinct {
-            second.push(AggregateExpr {
-                func: a.func,
-                arg: col(k),
-                name,
-            });
+            second.push(AggregateExpr::new(a.func, col(k), name));
             continue;
         }
         let partial = k + 1 + partials.len();
-        partials.push(AggregateExpr {
-            func: a.func,
-            arg: a.arg.as_ref().map(BoundExpr::to_physical),
-            name: format!("#p{i}"),
-        });
+        let mut p = a.to_physical();
+        p.name = format!("#p{i}");
+        partials.push(p);
         let func = match a.func {
             F::Count | F::CountStar => F::Sum,
             other => other,
         };
-        second.push(AggregateExpr {
-            func,
-            arg: col(partial),
-            name,
-        });
+        second.push(AggregateExpr::new(func, col(partial), name));
     }
     let first = PhysicalPlan::HashAggregate {
         input: Box::new(input),

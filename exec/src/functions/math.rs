@@ -36,7 +36,16 @@ pub(super) fn return_type(func: ScalarFunction, args: &[DataType]) -> Result<Dat
         (Round, [Decimal128(p, s), Int64]) => Decimal128((*p + 1).min(38), *s),
         (Trunc, [t @ (Decimal128(..) | Float64), Int64]) => t.clone(),
         (Round, [Float64, Int64]) => Float64,
-        (Sqrt | Exp | Ln | Log, [Float64]) | (Power | Log, [Float64, Float64]) => Float64,
+        (
+            Sqrt | Exp | Ln | Log | Cbrt | Degrees | Radians | Sin | Cos | Tan | Cot | Asin | Acos
+            | Atan,
+            [Float64],
+        )
+        | (Power | Log | Atan2, [Float64, Float64]) => Float64,
+        (Pi, []) => Float64,
+        (WidthBucket, [Float64, Float64, Float64, Int64]) => Int32,
+        (Factorial, [Int64]) => Int64,
+        (Bitwise(_), [a @ (Int16 | Int32 | Int64), b]) if a == b => a.clone(),
         (Greatest | Least, [first, ..]) => {
             let t = args.iter().find(|t| **t != Null).unwrap_or(first);
             if args.iter().any(|a| a != t && *a != Null) || t.is_nested() {
@@ -55,7 +64,24 @@ pub(super) fn evaluate(func: ScalarFunction, args: &[ArrayRef]) -> Result<ArrayR
     let out_type = return_type(func, &types)?;
     match func {
         Greatest | Least => extreme(args, func == Greatest, &out_type),
-        Sqrt | Exp | Ln | Log | Power => transcendental(func, args),
+        Pi => Ok(Arc::new(Float64Array::from(vec![std::f64::consts::PI]))),
+        WidthBucket => width_bucket(args),
+        Bitwise(op) => bitwise(op, args),
+        Factorial => int_map::<Int64Type>(&args[0], |n| {
+            if n < 0 {
+                return Err(invalid(
+                    "factorial",
+                    "factorial of a negative number is undefined",
+                ));
+            }
+            (2..=n)
+                .try_fold(1i64, |acc, k| acc.checked_mul(k))
+                .ok_or_else(|| Error::Overflow {
+                    what: "factorial result out of range for bigint".into(),
+                })
+        }),
+        Sqrt | Exp | Ln | Log | Power | Cbrt | Degrees | Radians | Sin | Cos | Tan | Cot | Asin
+        | Acos | Atan | Atan2 => transcendental(func, args),
         Abs | Sign => abs_sign(func, &args[0]),
         Ceil | Floor | Round | Trunc => rounding(func, args, &out_type),
         other => Err(Error::internal(format!("{other:?} is not a math function"))),
@@ -290,6 +316,27 @@ fn float_function(func: ScalarFunction, x: f64, y: f64, two_args: bool) -> Resul
         }
         ScalarFunction::Log => log_checked("log", x)? / std::f64::consts::LN_10,
         ScalarFunction::Power => power(x, y)?,
+        ScalarFunction::Cbrt => x.cbrt(),
+        ScalarFunction::Degrees => x.to_degrees(),
+        ScalarFunction::Radians => x.to_radians(),
+        ScalarFunction::Sin => x.sin(),
+        ScalarFunction::Cos => x.cos(),
+        ScalarFunction::Tan => x.tan(),
+        ScalarFunction::Cot => 1.0 / x.tan(),
+        ScalarFunction::Asin | ScalarFunction::Acos if !(-1.0..=1.0).contains(&x) => {
+            return Err(invalid(
+                if func == ScalarFunction::Asin {
+                    "asin"
+                } else {
+                    "acos"
+                },
+                "input is out of range",
+            ));
+        }
+        ScalarFunction::Asin => x.asin(),
+        ScalarFunction::Acos => x.acos(),
+        ScalarFunction::Atan => x.atan(),
+        ScalarFunction::Atan2 => x.atan2(y),
         other => return Err(Error::internal(format!("{other:?} is not transcendental"))),
     };
     if out.is_infinite() && x.is_finite() && (!two_args || y.is_finite()) {
@@ -298,6 +345,98 @@ fn float_function(func: ScalarFunction, x: f64, y: f64, two_args: bool) -> Resul
         });
     }
     Ok(out)
+}
+
+fn bitwise(op: super::BitOp, args: &[ArrayRef]) -> Result<ArrayRef> {
+    use super::BitOp::*;
+    fn apply<T: ArrowPrimitiveType>(
+        op: super::BitOp,
+        a: &ArrayRef,
+        b: &ArrayRef,
+        f: impl Fn(super::BitOp, i64, i64) -> i64,
+    ) -> Result<ArrayRef>
+    where
+        T::Native: Into<i64> + TryFrom<i64>,
+    {
+        let (a, b) = (a.as_primitive::<T>(), b.as_primitive::<T>());
+        let out: PrimitiveArray<T> = arrow::compute::binary(a, b, |x, y| {
+            let r = f(op, x.into(), y.into());
+            // In range by construction (see `bits`).
+            T::Native::try_from(r).unwrap_or(x)
+        })?;
+        Ok(Arc::new(out))
+    }
+    let bits = match args[0].data_type() {
+        DataType::Int16 => 16,
+        DataType::Int32 => 32,
+        _ => 64,
+    };
+    // Computed in i64, then brought back to the type's width.
+    let f = move |op, x: i64, y: i64| {
+        let r = match op {
+            And => x & y,
+            Or => x | y,
+            Xor => x ^ y,
+            ShiftLeft => x.wrapping_shl(y.rem_euclid(bits) as u32),
+            ShiftRight => x.wrapping_shr(y.rem_euclid(bits) as u32),
+        };
+        // Sign-extend the low `bits` bits.
+        (r << (64 - bits)) >> (64 - bits)
+    };
+    match args[0].data_type() {
+        DataType::Int16 => apply::<Int16Type>(op, &args[0], &args[1], f),
+        DataType::Int32 => apply::<Int32Type>(op, &args[0], &args[1], f),
+        _ => apply::<Int64Type>(op, &args[0], &args[1], f),
+    }
+}
+
+/// `width_bucket(x, low, high, count)` over `Float64` bounds and an
+/// `Int64` count, as PostgreSQL.
+fn width_bucket(args: &[ArrayRef]) -> Result<ArrayRef> {
+    let f = |i: usize| args[i].as_primitive::<Float64Type>();
+    let (x, low, high) = (f(0), f(1), f(2));
+    let count = args[3].as_primitive::<Int64Type>();
+    let mut out = Vec::with_capacity(x.len());
+    for i in 0..x.len() {
+        if x.is_null(i) || low.is_null(i) || high.is_null(i) || count.is_null(i) {
+            out.push(None);
+            continue;
+        }
+        let (x, lo, hi, n) = (x.value(i), low.value(i), high.value(i), count.value(i));
+        if n <= 0 {
+            return Err(invalid("width_bucket", "count must be greater than zero"));
+        }
+        if lo == hi || !lo.is_finite() || !hi.is_finite() || x.is_nan() {
+            return Err(invalid(
+                "width_bucket",
+                "lower bound cannot equal upper bound, and bounds must be finite",
+            ));
+        }
+        let bucket = if lo < hi {
+            if x < lo {
+                0
+            } else if x >= hi {
+                n.checked_add(1).ok_or_else(|| Error::Overflow {
+                    what: "width_bucket".into(),
+                })?
+            } else {
+                ((x - lo) / (hi - lo) * n as f64) as i64 + 1
+            }
+        } else if x > lo {
+            0
+        } else if x <= hi {
+            n.checked_add(1).ok_or_else(|| Error::Overflow {
+                what: "width_bucket".into(),
+            })?
+        } else {
+            ((lo - x) / (lo - hi) * n as f64) as i64 + 1
+        };
+        let bucket = i32::try_from(bucket).map_err(|_| Error::Overflow {
+            what: "width_bucket result out of range for integer".into(),
+        })?;
+        out.push(Some(bucket));
+    }
+    Ok(Arc::new(arrow::array::Int32Array::from(out)))
 }
 
 fn log_checked(function: &str, x: f64) -> Result<f64> {

@@ -19,14 +19,19 @@
 //! NULLs: every function returns NULL when an argument is NULL, except
 //! `concat` (skips NULLs) and `greatest`/`least` (ignore NULLs, as Hyper).
 
+mod calendar;
 mod datetime;
+mod format;
+mod interval;
 mod math;
+mod regex;
 mod string;
 
 use arrow::array::ArrayRef;
 use arrow::datatypes::DataType;
 
 pub use datetime::DateField;
+pub use interval::{IntervalOp, parse_interval};
 
 use crate::error::{Error, Result};
 use crate::expr::Value;
@@ -41,6 +46,22 @@ pub enum TrimSide {
     Leading,
     /// `rtrim`, `trim(TRAILING ...)`.
     Trailing,
+}
+
+/// An integer bit operation of [`ScalarFunction::Bitwise`].
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum BitOp {
+    /// `a & b`.
+    And,
+    /// `a | b`.
+    Or,
+    /// `a # b`.
+    Xor,
+    /// `a << b` (the shift wraps at the type's width, as PostgreSQL).
+    ShiftLeft,
+    /// `a >> b`, arithmetic.
+    ShiftRight,
 }
 
 /// A scalar function (see the module docs for the argument types).
@@ -85,6 +106,34 @@ pub enum ScalarFunction {
     StartsWith,
     /// `ends_with(text, suffix)`.
     EndsWith,
+    /// `bit_length(text)`: bits, INTEGER.
+    BitLength,
+    /// `ascii(text)`: the code point of the first character (0 for '').
+    Ascii,
+    /// `chr(int)`: the character of a code point (0 is an error).
+    Chr,
+    /// `initcap(text)`: each word's first letter upper case, the rest lower.
+    Initcap,
+    /// `to_hex(int)`, `to_hex(bigint)`: two's complement hexadecimal digits
+    /// of the argument's width.
+    ToHex,
+    /// `quote_ident(text)`: double-quoted when it is not a plain lower-case
+    /// identifier.
+    QuoteIdent,
+    /// `quote_literal(text)`: a single-quoted literal (E'' with backslashes).
+    QuoteLiteral,
+    /// `regexp_like(text, pattern [, flags])`, the `~` operators.
+    RegexpLike,
+    /// `regexp_replace(text, pattern, replacement [, flags])`; `g` replaces
+    /// every match, `\1` names a group.
+    RegexpReplace,
+    /// `regexp_substr(text, pattern)`: the first match, or NULL.
+    RegexpSubstr,
+    /// `regexp_count(text, pattern)`: matches, INTEGER.
+    RegexpCount,
+    /// `regexp_instr(text, pattern)`: 1-based character position of the
+    /// first match, 0 when none.
+    RegexpInstr,
     /// `abs(x)`, checked for integers.
     Abs,
     /// `sign(x)`: -1, 0 or 1 in the type of `x` (NUMERIC: scale 0).
@@ -108,6 +157,38 @@ pub enum ScalarFunction {
     Ln,
     /// `log(x)` (base 10) and `log(base, x)`.
     Log,
+    /// `cbrt(x)`.
+    Cbrt,
+    /// `degrees(x)`: radians to degrees.
+    Degrees,
+    /// `radians(x)`: degrees to radians.
+    Radians,
+    /// `sin(x)`, and the other trigonometric functions below (radians).
+    Sin,
+    /// `cos(x)`.
+    Cos,
+    /// `tan(x)`.
+    Tan,
+    /// `cot(x)`.
+    Cot,
+    /// `asin(x)`, an error outside [-1, 1].
+    Asin,
+    /// `acos(x)`, an error outside [-1, 1].
+    Acos,
+    /// `atan(x)`.
+    Atan,
+    /// `atan2(y, x)`.
+    Atan2,
+    /// `pi()`.
+    Pi,
+    /// `width_bucket(x, low, high, count)`: the bucket of `x` among `count`
+    /// equal buckets from `low` to `high`; 0 below, `count + 1` above.
+    WidthBucket,
+    /// `&`, `|`, `#`, `<<`, `>>` on integers of one type; `~x` is `x # -1`.
+    Bitwise(BitOp),
+    /// `factorial(bigint)`: BIGINT; negative arguments and results past
+    /// BIGINT are errors.
+    Factorial,
     /// `greatest(x, ...)`, ignoring NULLs.
     Greatest,
     /// `least(x, ...)`, ignoring NULLs.
@@ -118,6 +199,22 @@ pub enum ScalarFunction {
     DatePart(DateField),
     /// `date_trunc('field', x)`: the type of `x` (a timestamp).
     DateTrunc(DateField),
+    /// `make_date(year, month, day)`.
+    MakeDate,
+    /// `make_time(hour, minute, seconds)`.
+    MakeTime,
+    /// `make_timestamp(year, month, day, hour, minute, seconds)`.
+    MakeTimestamp,
+    /// `datediff('unit', a, b)`: unit boundaries from `a` to `b`, BIGINT.
+    DateDiff(DateField),
+    /// Arithmetic of intervals, dates, times and timestamps.
+    Interval(IntervalOp),
+    /// `to_char(datetime, format)`.
+    ToChar,
+    /// `to_date(text, format)`.
+    ToDate,
+    /// `to_timestamp(text, format)`, `to_timestamp(seconds)`: TIMESTAMPTZ.
+    ToTimestamp,
 }
 
 impl ScalarFunction {
@@ -132,19 +229,30 @@ impl ScalarFunction {
         match self {
             CharLength | OctetLength | Lower | Upper | Substring | Left | Right | StrPos
             | Trim(_) | Lpad | Rpad | Repeat | Reverse | Replace | SplitPart | Concat
-            | StringConcat | StartsWith | EndsWith => string::return_type(*self, args),
+            | StringConcat | StartsWith | EndsWith | BitLength | Ascii | Chr | Initcap | ToHex
+            | QuoteIdent | QuoteLiteral => string::return_type(*self, args),
+            RegexpLike | RegexpReplace | RegexpSubstr | RegexpCount | RegexpInstr => {
+                regex::return_type(*self, args)
+            }
             Abs | Sign | Ceil | Floor | Round | Trunc | Power | Sqrt | Exp | Ln | Log
-            | Greatest | Least => math::return_type(*self, args),
+            | Greatest | Least | Cbrt | Degrees | Radians | Sin | Cos | Tan | Cot | Asin | Acos
+            | Atan | Atan2 | Pi | WidthBucket | Factorial | Bitwise(_) => {
+                math::return_type(*self, args)
+            }
             Extract(_) | DatePart(_) | DateTrunc(_) => datetime::return_type(*self, args),
+            MakeDate | MakeTime | MakeTimestamp | DateDiff(_) => calendar::return_type(*self, args),
+            Interval(op) => interval::return_type(*op, args),
+            ToChar | ToDate | ToTimestamp => format::return_type(*self, args),
         }
     }
 
     /// Whether the function can return NULL for non-NULL arguments, or
     /// return non-NULL for NULL arguments (so a NOT NULL column in does not
     /// mean a NOT NULL value out).
-    pub(crate) fn nullable(&self, args_nullable: bool) -> bool {
+    pub fn nullable(&self, args_nullable: bool) -> bool {
         match self {
             ScalarFunction::Concat => false,
+            ScalarFunction::RegexpSubstr => true,
             _ => args_nullable,
         }
     }
@@ -157,10 +265,20 @@ impl ScalarFunction {
         let out = match self {
             CharLength | OctetLength | Lower | Upper | Substring | Left | Right | StrPos
             | Trim(_) | Lpad | Rpad | Repeat | Reverse | Replace | SplitPart | Concat
-            | StringConcat | StartsWith | EndsWith => string::evaluate(*self, args)?,
+            | StringConcat | StartsWith | EndsWith | BitLength | Ascii | Chr | Initcap | ToHex
+            | QuoteIdent | QuoteLiteral => string::evaluate(*self, args)?,
+            RegexpLike | RegexpReplace | RegexpSubstr | RegexpCount | RegexpInstr => {
+                regex::evaluate(*self, args)?
+            }
             Abs | Sign | Ceil | Floor | Round | Trunc | Power | Sqrt | Exp | Ln | Log
-            | Greatest | Least => math::evaluate(*self, args)?,
+            | Greatest | Least | Cbrt | Degrees | Radians | Sin | Cos | Tan | Cot | Asin | Acos
+            | Atan | Atan2 | Pi | WidthBucket | Factorial | Bitwise(_) => {
+                math::evaluate(*self, args)?
+            }
             Extract(_) | DatePart(_) | DateTrunc(_) => datetime::evaluate(*self, args)?,
+            MakeDate | MakeTime | MakeTimestamp | DateDiff(_) => calendar::evaluate(*self, args)?,
+            Interval(op) => interval::evaluate(*op, args)?,
+            ToChar | ToDate | ToTimestamp => format::evaluate(*self, args)?,
         };
         if out.data_type() != &want {
             return Err(Error::internal(format!(

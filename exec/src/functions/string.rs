@@ -32,13 +32,16 @@ pub(super) fn return_type(func: ScalarFunction, args: &[DataType]) -> Result<Dat
         Replace => args == [Utf8, Utf8, Utf8],
         SplitPart => args == [Utf8, Utf8, Int64],
         Concat => args.iter().all(|t| matches!(t, Utf8 | DataType::Null)),
+        BitLength | Ascii | Initcap | QuoteIdent | QuoteLiteral => args == [Utf8],
+        Chr => args == [Int64],
+        ToHex => matches!(args, [Int64 | DataType::Int32]),
         _ => false,
     };
     if !ok {
         return Err(bad_args(func, args));
     }
     Ok(match func {
-        CharLength | OctetLength | StrPos => DataType::Int32,
+        CharLength | OctetLength | StrPos | BitLength | Ascii => DataType::Int32,
         StartsWith | EndsWith => DataType::Boolean,
         _ => Utf8,
     })
@@ -88,9 +91,167 @@ pub(super) fn evaluate(func: ScalarFunction, args: &[ArrayRef]) -> Result<ArrayR
         )?)),
         StartsWith => Ok(Arc::new(comparison::starts_with(&args[0], &args[1])?)),
         EndsWith => Ok(Arc::new(comparison::ends_with(&args[0], &args[1])?)),
+        BitLength => int32_rows(rows, |i| {
+            text(args, 0, i)
+                .map(|s| i32::try_from(s.len() * 8).map_err(|_| invalid("bit_length", "too long")))
+                .transpose()
+        }),
+        Ascii => int32_rows(rows, |i| {
+            Ok(text(args, 0, i).map(|s| s.chars().next().map_or(0, |c| c as i32)))
+        }),
+        Chr => text_rows(rows, |i| int(args, 0, i).map(chr).transpose()),
+        ToHex => {
+            if let Some(a) = args[0].as_primitive_opt::<arrow::datatypes::Int32Type>() {
+                return text_rows(rows, |i| {
+                    Ok(a.is_valid(i).then(|| format!("{:x}", a.value(i) as u32)))
+                });
+            }
+            text_rows(rows, |i| {
+                Ok(int(args, 0, i).map(|v| format!("{:x}", v as u64)))
+            })
+        }
+        Initcap => map_text(args, |s| Ok(initcap(s))),
+        QuoteIdent => map_text(args, |s| Ok(quote_ident(s))),
+        QuoteLiteral => map_text(args, |s| Ok(quote_literal(s))),
         other => Err(Error::internal(format!(
             "{other:?} is not a string function"
         ))),
+    }
+}
+
+/// `chr(code)`: 0 and values that are no character are errors.
+fn chr(code: i64) -> Result<String> {
+    if code == 0 {
+        return Err(invalid(
+            "chr",
+            "the null (0) character is not permitted as an argument to `chr()`",
+        ));
+    }
+    u32::try_from(code)
+        .ok()
+        .and_then(char::from_u32)
+        .map(String::from)
+        .ok_or_else(|| invalid("chr", format!("requested character {code} is not valid")))
+}
+
+/// Upper-cases the first letter of each run of letters and digits and
+/// lower-cases the rest, as PostgreSQL.
+fn initcap(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut in_word = false;
+    for c in s.chars() {
+        if in_word {
+            out.extend(c.to_lowercase());
+        } else {
+            out.extend(c.to_uppercase());
+        }
+        in_word = c.is_alphanumeric();
+    }
+    out
+}
+
+/// Whether `s` needs no quotes as an identifier: lower-case letters,
+/// digits and `_`, not starting with a digit, and not a reserved word.
+fn plain_identifier(s: &str) -> bool {
+    const RESERVED: &[&str] = &[
+        "all",
+        "analyse",
+        "analyze",
+        "and",
+        "any",
+        "array",
+        "as",
+        "asc",
+        "asymmetric",
+        "both",
+        "case",
+        "cast",
+        "check",
+        "collate",
+        "column",
+        "constraint",
+        "create",
+        "current_date",
+        "current_role",
+        "current_time",
+        "current_timestamp",
+        "current_user",
+        "default",
+        "deferrable",
+        "desc",
+        "distinct",
+        "do",
+        "else",
+        "end",
+        "except",
+        "false",
+        "fetch",
+        "for",
+        "foreign",
+        "from",
+        "grant",
+        "group",
+        "having",
+        "in",
+        "initially",
+        "intersect",
+        "into",
+        "lateral",
+        "leading",
+        "limit",
+        "localtime",
+        "localtimestamp",
+        "not",
+        "null",
+        "offset",
+        "on",
+        "only",
+        "or",
+        "order",
+        "placing",
+        "primary",
+        "references",
+        "returning",
+        "select",
+        "session_user",
+        "some",
+        "symmetric",
+        "table",
+        "then",
+        "to",
+        "trailing",
+        "true",
+        "union",
+        "unique",
+        "user",
+        "using",
+        "variadic",
+        "when",
+        "where",
+        "window",
+        "with",
+    ];
+    let mut chars = s.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        && !RESERVED.contains(&s)
+}
+
+fn quote_ident(s: &str) -> String {
+    if plain_identifier(s) {
+        return s.to_string();
+    }
+    format!("\"{}\"", s.replace('"', "\"\""))
+}
+
+fn quote_literal(s: &str) -> String {
+    let body = s.replace('\'', "''");
+    if s.contains('\\') {
+        format!("E'{}'", body.replace('\\', "\\\\"))
+    } else {
+        format!("'{body}'")
     }
 }
 

@@ -32,6 +32,8 @@ pub(crate) fn schema(
     }
     for a in aggregates {
         let arg = a.arg.as_ref().map(|e| e.data_type(input)).transpose()?;
+        // Checks the order keys and parameter too.
+        a.accumulator(input)?;
         let nullable = !matches!(
             a.func,
             AggregateFunction::Count | AggregateFunction::CountStar
@@ -50,7 +52,7 @@ pub(crate) fn schema(
 pub(crate) struct Spec {
     group_by: Vec<PhysicalExpr>,
     group_types: Vec<DataType>,
-    aggregates: Vec<(Option<PhysicalExpr>, Box<dyn Accumulator>)>,
+    aggregates: Vec<(AggregateExpr, Box<dyn Accumulator>)>,
     schema: SchemaRef,
 }
 
@@ -67,10 +69,7 @@ impl Spec {
             .collect::<Result<_>>()?;
         let aggregates = aggregates
             .iter()
-            .map(|a| {
-                let arg = a.arg.as_ref().map(|e| e.data_type(input)).transpose()?;
-                Ok((a.arg.clone(), a.func.accumulator(arg.as_ref())?))
-            })
+            .map(|a| Ok((a.clone(), a.accumulator(input)?)))
             .collect::<Result<_>>()?;
         Ok(Spec {
             group_by: group_by.iter().map(|(e, _)| e.clone()).collect(),
@@ -96,9 +95,8 @@ fn aggregate(input: BatchStream, mut spec: Spec) -> Result<Vec<RecordBatch>> {
             .map(|e| e.evaluate(&batch))
             .collect::<Result<Vec<_>>>()?;
         groups.assign(&keys, batch.num_rows(), &mut group_of_row)?;
-        for (arg, acc) in &mut spec.aggregates {
-            let values = arg.as_ref().map(|e| e.evaluate(&batch)).transpose()?;
-            acc.update(values.as_ref(), &group_of_row, groups.len())?;
+        for (a, acc) in &mut spec.aggregates {
+            a.feed(acc.as_mut(), &batch, &group_of_row, groups.len())?;
         }
     }
     let num_groups = groups.len();
@@ -190,9 +188,8 @@ impl Partial {
             }
         }
         let num_groups = self.groups.len();
-        for (arg, acc) in &mut self.spec.aggregates {
-            let values = arg.as_ref().map(|e| e.evaluate(batch)).transpose()?;
-            acc.update(values.as_ref(), &self.group_of_row, num_groups)?;
+        for (a, acc) in &mut self.spec.aggregates {
+            a.feed(acc.as_mut(), batch, &self.group_of_row, num_groups)?;
         }
         let accs: usize = self
             .spec
@@ -311,11 +308,7 @@ mod tests {
     use std::collections::BTreeMap;
 
     fn agg(func: AggregateFunction, arg: Option<usize>) -> AggregateExpr {
-        AggregateExpr {
-            func,
-            arg: arg.map(col),
-            name: format!("{func:?}"),
-        }
+        AggregateExpr::new(func, arg.map(col), format!("{func:?}"))
     }
 
     fn run(

@@ -124,11 +124,7 @@ fn lit(a: ArrayRef) -> PhysicalExpr {
 }
 
 fn agg(func: AggregateFunction, arg: usize) -> AggregateExpr {
-    AggregateExpr {
-        func,
-        arg: Some(col(arg)),
-        name: format!("{func:?}{arg}"),
-    }
+    AggregateExpr::new(func, Some(col(arg)), format!("{func:?}{arg}"))
 }
 
 /// `v > c AND d <> 3 AND (f <= 0.5 OR s IS NULL)`: two kernel conjuncts
@@ -176,11 +172,7 @@ fn plans(t: &Arc<dyn ScanSource>, u: &Arc<dyn ScanSource>, c: i64) -> Vec<Physic
         ],
     });
     let aggs = vec![
-        AggregateExpr {
-            func: CountStar,
-            arg: None,
-            name: "n".into(),
-        },
+        AggregateExpr::new(CountStar, None, "n"),
         agg(Count, 2),
         agg(Sum, 1),
         agg(Min, 1),

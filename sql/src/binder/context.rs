@@ -133,6 +133,8 @@ pub(crate) struct BindCtx<'a> {
     pub(crate) sub_kind: Cell<Option<SubKind>>,
     pub(crate) correlation: RefCell<Option<Correlation>>,
     next_id: Cell<usize>,
+    /// The statement's time, fixed by the first `now()` (root level only).
+    now_us: Cell<Option<i64>>,
 }
 
 impl<'a> BindCtx<'a> {
@@ -165,7 +167,22 @@ impl<'a> BindCtx<'a> {
             sub_kind: Cell::new(None),
             correlation: RefCell::new(None),
             next_id: Cell::new(0),
+            now_us: Cell::new(None),
         }
+    }
+
+    /// The statement's time in microseconds since 1970-01-01 UTC: the first
+    /// call fixes it, so that `now() = now()` within a statement.
+    pub(crate) fn statement_time_us(&self) -> i64 {
+        if let Some(p) = self.parent {
+            return p.statement_time_us();
+        }
+        if let Some(t) = self.now_us.get() {
+            return t;
+        }
+        let t = system_time_us();
+        self.now_us.set(Some(t));
+        t
     }
 
     pub(crate) fn next_id(&self) -> usize {
@@ -276,4 +293,11 @@ pub(crate) fn not_decorrelatable(what: &str, span: Span) -> SqlError {
     )
     .at(span)
     .hint("correlated subqueries are supported in WHERE, referencing the immediately enclosing query; rewrite the query with a join")
+}
+
+/// The system clock in microseconds since 1970-01-01 UTC.
+pub(crate) fn system_time_us() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
 }

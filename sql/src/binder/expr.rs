@@ -15,7 +15,7 @@ use hyperctl_exec::arrow::array::{
 };
 use hyperctl_exec::arrow::compute::{CastOptions, cast_with_options};
 use hyperctl_exec::arrow::datatypes::{DataType, Int32Type, Int64Type};
-use hyperctl_exec::{AggregateFunction, BinaryOp, PhysicalExpr};
+use hyperctl_exec::{AggregateFunction, BinaryOp, BitOp, PhysicalExpr};
 use hyperctl_format::SqlType;
 use sqlparser::ast::{self, Expr, Spanned, Value};
 use sqlparser::tokenizer::Span;
@@ -152,6 +152,7 @@ impl<'a> ExprBinder<'a> {
                 let bound = self.bind(inner)?;
                 cast(bound, ty, inner.span())
             }
+            Expr::Interval(iv) => interval_literal(iv, expr.span()),
             Expr::TypedString(ts) => {
                 let ty = sql_type(&ts.data_type, expr.span())?;
                 let bound = literal(&ts.value.value, ts.value.span)?;
@@ -195,6 +196,12 @@ impl<'a> ExprBinder<'a> {
                 pattern,
                 escape_char,
             } => self.like(x, pattern, *negated, true, escape_char.as_deref()),
+            Expr::SimilarTo {
+                negated,
+                expr: x,
+                pattern,
+                escape_char: None,
+            } => self.similar_to(x, pattern, *negated, expr.span()),
             Expr::IsDistinctFrom(a, b) => self.distinct(a, b, true),
             Expr::IsNotDistinctFrom(a, b) => self.distinct(a, b, false),
             Expr::IsTrue(e) => self.is_bool(e, true, false),
@@ -355,6 +362,13 @@ impl<'a> ExprBinder<'a> {
         {
             return number_literal(&format!("-{text}"), span);
         }
+        // Unary minus binds tighter than `^` (`-2 ^ 2` is 4), but the
+        // parser makes it the outer operator: negate the leftmost operand.
+        if op == ast::UnaryOperator::Minus
+            && let Some(rewritten) = negate_power_base(inner)
+        {
+            return self.bind(&rewritten);
+        }
         let bound = self.bind(inner)?;
         match op {
             ast::UnaryOperator::Not => Ok(BoundExpr::Not(Box::new(coerce(
@@ -363,6 +377,15 @@ impl<'a> ExprBinder<'a> {
                 inner.span(),
                 "NOT",
             )?))),
+            ast::UnaryOperator::Minus if bound.ty() == SqlType::Interval => {
+                Ok(BoundExpr::Function {
+                    func: hyperctl_exec::ScalarFunction::Interval(
+                        hyperctl_exec::IntervalOp::Negate,
+                    ),
+                    args: vec![bound],
+                    ty: SqlType::Interval,
+                })
+            }
             ast::UnaryOperator::Minus => {
                 if !bound.ty().is_numeric() {
                     return Err(type_error(
@@ -373,6 +396,15 @@ impl<'a> ExprBinder<'a> {
                 Ok(BoundExpr::Negate(Box::new(bound)))
             }
             ast::UnaryOperator::Plus if bound.ty().is_numeric() => Ok(bound),
+            // ~x is x # -1.
+            ast::UnaryOperator::BitwiseNot => {
+                let minus_one = BoundExpr::Literal {
+                    value: Arc::new(Int32Array::from(vec![-1])),
+                    ty: SqlType::Int,
+                    untyped: false,
+                };
+                functions::bit_operator(BitOp::Xor, bound, minus_one, (span, span), span)
+            }
             other => Err(not_supported(&format!("operator {other}"), span)),
         }
     }
@@ -390,7 +422,21 @@ impl<'a> ExprBinder<'a> {
         }
         let l = self.bind(left)?;
         let r = self.bind(right)?;
+        let spans = (left.span(), right.span());
         let (op, kind) = match op {
+            B::PGRegexMatch | B::PGRegexIMatch | B::PGRegexNotMatch | B::PGRegexNotIMatch => {
+                return functions::regex_operator(op, l, r, spans, span);
+            }
+            B::PGExp | B::BitwiseXor => return functions::power_operator(l, r, spans, span),
+            B::BitwiseAnd => return functions::bit_operator(BitOp::And, l, r, spans, span),
+            B::BitwiseOr => return functions::bit_operator(BitOp::Or, l, r, spans, span),
+            B::PGBitwiseXor => return functions::bit_operator(BitOp::Xor, l, r, spans, span),
+            B::PGBitwiseShiftLeft => {
+                return functions::bit_operator(BitOp::ShiftLeft, l, r, spans, span);
+            }
+            B::PGBitwiseShiftRight => {
+                return functions::bit_operator(BitOp::ShiftRight, l, r, spans, span);
+            }
             B::Plus => (BinaryOp::Add, OpKind::Arithmetic),
             B::Minus => (BinaryOp::Sub, OpKind::Arithmetic),
             B::Multiply => (BinaryOp::Mul, OpKind::Arithmetic),
@@ -417,6 +463,9 @@ impl<'a> ExprBinder<'a> {
                 let (l, r) = unify(l, r, left.span(), right.span(), symbol)?;
                 Ok(binary_expr(op, l, r, SqlType::Bool))
             }
+            OpKind::Arithmetic if functions::is_interval_arithmetic(op, &l, &r) => {
+                functions::interval_arithmetic(op, l, r, span)
+            }
             OpKind::Arithmetic if functions::is_date_arithmetic(op, &l, &r) => {
                 functions::date_arithmetic(op, l, r, span)
             }
@@ -435,99 +484,53 @@ impl<'a> ExprBinder<'a> {
         let Some(func) = aggregate_function(&name) else {
             return self.scalar_call(f, span);
         };
-        if f.over.is_some() || f.filter.is_some() || !f.within_group.is_empty() {
-            return Err(not_supported(
-                "window functions and aggregate FILTER/WITHIN GROUP",
-                span,
-            ));
-        }
-        let not_allowed = || {
-            SqlError::new(
-                state::GROUPING_ERROR,
-                format!("aggregate function {name} is not allowed here"),
-            )
-            .at(span)
-        };
-        if self.agg.is_none() {
-            return Err(not_allowed());
-        }
-        let distinct = matches!(
-            &f.args,
-            ast::FunctionArguments::List(l)
-                if l.duplicate_treatment == Some(ast::DuplicateTreatment::Distinct)
-        );
-        let args = aggregate_args(f, span)?;
-        let (func, arg) = match (func, args.as_slice()) {
-            (AggregateFunction::Count, [FnArg::Star]) if distinct => {
-                return Err(SqlError::new(
-                    state::SYNTAX_ERROR,
-                    "count(DISTINCT *) is not valid; name a column",
-                )
-                .at(span));
-            }
-            (AggregateFunction::Count, [FnArg::Star]) => (AggregateFunction::CountStar, None),
-            (func, [FnArg::Expr(e)]) => {
-                if contains_aggregate(e) {
-                    return Err(SqlError::new(
-                        state::GROUPING_ERROR,
-                        "aggregate function calls cannot be nested",
-                    )
-                    .at(e.span()));
-                }
-                let arg = ExprBinder {
-                    scope: self.scope,
-                    agg: None,
-                    ctx: self.ctx,
-                }
-                .bind(e)?;
-                if arg.has_placeholder() {
-                    return Err(not_supported(
-                        "a subquery or window function inside an aggregate",
-                        e.span(),
-                    ));
-                }
-                (func, Some(default_literal_type(arg)))
-            }
-            _ => {
-                return Err(SqlError::new(
-                    state::UNDEFINED_FUNCTION,
-                    format!("function {name} takes exactly one argument"),
-                )
-                .at(span));
-            }
-        };
-        let arg_type = arg.as_ref().map(|a| a.ty().to_arrow());
-        let ty = func
-            .return_type(arg_type.as_ref())
-            .map_err(|e| type_error(format!("function {name}: {e}"), span))
-            .and_then(|t| {
-                SqlType::from_arrow(&t)
-                    .map_err(|e| type_error(format!("function {name}: {e}"), span))
-            })?;
-        let bound = BoundAggregate {
-            func,
-            arg,
-            ty,
-            name: name.clone(),
-            distinct,
-        };
-        let Some(agg) = self.agg.as_deref_mut() else {
-            return Err(not_allowed());
-        };
-        check_distinct_mix(&agg.aggregates, &bound, span)?;
-        let index = match agg.aggregates.iter().position(|a| *a == bound) {
-            Some(i) => i,
-            None => {
-                agg.aggregates.push(bound);
-                agg.aggregates.len() - 1
-            }
-        };
-        Ok(BoundExpr::Column {
-            index: agg.group_by.len() + index,
-            ty,
-            nullable: func != AggregateFunction::CountStar && func != AggregateFunction::Count,
-        })
+        self.aggregate_call(func, f, &name, span)
     }
+}
+
+/// `INTERVAL '1 day'`, `INTERVAL '1' DAY`.
+fn interval_literal(iv: &ast::Interval, span: Span) -> BindResult {
+    let text = match iv.value.as_ref() {
+        Expr::Value(v) => match &v.value {
+            Value::SingleQuotedString(s) => Some(s.clone()),
+            Value::Number(n, _) => Some(n.to_string()),
+            _ => None,
+        },
+        _ => None,
+    };
+    let (Some(text), None) = (text, &iv.last_field) else {
+        return Err(not_supported("this form of INTERVAL", span));
+    };
+    let unit = iv.leading_field.as_ref().map(ToString::to_string);
+    let value = hyperctl_exec::parse_interval(&text, unit.as_deref())
+        .map_err(|e| SqlError::new(state::INVALID_TEXT, e.to_string()).at(span))?;
+    Ok(BoundExpr::Literal {
+        value: Arc::new(hyperctl_exec::arrow::array::IntervalMonthDayNanoArray::from(vec![value])),
+        ty: SqlType::Interval,
+        untyped: false,
+    })
+}
+
+/// `a ^ b ^ ...` with `-` applied to `a`, or `None` when `e` is no power.
+fn negate_power_base(e: &Expr) -> Option<Expr> {
+    let Expr::BinaryOp { left, op, right } = e else {
+        return None;
+    };
+    if !matches!(
+        op,
+        ast::BinaryOperator::PGExp | ast::BinaryOperator::BitwiseXor
+    ) {
+        return None;
+    }
+    let left = negate_power_base(left).unwrap_or_else(|| Expr::UnaryOp {
+        op: ast::UnaryOperator::Minus,
+        expr: Box::new(Expr::Nested(left.clone())),
+    });
+    Some(Expr::BinaryOp {
+        left: Box::new(left),
+        op: op.clone(),
+        right: right.clone(),
+    })
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -537,44 +540,13 @@ enum OpKind {
     Logical,
 }
 
-enum FnArg<'e> {
+pub(super) enum FnArg<'e> {
     Star,
     Expr(&'e Expr),
 }
 
-/// DISTINCT aggregates run as two aggregations (`plan.rs`,
-/// `lower_distinct_aggregate`): all of them must share one argument, and
-/// the others must be decomposable (`avg` is not).
-fn check_distinct_mix(
-    existing: &[BoundAggregate],
-    new: &BoundAggregate,
-    span: Span,
-) -> Result<(), SqlError> {
-    let all: Vec<&BoundAggregate> = existing.iter().chain(std::iter::once(new)).collect();
-    let mut distinct_args = all.iter().filter(|a| a.distinct).map(|a| &a.arg);
-    let Some(first) = distinct_args.next() else {
-        return Ok(());
-    };
-    if distinct_args.any(|a| a != first) {
-        return Err(not_supported(
-            "DISTINCT aggregates over different arguments in one query",
-            span,
-        ));
-    }
-    if all
-        .iter()
-        .any(|a| !a.distinct && a.func == AggregateFunction::Avg)
-    {
-        return Err(not_supported(
-            "avg() together with a DISTINCT aggregate in one query",
-            span,
-        ));
-    }
-    Ok(())
-}
-
 /// The arguments of an aggregate call (DISTINCT allowed).
-fn aggregate_args(f: &ast::Function, span: Span) -> Result<Vec<FnArg<'_>>, SqlError> {
+pub(super) fn aggregate_args(f: &ast::Function, span: Span) -> Result<Vec<FnArg<'_>>, SqlError> {
     match &f.args {
         ast::FunctionArguments::List(list)
             if list.duplicate_treatment == Some(ast::DuplicateTreatment::Distinct) =>
@@ -592,6 +564,14 @@ fn list_args(list: &ast::FunctionArgumentList, span: Span) -> Result<Vec<FnArg<'
             span,
         ));
     }
+    plain_args(list, span)
+}
+
+/// The arguments of a list, whatever its clauses.
+pub(super) fn plain_args(
+    list: &ast::FunctionArgumentList,
+    span: Span,
+) -> Result<Vec<FnArg<'_>>, SqlError> {
     list.args
         .iter()
         .map(|a| match a {
@@ -618,11 +598,21 @@ fn function_args(f: &ast::Function, span: Span) -> Result<Vec<FnArg<'_>>, SqlErr
 
 pub(crate) fn aggregate_function(name: &str) -> Option<AggregateFunction> {
     Some(match name {
-        "count" => AggregateFunction::Count,
+        // Exact: the values are few enough to count.
+        "count" | "approx_count_distinct" => AggregateFunction::Count,
         "sum" => AggregateFunction::Sum,
         "min" => AggregateFunction::Min,
         "max" => AggregateFunction::Max,
         "avg" => AggregateFunction::Avg,
+        "var_samp" | "variance" => AggregateFunction::VarSamp,
+        "var_pop" => AggregateFunction::VarPop,
+        "stddev_samp" | "stddev" => AggregateFunction::StddevSamp,
+        "stddev_pop" => AggregateFunction::StddevPop,
+        "bool_and" | "every" => AggregateFunction::BoolAnd,
+        "bool_or" => AggregateFunction::BoolOr,
+        "string_agg" => AggregateFunction::StringAgg,
+        "median" | "percentile_cont" => AggregateFunction::PercentileCont,
+        "percentile_disc" => AggregateFunction::PercentileDisc,
         _ => return None,
     })
 }

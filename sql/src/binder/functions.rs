@@ -21,7 +21,7 @@
 use std::sync::Arc;
 
 use hyperctl_exec::arrow::array::{Array, BooleanArray, Date32Array, StringArray};
-use hyperctl_exec::{BinaryOp, DateField, ScalarFunction, TrimSide};
+use hyperctl_exec::{BinaryOp, BitOp, DateField, IntervalOp, ScalarFunction, TrimSide};
 use hyperctl_format::SqlType;
 use sqlparser::ast::{self, Expr, Spanned};
 use sqlparser::tokenizer::Span;
@@ -50,6 +50,8 @@ enum Param {
     Temporal,
     /// DATE, TIMESTAMP or TIMESTAMPTZ; DATE becomes TIMESTAMP.
     Timestamp,
+    /// INTERVAL.
+    Interval,
 }
 
 /// The signatures of the plain scalar functions (special forms such as
@@ -65,6 +67,7 @@ fn signatures(name: &str) -> Option<(ScalarFunction, &'static [&'static [Param]]
     const NUM: &[&[Param]] = &[&[Num]];
     const DOUBLE: &[&[Param]] = &[&[Double]];
     const ROUND: &[&[Param]] = &[&[Num], &[Num, Int]];
+    const TEMPORAL: &[&[Param]] = &[&[Temporal]];
     Some(match name {
         "length" | "char_length" | "character_length" => (F::CharLength, TEXT),
         "octet_length" => (F::OctetLength, TEXT),
@@ -96,6 +99,53 @@ fn signatures(name: &str) -> Option<(ScalarFunction, &'static [&'static [Param]]
         "ln" => (F::Ln, DOUBLE),
         "log" | "log10" => (F::Log, &[&[Double], &[Double, Double]]),
         "power" | "pow" => (F::Power, &[&[Double, Double]]),
+        "cbrt" => (F::Cbrt, DOUBLE),
+        "degrees" => (F::Degrees, DOUBLE),
+        "radians" => (F::Radians, DOUBLE),
+        "sin" => (F::Sin, DOUBLE),
+        "cos" => (F::Cos, DOUBLE),
+        "tan" => (F::Tan, DOUBLE),
+        "cot" => (F::Cot, DOUBLE),
+        "asin" => (F::Asin, DOUBLE),
+        "acos" => (F::Acos, DOUBLE),
+        "atan" => (F::Atan, DOUBLE),
+        "atan2" => (F::Atan2, &[&[Double, Double]]),
+        "pi" => (F::Pi, &[&[]]),
+        "width_bucket" => (F::WidthBucket, &[&[Double, Double, Double, Int]]),
+        "bit_length" => (F::BitLength, TEXT),
+        "ascii" => (F::Ascii, TEXT),
+        "initcap" => (F::Initcap, TEXT),
+        "quote_ident" => (F::QuoteIdent, TEXT),
+        "quote_literal" => (F::QuoteLiteral, TEXT),
+        "chr" => (F::Chr, &[&[Int]]),
+        "to_hex" => (F::ToHex, &[&[Int]]),
+        "factorial" => (F::Factorial, &[&[Int]]),
+        "year" => (F::Extract(DateField::Year), TEMPORAL),
+        "quarter" => (F::Extract(DateField::Quarter), TEMPORAL),
+        "month" => (F::Extract(DateField::Month), TEMPORAL),
+        "week" => (F::Extract(DateField::Week), TEMPORAL),
+        "day" => (F::Extract(DateField::Day), TEMPORAL),
+        "hour" => (F::Extract(DateField::Hour), TEMPORAL),
+        "minute" => (F::Extract(DateField::Minute), TEMPORAL),
+        "second" => (F::Extract(DateField::Second), TEMPORAL),
+        "make_date" => (F::MakeDate, &[&[Int, Int, Int]]),
+        "to_char" => (F::ToChar, &[&[Temporal, Text]]),
+        "age" => (F::Interval(IntervalOp::Age), &[&[Timestamp, Timestamp]]),
+        "justify_days" => (F::Interval(IntervalOp::JustifyDays), &[&[Interval]]),
+        "justify_hours" => (F::Interval(IntervalOp::JustifyHours), &[&[Interval]]),
+        "justify_interval" => (F::Interval(IntervalOp::JustifyInterval), &[&[Interval]]),
+        "to_date" => (F::ToDate, TEXT2),
+        "to_timestamp" => (F::ToTimestamp, &[&[Text, Text], &[Double]]),
+        "make_time" => (F::MakeTime, &[&[Int, Int, Double]]),
+        "make_timestamp" => (F::MakeTimestamp, &[&[Int, Int, Int, Int, Int, Double]]),
+        "regexp_like" => (F::RegexpLike, &[&[Text, Text], &[Text, Text, Text]]),
+        "regexp_replace" => (
+            F::RegexpReplace,
+            &[&[Text, Text, Text], &[Text, Text, Text, Text]],
+        ),
+        "regexp_substr" => (F::RegexpSubstr, TEXT2),
+        "regexp_count" => (F::RegexpCount, TEXT2),
+        "regexp_instr" => (F::RegexpInstr, TEXT2),
         _ => return None,
     })
 }
@@ -158,9 +208,9 @@ impl ExprBinder<'_> {
     fn special_form(&mut self, name: &str, exprs: &[&Expr], span: Span) -> BindResultOpt {
         let args = match name {
             "coalesce" | "nullif" | "greatest" | "least" | "concat" | "mod" | "position"
-            | "date_part" | "date_trunc" | "current_date" | "round" | "trunc" => {
-                self.bind_args(exprs)?
-            }
+            | "date_part" | "date_trunc" | "current_date" | "round" | "trunc" | "quote_literal"
+            | "to_hex" | "chr" | "div" | "datediff" | "now" | "current_timestamp"
+            | "localtimestamp" | "version" => self.bind_args(exprs)?,
             _ => return Ok(None),
         };
         let bound = match (name, args.len()) {
@@ -179,6 +229,19 @@ impl ExprBinder<'_> {
                 let args = args.into_iter().map(as_text).collect::<Result<_, _>>()?;
                 function(name, ScalarFunction::Concat, args, None, span)?
             }
+            // Any type, as its text.
+            ("quote_literal", 1) => {
+                let args = args.into_iter().map(as_text).collect::<Result<_, _>>()?;
+                function(name, ScalarFunction::QuoteLiteral, args, None, span)?
+            }
+            // The digits of the argument's width: INTEGER and SMALLINT as 32 bits.
+            ("to_hex", 1) if matches!(args[0].expr.ty(), SqlType::SmallInt | SqlType::Int) => {
+                let args = args
+                    .into_iter()
+                    .map(|a| coerce(a.expr, SqlType::Int, a.span, name))
+                    .collect::<Result<_, _>>()?;
+                function(name, ScalarFunction::ToHex, args, None, span)?
+            }
             ("mod", 2) => {
                 let mut it = args.into_iter();
                 let (Some(a), Some(b)) = (it.next(), it.next()) else {
@@ -187,6 +250,56 @@ impl ExprBinder<'_> {
                 arithmetic(BinaryOp::Mod, a.expr, b.expr, span)?
             }
             ("position", 2) => position(args, span)?,
+            // Integer division, truncated: of integers in their type, of
+            // NUMERIC as NUMERIC with scale 0.
+            ("div", 2) => {
+                let mut it = args.into_iter();
+                let (Some(a), Some(b)) = (it.next(), it.next()) else {
+                    return Ok(None);
+                };
+                let both_int = a.expr.ty().is_integer() && b.expr.ty().is_integer();
+                let q = arithmetic(BinaryOp::Div, a.expr, b.expr, span)?;
+                if both_int {
+                    q
+                } else {
+                    let digits = BoundExpr::Literal {
+                        value: Arc::new(hyperctl_exec::arrow::array::Int64Array::from(vec![0i64])),
+                        ty: SqlType::BigInt,
+                        untyped: false,
+                    };
+                    let t = function(name, ScalarFunction::Trunc, vec![q, digits], None, span)?;
+                    let scale0 = match t.ty() {
+                        SqlType::Numeric { precision, .. } => SqlType::numeric(precision, 0)
+                            .map_err(|e| type_error(e.to_string(), span))?,
+                        other => other,
+                    };
+                    cast(t, scale0, span)?
+                }
+            }
+            ("datediff", 3) => date_field_call(name, args, span)?,
+            ("now" | "current_timestamp" | "localtimestamp", 0) => {
+                let us = self
+                    .ctx
+                    .map_or_else(super::context::system_time_us, |c| c.statement_time_us());
+                let ty = if name == "localtimestamp" {
+                    SqlType::Timestamp
+                } else {
+                    SqlType::TimestampTz
+                };
+                let tz = match ty.to_arrow() {
+                    hyperctl_exec::arrow::datatypes::DataType::Timestamp(_, tz) => tz,
+                    _ => None,
+                };
+                BoundExpr::Literal {
+                    value: Arc::new(
+                        hyperctl_exec::arrow::array::TimestampMicrosecondArray::from(vec![us])
+                            .with_timezone_opt(tz),
+                    ),
+                    ty,
+                    untyped: false,
+                }
+            }
+            ("version", 0) => text_literal(concat!("hyperctl ", env!("CARGO_PKG_VERSION"))),
             ("date_part" | "date_trunc", 2) => date_field_call(name, args, span)?,
             ("current_date", 0) => current_date(),
             ("round" | "trunc", 2) if args[0].expr.ty().is_integer() => {
@@ -203,7 +316,19 @@ impl ExprBinder<'_> {
                 let (func, sigs) = signatures(name).ok_or_else(|| no_such(name, &[], span))?;
                 resolve(name, func, sigs, args, span)?
             }
-            ("round" | "trunc", _) => {
+            // One character, typed VARCHAR(1) as in Hyper.
+            ("chr", _) => {
+                let (func, sigs) = signatures(name).ok_or_else(|| no_such(name, &[], span))?;
+                match resolve(name, func, sigs, args, span)? {
+                    BoundExpr::Function { func, args, .. } => BoundExpr::Function {
+                        func,
+                        args,
+                        ty: SqlType::Varchar { max_length: 1 },
+                    },
+                    other => other,
+                }
+            }
+            ("round" | "trunc" | "to_hex", _) => {
                 let (func, sigs) = signatures(name).ok_or_else(|| no_such(name, &[], span))?;
                 resolve(name, func, sigs, args, span)?
             }
@@ -335,6 +460,45 @@ impl ExprBinder<'_> {
         })
     }
 
+    /// `x [NOT] SIMILAR TO pattern` with a constant pattern, as a regular
+    /// expression match of the whole string.
+    pub(super) fn similar_to(
+        &mut self,
+        x: &Expr,
+        pattern: &Expr,
+        negated: bool,
+        span: Span,
+    ) -> BindResult {
+        let args = self.bind_args(&[x, pattern])?;
+        let mut it = args.into_iter();
+        let (Some(x), Some(p)) = (it.next(), it.next()) else {
+            return Err(not_supported("SIMILAR TO", span));
+        };
+        let Some(text) = literal_text(&p.expr) else {
+            return Err(not_supported(
+                "SIMILAR TO with a pattern that is not a constant",
+                p.span,
+            ));
+        };
+        let regex = Arg {
+            expr: text_literal(&similar_to_regex(&text)),
+            span: p.span,
+        };
+        let sigs: &[&[Param]] = &[&[Param::Text, Param::Text]];
+        let m = resolve(
+            "SIMILAR TO",
+            ScalarFunction::RegexpLike,
+            sigs,
+            vec![x, regex],
+            span,
+        )?;
+        Ok(if negated {
+            BoundExpr::Not(Box::new(m))
+        } else {
+            m
+        })
+    }
+
     /// `a IS [NOT] DISTINCT FROM b`.
     pub(super) fn distinct(&mut self, a: &Expr, b: &Expr, distinct: bool) -> BindResult {
         let (l, r) = (self.bind(a)?, self.bind(b)?);
@@ -441,6 +605,22 @@ impl ExprBinder<'_> {
         let name = field.to_string();
         let field = DateField::parse(&name).ok_or_else(|| unknown_field(&name, span))?;
         let args = self.bind_args(&[x])?;
+        if args[0].expr.ty() == SqlType::Interval {
+            if field != DateField::Epoch {
+                return Err(not_supported(
+                    &format!("extract({name} FROM interval)"),
+                    span,
+                ));
+            }
+            let arg = args.into_iter().map(|a| a.expr).collect();
+            return function(
+                "extract",
+                ScalarFunction::Interval(IntervalOp::Epoch),
+                arg,
+                None,
+                span,
+            );
+        }
         let sigs: &[&[Param]] = &[&[Param::Temporal]];
         resolve("extract", ScalarFunction::Extract(field), sigs, args, span)
     }
@@ -494,6 +674,161 @@ fn position(mut args: Vec<Arg>, span: Span) -> BindResult {
 }
 
 /// Casts the arguments to the first signature they all fit.
+/// `a ~ b`, `a ~* b`, `a !~ b`, `a !~* b`: `regexp_like`, negated for `!`.
+pub(super) fn regex_operator(
+    op: &ast::BinaryOperator,
+    l: BoundExpr,
+    r: BoundExpr,
+    spans: (Span, Span),
+    span: Span,
+) -> BindResult {
+    use ast::BinaryOperator as B;
+    let insensitive = matches!(op, B::PGRegexIMatch | B::PGRegexNotIMatch);
+    let negated = matches!(op, B::PGRegexNotMatch | B::PGRegexNotIMatch);
+    let mut args = vec![
+        Arg {
+            expr: l,
+            span: spans.0,
+        },
+        Arg {
+            expr: r,
+            span: spans.1,
+        },
+    ];
+    if insensitive {
+        args.push(Arg {
+            expr: text_literal("i"),
+            span,
+        });
+    }
+    let sigs: &[&[Param]] = &[
+        &[Param::Text, Param::Text],
+        &[Param::Text, Param::Text, Param::Text],
+    ];
+    let m = resolve(
+        &op.to_string(),
+        ScalarFunction::RegexpLike,
+        sigs,
+        args,
+        span,
+    )?;
+    Ok(if negated {
+        BoundExpr::Not(Box::new(m))
+    } else {
+        m
+    })
+}
+
+/// `a & b`, `a | b`, `a # b`, `a << b`, `a >> b` on integers, in their
+/// common type.
+pub(super) fn bit_operator(
+    op: BitOp,
+    l: BoundExpr,
+    r: BoundExpr,
+    spans: (Span, Span),
+    span: Span,
+) -> BindResult {
+    let symbol = match op {
+        BitOp::And => "&",
+        BitOp::Or => "|",
+        BitOp::Xor => "#",
+        BitOp::ShiftLeft => "<<",
+        _ => ">>",
+    };
+    let int = |e: &BoundExpr| e.ty().is_integer() || e.is_untyped_literal();
+    if !int(&l) || !int(&r) {
+        return Err(SqlError::new(
+            state::UNDEFINED_FUNCTION,
+            format!(
+                "operator does not exist: {} {symbol} {}",
+                type_name(&l),
+                type_name(&r)
+            ),
+        )
+        .at(span));
+    }
+    let (l, r) = unify(l, r, spans.0, spans.1, symbol)?;
+    let ty = l.ty();
+    function(
+        symbol,
+        ScalarFunction::Bitwise(op),
+        vec![l, r],
+        Some(ty),
+        span,
+    )
+}
+
+/// `a ^ b`: `power(a, b)` in DOUBLE PRECISION.
+pub(super) fn power_operator(
+    l: BoundExpr,
+    r: BoundExpr,
+    spans: (Span, Span),
+    span: Span,
+) -> BindResult {
+    let args = vec![
+        Arg {
+            expr: l,
+            span: spans.0,
+        },
+        Arg {
+            expr: r,
+            span: spans.1,
+        },
+    ];
+    let sigs: &[&[Param]] = &[&[Param::Double, Param::Double]];
+    resolve("^", ScalarFunction::Power, sigs, args, span)
+}
+
+/// A TEXT literal.
+fn text_literal(s: &str) -> BoundExpr {
+    BoundExpr::Literal {
+        value: Arc::new(StringArray::from(vec![s])),
+        ty: SqlType::Text,
+        untyped: false,
+    }
+}
+
+/// The value of a non-NULL string literal.
+fn literal_text(e: &BoundExpr) -> Option<String> {
+    match e {
+        BoundExpr::Literal { value, .. } if value.is_valid(0) => value
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .map(|s| s.value(0).to_string()),
+        _ => None,
+    }
+}
+
+/// A SIMILAR TO pattern as an anchored regular expression: `%` is `.*`,
+/// `_` is `.`, `\` escapes, regular-expression metacharacters that SQL
+/// does not give a meaning (`.`, `^`, `$`) are literal.
+fn similar_to_regex(pattern: &str) -> String {
+    let mut out = String::from("^(?:");
+    let mut chars = pattern.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '%' => out.push_str(".*"),
+            '_' => out.push('.'),
+            '\\' => match chars.next() {
+                Some(n) => out.push_str(&regex_escape(n)),
+                None => out.push_str("\\\\"),
+            },
+            '.' | '^' | '$' => out.push_str(&regex_escape(c)),
+            other => out.push(other),
+        }
+    }
+    out.push_str(")$");
+    out
+}
+
+fn regex_escape(c: char) -> String {
+    if c.is_ascii_punctuation() {
+        format!("\\{c}")
+    } else {
+        c.to_string()
+    }
+}
+
 fn resolve(
     name: &str,
     func: ScalarFunction,
@@ -535,6 +870,7 @@ fn accepts(p: Param, e: &BoundExpr) -> bool {
             SqlType::Date | SqlType::Timestamp | SqlType::TimestampTz | SqlType::Time
         ),
         Param::Timestamp => matches!(t, SqlType::Date | SqlType::Timestamp | SqlType::TimestampTz),
+        Param::Interval => t == SqlType::Interval,
     }
 }
 
@@ -553,6 +889,7 @@ fn convert(p: Param, a: &Arg) -> BindResult {
         Param::Temporal | Param::Timestamp if untyped => SqlType::Timestamp,
         Param::Timestamp if t == SqlType::Date => SqlType::Timestamp,
         Param::Temporal | Param::Timestamp => t,
+        Param::Interval => SqlType::Interval,
     };
     if e.ty() == target && !untyped {
         return Ok(e);
@@ -598,7 +935,7 @@ fn undefined(name: &str, types: &[String], span: Span) -> SqlError {
 
 /// The type as error messages show it: lower case, `unknown` for untyped
 /// literals.
-fn type_name(e: &BoundExpr) -> String {
+pub(super) fn type_name(e: &BoundExpr) -> String {
     if e.is_untyped_literal() {
         "unknown".into()
     } else {
@@ -786,6 +1123,7 @@ fn date_field_call(name: &str, args: Vec<Arg>, span: Span) -> BindResult {
     let (Some(field), Some(x)) = (it.next(), it.next()) else {
         return Err(no_such(name, &[], span));
     };
+    let rest: Vec<Arg> = it.collect();
     let field_name = match &field.expr {
         BoundExpr::Literal { value, .. } if field.expr.ty().is_string() => value
             .as_any()
@@ -801,6 +1139,12 @@ fn date_field_call(name: &str, args: Vec<Arg>, span: Span) -> BindResult {
         ));
     };
     let f = DateField::parse(&field_name).ok_or_else(|| unknown_field(&field_name, field.span))?;
+    if name == "datediff" {
+        let mut args = vec![x];
+        args.extend(rest);
+        let sigs: &[&[Param]] = &[&[Param::Timestamp, Param::Timestamp]];
+        return resolve(name, ScalarFunction::DateDiff(f), sigs, args, span);
+    }
     if name == "date_part" {
         resolve(
             name,
@@ -840,6 +1184,90 @@ fn current_date() -> BoundExpr {
         ty: SqlType::Date,
         untyped: false,
     }
+}
+
+/// Whether `l op r` involves an interval, or is `date + time`, `time -
+/// time` or `timestamp - timestamp` (all bound by [`interval_arithmetic`]).
+pub(super) fn is_interval_arithmetic(op: BinaryOp, l: &BoundExpr, r: &BoundExpr) -> bool {
+    use SqlType as T;
+    let (lt, rt) = (l.ty(), r.ty());
+    let stamp = |t: T| matches!(t, T::Timestamp | T::TimestampTz);
+    lt == T::Interval
+        || rt == T::Interval
+        || (op == BinaryOp::Add && matches!((lt, rt), (T::Date, T::Time) | (T::Time, T::Date)))
+        || (op == BinaryOp::Sub && ((lt == T::Time && rt == T::Time) || (stamp(lt) && stamp(rt))))
+}
+
+/// Arithmetic with intervals (see [`is_interval_arithmetic`]); Hyper's
+/// types: `date ± interval` is a TIMESTAMP, `timestamp - timestamp` and
+/// `time - time` INTERVALs, `date + time` a TIMESTAMP.
+pub(super) fn interval_arithmetic(
+    op: BinaryOp,
+    l: BoundExpr,
+    r: BoundExpr,
+    span: Span,
+) -> BindResult {
+    use IntervalOp as I;
+    use SqlType as T;
+    let call = |op: I, args: Vec<BoundExpr>, ty: T| BoundExpr::Function {
+        func: ScalarFunction::Interval(op),
+        args,
+        ty,
+    };
+    let negate = |e: BoundExpr| call(I::Negate, vec![e], T::Interval);
+    let as_stamp = |e: BoundExpr| -> BindResult {
+        match e.ty() {
+            T::Timestamp | T::TimestampTz => Ok(e),
+            _ => cast(e, T::Timestamp, span),
+        }
+    };
+    let double = |e: BoundExpr| cast(e, T::Double, span);
+    let stamp_like = |t: T| matches!(t, T::Date | T::Timestamp | T::TimestampTz);
+    let (lt, rt) = (l.ty(), r.ty());
+    Ok(match (op, lt, rt) {
+        (BinaryOp::Add | BinaryOp::Sub, t, T::Interval) if stamp_like(t) => {
+            let l = as_stamp(l)?;
+            let ty = l.ty();
+            let r = if op == BinaryOp::Sub { negate(r) } else { r };
+            call(I::AddToTimestamp, vec![l, r], ty)
+        }
+        (BinaryOp::Add, T::Interval, t) if stamp_like(t) => {
+            let r = as_stamp(r)?;
+            let ty = r.ty();
+            call(I::AddToTimestamp, vec![r, l], ty)
+        }
+        (BinaryOp::Add | BinaryOp::Sub, T::Time, T::Interval) => {
+            let r = if op == BinaryOp::Sub { negate(r) } else { r };
+            call(I::AddToTime, vec![l, r], T::Time)
+        }
+        (BinaryOp::Add, T::Interval, T::Time) => call(I::AddToTime, vec![r, l], T::Time),
+        (BinaryOp::Add | BinaryOp::Sub, T::Interval, T::Interval) => {
+            let r = if op == BinaryOp::Sub { negate(r) } else { r };
+            call(I::Add, vec![l, r], T::Interval)
+        }
+        (BinaryOp::Mul, T::Interval, n) if n.is_numeric() => {
+            call(I::Multiply, vec![l, double(r)?], T::Interval)
+        }
+        (BinaryOp::Mul, n, T::Interval) if n.is_numeric() => {
+            call(I::Multiply, vec![r, double(l)?], T::Interval)
+        }
+        (BinaryOp::Div, T::Interval, n) if n.is_numeric() => {
+            call(I::Divide, vec![l, double(r)?], T::Interval)
+        }
+        (BinaryOp::Add, T::Date, T::Time) => call(I::DatePlusTime, vec![l, r], T::Timestamp),
+        (BinaryOp::Add, T::Time, T::Date) => call(I::DatePlusTime, vec![r, l], T::Timestamp),
+        (BinaryOp::Sub, T::Time, T::Time) => call(I::SubTimes, vec![l, r], T::Interval),
+        (BinaryOp::Sub, a, b) if a != T::Interval && b != T::Interval => {
+            let r = if a == b { r } else { cast(r, a, span)? };
+            call(I::SubTimestamps, vec![l, r], T::Interval)
+        }
+        _ => {
+            return Err(type_error(
+                format!("operator does not exist: {lt} {} {rt}", op.symbol()),
+                span,
+            ));
+        }
+    })
 }
 
 /// Whether `l op r` is date arithmetic (`date ± integer`, `date - date`).
@@ -898,7 +1326,9 @@ pub(super) fn children(expr: &Expr) -> Vec<&Expr> {
             target: ast::InTarget::List(list),
             ..
         } => std::iter::once(&**expr).chain(list).collect(),
-        Expr::Like { expr, pattern, .. } | Expr::ILike { expr, pattern, .. } => {
+        Expr::Like { expr, pattern, .. }
+        | Expr::ILike { expr, pattern, .. }
+        | Expr::SimilarTo { expr, pattern, .. } => {
             vec![expr, pattern]
         }
         Expr::IsDistinctFrom(a, b) | Expr::IsNotDistinctFrom(a, b) => vec![a, b],

@@ -2,6 +2,7 @@
 //! builds logical plans from sqlparser's AST. Errors carry the position of the
 //! offending token.
 
+mod aggregate;
 mod context;
 mod copy;
 mod cte;

@@ -71,6 +71,11 @@ pub(super) fn bind_call(
     if f.filter.is_some() || !f.within_group.is_empty() || f.null_treatment.is_some() {
         return Err(not_supported("FILTER / IGNORE NULLS in window calls", span));
     }
+    // The collecting aggregates (string_agg, percentiles) need a parameter
+    // that window calls do not carry yet.
+    if matches!(func, WindowFunction::Aggregate(a) if a.is_collecting()) {
+        return Err(not_supported(&format!("{name} as a window function"), span));
+    }
     ctx.windows_allowed.set(false);
     let bound = bind_parts(b, f, over, func, name, span);
     ctx.windows_allowed.set(true);
@@ -397,7 +402,7 @@ fn bound(
 }
 
 /// A numeric literal's value.
-fn constant(e: &BoundExpr) -> Option<f64> {
+pub(super) fn constant(e: &BoundExpr) -> Option<f64> {
     let BoundExpr::Literal { value, .. } = e else {
         return None;
     };

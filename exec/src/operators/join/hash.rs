@@ -172,12 +172,10 @@ impl Probe for HashProbe {
             None
         };
         let mut out = Candidates::default();
-        for i in 0..encoded.len() {
+        for (i, &null) in nulls.iter().enumerate().take(encoded.len()) {
             let i32_ = row_u32(i)?;
             let mut matched = false;
-            if !nulls[i]
-                && let Some(k) = self.index.get(&encoded, i)
-            {
+            if !null && let Some(k) = self.index.get(&encoded, i) {
                 let rows =
                     &self.key_rows[self.key_start[k] as usize..self.key_start[k + 1] as usize];
                 for &r in rows {
@@ -188,7 +186,7 @@ impl Probe for HashProbe {
             if let Some(c) = &compat
                 && !(matched && self.filter.is_none())
             {
-                self.null_candidates(i32_, nulls[i], build.num_rows(), c, &mut out)?;
+                self.null_candidates(i32_, null, build.num_rows(), c, &mut out)?;
             }
         }
         out.into_pairs(self.filter.as_ref(), self.mark, left, build)

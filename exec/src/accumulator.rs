@@ -169,6 +169,41 @@ pub(crate) enum NumKind {
     Float,
 }
 
+/// A numeric aggregate's argument, as the array its [`NumKind`] works on.
+enum NumArg {
+    Int(Int64Array),
+    Decimal(Decimal128Array),
+    Float(Float64Array),
+}
+
+impl NumKind {
+    /// `values` cast to this kind's array (BIGINT, DECIMAL as is, DOUBLE);
+    /// `what` names the aggregate in the error of a wrong input.
+    fn arg(self, values: &ArrayRef, what: &str) -> Result<NumArg> {
+        let wrong = || Error::internal(format!("{what} of {}", values.data_type()));
+        Ok(match self {
+            NumKind::Int => {
+                let v = crate::cast::cast(values, &DataType::Int64)?;
+                NumArg::Int(v.as_primitive_opt::<Int64Type>().ok_or_else(wrong)?.clone())
+            }
+            NumKind::Decimal { .. } => NumArg::Decimal(
+                values
+                    .as_primitive_opt::<Decimal128Type>()
+                    .ok_or_else(wrong)?
+                    .clone(),
+            ),
+            NumKind::Float => {
+                let v = crate::cast::cast(values, &DataType::Float64)?;
+                NumArg::Float(
+                    v.as_primitive_opt::<Float64Type>()
+                        .ok_or_else(wrong)?
+                        .clone(),
+                )
+            }
+        })
+    }
+}
+
 /// `sum(x)` and `avg(x)`.
 #[derive(Debug)]
 pub(crate) struct SumAvg {
@@ -294,12 +329,8 @@ impl Accumulator for SumAvg {
     ) -> Result<()> {
         let (values, _) = argument(values, groups)?;
         self.resize(num_groups);
-        match self.kind {
-            NumKind::Int => {
-                let v = crate::cast::cast(values, &DataType::Int64)?;
-                let v = v
-                    .as_primitive_opt::<Int64Type>()
-                    .ok_or_else(|| Error::internal("sum of non-integer"))?;
+        match self.kind.arg(values, "sum")? {
+            NumArg::Int(v) => {
                 if num_groups == 1 {
                     // Every row is in group 0: the SIMD kernel, summed exactly.
                     let sum = Aggregates::current().sum_i64(v.values(), v.nulls());
@@ -311,17 +342,8 @@ impl Accumulator for SumAvg {
                 }
                 self.add_exact(v.iter().map(|x| x.map(i128::from)), groups)
             }
-            NumKind::Decimal { .. } => {
-                let v = values.as_primitive_opt::<Decimal128Type>().ok_or_else(|| {
-                    Error::internal(format!("decimal sum of {}", values.data_type()))
-                })?;
-                self.add_exact(v.iter(), groups)
-            }
-            NumKind::Float => {
-                let v = crate::cast::cast(values, &DataType::Float64)?;
-                let v = v
-                    .as_primitive_opt::<Float64Type>()
-                    .ok_or_else(|| Error::internal("sum of non-float"))?;
+            NumArg::Decimal(v) => self.add_exact(v.iter(), groups),
+            NumArg::Float(v) => {
                 if num_groups == 1 {
                     self.float[0] += Aggregates::current().sum_f64(v.values(), v.nulls());
                     self.counts[0] += valid_count(v.len(), v.nulls());
@@ -695,33 +717,22 @@ impl Accumulator for Variance {
     ) -> Result<()> {
         let (values, _) = argument(values, groups)?;
         self.resize(num_groups);
-        match self.kind {
-            NumKind::Int => {
-                let v = crate::cast::cast(values, &DataType::Int64)?;
-                let v = v
-                    .as_primitive_opt::<Int64Type>()
-                    .ok_or_else(|| Error::internal("variance of non-integer"))?;
+        match self.kind.arg(values, "variance")? {
+            NumArg::Int(v) => {
                 for (x, &g) in v.iter().zip(groups) {
                     if let Some(x) = x {
                         self.add_exact(g, i128::from(x))?;
                     }
                 }
             }
-            NumKind::Decimal { .. } => {
-                let v = values.as_primitive_opt::<Decimal128Type>().ok_or_else(|| {
-                    Error::internal(format!("decimal variance of {}", values.data_type()))
-                })?;
+            NumArg::Decimal(v) => {
                 for (x, &g) in v.iter().zip(groups) {
                     if let Some(x) = x {
                         self.add_exact(g, x)?;
                     }
                 }
             }
-            NumKind::Float => {
-                let v = crate::cast::cast(values, &DataType::Float64)?;
-                let v = v
-                    .as_primitive_opt::<Float64Type>()
-                    .ok_or_else(|| Error::internal("variance of non-float"))?;
+            NumArg::Float(v) => {
                 for (x, &g) in v.iter().zip(groups) {
                     if let Some(x) = x {
                         self.add_float(g, 1, x, 0.0);

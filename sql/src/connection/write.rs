@@ -427,12 +427,9 @@ fn modify(txn: &mut WriteTxn, plan: &crate::binder::ModifyPlan) -> Result<Statem
             .collect();
         count += txn.delete(&def.schema, &def.name, &positions)?;
         if plan.update {
-            let columns = batch.columns()[..at]
-                .iter()
-                .zip(&def.columns)
-                .map(|(a, c)| fit_strings(a.clone(), c.ty))
-                .collect::<Result<Vec<_>>>()?;
-            let rows = table_batch(&schema, columns, batch.num_rows(), &def.name)?;
+            let targets: Vec<usize> = (0..at).collect();
+            let columns = &batch.columns()[..at];
+            let rows = table_rows(&def, &schema, columns, &targets, batch.num_rows())?;
             txn.append(&def.schema, &def.name, &rows)?;
         }
         if plan.returning.is_some() {
@@ -445,6 +442,31 @@ fn modify(txn: &mut WriteTxn, plan: &crate::binder::ModifyPlan) -> Result<Statem
             columns, returned,
         )?)?)),
     }
+}
+
+/// `rows` rows of table `def` (with `schema`) from `columns`, the values
+/// of table columns `targets`: the others are NULL, strings fit their VARCHAR(n) /
+/// CHAR(n) as [`fit_strings`] says. INSERT and UPDATE store rows through it.
+fn table_rows(
+    def: &TableDef,
+    schema: &hyperctl_exec::arrow::datatypes::SchemaRef,
+    columns: &[ArrayRef],
+    targets: &[usize],
+    rows: usize,
+) -> Result<RecordBatch> {
+    let n = rows;
+    let mut full: Vec<ArrayRef> = def
+        .columns
+        .iter()
+        .map(|c| new_null_array(&c.ty.to_arrow(), n))
+        .collect();
+    for (source, &target) in columns.iter().zip(targets) {
+        let column = def.columns.get(target).ok_or_else(|| Error::Internal {
+            what: format!("column {target} of table {} to fill", def.name),
+        })?;
+        full[target] = fit_strings(source.clone(), column.ty)?;
+    }
+    table_batch(schema, full, n, &def.name)
 }
 
 /// `rows` rows of table `table` (the row count holds for a batch without
@@ -486,16 +508,13 @@ fn insert(txn: &mut WriteTxn, plan: &InsertPlan) -> Result<StatementResult> {
     let mut rows = 0;
     let mut returned = Vec::new();
     for batch in &result.batches {
-        let n = batch.num_rows();
-        let mut columns: Vec<ArrayRef> = def
-            .columns
-            .iter()
-            .map(|c| new_null_array(&c.ty.to_arrow(), n))
-            .collect();
-        for (source, &target) in batch.columns().iter().zip(&plan.targets) {
-            columns[target] = fit_strings(source.clone(), def.columns[target].ty)?;
-        }
-        let full = table_batch(&schema, columns, n, &def.name)?;
+        let full = table_rows(
+            &def,
+            &schema,
+            batch.columns(),
+            &plan.targets,
+            batch.num_rows(),
+        )?;
         rows += txn.append(&def.schema, &def.name, &full)?;
         if plan.returning.is_some() {
             returned.push(returned_part(batch, plan.targets.len())?);

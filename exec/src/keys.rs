@@ -13,7 +13,7 @@ use arrow::array::ArrayData;
 use arrow::array::{Array, ArrayRef, make_array};
 use arrow::buffer::{Buffer, NullBuffer, ScalarBuffer};
 use arrow::datatypes::DataType;
-use arrow::row::{RowConverter, Rows, SortField};
+use arrow::row::{Row, RowConverter, Rows, SortField};
 
 use crate::binary::normalize_floats;
 use crate::error::{Error, Result};
@@ -39,6 +39,23 @@ impl Encoded {
     pub(crate) fn len(&self) -> usize {
         self.hashes.len()
     }
+
+    fn key(&self, i: usize) -> KeyRef<'_> {
+        match &self.keys {
+            EncodedKeys::Rows(rows) => KeyRef::Row(rows.row(i)),
+            EncodedKeys::Ints(v, nulls) => {
+                KeyRef::Int(v[i], nulls.as_ref().is_some_and(|n| n.is_null(i)))
+            }
+        }
+    }
+}
+
+/// One key, borrowed from an [`Encoded`] batch or from an index.
+#[derive(Clone, Copy)]
+enum KeyRef<'a> {
+    Row(Row<'a>),
+    /// The value, and whether the key is NULL.
+    Int(u64, bool),
 }
 
 /// How an index stores its distinct keys.
@@ -195,7 +212,7 @@ impl KeyIndex {
 
     /// The number of the key of row `i` of `e`, if it was inserted.
     pub(crate) fn get(&self, e: &Encoded, i: usize) -> Option<usize> {
-        self.find(e, i).ok()
+        self.find(e.key(i), e.hashes[i]).ok()
     }
 
     /// The number of the key of row `i` of `e`, adding it if it is new.
@@ -204,45 +221,7 @@ impl KeyIndex {
     ///
     /// [`Error::Internal`] past 2^32 - 2 distinct keys.
     pub(crate) fn insert(&mut self, e: &Encoded, i: usize) -> Result<usize> {
-        match self.find(e, i) {
-            Ok(k) => Ok(k),
-            Err(slot) => {
-                let k = self.len();
-                let tag = u32::try_from(k + 1)
-                    .ok()
-                    .filter(|&t| t < u32::MAX)
-                    .ok_or_else(|| Error::internal("more than 2^32 distinct keys"))?;
-                let is_null = match (&mut self.store, &e.keys) {
-                    (Store::Rows { keys, .. }, EncodedKeys::Rows(rows)) => {
-                        keys.push(rows.row(i));
-                        false
-                    }
-                    (
-                        Store::Ints {
-                            values, null_key, ..
-                        },
-                        EncodedKeys::Ints(v, nulls),
-                    ) => {
-                        values.push(v[i]);
-                        let null = nulls.as_ref().is_some_and(|n| n.is_null(i));
-                        if null {
-                            *null_key = Some(k);
-                        }
-                        null
-                    }
-                    _ => return Err(Error::internal("keys encoded for another index")),
-                };
-                self.hashes.push(e.hashes[i]);
-                if is_null {
-                    return Ok(k);
-                }
-                self.slots[slot] = tag;
-                if self.len() * 2 > self.slots.len() {
-                    self.grow();
-                }
-                Ok(k)
-            }
-        }
+        self.insert_key(e.key(i), e.hashes[i])
     }
 
     /// Every key of `e`, inserted; their numbers in row order.
@@ -255,24 +234,74 @@ impl KeyIndex {
         Ok(())
     }
 
-    /// The slot of the key of row `i` of `e`: `Ok(key number)` if present,
-    /// `Err(empty slot)` if not (the NULL key of an integer index has no
-    /// slot: absent, its `Err` slot is never filled).
-    fn find(&self, e: &Encoded, i: usize) -> std::result::Result<usize, usize> {
-        let hash = e.hashes[i];
-        let mask = self.slots.len() - 1;
-        let mut at = hash as usize & mask;
-        match (&self.store, &e.keys) {
+    /// Inserts key `k` of `other` (an [`empty_like`](Self::empty_like)
+    /// sibling); returns its number here.
+    pub(crate) fn insert_from(&mut self, other: &KeyIndex, k: usize) -> Result<usize> {
+        let key = match &other.store {
+            Store::Rows { keys, .. } => KeyRef::Row(keys.row(k)),
+            Store::Ints {
+                values, null_key, ..
+            } => KeyRef::Int(values[k], Some(k) == *null_key),
+        };
+        self.insert_key(key, other.hashes[k])
+    }
+
+    fn insert_key(&mut self, key: KeyRef<'_>, hash: u64) -> Result<usize> {
+        let slot = match self.find(key, hash) {
+            Ok(k) => return Ok(k),
+            Err(slot) => slot,
+        };
+        let k = self.len();
+        let tag = u32::try_from(k + 1)
+            .ok()
+            .filter(|&t| t < u32::MAX)
+            .ok_or_else(|| Error::internal("more than 2^32 distinct keys"))?;
+        let is_null = match (&mut self.store, key) {
+            (Store::Rows { keys, .. }, KeyRef::Row(row)) => {
+                keys.push(row);
+                false
+            }
             (
                 Store::Ints {
                     values, null_key, ..
                 },
-                EncodedKeys::Ints(v, nulls),
+                KeyRef::Int(v, null),
             ) => {
-                if nulls.as_ref().is_some_and(|n| n.is_null(i)) {
+                values.push(v);
+                if null {
+                    *null_key = Some(k);
+                }
+                null
+            }
+            _ => return Err(Error::internal("keys encoded for another index")),
+        };
+        self.hashes.push(hash);
+        if is_null {
+            return Ok(k);
+        }
+        self.slots[slot] = tag;
+        if self.len() * 2 > self.slots.len() {
+            self.grow();
+        }
+        Ok(k)
+    }
+
+    /// The slot of `key`: `Ok(key number)` if present, `Err(empty slot)` if
+    /// not (the NULL key of an integer index has no slot: absent, its `Err`
+    /// slot is never filled).
+    fn find(&self, key: KeyRef<'_>, hash: u64) -> std::result::Result<usize, usize> {
+        let mask = self.slots.len() - 1;
+        let mut at = hash as usize & mask;
+        match (&self.store, key) {
+            (
+                Store::Ints {
+                    values, null_key, ..
+                },
+                KeyRef::Int(v, null),
+            ) => {
+                if null {
                     return null_key.ok_or(usize::MAX);
                 }
-                let v = v[i];
                 loop {
                     let s = self.slots[at];
                     if s == 0 {
@@ -285,8 +314,7 @@ impl KeyIndex {
                     at = (at + 1) & mask;
                 }
             }
-            (Store::Rows { keys, .. }, EncodedKeys::Rows(rows)) => {
-                let row = rows.row(i);
+            (Store::Rows { keys, .. }, KeyRef::Row(row)) => {
                 let row = row.data();
                 loop {
                     let s = self.slots[at];
@@ -323,34 +351,6 @@ impl KeyIndex {
             }
             self.slots[i] = k as u32 + 1;
         }
-    }
-
-    /// Inserts key `k` of `other` (an [`empty_like`](Self::empty_like)
-    /// sibling); returns its number here.
-    pub(crate) fn insert_from(&mut self, other: &KeyIndex, k: usize) -> Result<usize> {
-        let keys = match &other.store {
-            Store::Rows { keys, .. } => {
-                let mut one = match &self.store {
-                    Store::Rows { converter, .. } => {
-                        converter.empty_rows(1, keys.row(k).data().len())
-                    }
-                    Store::Ints { .. } => return Err(Error::internal("keys of another index")),
-                };
-                one.push(keys.row(k));
-                EncodedKeys::Rows(one)
-            }
-            Store::Ints {
-                values, null_key, ..
-            } => {
-                let nulls = (Some(k) == *null_key).then(|| NullBuffer::new_null(1));
-                EncodedKeys::Ints(vec![values[k]], nulls)
-            }
-        };
-        let e = Encoded {
-            hashes: vec![other.hashes[k]],
-            keys,
-        };
-        self.insert(&e, 0)
     }
 
     /// The key columns, one row per key in key-number order.

@@ -39,6 +39,7 @@ mod optimize;
 mod parse;
 mod plan;
 mod pushdown;
+mod sample;
 
 // Fuzz target bodies, public so that `fuzz/` and the corpus replay test in
 // `tests/` can call them; not part of the API.

@@ -20,15 +20,21 @@ use hyperctl_format::SqlType;
 
 use crate::plan::{BoundExpr, ColumnInfo, LogicalPlan};
 
-/// Reorders the inner-join clusters of `plan`, inputs first.
+/// Reorders the inner-join clusters of `plan`, inputs first, by estimates
+/// that read what its filters keep on a sample of their tables
+/// (`sample.rs`).
 pub(crate) fn reorder_joins(plan: LogicalPlan) -> LogicalPlan {
+    reorder(crate::sample::sample_filters(plan))
+}
+
+fn reorder(plan: LogicalPlan) -> LogicalPlan {
     match plan {
         // A whole cluster at once (its inputs are reordered inside).
         LogicalPlan::Join {
             join_type: JoinType::Inner,
             ..
         } => reorder_cluster(plan),
-        other => map_inputs(other, reorder_joins),
+        other => map_inputs(other, reorder),
     }
 }
 
@@ -172,9 +178,14 @@ fn reduce_groups(
             exprs: exprs.clone(),
             columns: columns.clone(),
         }),
-        LogicalPlan::Filter { input, predicate } => Some(LogicalPlan::Filter {
+        LogicalPlan::Filter {
+            input,
+            predicate,
+            keeps,
+        } => Some(LogicalPlan::Filter {
             input: Box::new(reduce_groups(input, key, source, source_key)?),
             predicate: predicate.clone(),
+            keeps: *keeps,
         }),
         LogicalPlan::Aggregate {
             input,
@@ -303,9 +314,14 @@ fn place_semi(left: LogicalPlan, semi: Semi) -> LogicalPlan {
                 columns,
             }
         }
-        LogicalPlan::Filter { input, predicate } if sinks_into(&input) => LogicalPlan::Filter {
+        LogicalPlan::Filter {
+            input,
+            predicate,
+            keeps,
+        } if sinks_into(&input) => LogicalPlan::Filter {
             input: Box::new(place_semi(*input, semi)),
             predicate,
+            keeps,
         },
         LogicalPlan::Join {
             left: a,
@@ -367,16 +383,21 @@ fn sinks_into(input: &LogicalPlan) -> bool {
 }
 
 /// `plan` with `f` applied to each of its inputs.
-fn map_inputs(plan: LogicalPlan, f: fn(LogicalPlan) -> LogicalPlan) -> LogicalPlan {
+pub(crate) fn map_inputs(plan: LogicalPlan, f: fn(LogicalPlan) -> LogicalPlan) -> LogicalPlan {
     let go = |b: Box<LogicalPlan>| Box::new(f(*b));
     match plan {
         LogicalPlan::Scan { .. }
         | LogicalPlan::Values { .. }
         | LogicalPlan::WorkScan { .. }
         | LogicalPlan::External { .. } => plan,
-        LogicalPlan::Filter { input, predicate } => LogicalPlan::Filter {
+        LogicalPlan::Filter {
+            input,
+            predicate,
+            keeps,
+        } => LogicalPlan::Filter {
             input: go(input),
             predicate,
+            keeps,
         },
         LogicalPlan::Project {
             input,
@@ -523,7 +544,7 @@ fn reorder_cluster(plan: LogicalPlan) -> LogicalPlan {
     };
     flatten(plan, 0, &mut cluster);
     let Cluster { leaves, predicates } = cluster;
-    let leaves: Vec<LogicalPlan> = leaves.into_iter().map(reorder_joins).collect();
+    let leaves: Vec<LogicalPlan> = leaves.into_iter().map(reorder).collect();
     let widths: Vec<usize> = leaves.iter().map(|l| l.columns().len()).collect();
     let starts: Vec<usize> = widths
         .iter()
@@ -568,6 +589,7 @@ fn reorder_cluster(plan: LogicalPlan) -> LogicalPlan {
                 leaves[*l] = LogicalPlan::Filter {
                     input: Box::new(leaf),
                     predicate: predicates[p].map_columns(&|c| c - start),
+                    keeps: None,
                 };
             }
             _ => continue,
@@ -578,6 +600,8 @@ fn reorder_cluster(plan: LogicalPlan) -> LogicalPlan {
     // the table it reads has rows, and as its value range is wide (block
     // statistics); the join has the larger side's count, but no more than
     // the smaller table's rows (a key joins a foreign key).
+    // What the filters just placed on leaves keep, measured.
+    let leaves: Vec<LogicalPlan> = leaves.into_iter().map(crate::sample::measure_all).collect();
     let base: Vec<f64> = leaves.iter().map(base_rows).collect();
     let side = |e: &BoundExpr| {
         let mut rows: f64 = 1.0;
@@ -683,6 +707,7 @@ fn reorder_cluster(plan: LogicalPlan) -> LogicalPlan {
         Some(predicate) => LogicalPlan::Filter {
             input: Box::new(plan),
             predicate,
+            keeps: None,
         },
         None => plan,
     }
@@ -721,7 +746,7 @@ fn join_estimate(a: &Part, b: &Part, on: &[usize], key_rows: &[Option<f64>]) -> 
 
 /// At most how many distinct values output column `column` of `plan` has,
 /// from the value range of the table column it comes from.
-fn column_distinct(plan: &LogicalPlan, column: usize) -> Option<f64> {
+pub(crate) fn column_distinct(plan: &LogicalPlan, column: usize) -> Option<f64> {
     match plan {
         LogicalPlan::Scan {
             table, projection, ..
@@ -730,6 +755,21 @@ fn column_distinct(plan: &LogicalPlan, column: usize) -> Option<f64> {
             Some((hi as f64 - lo as f64 + 1.0).max(1.0))
         }
         LogicalPlan::Filter { input, .. } => column_distinct(input, column),
+        LogicalPlan::Join {
+            left,
+            right,
+            join_type,
+            ..
+        } => {
+            let width = left.columns().len();
+            match join_type {
+                _ if column < width => column_distinct(left, column),
+                JoinType::Inner | JoinType::Left | JoinType::Right | JoinType::Full => {
+                    column_distinct(right, column - width)
+                }
+                _ => None,
+            }
+        }
         LogicalPlan::Project { input, exprs, .. } => match exprs.get(column)? {
             BoundExpr::Column { index, .. } => column_distinct(input, *index),
             _ => None,
@@ -839,7 +879,11 @@ fn prune(plan: LogicalPlan, need: &[bool]) -> (LogicalPlan, Vec<Option<usize>>) 
             };
             (plan, map)
         }
-        LogicalPlan::Filter { input, predicate } => {
+        LogicalPlan::Filter {
+            input,
+            predicate,
+            keeps,
+        } => {
             let mut need = need.to_vec();
             mark(&predicate, &mut need);
             let (input, map) = prune(*input, &need);
@@ -848,6 +892,7 @@ fn prune(plan: LogicalPlan, need: &[bool]) -> (LogicalPlan, Vec<Option<usize>>) 
                 LogicalPlan::Filter {
                     input: Box::new(input),
                     predicate,
+                    keeps,
                 },
                 map,
             )

@@ -520,6 +520,10 @@ pub(crate) enum LogicalPlan {
     Filter {
         input: Box<LogicalPlan>,
         predicate: BoundExpr,
+        /// The fraction of its input's rows the predicate keeps, measured
+        /// on a sample of the table it filters (`sample.rs`); `None`:
+        /// guessed from the predicate's form.
+        keeps: Option<f64>,
     },
     Project {
         input: Box<LogicalPlan>,
@@ -622,9 +626,14 @@ impl LogicalPlan {
         Some(match self {
             LogicalPlan::Scan { table, .. } => table.row_count(),
             LogicalPlan::Values { rows, .. } => rows.len() as u64,
-            LogicalPlan::Filter { input, predicate } => {
+            LogicalPlan::Filter {
+                input,
+                predicate,
+                keeps,
+            } => {
                 let rows = input.estimated_rows()? as f64;
-                (rows * selectivity(predicate)).ceil().max(1.0) as u64
+                let keeps = keeps.unwrap_or_else(|| selectivity(predicate));
+                (rows * keeps).ceil().max(1.0) as u64
             }
             LogicalPlan::Project { input, .. }
             | LogicalPlan::Sort { input, .. }
@@ -653,11 +662,11 @@ impl LogicalPlan {
             } => {
                 let (l, r) = (left.estimated_rows()?, right.estimated_rows()?);
                 match join_type {
-                    JoinType::Semi | JoinType::Anti | JoinType::Mark => l,
+                    JoinType::Semi => semi_join_rows(left, l, right, r, on),
+                    JoinType::Anti | JoinType::Mark => l,
                     JoinType::RightSemi | JoinType::RightAnti => r,
                     _ if on.is_empty() => l.saturating_mul(r),
-                    // A key joins a foreign key: the larger side's rows.
-                    JoinType::Inner => l.max(r),
+                    JoinType::Inner => inner_join_rows(left, l, right, r, on),
                     JoinType::Left => l,
                     JoinType::Right => r,
                     _ => l.max(r),
@@ -688,12 +697,13 @@ impl LogicalPlan {
             // Stacked filters (a BETWEEN pushed down as two conjuncts) run
             // as one: its conjuncts share a pass, and all their ranges skip
             // blocks.
-            LogicalPlan::Filter { input, predicate }
-                if matches!(input.as_ref(), LogicalPlan::Filter { .. }) =>
-            {
+            LogicalPlan::Filter {
+                input, predicate, ..
+            } if matches!(input.as_ref(), LogicalPlan::Filter { .. }) => {
                 let LogicalPlan::Filter {
                     input: inner,
                     predicate: inner_predicate,
+                    ..
                 } = input.as_ref()
                 else {
                     unreachable!("matched above")
@@ -706,10 +716,13 @@ impl LogicalPlan {
                         right: Box::new(predicate.clone()),
                         ty: SqlType::Bool,
                     },
+                    keeps: None,
                 }
                 .lower()
             }
-            LogicalPlan::Filter { input, predicate } => {
+            LogicalPlan::Filter {
+                input, predicate, ..
+            } => {
                 let input = match input.as_ref() {
                     // Block skipping: the filter's ranges go into the scan.
                     LogicalPlan::Scan {
@@ -1220,6 +1233,64 @@ fn selectivity(predicate: &BoundExpr) -> f64 {
         BoundExpr::IsNotNull(_) => 0.9,
         _ => 0.5,
     }
+}
+
+/// Rows of an inner equi-join of `l` and `r` rows: |l| * |r| / the distinct
+/// values of its most selective key (the larger of its two sides' counts,
+/// from their tables' value ranges), as the join order estimates them
+/// (`optimize.rs`); without a known count, a key joins a foreign key: the
+/// larger side's rows.
+fn inner_join_rows(
+    left: &LogicalPlan,
+    l: u64,
+    right: &LogicalPlan,
+    r: u64,
+    on: &[(BoundExpr, BoundExpr)],
+) -> u64 {
+    let distinct = |plan: &LogicalPlan, key: &BoundExpr| match key {
+        BoundExpr::Column { index, .. } => crate::optimize::column_distinct(plan, *index),
+        _ => None,
+    };
+    let keys = on
+        .iter()
+        .filter_map(|(lk, rk)| match (distinct(left, lk), distinct(right, rk)) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        })
+        .fold(None, |m: Option<f64>, k| Some(m.map_or(k, |m| m.max(k))));
+    match keys {
+        Some(keys) => ((l as f64 * r as f64 / keys.max(1.0)).ceil() as u64).max(1),
+        None => l.max(r),
+    }
+}
+
+/// Rows a semi join keeps of its `l` left rows: the share of the left key's
+/// distinct values that the right side's `r` rows can match (each right row
+/// holds at most one key), when the left key is a table column with a known
+/// value range; else all of them.
+fn semi_join_rows(
+    left: &LogicalPlan,
+    l: u64,
+    right: &LogicalPlan,
+    r: u64,
+    on: &[(BoundExpr, BoundExpr)],
+) -> u64 {
+    let share = on
+        .iter()
+        .filter_map(|(lk, rk)| {
+            let BoundExpr::Column { index, .. } = lk else {
+                return None;
+            };
+            let left_keys = crate::optimize::column_distinct(left, *index)?;
+            let right_keys = match rk {
+                BoundExpr::Column { index, .. } => crate::optimize::column_distinct(right, *index)
+                    .map_or(r as f64, |d| d.min(r as f64)),
+                _ => r as f64,
+            };
+            Some((right_keys / left_keys).min(1.0))
+        })
+        .fold(1.0f64, f64::min);
+    ((l as f64 * share).ceil() as u64).max(1)
 }
 
 /// A hash join when there are equal keys, a nested-loop join otherwise. An

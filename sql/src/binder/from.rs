@@ -605,6 +605,7 @@ pub(super) fn push_where(plan: LogicalPlan, predicate: BoundExpr) -> LogicalPlan
         Some(predicate) => LogicalPlan::Filter {
             input: Box::new(plan),
             predicate,
+            keeps: None,
         },
         None => plan,
     }
@@ -773,6 +774,7 @@ fn push_or_filter(plan: LogicalPlan, c: BoundExpr) -> LogicalPlan {
         Pushed::Refused(p, c) => LogicalPlan::Filter {
             input: Box::new(p),
             predicate: c,
+            keeps: None,
         },
     }
 }

@@ -614,6 +614,7 @@ fn bind_select(
         plan = LogicalPlan::Filter {
             input: Box::new(plan),
             predicate: h.clone(),
+            keeps: None,
         };
     }
     if let Some((inner_keys, outer_keys)) = scalar_keys {
@@ -755,6 +756,7 @@ fn first_per_key(
             one,
             hyperctl_format::SqlType::Bool,
         ),
+        keeps: None,
     }
 }
 
@@ -867,6 +869,7 @@ pub(super) fn bind_where(
         plan = LogicalPlan::Filter {
             input: Box::new(plan),
             predicate: resolve_placeholders(&p, &map)?,
+            keeps: None,
         };
     }
     if plan.columns().len() > width {
@@ -1089,6 +1092,7 @@ fn empty_value(
             ty: hyperctl_format::SqlType::Bool,
             untyped: false,
         },
+        keeps: None,
     };
     let columns = aggregates
         .iter()
@@ -1109,6 +1113,7 @@ fn empty_value(
         plan = LogicalPlan::Filter {
             input: Box::new(plan),
             predicate: shift(&h),
+            keeps: None,
         };
     }
     let value = shift(value);

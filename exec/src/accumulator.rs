@@ -213,6 +213,10 @@ pub(crate) struct SumAvg {
     exact: Vec<i128>,
     float: Vec<f64>,
     counts: Vec<i64>,
+    /// At least the magnitude of every `exact` sum: the sum of the largest
+    /// magnitude of each batch times its rows. While it stays within
+    /// `i128`, values are added without a check per value.
+    bound: u128,
 }
 
 impl SumAvg {
@@ -225,6 +229,7 @@ impl SumAvg {
             exact: Vec::new(),
             float: Vec::new(),
             counts: Vec::new(),
+            bound: 0,
         }
     }
 
@@ -234,6 +239,52 @@ impl SumAvg {
             NumKind::Float => self.float.resize(num_groups, 0.0),
             _ => self.exact.resize(num_groups, 0),
         }
+    }
+
+    /// Adds `values` (NULLs skipped) to their `groups`: without a check per
+    /// value when [`SumAvg::bound`] shows no sum can leave `i128`, else
+    /// checked.
+    fn add_values<T: Copy + Into<i128>>(
+        &mut self,
+        values: &[T],
+        nulls: Option<&arrow::buffer::NullBuffer>,
+        groups: &[usize],
+    ) -> Result<()> {
+        let largest = values
+            .iter()
+            .map(|&v| v.into().unsigned_abs())
+            .max()
+            .unwrap_or(0);
+        let bound = largest
+            .checked_mul(values.len() as u128)
+            .and_then(|b| b.checked_add(self.bound))
+            .filter(|&b| b <= i128::MAX as u128);
+        let Some(bound) = bound else {
+            // From now on every value is checked.
+            self.bound = u128::MAX;
+            let values = values
+                .iter()
+                .enumerate()
+                .map(|(i, &v)| nulls.is_none_or(|n| n.is_valid(i)).then(|| v.into()));
+            return self.add_exact(values, groups);
+        };
+        self.bound = bound;
+        match nulls {
+            None => {
+                for (&v, &g) in values.iter().zip(groups) {
+                    self.exact[g] += v.into();
+                    self.counts[g] += 1;
+                }
+            }
+            Some(nulls) => {
+                for i in nulls.valid_indices() {
+                    let g = groups[i];
+                    self.exact[g] += values[i].into();
+                    self.counts[g] += 1;
+                }
+            }
+        }
+        Ok(())
     }
 
     fn add_exact(
@@ -334,15 +385,16 @@ impl Accumulator for SumAvg {
                 if num_groups == 1 {
                     // Every row is in group 0: the SIMD kernel, summed exactly.
                     let sum = Aggregates::current().sum_i64(v.values(), v.nulls());
+                    self.bound = self.bound.saturating_add(sum.unsigned_abs());
                     self.exact[0] = self.exact[0]
                         .checked_add(sum)
                         .ok_or_else(|| overflow("sum"))?;
                     self.counts[0] += valid_count(v.len(), v.nulls());
                     return Ok(());
                 }
-                self.add_exact(v.iter().map(|x| x.map(i128::from)), groups)
+                self.add_values(v.values(), v.nulls(), groups)
             }
-            NumArg::Decimal(v) => self.add_exact(v.iter(), groups),
+            NumArg::Decimal(v) => self.add_values(v.values(), v.nulls(), groups),
             NumArg::Float(v) => {
                 if num_groups == 1 {
                     self.float[0] += Aggregates::current().sum_f64(v.values(), v.nulls());
@@ -385,6 +437,7 @@ impl Accumulator for SumAvg {
         if other.kind != self.kind {
             return Err(Error::internal("merging sums of different kinds"));
         }
+        self.bound = self.bound.saturating_add(other.bound);
         self.resize(num_groups);
         for (g, &c) in other.counts.iter().enumerate() {
             let t = target(groups, g, num_groups)?;
@@ -940,5 +993,41 @@ mod tests {
         s.update(Some(&ints(&[Some(i64::MAX), Some(1)])), &[0, 0], 1)
             .unwrap();
         assert!(matches!(s.finish(1), Err(Error::Overflow { .. })));
+    }
+
+    #[test]
+    fn decimal_sums_are_exact_and_overflow_past_the_bound_is_an_error() {
+        use arrow::array::Decimal128Array;
+        let kind = NumKind::Decimal { scale: 0 };
+        let out = DataType::Decimal128(38, 0);
+        let dec = |v: Vec<Option<i128>>| -> ArrayRef {
+            Arc::new(
+                Decimal128Array::from(v)
+                    .with_precision_and_scale(38, 0)
+                    .unwrap(),
+            )
+        };
+        // Small values, NULLs, several groups: the unchecked path.
+        let mut s = SumAvg::new(kind, false, out.clone());
+        s.update(
+            Some(&dec(vec![Some(5), None, Some(-7), Some(11)])),
+            &[0, 1, 1, 0],
+            2,
+        )
+        .unwrap();
+        let r = s.finish(2).unwrap();
+        let r = r.as_primitive::<arrow::datatypes::Decimal128Type>();
+        assert_eq!(r.iter().collect::<Vec<_>>(), [Some(16), Some(-7)]);
+        // A batch past the bound is checked, and so is every later one: two
+        // values of i128::MAX / 2 + 1 do not fit.
+        let half = i128::MAX / 2 + 1;
+        let mut s = SumAvg::new(kind, false, out.clone());
+        s.update(Some(&dec(vec![Some(1)])), &[0], 1).unwrap();
+        let err = s.update(Some(&dec(vec![Some(half), Some(half)])), &[0, 0], 1);
+        assert!(matches!(err, Err(Error::Overflow { .. })), "{err:?}");
+        let mut s = SumAvg::new(kind, false, out);
+        s.update(Some(&dec(vec![Some(half)])), &[0], 1).unwrap();
+        let err = s.update(Some(&dec(vec![Some(half)])), &[0], 1);
+        assert!(matches!(err, Err(Error::Overflow { .. })), "{err:?}");
     }
 }

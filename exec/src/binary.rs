@@ -15,10 +15,14 @@
 use std::sync::Arc;
 
 use arrow::array::{
-    Array, ArrayRef, AsArray, Datum, Float32Array, Float64Array, Scalar, new_empty_array,
+    Array, ArrayRef, AsArray, Datum, Decimal128Array, Float32Array, Float64Array, Scalar,
+    new_empty_array,
 };
 use arrow::compute::kernels::{boolean, cmp, numeric};
-use arrow::datatypes::{DataType, Float32Type, Float64Type};
+use arrow::datatypes::{
+    DECIMAL128_MAX_PRECISION, DECIMAL128_MAX_SCALE, DataType, Decimal128Type, Float32Type,
+    Float64Type,
+};
 use arrow::error::ArrowError;
 
 use crate::error::{Error, Result};
@@ -140,6 +144,9 @@ pub(crate) fn arithmetic_error(e: ArrowError) -> Error {
 }
 
 fn arithmetic(op: BinaryOp, l: &dyn Datum, r: &dyn Datum) -> Result<ArrayRef> {
+    if let Some(out) = decimal_without_overflow(op, l, r) {
+        return out;
+    }
     let out = match op {
         BinaryOp::Add => numeric::add(l, r),
         BinaryOp::Sub => numeric::sub(l, r),
@@ -149,6 +156,110 @@ fn arithmetic(op: BinaryOp, l: &dyn Datum, r: &dyn Datum) -> Result<ArrayRef> {
         op => return Err(Error::internal(format!("{op:?} is not arithmetic"))),
     };
     out.map_err(arithmetic_error)
+}
+
+/// `+`, `-` and `*` of two `Decimal128` operands (at least one an array)
+/// whose largest magnitudes show that no result can overflow 128 bits:
+/// computed without a check per value, with the result type of Arrow's
+/// checked kernels (the fallback, and the reference the tests compare it
+/// with). `None` when the bound does not hold or the operands are of other
+/// kinds; the checked kernel then reports any overflow.
+fn decimal_without_overflow(
+    op: BinaryOp,
+    l: &dyn Datum,
+    r: &dyn Datum,
+) -> Option<Result<ArrayRef>> {
+    let ((la, l_scalar), (ra, r_scalar)) = (l.get(), r.get());
+    let (&DataType::Decimal128(p1, s1), &DataType::Decimal128(p2, s2)) =
+        (la.data_type(), ra.data_type())
+    else {
+        return None;
+    };
+    if (l_scalar && r_scalar) || s1 < 0 || s2 < 0 {
+        return None;
+    }
+    // A NULL scalar: the checked kernel's NULL result is as cheap.
+    if (l_scalar && la.is_null(0)) || (r_scalar && ra.is_null(0)) {
+        return None;
+    }
+    let (la, ra) = (
+        la.as_primitive::<Decimal128Type>(),
+        ra.as_primitive::<Decimal128Type>(),
+    );
+    let largest = |a: &Decimal128Array| {
+        a.values()
+            .iter()
+            .map(|v| v.unsigned_abs())
+            .max()
+            .unwrap_or(0)
+    };
+    let (lmax, rmax) = (largest(la), largest(ra));
+    let fits = |bound: Option<u128>| bound.is_some_and(|b| b <= i128::MAX as u128);
+    let (precision, scale, out) = match op {
+        BinaryOp::Mul => {
+            let scale = s1.checked_add(s2).filter(|s| *s <= DECIMAL128_MAX_SCALE)?;
+            if !fits(lmax.checked_mul(rmax)) {
+                return None;
+            }
+            let precision = p1
+                .saturating_add(p2.saturating_add(1))
+                .min(DECIMAL128_MAX_PRECISION);
+            (
+                precision,
+                scale,
+                apply(la, l_scalar, ra, r_scalar, |a, b| a.wrapping_mul(b)),
+            )
+        }
+        BinaryOp::Add | BinaryOp::Sub => {
+            let scale = s1.max(s2);
+            let lm = 10u128.checked_pow(u32::try_from(scale - s1).ok()?)?;
+            let rm = 10u128.checked_pow(u32::try_from(scale - s2).ok()?)?;
+            let bound = lmax
+                .checked_mul(lm)
+                .zip(rmax.checked_mul(rm))
+                .and_then(|(a, b)| a.checked_add(b));
+            if !fits(bound) {
+                return None;
+            }
+            let integer = (p1 as i8 - s1).max(p2 as i8 - s2);
+            let precision = (scale.saturating_add(integer) as u8)
+                .saturating_add(1)
+                .min(DECIMAL128_MAX_PRECISION);
+            let (lm, rm) = (lm as i128, rm as i128);
+            let out = if op == BinaryOp::Add {
+                apply(la, l_scalar, ra, r_scalar, |a, b| a * lm + b * rm)
+            } else {
+                apply(la, l_scalar, ra, r_scalar, |a, b| a * lm - b * rm)
+            };
+            (precision, scale, out)
+        }
+        _ => return None,
+    };
+    Some(
+        out.and_then(|a| Ok(a.with_precision_and_scale(precision, scale)?))
+            .map(|a| Arc::new(a) as ArrayRef),
+    )
+}
+
+/// `f` over the values of `l` and `r`, a scalar one repeated.
+fn apply(
+    l: &Decimal128Array,
+    l_scalar: bool,
+    r: &Decimal128Array,
+    r_scalar: bool,
+    f: impl Fn(i128, i128) -> i128,
+) -> Result<Decimal128Array> {
+    Ok(match (l_scalar, r_scalar) {
+        (true, _) => {
+            let a = l.value(0);
+            r.unary(|b| f(a, b))
+        }
+        (_, true) => {
+            let b = r.value(0);
+            l.unary(|a| f(a, b))
+        }
+        _ => arrow::compute::binary(l, r, f)?,
+    })
 }
 
 fn compare(op: BinaryOp, l: &dyn Datum, r: &dyn Datum) -> Result<ArrayRef> {
@@ -588,5 +699,94 @@ mod tests {
         let out = e.evaluate(&b).unwrap();
         assert_eq!(out.as_primitive::<Int32Type>().null_count(), 2);
         let _ = Date32Array::from(vec![0]);
+    }
+
+    /// A decimal array of `values` (`None`: NULL) as `Decimal128(p, s)`.
+    fn decimals(values: &[Option<i128>], p: u8, s: i8) -> ArrayRef {
+        Arc::new(
+            Decimal128Array::from(values.to_vec())
+                .with_precision_and_scale(p, s)
+                .unwrap(),
+        )
+    }
+
+    proptest::proptest! {
+        /// The unchecked path agrees with Arrow's checked kernels: values,
+        /// NULLs and type, for arrays and scalars; where the bound fails it
+        /// is not taken, and an overflow is still an error.
+        #[test]
+        fn unchecked_decimal_arithmetic_agrees_with_the_checked_kernels(
+            left in proptest::collection::vec(proptest::option::weighted(0.9, -10i128.pow(20)..10i128.pow(20)), 1..40),
+            right_seed in proptest::collection::vec(proptest::option::weighted(0.9, -10i128.pow(17)..10i128.pow(17)), 1..40),
+            huge in proptest::bool::weighted(0.2),
+            (s1, s2) in (0i8..6, 0i8..6),
+            (p1, p2) in (21u8..=38, 21u8..=38),
+            op in proptest::sample::select(vec![BinaryOp::Add, BinaryOp::Sub, BinaryOp::Mul]),
+            scalar in 0u8..3,
+        ) {
+            let n = left.len();
+            let mut right: Vec<Option<i128>> = (0..n).map(|i| right_seed[i % right_seed.len()]).collect();
+            if huge {
+                right[0] = Some(i128::MAX / 3);
+            }
+            let l = decimals(&left, p1, s1);
+            let r = decimals(&right, p2, s2);
+            let (l, r): (ArrayRef, ArrayRef) = match scalar {
+                1 => (l.slice(0, 1), r),
+                2 => (l, r.slice(0, 1)),
+                _ => (l, r),
+            };
+            let datum = |a: &ArrayRef, is_scalar: bool| -> Box<dyn Datum> {
+                if is_scalar { Box::new(Scalar::new(a.clone())) } else { Box::new(a.clone()) }
+            };
+            let (ld, rd) = (datum(&l, scalar == 1), datum(&r, scalar == 2));
+            let reference = match op {
+                BinaryOp::Add => numeric::add(ld.as_ref(), rd.as_ref()),
+                BinaryOp::Sub => numeric::sub(ld.as_ref(), rd.as_ref()),
+                _ => numeric::mul(ld.as_ref(), rd.as_ref()),
+            };
+            let fast = decimal_without_overflow(op, ld.as_ref(), rd.as_ref());
+            match (reference, fast) {
+                (Ok(want), Some(got)) => {
+                    let got = got.unwrap();
+                    proptest::prop_assert_eq!(got.data_type(), want.data_type());
+                    proptest::prop_assert_eq!(got.to_data(), want.to_data());
+                }
+                (Err(_), Some(got)) => proptest::prop_assert!(false, "checked kernel failed, fast path gave {got:?}"),
+                (_, None) => {}
+            }
+            // The public path: the same answer or the same failure.
+            let public = arithmetic(op, ld.as_ref(), rd.as_ref());
+            let reference = match op {
+                BinaryOp::Add => numeric::add(ld.as_ref(), rd.as_ref()),
+                BinaryOp::Sub => numeric::sub(ld.as_ref(), rd.as_ref()),
+                _ => numeric::mul(ld.as_ref(), rd.as_ref()),
+            };
+            proptest::prop_assert_eq!(public.is_ok(), reference.is_ok());
+            if let (Ok(a), Ok(b)) = (public, reference) {
+                proptest::prop_assert_eq!(a.to_data(), b.to_data());
+            }
+        }
+    }
+
+    #[test]
+    fn unchecked_decimal_arithmetic_is_taken_when_the_bound_holds() {
+        let a = decimals(&[Some(12_345), None, Some(-99)], 15, 2);
+        let b = decimals(&[Some(7), Some(3), Some(100)], 15, 2);
+        let out = decimal_without_overflow(BinaryOp::Mul, &a, &b)
+            .expect("small values fit")
+            .unwrap();
+        assert_eq!(out.data_type(), &DataType::Decimal128(31, 4));
+        let out = out.as_primitive::<Decimal128Type>();
+        assert_eq!(
+            out.iter().collect::<Vec<_>>(),
+            [Some(86_415), None, Some(-9_900)]
+        );
+        let big = decimals(&[Some(i128::MAX / 2)], 38, 0);
+        assert!(decimal_without_overflow(BinaryOp::Mul, &big, &big).is_none());
+        assert!(matches!(
+            arithmetic(BinaryOp::Mul, &big, &big),
+            Err(Error::Overflow { .. }) | Err(Error::Arrow(_))
+        ));
     }
 }

@@ -66,8 +66,30 @@ pub enum CreateMode {
     CreateAndReplace,
 }
 
-/// The default memory budget of the buffer pool (decoded blocks).
+/// The smallest default memory budget of the buffer pool (decoded blocks);
+/// the default is a quarter of the machine's memory when that is more
+/// ([`OpenOptions::memory_budget`]).
 pub const DEFAULT_MEMORY_BUDGET: usize = 512 << 20;
+
+/// A quarter of physical memory (Linux: `MemTotal` of `/proc/meminfo`),
+/// at least [`DEFAULT_MEMORY_BUDGET`] but at most half of it; the floor
+/// where the size is unknown.
+fn default_memory_budget() -> usize {
+    let total = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| mem_total_bytes(&m));
+    match total {
+        Some(total) => (total / 4).max(DEFAULT_MEMORY_BUDGET.min(total / 2)),
+        None => DEFAULT_MEMORY_BUDGET,
+    }
+}
+
+/// `MemTotal:  24586412 kB` in `/proc/meminfo`, in bytes.
+fn mem_total_bytes(meminfo: &str) -> Option<usize> {
+    let line = meminfo.lines().find(|l| l.starts_with("MemTotal:"))?;
+    let kib: usize = line.split_whitespace().nth(1)?.parse().ok()?;
+    kib.checked_mul(1024)
+}
 /// The default log size past which a commit triggers a checkpoint.
 pub const DEFAULT_CHECKPOINT_WAL_BYTES: u64 = 64 << 20;
 
@@ -85,7 +107,7 @@ impl Default for OpenOptions {
         Self {
             create_mode: CreateMode::None,
             read_only: false,
-            memory_budget: DEFAULT_MEMORY_BUDGET,
+            memory_budget: default_memory_budget(),
             checkpoint_wal_bytes: DEFAULT_CHECKPOINT_WAL_BYTES,
         }
     }
@@ -110,7 +132,8 @@ impl OpenOptions {
         self
     }
 
-    /// Bytes of decoded blocks the buffer pool may hold (default 512 MiB).
+    /// Bytes of decoded blocks the buffer pool may hold (default: a quarter
+    /// of the machine's memory, at least 512 MiB or half of it).
     /// Tables larger than this (and than RAM) still work: their blocks are
     /// read, used and evicted.
     pub fn memory_budget(mut self, bytes: usize) -> Self {
@@ -1124,4 +1147,18 @@ pub(crate) fn read_catalog(path: &Path, backend: &dyn Backend, header: &Header) 
         context: context(),
         source,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_budget_is_a_quarter_of_memory_total() {
+        let meminfo = "MemTotal:       24586412 kB\nMemFree:        1 kB\n";
+        assert_eq!(mem_total_bytes(meminfo), Some(24_586_412 * 1024));
+        assert_eq!(mem_total_bytes("MemFree: 1 kB\n"), None);
+        assert_eq!(mem_total_bytes("MemTotal: lots kB\n"), None);
+        assert!(default_memory_budget() >= DEFAULT_MEMORY_BUDGET.min(1 << 20));
+    }
 }

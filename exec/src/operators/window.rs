@@ -649,11 +649,11 @@ fn nearest_valid(values: &dyn Array) -> (Vec<Option<usize>>, Vec<Option<usize>>)
     }
     let mut after = vec![None; n];
     let mut next = None;
-    for i in (0..n).rev() {
+    for (i, slot) in after.iter_mut().enumerate().rev() {
         if values.is_valid(i) {
             next = Some(i);
         }
-        after[i] = next;
+        *slot = next;
     }
     (before, after)
 }

@@ -191,8 +191,8 @@ fn exclude(tokens: &mut Vec<TokenWithSpan>, i: usize) -> bool {
     // ORDER BY before it.
     let mut depth = 0usize;
     let mut open = None;
-    for k in (0..i).rev() {
-        match tokens[k].token {
+    for (k, t) in tokens[..i].iter().enumerate().rev() {
+        match t.token {
             Token::RParen => depth += 1,
             Token::LParen if depth == 0 => {
                 open = Some(k);
@@ -208,15 +208,15 @@ fn exclude(tokens: &mut Vec<TokenWithSpan>, i: usize) -> bool {
     let mut depth = 0usize;
     let mut frame = None;
     let mut ordered = false;
-    for k in open + 1..i {
-        match &tokens[k].token {
+    for (k, t) in tokens.iter().enumerate().take(i).skip(open + 1) {
+        match &t.token {
             Token::LParen => depth += 1,
             Token::RParen => depth = depth.saturating_sub(1),
             _ if depth > 0 => {}
-            _ if is_keyword(&tokens[k], Keyword::ORDER) => ordered = true,
+            _ if is_keyword(t, Keyword::ORDER) => ordered = true,
             _ if [Keyword::ROWS, Keyword::RANGE, Keyword::GROUPS]
                 .iter()
-                .any(|kw| is_keyword(&tokens[k], *kw)) =>
+                .any(|kw| is_keyword(t, *kw)) =>
             {
                 frame = Some(k);
                 break;

@@ -96,9 +96,9 @@ mod options;
 mod parallel;
 mod plan;
 mod source;
-mod text_temporal;
 #[cfg(test)]
 mod test_util;
+mod text_temporal;
 
 pub use aggregate::{AggregateExpr, AggregateFunction, AggregateParam};
 pub use arrow;

@@ -97,9 +97,8 @@ fn mdy(t: &str) -> Option<String> {
     if parts.next().is_some() {
         return None;
     }
-    let digits = |p: &str, lens: &[usize]| {
-        lens.contains(&p.len()) && p.bytes().all(|b| b.is_ascii_digit())
-    };
+    let digits =
+        |p: &str, lens: &[usize]| lens.contains(&p.len()) && p.bytes().all(|b| b.is_ascii_digit());
     if !digits(m, &[1, 2]) || !digits(d, &[1, 2]) || !digits(y, &[2, 4]) {
         return None;
     }
@@ -117,10 +116,7 @@ fn mdy(t: &str) -> Option<String> {
 /// whether the value rounds up. `None` when there is nothing to cut.
 fn round_fraction(s: &str) -> Option<(String, bool)> {
     let dot = s.find('.')?;
-    let digits = s[dot + 1..]
-        .bytes()
-        .take_while(u8::is_ascii_digit)
-        .count();
+    let digits = s[dot + 1..].bytes().take_while(u8::is_ascii_digit).count();
     if digits <= 6 || !s[..dot].ends_with(|c: char| c.is_ascii_digit()) {
         return None;
     }
@@ -176,9 +172,9 @@ pub(crate) fn cast_text(
         DataType::Date32 => patch::<Date32Type>(&out, &fixes, |v, f| {
             i32::try_from(fixed(i64::from(v), f)).unwrap_or(v)
         }),
-        DataType::Time64(_) => patch::<Time64MicrosecondType>(&out, &fixes, |v, f| {
-            fixed(v, f).min(US_PER_DAY)
-        }),
+        DataType::Time64(_) => {
+            patch::<Time64MicrosecondType>(&out, &fixes, |v, f| fixed(v, f).min(US_PER_DAY))
+        }
         _ => patch::<TimestampMicrosecondType>(&out, &fixes, fixed),
     })
 }
@@ -239,7 +235,10 @@ mod tests {
         let dates = crate::cast::cast(&text, &DataType::Date32).unwrap();
         let f = ArrayFormatter::try_new(dates.as_ref(), &FormatOptions::default()).unwrap();
         let shown: Vec<String> = (0..4).map(|i| f.value(i).to_string()).collect();
-        assert_eq!(shown, ["2024-03-15", "262142-12-31", "-4712-01-01", "2024-01-02"]);
+        assert_eq!(
+            shown,
+            ["2024-03-15", "+262142-12-31", "-4712-01-01", "2024-01-02"]
+        );
         assert!(dates.is_null(4));
         let ts: ArrayRef = Arc::new(StringArray::from(vec![
             "2024-03-15 10:11:12.1234567",

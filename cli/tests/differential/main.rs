@@ -269,7 +269,8 @@ fn render(r: &QueryResult) -> Table {
                     c.as_primitive::<TimestampMicrosecondType>()
                         .clone()
                         .with_timezone("+00:00"),
-                ) as ArrayRef,
+                )
+                    as ArrayRef,
                 _ => Arc::clone(c),
             })
             .collect();
@@ -321,11 +322,7 @@ fn pg_failure(e: &postgres::Error) -> Failure {
     }
 }
 
-fn theirs(
-    client: &mut postgres::Client,
-    sql: &str,
-    differences: &mut [TypeDifference],
-) -> Answer {
+fn theirs(client: &mut postgres::Client, sql: &str, differences: &mut [TypeDifference]) -> Answer {
     if !is_query(sql) {
         return client
             .batch_execute(sql)

@@ -883,7 +883,11 @@ mod tests {
             (FrameExclusion::Ties, ["4", "4", "5", "5", "5"]),
         ];
         for (exclude, want) in cases {
-            assert_eq!(window(whole(exclude), sum, vec![col(1)]), want, "{exclude:?}");
+            assert_eq!(
+                window(whole(exclude), sum, vec![col(1)]),
+                want,
+                "{exclude:?}"
+            );
         }
         let count = WindowFunction::Aggregate(AggregateFunction::CountStar);
         assert_eq!(
@@ -891,11 +895,19 @@ mod tests {
             ["2", "2", "3", "3", "0"]
         );
         assert_eq!(
-            window(whole(FrameExclusion::CurrentRow), WindowFunction::LastValue, vec![col(1)]),
+            window(
+                whole(FrameExclusion::CurrentRow),
+                WindowFunction::LastValue,
+                vec![col(1)]
+            ),
             ["NULL", "NULL", "NULL", "3", "NULL"]
         );
         assert_eq!(
-            window(whole(FrameExclusion::Ties), WindowFunction::FirstValue, vec![col(1)]),
+            window(
+                whole(FrameExclusion::Ties),
+                WindowFunction::FirstValue,
+                vec![col(1)]
+            ),
             ["1", "1", "1", "1", "5"]
         );
     }
@@ -925,10 +937,18 @@ mod tests {
             }],
         };
         let last = collect(&plan(WindowFunction::LastValue)).unwrap();
-        let got: Vec<Option<i64>> = last[0].column(3).as_primitive::<Int64Type>().iter().collect();
+        let got: Vec<Option<i64>> = last[0]
+            .column(3)
+            .as_primitive::<Int64Type>()
+            .iter()
+            .collect();
         assert_eq!(got, [Some(10), Some(10), Some(30), Some(30)]);
         let first = collect(&plan(WindowFunction::FirstValue)).unwrap();
-        let got: Vec<Option<i64>> = first[0].column(3).as_primitive::<Int64Type>().iter().collect();
+        let got: Vec<Option<i64>> = first[0]
+            .column(3)
+            .as_primitive::<Int64Type>()
+            .iter()
+            .collect();
         assert_eq!(got, [Some(10), Some(10), Some(10), Some(10)]);
     }
 

@@ -478,7 +478,10 @@ fn merge_using(
         .chain(merged)
         .chain((left_len..joined.len()).map(original))
         .collect();
-    let exprs = order.iter().map(|(i, ..)| column_ref(&joined, *i)).collect();
+    let exprs = order
+        .iter()
+        .map(|(i, ..)| column_ref(&joined, *i))
+        .collect();
     let hidden = order.iter().map(|(.., h)| *h).collect();
     let columns: Vec<ColumnInfo> = order.into_iter().map(|(_, c, _)| c).collect();
     let plan = LogicalPlan::Project {

@@ -306,10 +306,12 @@ impl ExprBinder<'_> {
             // The type's name as Hyper spells it, as TEXT (Hyper's result
             // type is regtype, which we do not have).
             ("pg_typeof", 1) => text_literal(pg_type_name(&args[0].expr)),
-            ("current_database", 0) => match self.ctx.map_or(Some(""), |c| c.catalog.current_database()) {
-                Some(name) => text_literal(name),
-                None => null_of(SqlType::Text),
-            },
+            ("current_database", 0) => {
+                match self.ctx.map_or(Some(""), |c| c.catalog.current_database()) {
+                    Some(name) => text_literal(name),
+                    None => null_of(SqlType::Text),
+                }
+            }
             ("date_part" | "date_trunc", 2) => date_field_call(name, args, span)?,
             ("current_date", 0) => current_date(),
             ("round" | "trunc", 2) if args[0].expr.ty().is_integer() => {

@@ -71,9 +71,9 @@ pub(crate) fn symmetric_bound(low: &Expr) -> Option<&Expr> {
     }
     match &f.args {
         sqlparser::ast::FunctionArguments::List(list) => match list.args.as_slice() {
-            [
-                sqlparser::ast::FunctionArg::Unnamed(sqlparser::ast::FunctionArgExpr::Expr(e)),
-            ] => Some(e),
+            [sqlparser::ast::FunctionArg::Unnamed(sqlparser::ast::FunctionArgExpr::Expr(e))] => {
+                Some(e)
+            }
             _ => None,
         },
         _ => None,
@@ -142,7 +142,13 @@ fn between(tokens: &mut Vec<TokenWithSpan>, i: usize) -> bool {
     };
     let comparison = matches!(
         parser.peek_token_ref().token,
-        Token::Eq | Token::DoubleEq | Token::Neq | Token::Lt | Token::LtEq | Token::Gt | Token::GtEq
+        Token::Eq
+            | Token::DoubleEq
+            | Token::Neq
+            | Token::Lt
+            | Token::LtEq
+            | Token::Gt
+            | Token::GtEq
     );
     if comparison
         && parser
@@ -168,7 +174,11 @@ fn exclude(tokens: &mut Vec<TokenWithSpan>, i: usize) -> bool {
         let Some(w2) = next_solid(tokens, w1 + 1) else {
             return false;
         };
-        match (is_word(&tokens[w1], "CURRENT"), is_word(&tokens[w2], "ROW"), is_word(&tokens[w2], "OTHERS")) {
+        match (
+            is_word(&tokens[w1], "CURRENT"),
+            is_word(&tokens[w2], "ROW"),
+            is_word(&tokens[w2], "OTHERS"),
+        ) {
             (true, true, _) => ("CURRENT ROW", w2),
             (false, _, true) => ("NO OTHERS", w2),
             _ => return false,
@@ -252,34 +262,46 @@ mod tests {
         let tokens = Tokenizer::new(&PostgreSqlDialect {}, sql)
             .tokenize_with_location()
             .unwrap();
-        rewrite(&tokens).map(|t| t.iter().map(|t| t.token.to_string()).collect::<Vec<_>>().join(""))
+        rewrite(&tokens).map(|t| {
+            t.iter()
+                .map(|t| t.token.to_string())
+                .collect::<Vec<_>>()
+                .join("")
+        })
     }
 
     #[test]
     fn symmetric_bounds_are_marked() {
         assert_eq!(
             rewritten("SELECT 2 BETWEEN SYMMETRIC 3 + 1 AND 1").as_deref(),
-            Some("SELECT 2 BETWEEN \"between symmetric\"( 3 + 1 )AND 1")
+            Some("SELECT 2 BETWEEN \"between symmetric\"( 3 + 1) AND 1")
         );
         assert_eq!(
             rewritten("SELECT 2 NOT BETWEEN ASYMMETRIC 1 AND 3").as_deref(),
             Some("SELECT 2 NOT BETWEEN  1 AND 3")
         );
-        assert_eq!(rewritten("SELECT 'BETWEEN SYMMETRIC', 2 BETWEEN 1 AND 3"), None);
+        assert_eq!(
+            rewritten("SELECT 'BETWEEN SYMMETRIC', 2 BETWEEN 1 AND 3"),
+            None
+        );
     }
 
     #[test]
     fn exclusions_become_order_keys() {
         assert_eq!(
-            rewritten("SELECT sum(v) OVER (ORDER BY o ROWS UNBOUNDED PRECEDING EXCLUDE TIES) FROM t")
-                .as_deref(),
+            rewritten(
+                "SELECT sum(v) OVER (ORDER BY o ROWS UNBOUNDED PRECEDING EXCLUDE TIES) FROM t"
+            )
+            .as_deref(),
             Some(
                 "SELECT sum(v) OVER (ORDER BY o ,\"exclude ties\"()ROWS UNBOUNDED PRECEDING ) FROM t"
             )
         );
         assert_eq!(
-            rewritten("SELECT sum(v) OVER (PARTITION BY (a) RANGE CURRENT ROW EXCLUDE CURRENT ROW)")
-                .as_deref(),
+            rewritten(
+                "SELECT sum(v) OVER (PARTITION BY (a) RANGE CURRENT ROW EXCLUDE CURRENT ROW)"
+            )
+            .as_deref(),
             Some(
                 "SELECT sum(v) OVER (PARTITION BY (a) ORDERBY\"exclude current row\"()RANGE CURRENT ROW )"
             )

@@ -91,7 +91,7 @@ fn options(null: &str) -> FormatOptions<'_> {
     FormatOptions::default()
         .with_null(null)
         .with_timestamp_format(Some("%Y-%m-%d %H:%M:%S%.f"))
-        .with_timestamp_tz_format(Some("%Y-%m-%d %H:%M:%S%.f%:z"))
+        .with_timestamp_tz_format(Some("%Y-%m-%d %H:%M:%S%.f%:::z"))
 }
 
 /// The cells of a result as text (`None` for NULL), row by row.
@@ -119,7 +119,7 @@ fn cells(result: &QueryResult) -> Result<Vec<Vec<Option<String>>>> {
 
 /// TIMESTAMPTZ values are UTC instants in arrays whose time zone is named
 /// "UTC"; Arrow formats named zones only with its `chrono-tz` feature, so
-/// they are shown with the same offset spelled `+00:00`.
+/// they get the same zone as an offset, printed as Hyper does (`+00`).
 fn utc_as_offset(array: &ArrayRef) -> ArrayRef {
     match array.data_type() {
         DataType::Timestamp(TimeUnit::Microsecond, Some(_)) => Arc::new(

@@ -40,10 +40,13 @@ pub fn cast(array: &ArrayRef, to: &DataType) -> Result<ArrayRef> {
         safe: false,
         format_options: FormatOptions::default(),
     };
-    match cast_with_options(source, to, &options) {
-        Ok(out) => Ok(out),
-        Err(e) => Err(cast_error(array, to, e)),
+    let arrow_cast = |source: &ArrayRef| {
+        cast_with_options(source, to, &options).map_err(|e| cast_error(array, to, e))
+    };
+    if matches!(array.data_type(), DataType::Utf8) && crate::text_temporal::handles(to) {
+        return crate::text_temporal::cast_text(array, to, arrow_cast);
     }
+    arrow_cast(source)
 }
 
 /// Floats as text the way Hyper prints them by default: the shortest digits

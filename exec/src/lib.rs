@@ -98,6 +98,7 @@ mod plan;
 mod source;
 #[cfg(test)]
 mod test_util;
+mod text_temporal;
 
 pub use aggregate::{AggregateExpr, AggregateFunction, AggregateParam};
 pub use arrow;
@@ -111,7 +112,9 @@ pub use expr::{BinaryOp, PhysicalExpr};
 pub use functions::{BitOp, DateField, IntervalOp, ScalarFunction, TrimSide, parse_interval};
 pub use operators::recursive::WorkTable;
 pub use operators::set_ops::SetOpKind;
-pub use operators::window::{FrameBound, FrameUnits, WindowExpr, WindowFrame, WindowFunction};
+pub use operators::window::{
+    FrameBound, FrameExclusion, FrameUnits, WindowExpr, WindowFrame, WindowFunction,
+};
 pub use options::{DEFAULT_MORSEL_ROWS, ExecOptions, ExecOptionsBuilder};
 pub use plan::{JoinType, PhysicalPlan, SortKey, collect, collect_with};
 pub use source::{BatchStream, MemorySource, ScanSource};

@@ -9,6 +9,8 @@ use sqlparser::tokenizer::{Location, Span, Token, Tokenizer};
 
 use crate::error::{Position, SqlError, state};
 
+pub(crate) mod extensions;
+
 /// One statement of a script: its text and the line it starts on (0-based
 /// offset to add to positions inside it).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,8 +26,19 @@ pub(crate) fn parse_one(sql: &str) -> Result<Statement, SqlError> {
     if let Some(statement) = parse_table_statement(sql)? {
         return Ok(statement);
     }
-    let mut statements =
-        Parser::parse_sql(&PostgreSqlDialect {}, sql).map_err(|e| convert(e, sql))?;
+    let dialect = PostgreSqlDialect {};
+    let rewritten = Tokenizer::new(&dialect, sql)
+        .with_unescape(true)
+        .tokenize_with_location()
+        .ok()
+        .and_then(|tokens| extensions::rewrite(&tokens));
+    let mut statements = match rewritten {
+        Some(tokens) => Parser::new(&dialect)
+            .with_tokens_with_locations(tokens)
+            .parse_statements(),
+        None => Parser::parse_sql(&dialect, sql),
+    }
+    .map_err(|e| convert(e, sql))?;
     match statements.len() {
         1 => Ok(statements.remove(0)),
         0 => Err(SqlError::new(

@@ -491,6 +491,8 @@ pub(crate) struct BoundWindow {
     pub(crate) func: WindowFunction,
     pub(crate) args: Vec<BoundExpr>,
     pub(crate) frame: WindowFrame,
+    /// `IGNORE NULLS` (first_value, last_value).
+    pub(crate) ignore_nulls: bool,
     pub(crate) ty: SqlType,
     pub(crate) name: String,
 }
@@ -825,6 +827,7 @@ impl LogicalPlan {
                         func: w.func,
                         args: w.args.iter().map(BoundExpr::to_physical).collect(),
                         frame: w.frame,
+                        ignore_nulls: w.ignore_nulls,
                         name: w.name.clone(),
                     })
                     .collect(),

@@ -9,7 +9,8 @@ SELECT pg_typeof(abs(-1)), pg_typeof(round(1.5)), pg_typeof(round(1.5::float8)),
 SELECT pg_typeof(length('a')), pg_typeof(position('a' IN 'a')), pg_typeof(count(*)), pg_typeof(row_number() OVER ());
 SELECT pg_typeof(min('a'::varchar(4))), pg_typeof(max(1::smallint)), pg_typeof(sum(1::smallint)), pg_typeof(avg(1.5::float8));
 SELECT pg_typeof(1 / 2), pg_typeof(1 % 2), pg_typeof(7.0 / 2), pg_typeof(mod(7, 2));
-SELECT pg_typeof(NULL), pg_typeof(NULL::int), pg_typeof(ARRAY[1, 2]);
+SELECT pg_typeof(NULL), pg_typeof(NULL::int);
+SELECT pg_typeof(ARRAY[1, 2]);
 SELECT pg_typeof(time '10:00:00'), pg_typeof(interval '1 day'), pg_typeof(now()), pg_typeof(current_date);
 SELECT 1::smallint + 1::smallint, 1::int + 1::bigint, 1.5 + 1, 1.5::float8 + 1;
 SELECT 7.0 / 2, 1.5::numeric(10,2) / 3, 2::numeric / 3, 10 / 4.0;

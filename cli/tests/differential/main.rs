@@ -9,6 +9,8 @@
 //! Statements listed in `known_differences.toml` are cases where we differ on
 //! purpose (or a known bug, reason "bug: ..."); they still run on both sides,
 //! and the test fails if a listed case agrees, so the list cannot go stale.
+//! A `[[type_difference]]` there maps one hyperd column type to ours for
+//! every statement (values still compared), and must be met at least once.
 //!
 //! A statement slower than a second on either side is named on stderr (the
 //! whole run should stay well under two minutes in a debug build).
@@ -21,11 +23,15 @@
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::Path;
+use std::sync::Arc;
 
 use hyperctl_publish::hyperd_testing::{hyperd_or_skip, skipped};
 use hyperctl_publish::{HYPER_USER, HyperdProcess};
-use hyperctl_sql::arrow::array::{Array, AsArray};
-use hyperctl_sql::arrow::datatypes::{DataType, IntervalMonthDayNanoType, IntervalUnit};
+
+use hyperctl_sql::arrow::array::{Array, ArrayRef, AsArray};
+use hyperctl_sql::arrow::datatypes::{
+    DataType, IntervalMonthDayNanoType, IntervalUnit, TimeUnit, TimestampMicrosecondType,
+};
 use hyperctl_sql::arrow::util::display::{ArrayFormatter, FormatOptions};
 use hyperctl_sql::{Connection, Database, QueryResult, SqlType, StatementResult, split_statements};
 
@@ -83,6 +89,58 @@ fn known_differences() -> HashMap<(String, String), Known> {
     map
 }
 
+/// A column type of hyperd's that we give as another type on purpose, in
+/// every statement (the values are still compared): hyperd's type OID, our
+/// type family, and whether the run met it.
+struct TypeDifference {
+    hyperd_oid: u32,
+    hyperctl: String,
+    seen: bool,
+}
+
+fn type_differences() -> Vec<TypeDifference> {
+    let text = include_str!("known_differences.toml");
+    let doc: toml::Table = text.parse().expect("known_differences.toml parses");
+    let Some(toml::Value::Array(items)) = doc.get("type_difference") else {
+        return Vec::new();
+    };
+    items
+        .iter()
+        .map(|item| {
+            let reason = item.get("reason").and_then(|v| v.as_str()).unwrap_or("");
+            assert!(
+                reason.starts_with("deliberate:"),
+                "type_difference without a deliberate: reason"
+            );
+            TypeDifference {
+                hyperd_oid: item
+                    .get("hyperd_oid")
+                    .and_then(toml::Value::as_integer)
+                    .and_then(|v| u32::try_from(v).ok())
+                    .expect("type_difference: hyperd_oid"),
+                hyperctl: item
+                    .get("hyperctl")
+                    .and_then(|v| v.as_str())
+                    .expect("type_difference: hyperctl")
+                    .to_owned(),
+                seen: false,
+            }
+        })
+        .collect()
+}
+
+/// Our type family for hyperd's column type `oid`: a listed type difference
+/// maps to our type (and is marked seen), any other through [`family_of_oid`].
+fn family_of_theirs(oid: u32, differences: &mut [TypeDifference]) -> String {
+    match differences.iter_mut().find(|d| d.hyperd_oid == oid) {
+        Some(d) => {
+            d.seen = true;
+            d.hyperctl.clone()
+        }
+        None => family_of_oid(oid),
+    }
+}
+
 /// Our type family for a PostgreSQL type OID (the names of [`SqlType`]'s
 /// `Display` without modifiers).
 fn family_of_oid(oid: u32) -> String {
@@ -123,7 +181,14 @@ fn normalize(family: &str, text: &str) -> String {
             "f" | "false" => "false".into(),
             o => o.into(),
         },
-        "TIMESTAMP" | "TIMESTAMPTZ" | "TIME" => {
+        "TIMESTAMPTZ" => {
+            // The UTC offset after the time (`+00`) stays as it is.
+            match text.rfind(['+', '-']).filter(|&i| i > 10) {
+                Some(i) => format!("{}{}", normalize("TIMESTAMP", &text[..i]), &text[i..]),
+                None => normalize("TIMESTAMP", text),
+            }
+        }
+        "TIMESTAMP" | "TIME" => {
             // Fractions of a second without trailing zeros (Hyper's output).
             let text = text.replacen('T', " ", 1);
             match text.rsplit_once('.') {
@@ -189,10 +254,26 @@ fn ours(conn: &mut Connection, sql: &str) -> Answer {
 
 fn render(r: &QueryResult) -> Table {
     let types: Vec<String> = r.columns.iter().map(|c| family(&c.ty)).collect();
-    let options = FormatOptions::default().with_timestamp_format(Some("%Y-%m-%d %H:%M:%S%.f"));
+    let options = FormatOptions::default()
+        .with_timestamp_format(Some("%Y-%m-%d %H:%M:%S%.f"))
+        .with_timestamp_tz_format(Some("%Y-%m-%d %H:%M:%S%.f%:::z"));
     let mut rows = Vec::new();
     for batch in &r.batches {
-        let cols: Vec<_> = batch.columns().iter().collect();
+        // TIMESTAMPTZ arrays name their zone "UTC", which Arrow formats
+        // only with chrono-tz: give it as the same offset (the CLI does too).
+        let cols: Vec<ArrayRef> = batch
+            .columns()
+            .iter()
+            .map(|c| match c.data_type() {
+                DataType::Timestamp(TimeUnit::Microsecond, Some(_)) => Arc::new(
+                    c.as_primitive::<TimestampMicrosecondType>()
+                        .clone()
+                        .with_timezone("+00:00"),
+                )
+                    as ArrayRef,
+                _ => Arc::clone(c),
+            })
+            .collect();
         let formatters: Vec<_> = cols
             .iter()
             .map(|c| ArrayFormatter::try_new(c.as_ref(), &options).ok())
@@ -241,7 +322,7 @@ fn pg_failure(e: &postgres::Error) -> Failure {
     }
 }
 
-fn theirs(client: &mut postgres::Client, sql: &str) -> Answer {
+fn theirs(client: &mut postgres::Client, sql: &str, differences: &mut [TypeDifference]) -> Answer {
     if !is_query(sql) {
         return client
             .batch_execute(sql)
@@ -252,7 +333,7 @@ fn theirs(client: &mut postgres::Client, sql: &str) -> Answer {
     let types: Vec<String> = stmt
         .columns()
         .iter()
-        .map(|c| family_of_oid(c.type_().oid()))
+        .map(|c| family_of_theirs(c.type_().oid(), differences))
         .collect();
     let mut rows = Vec::new();
     for m in client.simple_query(sql).map_err(|e| pg_failure(&e))? {
@@ -457,6 +538,7 @@ fn differential_against_hyperd() {
     };
     let process = HyperdProcess::start(&path).expect("start hyperd");
     let mut known = known_differences();
+    let mut type_differences = type_differences();
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/differential");
     let mut files: Vec<_> = std::fs::read_dir(&dir)
         .expect("read tests/differential")
@@ -510,7 +592,7 @@ fn differential_against_hyperd() {
             let started = std::time::Instant::now();
             let a = ours(&mut conn, sql);
             let ours_took = started.elapsed();
-            let b = theirs(&mut client, sql);
+            let b = theirs(&mut client, sql, &mut type_differences);
             let theirs_took = started.elapsed() - ours_took;
             if (ours_took + theirs_took).as_millis() > 1000 {
                 skipped(&format!(
@@ -563,6 +645,12 @@ fn differential_against_hyperd() {
             )),
             None => stale.push(format!("{file}: listed statement not found: {sql}")),
         }
+    }
+    for d in type_differences.iter().filter(|d| !d.seen) {
+        stale.push(format!(
+            "type_difference for hyperd's OID {} ({}) never met",
+            d.hyperd_oid, d.hyperctl
+        ));
     }
     let agreeing = compared - listed - failures.len();
     skipped(&format!(

@@ -27,6 +27,8 @@ mod math;
 mod regex;
 mod string;
 
+pub(crate) use datetime::days_from_civil;
+
 use arrow::array::ArrayRef;
 use arrow::datatypes::DataType;
 
@@ -122,6 +124,8 @@ pub enum ScalarFunction {
     QuoteIdent,
     /// `quote_literal(text)`: a single-quoted literal (E'' with backslashes).
     QuoteLiteral,
+    /// `md5(text)`: the MD5 digest of the UTF-8 bytes, 32 lower-case hex digits.
+    Md5,
     /// `regexp_like(text, pattern [, flags])`, the `~` operators.
     RegexpLike,
     /// `regexp_replace(text, pattern, replacement [, flags])`; `g` replaces
@@ -230,7 +234,7 @@ impl ScalarFunction {
             CharLength | OctetLength | Lower | Upper | Substring | Left | Right | StrPos
             | Trim(_) | Lpad | Rpad | Repeat | Reverse | Replace | SplitPart | Concat
             | StringConcat | StartsWith | EndsWith | BitLength | Ascii | Chr | Initcap | ToHex
-            | QuoteIdent | QuoteLiteral => string::return_type(*self, args),
+            | QuoteIdent | QuoteLiteral | Md5 => string::return_type(*self, args),
             RegexpLike | RegexpReplace | RegexpSubstr | RegexpCount | RegexpInstr => {
                 regex::return_type(*self, args)
             }
@@ -266,7 +270,7 @@ impl ScalarFunction {
             CharLength | OctetLength | Lower | Upper | Substring | Left | Right | StrPos
             | Trim(_) | Lpad | Rpad | Repeat | Reverse | Replace | SplitPart | Concat
             | StringConcat | StartsWith | EndsWith | BitLength | Ascii | Chr | Initcap | ToHex
-            | QuoteIdent | QuoteLiteral => string::evaluate(*self, args)?,
+            | QuoteIdent | QuoteLiteral | Md5 => string::evaluate(*self, args)?,
             RegexpLike | RegexpReplace | RegexpSubstr | RegexpCount | RegexpInstr => {
                 regex::evaluate(*self, args)?
             }

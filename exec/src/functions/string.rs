@@ -32,7 +32,7 @@ pub(super) fn return_type(func: ScalarFunction, args: &[DataType]) -> Result<Dat
         Replace => args == [Utf8, Utf8, Utf8],
         SplitPart => args == [Utf8, Utf8, Int64],
         Concat => args.iter().all(|t| matches!(t, Utf8 | DataType::Null)),
-        BitLength | Ascii | Initcap | QuoteIdent | QuoteLiteral => args == [Utf8],
+        BitLength | Ascii | Initcap | QuoteIdent | QuoteLiteral | Md5 => args == [Utf8],
         Chr => args == [Int64],
         ToHex => matches!(args, [Int64 | DataType::Int32]),
         _ => false,
@@ -113,6 +113,7 @@ pub(super) fn evaluate(func: ScalarFunction, args: &[ArrayRef]) -> Result<ArrayR
         Initcap => map_text(args, |s| Ok(initcap(s))),
         QuoteIdent => map_text(args, |s| Ok(quote_ident(s))),
         QuoteLiteral => map_text(args, |s| Ok(quote_literal(s))),
+        Md5 => map_text(args, |s| Ok(md5_hex(s))),
         other => Err(Error::internal(format!(
             "{other:?} is not a string function"
         ))),
@@ -244,6 +245,17 @@ fn quote_ident(s: &str) -> String {
         return s.to_string();
     }
     format!("\"{}\"", s.replace('"', "\"\""))
+}
+
+fn md5_hex(s: &str) -> String {
+    use md5::Digest as _;
+    md5::Md5::digest(s.as_bytes())
+        .iter()
+        .fold(String::with_capacity(32), |mut out, b| {
+            use std::fmt::Write as _;
+            let _ = write!(out, "{b:02x}");
+            out
+        })
 }
 
 fn quote_literal(s: &str) -> String {

@@ -10,7 +10,10 @@
 //! Frames follow PostgreSQL: `ROWS` counts rows, `RANGE` works on peer
 //! groups (rows with equal order keys), and `RANGE` with an offset compares
 //! the value of the single order key (as a double). A frame is the rows
-//! between its start and end bound within the partition; it may be empty.
+//! between its start and end bound within the partition, less the rows its
+//! `EXCLUDE` clause leaves out (the current row, its peer group, or its
+//! peers but itself); it may be empty. `first_value` and `last_value` may
+//! skip NULLs (`IGNORE NULLS`).
 //! Aggregates over frames reuse the grouped aggregates' accumulators, fed
 //! incrementally while the frame start stays put.
 //!
@@ -92,6 +95,22 @@ pub enum FrameBound {
     UnboundedFollowing,
 }
 
+/// The rows a frame leaves out: `EXCLUDE CURRENT ROW | GROUP | TIES | NO
+/// OTHERS`.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FrameExclusion {
+    /// `NO OTHERS` (the default): none.
+    #[default]
+    NoOthers,
+    /// The current row.
+    CurrentRow,
+    /// The current row and its peers.
+    Group,
+    /// The current row's peers, but not the row itself.
+    Ties,
+}
+
 /// A window frame.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct WindowFrame {
@@ -101,6 +120,8 @@ pub struct WindowFrame {
     pub start: FrameBound,
     /// The last row.
     pub end: FrameBound,
+    /// The rows left out.
+    pub exclude: FrameExclusion,
 }
 
 impl Default for WindowFrame {
@@ -110,6 +131,7 @@ impl Default for WindowFrame {
             units: FrameUnits::Range,
             start: FrameBound::UnboundedPreceding,
             end: FrameBound::CurrentRow,
+            exclude: FrameExclusion::NoOthers,
         }
     }
 }
@@ -124,6 +146,9 @@ pub struct WindowExpr {
     pub args: Vec<PhysicalExpr>,
     /// The frame (read by frame-value functions and aggregates).
     pub frame: WindowFrame,
+    /// `IGNORE NULLS` (`first_value` and `last_value` only): the first or
+    /// last non-NULL value of the frame.
+    pub ignore_nulls: bool,
     /// The output column name.
     pub name: String,
 }
@@ -497,6 +522,34 @@ fn frame_of(
     (start, end)
 }
 
+/// The rows of row `i`'s frame as three ascending ranges `[start, end)`
+/// (empty where `end <= start`): the frame of [`frame_of`] less the rows its
+/// EXCLUDE clause leaves out.
+fn frame_ranges(
+    frame: &WindowFrame,
+    i: usize,
+    part: (usize, usize),
+    layout: &Layout,
+) -> [(usize, usize); 3] {
+    let (s, e) = frame_of(frame, i, part, layout);
+    let (xs, xe) = match frame.exclude {
+        FrameExclusion::NoOthers => return [(s, e), (e, e), (e, e)],
+        FrameExclusion::CurrentRow => (i, i + 1),
+        FrameExclusion::Group | FrameExclusion::Ties => layout.peers[i],
+    };
+    let own = if frame.exclude == FrameExclusion::Ties && s <= i && i < e {
+        (i, i + 1)
+    } else {
+        (e, e)
+    };
+    [(s, e.min(xs)), own, (s.max(xe), e)]
+}
+
+/// The rows of `ranges` in order.
+fn range_rows(ranges: &[(usize, usize); 3]) -> impl DoubleEndedIterator<Item = usize> + '_ {
+    ranges.iter().flat_map(|&(s, e)| s..e.max(s))
+}
+
 /// RANGE with an offset: the first row of the partition whose key is at or
 /// past (`strict`: past) the current key moved by `delta` in the sort
 /// direction. A NULL current key gives its peer group's bound.
@@ -539,13 +592,28 @@ fn frame_value(f: &WindowExpr, args: &[ArrayRef], layout: &Layout) -> Result<Arr
         .first()
         .ok_or_else(|| Error::internal("frame value without argument"))?;
     let nth = int_arg(args, 1, 1, n)?;
+    // With IGNORE NULLS: per row, the nearest non-NULL row at or before it
+    // and at or after it, so that each frame is answered in constant time.
+    let (before, after) = if f.ignore_nulls {
+        nearest_valid(values.as_ref())
+    } else {
+        (Vec::new(), Vec::new())
+    };
     let mut indices: Vec<Option<u32>> = Vec::with_capacity(n);
     for &part in &layout.partitions {
         for (i, nth_i) in nth.iter().enumerate().take(part.1).skip(part.0) {
-            let (s, e) = frame_of(&f.frame, i, part, layout);
+            let ranges = frame_ranges(&f.frame, i, part, layout);
+            let live = ranges.iter().filter(|(s, e)| s < e);
             let pick = match f.func {
-                WindowFunction::FirstValue => (s < e).then_some(s),
-                WindowFunction::LastValue => (s < e).then(|| e - 1),
+                WindowFunction::FirstValue if f.ignore_nulls => live
+                    .filter_map(|&(s, e)| after[s].filter(|&j| j < e))
+                    .next(),
+                WindowFunction::LastValue if f.ignore_nulls => live
+                    .rev()
+                    .filter_map(|&(s, e)| before[e - 1].filter(|&j| j >= s))
+                    .next(),
+                WindowFunction::FirstValue => range_rows(&ranges).next(),
+                WindowFunction::LastValue => range_rows(&ranges).next_back(),
                 _ => match *nth_i {
                     None => None,
                     Some(k) if k <= 0 => {
@@ -554,7 +622,7 @@ fn frame_value(f: &WindowExpr, args: &[ArrayRef], layout: &Layout) -> Result<Arr
                             reason: "argument of nth_value must be greater than zero".into(),
                         });
                     }
-                    Some(k) => s.checked_add(k as usize - 1).filter(|&j| j < e),
+                    Some(k) => range_rows(&ranges).nth(k as usize - 1),
                 },
             };
             indices.push(pick.map(to_u32).transpose()?);
@@ -565,6 +633,29 @@ fn frame_value(f: &WindowExpr, args: &[ArrayRef], layout: &Layout) -> Result<Arr
         &UInt32Array::from(indices),
         None,
     )?)
+}
+
+/// Per row: the last non-NULL row at or before it, and the first at or
+/// after it.
+fn nearest_valid(values: &dyn Array) -> (Vec<Option<usize>>, Vec<Option<usize>>) {
+    let n = values.len();
+    let mut before = Vec::with_capacity(n);
+    let mut last = None;
+    for i in 0..n {
+        if values.is_valid(i) {
+            last = Some(i);
+        }
+        before.push(last);
+    }
+    let mut after = vec![None; n];
+    let mut next = None;
+    for (i, slot) in after.iter_mut().enumerate().rev() {
+        if values.is_valid(i) {
+            next = Some(i);
+        }
+        *slot = next;
+    }
+    (before, after)
 }
 
 /// An aggregate over each row's frame. `count` is computed from prefix
@@ -591,11 +682,17 @@ fn aggregate(
             };
             prefix[i + 1] = prefix[i] + i64::from(counted);
         }
-        let mut out = Vec::with_capacity(n);
+        let mut out: Vec<i64> = Vec::with_capacity(n);
         for &part in &layout.partitions {
             for i in part.0..part.1 {
-                let (s, e) = frame_of(&f.frame, i, part, layout);
-                out.push(if e > s { prefix[e] - prefix[s] } else { 0 });
+                let ranges = frame_ranges(&f.frame, i, part, layout);
+                out.push(
+                    ranges
+                        .iter()
+                        .filter(|(s, e)| e > s)
+                        .map(|&(s, e)| prefix[e] - prefix[s])
+                        .sum(),
+                );
             }
         }
         return Ok(Arc::new(Int64Array::from(out)));
@@ -605,6 +702,49 @@ fn aggregate(
     let mut picks: Vec<u32> = Vec::with_capacity(n);
     let empty = func.accumulator(arg_type.as_ref())?.finish(1)?;
     results.push(empty);
+    if f.frame.exclude != FrameExclusion::NoOthers {
+        // A frame with a hole: each row's accumulator starts over.
+        for &part in &layout.partitions {
+            for i in part.0..part.1 {
+                let ranges = frame_ranges(&f.frame, i, part, layout);
+                let mut a = func.accumulator(arg_type.as_ref())?;
+                let mut any = false;
+                for &(s, e) in ranges.iter().filter(|(s, e)| e > s) {
+                    let values = arg.map(|v| v.slice(s, e - s));
+                    a.update(values.as_ref(), &vec![0; e - s], 1)?;
+                    any = true;
+                }
+                if !any {
+                    picks.push(0);
+                    continue;
+                }
+                results.push(a.finish(1)?);
+                picks.push(to_u32(results.len() - 1)?);
+            }
+        }
+    } else {
+        running(func, f, arg, layout, &mut results, &mut picks)?;
+    }
+    let refs: Vec<&dyn Array> = results.iter().map(|a| a.as_ref()).collect();
+    let all = arrow::compute::concat(&refs)?;
+    Ok(arrow::compute::take(
+        all.as_ref(),
+        &UInt32Array::from(picks),
+        None,
+    )?)
+}
+
+/// An aggregate over frames without holes: the accumulator is fed
+/// incrementally while the frame start stays put.
+fn running(
+    func: AggregateFunction,
+    f: &WindowExpr,
+    arg: Option<&ArrayRef>,
+    layout: &Layout,
+    results: &mut Vec<ArrayRef>,
+    picks: &mut Vec<u32>,
+) -> Result<()> {
+    let arg_type = arg.map(|a| a.data_type().clone());
     for &part in &layout.partitions {
         let mut acc: Option<(Box<dyn Accumulator>, usize, usize)> = None;
         let mut last: Option<((usize, usize), u32)> = None;
@@ -635,13 +775,7 @@ fn aggregate(
             acc = Some((a, s, e));
         }
     }
-    let refs: Vec<&dyn Array> = results.iter().map(|a| a.as_ref()).collect();
-    let all = arrow::compute::concat(&refs)?;
-    Ok(arrow::compute::take(
-        all.as_ref(),
-        &UInt32Array::from(picks),
-        None,
-    )?)
+    Ok(())
 }
 
 #[cfg(test)]
@@ -668,6 +802,7 @@ mod tests {
                 func,
                 args,
                 frame,
+                ignore_nulls: false,
                 name: "w".into(),
             }],
         };
@@ -711,6 +846,7 @@ mod tests {
             units: FrameUnits::Rows,
             start: FrameBound::Preceding(1.0),
             end: FrameBound::CurrentRow,
+            exclude: FrameExclusion::NoOthers,
         };
         assert_eq!(
             window(
@@ -728,6 +864,92 @@ mod tests {
             ),
             ["1", "2", "2", "1", "1"]
         );
+    }
+
+    #[test]
+    fn exclusions_leave_rows_out() {
+        let whole = |exclude| WindowFrame {
+            units: FrameUnits::Rows,
+            start: FrameBound::UnboundedPreceding,
+            end: FrameBound::UnboundedFollowing,
+            exclude,
+        };
+        let sum = WindowFunction::Aggregate(AggregateFunction::Sum);
+        // Sorted rows: partition 1 has o = 1, 1, 3, NULL; partition 2 has 5.
+        let cases = [
+            (FrameExclusion::NoOthers, ["5", "5", "5", "5", "5"]),
+            (FrameExclusion::CurrentRow, ["4", "4", "2", "5", "NULL"]),
+            (FrameExclusion::Group, ["3", "3", "2", "5", "NULL"]),
+            (FrameExclusion::Ties, ["4", "4", "5", "5", "5"]),
+        ];
+        for (exclude, want) in cases {
+            assert_eq!(
+                window(whole(exclude), sum, vec![col(1)]),
+                want,
+                "{exclude:?}"
+            );
+        }
+        let count = WindowFunction::Aggregate(AggregateFunction::CountStar);
+        assert_eq!(
+            window(whole(FrameExclusion::Group), count, vec![]),
+            ["2", "2", "3", "3", "0"]
+        );
+        assert_eq!(
+            window(
+                whole(FrameExclusion::CurrentRow),
+                WindowFunction::LastValue,
+                vec![col(1)]
+            ),
+            ["NULL", "NULL", "NULL", "3", "NULL"]
+        );
+        assert_eq!(
+            window(
+                whole(FrameExclusion::Ties),
+                WindowFunction::FirstValue,
+                vec![col(1)]
+            ),
+            ["1", "1", "1", "1", "5"]
+        );
+    }
+
+    #[test]
+    fn ignore_nulls_skips_null_values() {
+        let batch = nullable_batch([
+            ("p", ints(&[Some(1), Some(1), Some(1), Some(1)])),
+            ("o", ints(&[Some(1), Some(2), Some(3), Some(4)])),
+            ("v", ints(&[Some(10), None, Some(30), None])),
+        ])
+        .unwrap();
+        let plan = |func| PhysicalPlan::Window {
+            input: scan_of(vec![batch.clone()]),
+            partition_by: vec![col(0)],
+            order_by: vec![SortKey {
+                expr: col(1),
+                descending: false,
+                nulls_first: false,
+            }],
+            functions: vec![WindowExpr {
+                func,
+                args: vec![col(2)],
+                frame: WindowFrame::default(),
+                ignore_nulls: true,
+                name: "w".into(),
+            }],
+        };
+        let last = collect(&plan(WindowFunction::LastValue)).unwrap();
+        let got: Vec<Option<i64>> = last[0]
+            .column(3)
+            .as_primitive::<Int64Type>()
+            .iter()
+            .collect();
+        assert_eq!(got, [Some(10), Some(10), Some(30), Some(30)]);
+        let first = collect(&plan(WindowFunction::FirstValue)).unwrap();
+        let got: Vec<Option<i64>> = first[0]
+            .column(3)
+            .as_primitive::<Int64Type>()
+            .iter()
+            .collect();
+        assert_eq!(got, [Some(10), Some(10), Some(10), Some(10)]);
     }
 
     #[test]

@@ -850,8 +850,12 @@ fn convert_literal(value: &ArrayRef, ty: SqlType, span: Span) -> Result<ArrayRef
     };
     let target = ty.to_arrow();
     // Numbers convert with the executor's cast (integers round as Hyper does,
-    // `2.5::int` = 3; floats print as Hyper does, `1e20::text` = `1e+20`).
-    let converted = if value.data_type().is_numeric() {
+    // `2.5::int` = 3; floats print as Hyper does, `1e20::text` = `1e+20`),
+    // and so does text (dates and times read as Hyper reads them:
+    // `'03/15/2024'::date`, `'infinity'::date`).
+    let converted = if value.data_type().is_numeric()
+        || *value.data_type() == hyperctl_exec::arrow::datatypes::DataType::Utf8
+    {
         hyperctl_exec::cast_array(value, &target).map_err(|e| e.to_string())
     } else {
         cast_with_options(value.as_ref(), &target, &options).map_err(|e| e.to_string())

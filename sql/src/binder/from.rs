@@ -444,34 +444,46 @@ fn using_join(
         keys.push((l, nl + r));
     }
     let (plan, scope) = join_on(left, right, join_type, BoundExpr::and_all(conjuncts));
-    Ok(merge_using(plan, scope, join_type, &keys))
+    Ok(merge_using(plan, scope, join_type, &keys, nl))
 }
 
-/// The projection of a USING join: merged columns, then every column of the
-/// join, with the merged originals hidden.
+/// The projection of a USING join in Hyper's column order: the left
+/// input's columns, the merged columns (in USING order), then the right
+/// input's columns, with the merged originals hidden (so `*` and `l.*` skip
+/// them, as in Hyper: `l(id, name) JOIN r(id, lid, v) USING (id)` is
+/// `name, id, lid, v`).
 fn merge_using(
     plan: LogicalPlan,
     scope: Scope,
     join_type: JoinType,
     keys: &[(usize, usize)],
+    left_len: usize,
 ) -> Bound {
     let joined = plan.columns().to_vec();
-    let mut columns = Vec::with_capacity(keys.len() + joined.len());
-    let mut exprs = Vec::with_capacity(keys.len() + joined.len());
-    let mut hidden = vec![false; keys.len()];
-    for &(l, r) in keys {
+    let left_len = left_len.min(joined.len());
+    let merged = keys.iter().map(|&(l, r)| {
         let source = if join_type == JoinType::Right { r } else { l };
-        exprs.push(column_ref(&joined, source));
-        columns.push(ColumnInfo {
+        let info = ColumnInfo {
             qualifier: None,
             ..joined[source].clone()
-        });
-    }
-    for (i, c) in joined.iter().enumerate() {
-        exprs.push(column_ref(&joined, i));
-        columns.push(c.clone());
-        hidden.push(scope.is_hidden(i) || keys.iter().any(|&(l, r)| i == l || i == r));
-    }
+        };
+        (source, info, false)
+    });
+    let original = |i: usize| {
+        let hidden = scope.is_hidden(i) || keys.iter().any(|&(l, r)| i == l || i == r);
+        (i, joined[i].clone(), hidden)
+    };
+    let order: Vec<(usize, ColumnInfo, bool)> = (0..left_len)
+        .map(original)
+        .chain(merged)
+        .chain((left_len..joined.len()).map(original))
+        .collect();
+    let exprs = order
+        .iter()
+        .map(|(i, ..)| column_ref(&joined, *i))
+        .collect();
+    let hidden = order.iter().map(|(.., h)| *h).collect();
+    let columns: Vec<ColumnInfo> = order.into_iter().map(|(_, c, _)| c).collect();
     let plan = LogicalPlan::Project {
         input: Box::new(plan),
         exprs,

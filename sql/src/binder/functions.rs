@@ -117,6 +117,7 @@ fn signatures(name: &str) -> Option<(ScalarFunction, &'static [&'static [Param]]
         "initcap" => (F::Initcap, TEXT),
         "quote_ident" => (F::QuoteIdent, TEXT),
         "quote_literal" => (F::QuoteLiteral, TEXT),
+        "md5" => (F::Md5, TEXT),
         "chr" => (F::Chr, &[&[Int]]),
         "to_hex" => (F::ToHex, &[&[Int]]),
         "factorial" => (F::Factorial, &[&[Int]]),
@@ -210,7 +211,9 @@ impl ExprBinder<'_> {
             "coalesce" | "nullif" | "greatest" | "least" | "concat" | "mod" | "position"
             | "date_part" | "date_trunc" | "current_date" | "round" | "trunc" | "quote_literal"
             | "to_hex" | "chr" | "div" | "datediff" | "now" | "current_timestamp"
-            | "localtimestamp" | "version" => self.bind_args(exprs)?,
+            | "localtimestamp" | "version" | "current_database" | "pg_typeof" => {
+                self.bind_args(exprs)?
+            }
             _ => return Ok(None),
         };
         let bound = match (name, args.len()) {
@@ -300,6 +303,15 @@ impl ExprBinder<'_> {
                 }
             }
             ("version", 0) => text_literal(concat!("hyperctl ", env!("CARGO_PKG_VERSION"))),
+            // The type's name as Hyper spells it, as TEXT (Hyper's result
+            // type is regtype, which we do not have).
+            ("pg_typeof", 1) => text_literal(pg_type_name(&args[0].expr)),
+            ("current_database", 0) => {
+                match self.ctx.map_or(Some(""), |c| c.catalog.current_database()) {
+                    Some(name) => text_literal(name),
+                    None => null_of(SqlType::Text),
+                }
+            }
             ("date_part" | "date_trunc", 2) => date_field_call(name, args, span)?,
             ("current_date", 0) => current_date(),
             ("round" | "trunc", 2) if args[0].expr.ty().is_integer() => {
@@ -392,7 +404,10 @@ impl ExprBinder<'_> {
         })
     }
 
-    /// `x [NOT] BETWEEN low AND high`.
+    /// `x [NOT] BETWEEN [SYMMETRIC] low AND high`; SYMMETRIC is
+    /// `x BETWEEN low AND high OR x BETWEEN high AND low`, as PostgreSQL
+    /// expands it (the parser marks the lower bound, see
+    /// [`crate::parse::extensions`]).
     pub(super) fn between(
         &mut self,
         x: &Expr,
@@ -400,6 +415,12 @@ impl ExprBinder<'_> {
         low: &Expr,
         high: &Expr,
     ) -> BindResult {
+        if let Some(low) = crate::parse::extensions::symmetric_bound(low) {
+            let up = self.between(x, negated, low, high)?;
+            let down = self.between(x, negated, high, low)?;
+            let join = if negated { BinaryOp::And } else { BinaryOp::Or };
+            return Ok(binary_expr(join, up, down, SqlType::Bool));
+        }
         let args = self.bind_args(&[x, low, high])?;
         let (_, args) = common_args(args, "BETWEEN")?;
         let [x, low, high]: [BoundExpr; 3] = args
@@ -780,6 +801,42 @@ pub(super) fn power_operator(
 }
 
 /// A TEXT literal.
+/// The name Hyper's `pg_typeof` gives a value's type: no modifiers, and
+/// VARCHAR(n) is `text` (Hyper stores it as TEXT); an untyped NULL is
+/// `unknown`, an untyped string literal `text`.
+fn pg_type_name(e: &BoundExpr) -> &'static str {
+    if let BoundExpr::Literal {
+        value,
+        untyped: true,
+        ..
+    } = e
+        && value.is_null(0)
+    {
+        return "unknown";
+    }
+    match e.ty() {
+        SqlType::Bool => "boolean",
+        SqlType::SmallInt => "smallint",
+        SqlType::Int => "integer",
+        SqlType::BigInt => "bigint",
+        SqlType::Numeric { .. } => "numeric",
+        SqlType::Double => "double precision",
+        SqlType::Real => "real",
+        SqlType::Text | SqlType::Varchar { .. } => "text",
+        SqlType::Char { .. } => "character",
+        SqlType::Bytes => "bytea",
+        SqlType::Json => "json",
+        SqlType::Date => "date",
+        SqlType::Time => "time",
+        SqlType::Timestamp => "timestamp",
+        SqlType::TimestampTz => "timestamptz",
+        SqlType::Interval => "interval",
+        SqlType::Oid => "oid",
+        SqlType::Geography => "tabgeography",
+        _ => "unknown",
+    }
+}
+
 fn text_literal(s: &str) -> BoundExpr {
     BoundExpr::Literal {
         value: Arc::new(StringArray::from(vec![s])),
@@ -1074,7 +1131,33 @@ fn numeric_digits(t: SqlType) -> (u8, u8) {
 
 /// `COALESCE(a, b, ...)`: `CASE WHEN a IS NOT NULL THEN a ... ELSE last END`,
 /// so that later arguments are only evaluated where needed.
-fn coalesce(args: Vec<Arg>, _span: Span) -> BindResult {
+///
+/// Constants fold first, as in Hyper: leading NULL constants drop out, the
+/// arguments after the first non-NULL constant can never be reached and drop
+/// out too (they take no part in the type), and a leading non-NULL constant
+/// is the result with its own type: `coalesce('a', 1)` is 'a' (TEXT),
+/// `coalesce(1, 2.5)` is 1 (INTEGER), `coalesce(b, 1, 2.5)` is INTEGER.
+fn coalesce(mut args: Vec<Arg>, _span: Span) -> BindResult {
+    let literal_null = |a: &Arg| match &a.expr {
+        BoundExpr::Literal { value, .. } => Some(value.is_null(0)),
+        _ => None,
+    };
+    while args.len() > 1 && literal_null(&args[0]) == Some(true) {
+        args.remove(0);
+    }
+    if let Some(first_constant) = args.iter().position(|a| literal_null(a) == Some(false)) {
+        args.truncate(first_constant + 1);
+    }
+    if args.len() == 1
+        && let Some(only) = args.pop()
+    {
+        // An untyped NULL stays untyped (`coalesce(NULL, NULL)` is unknown).
+        return Ok(if literal_null(&only) == Some(true) {
+            only.expr
+        } else {
+            super::expr::default_literal_type(only.expr)
+        });
+    }
     let (ty, mut args) = common_args(args, "COALESCE")?;
     let last = args.pop().map(Box::new);
     let branches = args

@@ -45,7 +45,17 @@ pub(crate) trait CatalogView {
     fn database(&self, _alias: &str) -> Option<&dyn CatalogView> {
         None
     }
+    /// `current_database()`: the alias of the one database names resolve
+    /// in, empty when there is none, `None` (NULL) while names without a
+    /// database part resolve nowhere (more than one attached), as Hyper.
+    fn current_database(&self) -> Option<&str> {
+        Some("")
+    }
 }
+
+/// The alias [`SessionView::main_alias`] of an in-memory database (the
+/// stem of its path, `:memory:`).
+const IN_MEMORY_ALIAS: &str = ":memory:";
 
 /// The schema of temporary tables (PostgreSQL's and Hyper's name).
 pub(crate) const TEMP_SCHEMA: &str = "pg_temp";
@@ -88,6 +98,18 @@ impl CatalogView for SessionView<'_> {
             .iter()
             .find(|(a, _)| *a == alias)
             .map(|(_, c)| *c)
+    }
+
+    fn current_database(&self) -> Option<&str> {
+        if !self.attached.is_empty() {
+            return None;
+        }
+        // An in-memory database has no file, so no alias.
+        Some(if self.main_alias == IN_MEMORY_ALIAS {
+            ""
+        } else {
+            self.main_alias
+        })
     }
 
     fn search(&self, table: &str) -> &'static str {

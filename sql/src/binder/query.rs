@@ -734,6 +734,7 @@ fn first_per_key(
             func: WindowFunction::RowNumber,
             args: Vec::new(),
             frame: WindowFrame::default(),
+            ignore_nulls: false,
             ty: hyperctl_format::SqlType::BigInt,
             name: "#rn".into(),
         }],

@@ -12,7 +12,9 @@ use std::collections::HashMap;
 
 use hyperctl_exec::arrow::array::{Array, AsArray};
 use hyperctl_exec::arrow::datatypes::{Decimal128Type, Float64Type, Int32Type, Int64Type};
-use hyperctl_exec::{AggregateFunction, FrameBound, FrameUnits, WindowFrame, WindowFunction};
+use hyperctl_exec::{
+    AggregateFunction, FrameBound, FrameExclusion, FrameUnits, WindowFrame, WindowFunction,
+};
 use hyperctl_format::SqlType;
 use sqlparser::ast::{self, Expr, Spanned};
 use sqlparser::tokenizer::Span;
@@ -68,8 +70,14 @@ pub(super) fn bind_call(
         )
         .at(span));
     };
-    if f.filter.is_some() || !f.within_group.is_empty() || f.null_treatment.is_some() {
-        return Err(not_supported("FILTER / IGNORE NULLS in window calls", span));
+    if f.filter.is_some() || !f.within_group.is_empty() {
+        return Err(not_supported("FILTER in window calls", span));
+    }
+    // IGNORE NULLS: Hyper has it for last_value; first_value is its mirror.
+    if f.null_treatment == Some(ast::NullTreatment::IgnoreNulls)
+        && !matches!(func, WindowFunction::FirstValue | WindowFunction::LastValue)
+    {
+        return Err(not_supported(&format!("IGNORE NULLS with {name}"), span));
     }
     // The collecting aggregates (string_agg, percentiles) need a parameter
     // that window calls do not carry yet.
@@ -101,7 +109,7 @@ fn bind_parts(
     name: &str,
     span: Span,
 ) -> BindResult<Parts> {
-    let spec = window_spec(b, over, span)?;
+    let (spec, exclude) = window_spec(b, over, span)?;
     let args = bind_args(b, f, func, name, span)?;
     let func = match func {
         WindowFunction::Aggregate(AggregateFunction::Count) if args.is_empty() => {
@@ -117,25 +125,46 @@ fn bind_parts(
     for o in &spec.order_by {
         order_by.push(sort_key(default_literal_type(b.bind(&o.expr)?), o));
     }
-    let frame = frame(b, spec.window_frame.as_ref(), &order_by, span)?;
+    let mut frame = frame(b, spec.window_frame.as_ref(), &order_by, span)?;
+    frame.exclude = exclude;
     let ty = result_type(func, &args, span)?;
     let window = BoundWindow {
         func,
         args,
         frame,
+        ignore_nulls: f.null_treatment == Some(ast::NullTreatment::IgnoreNulls),
         ty,
         name: name.to_string(),
     };
     Ok((partition_by, order_by, window))
 }
 
-/// The window's spec; `OVER w` and `OVER (w ...)` look `w` up in the
-/// WINDOW clause.
+/// The EXCLUDE clause of `spec`'s frame, taken out of its ORDER BY keys
+/// where the parser put it (see [`crate::parse::extensions`]).
+fn take_exclusion(spec: &mut ast::WindowSpec) -> FrameExclusion {
+    let words = spec
+        .order_by
+        .last()
+        .and_then(|o| crate::parse::extensions::exclusion_of(&o.expr));
+    let Some(words) = words else {
+        return FrameExclusion::NoOthers;
+    };
+    spec.order_by.pop();
+    match words {
+        "CURRENT ROW" => FrameExclusion::CurrentRow,
+        "GROUP" => FrameExclusion::Group,
+        "TIES" => FrameExclusion::Ties,
+        _ => FrameExclusion::NoOthers,
+    }
+}
+
+/// The window's spec and its frame's EXCLUDE clause; `OVER w` and
+/// `OVER (w ...)` look `w` up in the WINDOW clause.
 fn window_spec(
     b: &ExprBinder<'_>,
     over: &ast::WindowType,
     span: Span,
-) -> BindResult<ast::WindowSpec> {
+) -> BindResult<(ast::WindowSpec, FrameExclusion)> {
     let lookup = |ident: &ast::Ident| -> BindResult<ast::WindowSpec> {
         let wanted = super::normalize(ident);
         let named = b
@@ -157,11 +186,23 @@ fn window_spec(
         }
     };
     match over {
-        ast::WindowType::NamedWindow(ident) => lookup(ident),
+        ast::WindowType::NamedWindow(ident) => {
+            let mut spec = lookup(ident)?;
+            let exclude = take_exclusion(&mut spec);
+            Ok((spec, exclude))
+        }
         ast::WindowType::WindowSpec(spec) => match &spec.window_name {
-            None => Ok(spec.clone()),
+            None => {
+                let mut spec = spec.clone();
+                let exclude = take_exclusion(&mut spec);
+                Ok((spec, exclude))
+            }
             Some(ident) => {
+                let mut spec = spec.clone();
+                let exclude = take_exclusion(&mut spec);
                 let mut base = lookup(ident)?;
+                // The frame (and so its EXCLUDE) is the referring window's.
+                take_exclusion(&mut base);
                 if !spec.partition_by.is_empty() {
                     return Err(SqlError::new(
                         state::WINDOWING_ERROR,
@@ -176,7 +217,7 @@ fn window_spec(
                     base.order_by.clone_from(&spec.order_by);
                 }
                 base.window_frame.clone_from(&spec.window_frame);
-                Ok(base)
+                Ok((base, exclude))
             }
         },
     }
@@ -348,7 +389,12 @@ fn frame(
         }
         _ => {}
     }
-    Ok(WindowFrame { units, start, end })
+    Ok(WindowFrame {
+        units,
+        start,
+        end,
+        exclude: FrameExclusion::NoOthers,
+    })
 }
 
 fn bound(

@@ -147,15 +147,16 @@ fn using_and_natural_merge_columns() {
     let result = c
         .execute_query("SELECT * FROM l JOIN r USING (k) ORDER BY v, w")
         .unwrap();
+    // Hyper's order: the left's other columns, the merged ones, the right's.
     let names: Vec<_> = result.columns.iter().map(|c| c.name.as_str()).collect();
-    assert_eq!(names, ["k", "v", "w"]);
+    assert_eq!(names, ["v", "k", "w"]);
     assert_eq!(
         crate::util::rows(&result),
-        ["1|a|p", "1|b|p", "2|c|q", "2|c|r"]
+        ["a|1|p", "b|1|p", "c|2|q", "c|2|r"]
     );
     assert_eq!(
         query(&mut c, "SELECT * FROM l NATURAL JOIN r ORDER BY v, w"),
-        ["1|a|p", "1|b|p", "2|c|q", "2|c|r"]
+        ["a|1|p", "b|1|p", "c|2|q", "c|2|r"]
     );
     // The merged column comes from the preserved side; the originals stay
     // reachable by qualified name.

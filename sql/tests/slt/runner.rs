@@ -13,7 +13,11 @@
 //! dropped from `CREATE TABLE`.
 
 use hyperctl_sql::arrow::array::{Array, ArrayRef, AsArray};
-use hyperctl_sql::arrow::datatypes::{DataType, Decimal128Type, Float32Type, Float64Type};
+use std::sync::Arc;
+
+use hyperctl_sql::arrow::datatypes::{
+    DataType, Decimal128Type, Float32Type, Float64Type, TimeUnit, TimestampMicrosecondType,
+};
 use hyperctl_sql::arrow::util::display::{ArrayFormatter, FormatOptions};
 use hyperctl_sql::{Connection, Database, QueryResult};
 
@@ -285,7 +289,22 @@ fn render_column(column: &ArrayRef, kind: char) -> Vec<String> {
     let options = FormatOptions::default()
         .with_null("NULL")
         .with_timestamp_format(Some("%Y-%m-%d %H:%M:%S%.f"))
-        .with_timestamp_tz_format(Some("%Y-%m-%d %H:%M:%S%.f%:z"));
+        .with_timestamp_tz_format(Some("%Y-%m-%d %H:%M:%S%.f%:::z"));
+    // TIMESTAMPTZ arrays name their zone "UTC", which Arrow formats only
+    // with chrono-tz: give it as the same offset (the CLI does too).
+    let utc;
+    let column = match column.data_type() {
+        DataType::Timestamp(TimeUnit::Microsecond, Some(_)) => {
+            utc = Arc::new(
+                column
+                    .as_primitive::<TimestampMicrosecondType>()
+                    .clone()
+                    .with_timezone("+00:00"),
+            ) as ArrayRef;
+            &utc
+        }
+        _ => column,
+    };
     let formatter = ArrayFormatter::try_new(column.as_ref(), &options).ok();
     (0..column.len())
         .map(|i| {

@@ -215,6 +215,13 @@ pub enum ScalarFunction {
     ToDate,
     /// `to_timestamp(text, format)`, `to_timestamp(seconds)`: TIMESTAMPTZ.
     ToTimestamp,
+    /// The check of a decorrelated scalar subquery: over the number of rows
+    /// (BIGINT) its correlation key matched, FALSE, or the error
+    /// [`Error::MoreThanOneRow`] (tagged `origin`) where it is above one.
+    SubqueryRowCheck {
+        /// The caller's tag of the subquery (as `SingleRow`'s).
+        origin: u64,
+    },
 }
 
 impl ScalarFunction {
@@ -243,6 +250,10 @@ impl ScalarFunction {
             MakeDate | MakeTime | MakeTimestamp | DateDiff(_) => calendar::return_type(*self, args),
             Interval(op) => interval::return_type(*op, args),
             ToChar | ToDate | ToTimestamp => format::return_type(*self, args),
+            SubqueryRowCheck { .. } => match args {
+                [DataType::Int64] => Ok(DataType::Boolean),
+                _ => Err(bad_args(*self, args)),
+            },
         }
     }
 
@@ -279,6 +290,7 @@ impl ScalarFunction {
             MakeDate | MakeTime | MakeTimestamp | DateDiff(_) => calendar::evaluate(*self, args)?,
             Interval(op) => interval::evaluate(*op, args)?,
             ToChar | ToDate | ToTimestamp => format::evaluate(*self, args)?,
+            SubqueryRowCheck { origin } => row_check(&args[0], *origin)?,
         };
         if out.data_type() != &want {
             return Err(Error::internal(format!(
@@ -302,6 +314,17 @@ impl ScalarFunction {
             .collect::<Result<Vec<_>>>()?;
         Ok(Value::Array(self.evaluate_arrays(&arrays)?))
     }
+}
+
+/// [`ScalarFunction::SubqueryRowCheck`]: FALSE per row, or an error.
+fn row_check(counts: &ArrayRef, origin: u64) -> Result<ArrayRef> {
+    use arrow::array::{AsArray, BooleanArray};
+    use arrow::datatypes::Int64Type;
+    let counts = counts.as_primitive::<Int64Type>();
+    if counts.iter().any(|c| c.is_some_and(|c| c > 1)) {
+        return Err(Error::MoreThanOneRow { origin });
+    }
+    Ok(std::sync::Arc::new(BooleanArray::from(vec![false; counts.len()])))
 }
 
 /// An error for a function given argument types it does not take.

@@ -133,7 +133,7 @@ pub(super) fn finish_rows(
         .collect();
     if scalar {
         keep.push(plan.columns().len());
-        let count = WindowFunction::Aggregate(AggregateFunction::Count);
+        let count = WindowFunction::Aggregate(AggregateFunction::CountStar);
         plan = window(plan, partition, Vec::new(), count, "#rows");
     }
     let all = plan.columns().to_vec();

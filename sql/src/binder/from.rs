@@ -43,7 +43,9 @@ pub(super) fn bind_from_items(
     };
     let mut acc: Option<Bound> = None;
     for item in items {
-        if let (Some(left), Some((q, alias))) = (acc.take(), lateral(&item.relation)) {
+        if let Some((q, alias)) = lateral(&item.relation)
+            && let Some(left) = acc.take()
+        {
             if let Some(a) = alias {
                 from.declare(&a.name)?;
             }

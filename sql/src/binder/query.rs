@@ -947,7 +947,7 @@ fn split_keys(preds: Vec<BoundExpr>, span: Span) -> BindResult<(Vec<BoundExpr>, 
         } = &p
         else {
             return Err(not_decorrelatable(
-                "a correlated condition other than inner = outer in a scalar subquery",
+                "a correlated condition other than inner = outer in a scalar subquery or a LATERAL one with LIMIT",
                 span,
             ));
         };
@@ -959,7 +959,7 @@ fn split_keys(preds: Vec<BoundExpr>, span: Span) -> BindResult<(Vec<BoundExpr>, 
             outer.push(left.as_ref().clone());
         } else {
             return Err(not_decorrelatable(
-                "a correlated condition other than inner = outer in a scalar subquery",
+                "a correlated condition other than inner = outer in a scalar subquery or a LATERAL one with LIMIT",
                 span,
             ));
         }

@@ -324,7 +324,10 @@ fn row_check(counts: &ArrayRef, origin: u64) -> Result<ArrayRef> {
     if counts.iter().any(|c| c.is_some_and(|c| c > 1)) {
         return Err(Error::MoreThanOneRow { origin });
     }
-    Ok(std::sync::Arc::new(BooleanArray::from(vec![false; counts.len()])))
+    Ok(std::sync::Arc::new(BooleanArray::from(vec![
+        false;
+        counts.len()
+    ])))
 }
 
 /// An error for a function given argument types it does not take.

@@ -96,9 +96,7 @@ pub(super) fn finish_rows(
     let source = plan.columns().to_vec();
     let residual: Vec<BoundExpr> = residual
         .iter()
-        .map(|p| {
-            p.map_columns(&|i| k + h + m + read.iter().position(|&r| r == i).unwrap_or(0))
-        })
+        .map(|p| p.map_columns(&|i| k + h + m + read.iter().position(|&r| r == i).unwrap_or(0)))
         .collect();
     for (n, &i) in read.iter().enumerate() {
         exprs.push(column_ref(&source, i));
@@ -110,7 +108,13 @@ pub(super) fn finish_rows(
         .collect();
     if let Some(n) = ctx.sub_limit.get() {
         let rn = plan.columns().len();
-        plan = window(plan, partition.clone(), keys, WindowFunction::RowNumber, "#rn");
+        plan = window(
+            plan,
+            partition.clone(),
+            keys,
+            WindowFunction::RowNumber,
+            "#rn",
+        );
         let n = i64::try_from(n).unwrap_or(i64::MAX);
         plan = LogicalPlan::Filter {
             input: Box::new(plan),
@@ -127,10 +131,7 @@ pub(super) fn finish_rows(
         };
     }
     let mut keep: Vec<usize> = (0..k).chain(k + h..k + h + m + read.len()).collect();
-    let residual: Vec<BoundExpr> = residual
-        .iter()
-        .map(|p| p.map_columns(&|i| i - h))
-        .collect();
+    let residual: Vec<BoundExpr> = residual.iter().map(|p| p.map_columns(&|i| i - h)).collect();
     if scalar {
         keep.push(plan.columns().len());
         let count = WindowFunction::Aggregate(AggregateFunction::CountStar);
@@ -374,9 +375,7 @@ fn is_true_literal(e: &BoundExpr) -> bool {
         BoundExpr::Literal { value, .. } => {
             value.len() == 1
                 && value.is_valid(0)
-                && value
-                    .as_boolean_opt()
-                    .is_some_and(|b| b.value(0))
+                && value.as_boolean_opt().is_some_and(|b| b.value(0))
         }
         _ => false,
     }

@@ -450,8 +450,8 @@ impl<'a> ExprBinder<'a> {
         if let Some(agg) = self.agg.as_deref() {
             // Correlated over a grouped query: the outer sides of the keys
             // are read from the aggregate's output, so they must be keys.
-            if let SubJoin::ScalarGrouped { outer_keys, .. } | SubJoin::ScalarRows { outer_keys, .. } =
-                &mut join
+            if let SubJoin::ScalarGrouped { outer_keys, .. }
+            | SubJoin::ScalarRows { outer_keys, .. } = &mut join
             {
                 for k in outer_keys.iter_mut() {
                     let Some(pos) = agg.group_by.iter().position(|g| g == k) else {

@@ -657,7 +657,9 @@ fn bind_select(
                 aggregates,
                 having,
                 name: match sub_kind {
-                    Some(SubKind::Lateral) => items.first().map_or("#value".into(), |i| i.name.clone()),
+                    Some(SubKind::Lateral) => {
+                        items.first().map_or("#value".into(), |i| i.name.clone())
+                    }
                     _ => "#value".into(),
                 },
             },

@@ -68,7 +68,12 @@ pub(crate) fn bind(
         }
         return uncorrelated(plan, kind, lhs, span);
     };
-    if grouped && matches!(correlation, Correlation::Exists { .. } | Correlation::In { .. }) {
+    if grouped
+        && matches!(
+            correlation,
+            Correlation::Exists { .. } | Correlation::In { .. }
+        )
+    {
         return Err(not_decorrelatable(
             "a correlated EXISTS, IN, ANY or ALL subquery in the select list or HAVING of a grouped query",
             span,
@@ -293,9 +298,8 @@ fn shift_join(join: SubJoin, base: usize, extra: usize) -> SubJoin {
     if extra == 0 {
         return join;
     }
-    let shift = |e: Option<BoundExpr>| {
-        e.map(|e| e.map_columns(&|i| if i >= base { i + extra } else { i }))
-    };
+    let shift =
+        |e: Option<BoundExpr>| e.map(|e| e.map_columns(&|i| if i >= base { i + extra } else { i }));
     match join {
         SubJoin::Exists { plan, condition } => SubJoin::Exists {
             plan,

@@ -343,3 +343,28 @@ pub(crate) fn invalid(function: &str, reason: impl Into<String>) -> Error {
         reason: reason.into(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow::array::{ArrayRef, AsArray, Int64Array};
+
+    use super::{ScalarFunction, row_check};
+    use crate::error::Error;
+
+    #[test]
+    fn subquery_row_check_fails_only_above_one_row() {
+        let ok: ArrayRef = Arc::new(Int64Array::from(vec![Some(1), None, Some(0)]));
+        let out = row_check(&ok, 7).unwrap();
+        assert_eq!(out.as_boolean().true_count(), 0);
+        assert_eq!(out.len(), 3);
+        let many: ArrayRef = Arc::new(Int64Array::from(vec![Some(1), Some(2)]));
+        assert!(matches!(
+            row_check(&many, 7),
+            Err(Error::MoreThanOneRow { origin: 7 })
+        ));
+        let f = ScalarFunction::SubqueryRowCheck { origin: 7 };
+        assert!(f.return_type(&[arrow::datatypes::DataType::Utf8]).is_err());
+    }
+}

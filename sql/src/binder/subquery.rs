@@ -14,6 +14,13 @@
 //!   outer sides, with the value over no rows (`count` gives 0) filled in
 //!   for outer rows without a group.
 //!
+//! - `x op ANY (subquery)` for `op` other than `=`: a nested-loop Mark join
+//!   on `x op y` (the mark is the three-valued OR over the rows the
+//!   correlation selects); `x op ALL (...)` is `NOT (x negated-op ANY ...)`.
+//! - A correlated scalar subquery over rows (not one aggregate): see
+//!   `decorrelate`. In a grouped query, a correlated scalar subquery's outer
+//!   keys are read from the aggregate's output, so they must be GROUP BY keys.
+//!
 //! Anything else correlated is a "not supported" error at the reference.
 
 use std::collections::HashMap;

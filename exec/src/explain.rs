@@ -28,6 +28,7 @@ use arrow::util::display::{ArrayFormatter, FormatOptions};
 
 use crate::error::Result;
 use crate::expr::PhysicalExpr;
+use crate::functions::ScalarFunction;
 use crate::options::ExecOptions;
 use crate::plan::{PhysicalPlan, SortKey};
 
@@ -418,11 +419,11 @@ pub(crate) fn fmt_expr(e: &PhysicalExpr, schema: Option<&Schema>) -> String {
         PhysicalExpr::Cast { expr, to } => format!("CAST({} AS {to})", go(expr)),
         PhysicalExpr::ScalarFunction { func, args } => {
             let args: Vec<String> = args.iter().map(go).collect();
-            format!(
-                "{}({})",
-                format!("{func:?}").to_lowercase(),
-                args.join(", ")
-            )
+            let name = match func {
+                ScalarFunction::SubqueryRowCheck { .. } => "subquery_row_check".to_string(),
+                _ => format!("{func:?}").to_lowercase(),
+            };
+            format!("{name}({})", args.join(", "))
         }
         PhysicalExpr::Case {
             branches,

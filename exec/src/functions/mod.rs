@@ -219,6 +219,13 @@ pub enum ScalarFunction {
     ToDate,
     /// `to_timestamp(text, format)`, `to_timestamp(seconds)`: TIMESTAMPTZ.
     ToTimestamp,
+    /// The check of a decorrelated scalar subquery: over the number of rows
+    /// (BIGINT) its correlation key matched, FALSE, or the error
+    /// [`Error::MoreThanOneRow`] (tagged `origin`) where it is above one.
+    SubqueryRowCheck {
+        /// The caller's tag of the subquery (as `SingleRow`'s).
+        origin: u64,
+    },
 }
 
 impl ScalarFunction {
@@ -247,6 +254,10 @@ impl ScalarFunction {
             MakeDate | MakeTime | MakeTimestamp | DateDiff(_) => calendar::return_type(*self, args),
             Interval(op) => interval::return_type(*op, args),
             ToChar | ToDate | ToTimestamp => format::return_type(*self, args),
+            SubqueryRowCheck { .. } => match args {
+                [DataType::Int64] => Ok(DataType::Boolean),
+                _ => Err(bad_args(*self, args)),
+            },
         }
     }
 
@@ -283,6 +294,7 @@ impl ScalarFunction {
             MakeDate | MakeTime | MakeTimestamp | DateDiff(_) => calendar::evaluate(*self, args)?,
             Interval(op) => interval::evaluate(*op, args)?,
             ToChar | ToDate | ToTimestamp => format::evaluate(*self, args)?,
+            SubqueryRowCheck { origin } => row_check(&args[0], *origin)?,
         };
         if out.data_type() != &want {
             return Err(Error::internal(format!(
@@ -308,6 +320,20 @@ impl ScalarFunction {
     }
 }
 
+/// [`ScalarFunction::SubqueryRowCheck`]: FALSE per row, or an error.
+fn row_check(counts: &ArrayRef, origin: u64) -> Result<ArrayRef> {
+    use arrow::array::{AsArray, BooleanArray};
+    use arrow::datatypes::Int64Type;
+    let counts = counts.as_primitive::<Int64Type>();
+    if counts.iter().any(|c| c.is_some_and(|c| c > 1)) {
+        return Err(Error::MoreThanOneRow { origin });
+    }
+    Ok(std::sync::Arc::new(BooleanArray::from(vec![
+        false;
+        counts.len()
+    ])))
+}
+
 /// An error for a function given argument types it does not take.
 pub(crate) fn bad_args(func: ScalarFunction, args: &[DataType]) -> Error {
     let types: Vec<String> = args.iter().map(ToString::to_string).collect();
@@ -319,5 +345,30 @@ pub(crate) fn invalid(function: &str, reason: impl Into<String>) -> Error {
     Error::InvalidArgument {
         function: function.to_string(),
         reason: reason.into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow::array::{ArrayRef, AsArray, Int64Array};
+
+    use super::{ScalarFunction, row_check};
+    use crate::error::Error;
+
+    #[test]
+    fn subquery_row_check_fails_only_above_one_row() {
+        let ok: ArrayRef = Arc::new(Int64Array::from(vec![Some(1), None, Some(0)]));
+        let out = row_check(&ok, 7).unwrap();
+        assert_eq!(out.as_boolean().true_count(), 0);
+        assert_eq!(out.len(), 3);
+        let many: ArrayRef = Arc::new(Int64Array::from(vec![Some(1), Some(2)]));
+        assert!(matches!(
+            row_check(&many, 7),
+            Err(Error::MoreThanOneRow { origin: 7 })
+        ));
+        let f = ScalarFunction::SubqueryRowCheck { origin: 7 };
+        assert!(f.return_type(&[arrow::datatypes::DataType::Utf8]).is_err());
     }
 }

@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::rc::Rc;
 use std::sync::Arc;
 
-use hyperctl_exec::WorkTable;
+use hyperctl_exec::{BinaryOp, WorkTable};
 use hyperctl_format::SqlType;
 use sqlparser::ast;
 use sqlparser::tokenizer::Span;
@@ -40,6 +40,8 @@ pub(crate) enum SubKind {
     Scalar,
     Exists,
     In,
+    /// A `LATERAL` derived table (any number of columns and rows).
+    Lateral,
 }
 
 /// What a correlated subquery's root SELECT found: its source (FROM and
@@ -66,6 +68,19 @@ pub(crate) enum Correlation {
         outer_keys: Vec<BoundExpr>,
         empty: Option<LogicalPlan>,
     },
+    /// Rows, not an aggregate, correlated by equality conjuncts: `plan`
+    /// gives (value..., key...) with `width` values, then, for a scalar
+    /// subquery, the number of rows of its key (BIGINT) for the check that
+    /// it matched at most one, or, for LATERAL, the source columns that
+    /// `residual` reads; `outer_keys` are the outer sides of the keys.
+    Rows {
+        plan: LogicalPlan,
+        outer_keys: Vec<BoundExpr>,
+        /// LATERAL only: other correlated conditions, over `plan`'s
+        /// columns and outer references.
+        residual: Vec<BoundExpr>,
+        width: usize,
+    },
 }
 
 /// How a subquery joins the query it is part of; each adds one column.
@@ -80,6 +95,14 @@ pub(crate) enum SubJoin {
         outer_keys: Vec<BoundExpr>,
         empty: Option<LogicalPlan>,
     },
+    /// A correlated scalar subquery over rows (see [`Correlation::Rows`]):
+    /// a LEFT JOIN on the keys, where a key with more than one row is an
+    /// error (tagged `origin`).
+    ScalarRows {
+        plan: LogicalPlan,
+        outer_keys: Vec<BoundExpr>,
+        origin: u64,
+    },
     /// EXISTS as a value: TRUE when a row of `plan` meets `condition`
     /// (over the query's columns then `plan`'s).
     Exists {
@@ -92,6 +115,15 @@ pub(crate) enum SubJoin {
         plan: LogicalPlan,
         outer: BoundExpr,
         inner: BoundExpr,
+        filter: Option<BoundExpr>,
+    },
+    /// `outer op ANY (plan)` for `op` other than `=`: as `In`, but the
+    /// comparison is any operator (a nested-loop Mark join).
+    Compare {
+        plan: LogicalPlan,
+        outer: BoundExpr,
+        inner: BoundExpr,
+        op: BinaryOp,
         filter: Option<BoundExpr>,
     },
 }
@@ -132,6 +164,8 @@ pub(crate) struct BindCtx<'a> {
     /// Set by the subquery binder, taken by the root SELECT.
     pub(crate) sub_kind: Cell<Option<SubKind>>,
     pub(crate) correlation: RefCell<Option<Correlation>>,
+    /// The LIMIT of the query whose root SELECT is being bound.
+    pub(crate) sub_limit: Cell<Option<usize>>,
     next_id: Cell<usize>,
     /// The statement's time, fixed by the first `now()` (root level only).
     now_us: Cell<Option<i64>>,
@@ -166,6 +200,7 @@ impl<'a> BindCtx<'a> {
             outer_refs: RefCell::new(Vec::new()),
             sub_kind: Cell::new(None),
             correlation: RefCell::new(None),
+            sub_limit: Cell::new(None),
             next_id: Cell::new(0),
             now_us: Cell::new(None),
         }

@@ -21,7 +21,7 @@ use sqlparser::ast::{self, Expr, Spanned, Value};
 use sqlparser::tokenizer::Span;
 
 use super::Scope;
-use super::context::{BindCtx, SubKind};
+use super::context::{BindCtx, SubJoin, SubKind};
 use super::functions;
 use crate::error::{SqlError, state};
 use crate::plan::{BoundAggregate, BoundExpr};
@@ -257,29 +257,17 @@ impl<'a> ExprBinder<'a> {
                     e
                 })
             }
-            // `x = ANY (subquery)` is `x IN (subquery)`, `x <> ALL (...)` is NOT IN.
             Expr::AnyOp {
                 left,
-                compare_op: ast::BinaryOperator::Eq,
+                compare_op,
                 right,
                 ..
-            } if matches!(right.as_ref(), Expr::Subquery(_)) => {
-                let Expr::Subquery(q) = right.as_ref() else {
-                    return Err(not_supported(&describe(expr), expr.span()));
-                };
-                self.subquery(q, SubKind::In, Some(left), expr.span())
-            }
+            } => self.quantified(left, compare_op, right, true, expr.span()),
             Expr::AllOp {
                 left,
-                compare_op: ast::BinaryOperator::NotEq,
+                compare_op,
                 right,
-            } if matches!(right.as_ref(), Expr::Subquery(_)) => {
-                let Expr::Subquery(q) = right.as_ref() else {
-                    return Err(not_supported(&describe(expr), expr.span()));
-                };
-                let e = self.subquery(q, SubKind::In, Some(left), expr.span())?;
-                Ok(BoundExpr::Not(Box::new(e)))
-            }
+            } => self.quantified(left, compare_op, right, false, expr.span()),
             Expr::Ceil { expr: x, field } => self.ceil_floor(x, field, true, expr.span()),
             Expr::Floor { expr: x, field } => self.ceil_floor(x, field, false, expr.span()),
             _ => Err(not_supported(&describe(expr), expr.span())),
@@ -322,6 +310,115 @@ impl<'a> ExprBinder<'a> {
         Err(err)
     }
 
+    /// `x op ANY | ALL (subquery | ARRAY[...])` with SQL's NULL semantics.
+    /// `= ANY (subquery)` is `IN`, `<> ALL (subquery)` is `NOT IN`; other
+    /// operators compare through a Mark join (ANY) or as
+    /// `NOT (x negated-op ANY ...)` (ALL, which is exact in three-valued
+    /// logic). An array constructor expands to an OR (ANY) or AND (ALL).
+    fn quantified(
+        &mut self,
+        left: &Expr,
+        op: &ast::BinaryOperator,
+        right: &Expr,
+        any: bool,
+        span: Span,
+    ) -> BindResult {
+        use ast::BinaryOperator as B;
+        let negated = match op {
+            B::Eq => B::NotEq,
+            B::NotEq => B::Eq,
+            B::Lt => B::GtEq,
+            B::LtEq => B::Gt,
+            B::Gt => B::LtEq,
+            B::GtEq => B::Lt,
+            _ => {
+                return Err(not_supported(
+                    &format!("operator {op} with ANY / ALL"),
+                    span,
+                ));
+            }
+        };
+        let inner = match right {
+            Expr::Nested(e) => e.as_ref(),
+            e => e,
+        };
+        match inner {
+            Expr::Subquery(q) => {
+                let (op, negate) = if any { (op, false) } else { (&negated, true) };
+                let e = if *op == B::Eq {
+                    self.subquery(q, SubKind::In, Some(left), span)?
+                } else {
+                    self.subquery_compare(q, left, op, span)?
+                };
+                Ok(if negate {
+                    BoundExpr::Not(Box::new(e))
+                } else {
+                    e
+                })
+            }
+            Expr::Array(array) => {
+                let mut out: Option<BoundExpr> = None;
+                for item in &array.elem {
+                    let cmp = Expr::BinaryOp {
+                        left: Box::new(left.clone()),
+                        op: op.clone(),
+                        right: Box::new(item.clone()),
+                    };
+                    let b = coerce(self.bind(&cmp)?, SqlType::Bool, item.span(), "ANY / ALL")?;
+                    out = Some(match out {
+                        None => b,
+                        Some(acc) => BoundExpr::Binary {
+                            op: if any { BinaryOp::Or } else { BinaryOp::And },
+                            left: Box::new(acc),
+                            right: Box::new(b),
+                            ty: SqlType::Bool,
+                        },
+                    });
+                }
+                // Over no element, ANY is FALSE and ALL is TRUE.
+                Ok(out.unwrap_or_else(|| bool_literal(!any)))
+            }
+            _ => Err(not_supported(
+                "ANY / ALL over anything but a subquery or an ARRAY[...] constructor",
+                right.span(),
+            )),
+        }
+    }
+
+    /// `left op ANY (q)` for an operator other than `=`: a Mark join on the
+    /// comparison.
+    fn subquery_compare(
+        &mut self,
+        q: &ast::Query,
+        left: &Expr,
+        op: &ast::BinaryOperator,
+        span: Span,
+    ) -> BindResult {
+        let Some(ctx) = self.ctx else {
+            return Err(not_supported("a subquery here", span));
+        };
+        let lhs = self.bind(left)?;
+        if lhs.has_placeholder() {
+            return Err(not_supported(
+                "a subquery or window function on the left of ANY / ALL (subquery)",
+                left.span(),
+            ));
+        }
+        let grouped = self.agg.is_some();
+        let key = format!("{grouped}:{span:?}:{op}:{q}");
+        let (join, ty) =
+            super::subquery::bind(ctx, self.scope, q, SubKind::In, Some(lhs), grouped, span)?;
+        let op = match op {
+            ast::BinaryOperator::NotEq => BinaryOp::NotEq,
+            ast::BinaryOperator::Lt => BinaryOp::Lt,
+            ast::BinaryOperator::LtEq => BinaryOp::LtEq,
+            ast::BinaryOperator::Gt => BinaryOp::Gt,
+            _ => BinaryOp::GtEq,
+        };
+        let join = super::subquery::compare_join(join, op, span)?;
+        Ok(ctx.add_subquery(key, join, ty))
+    }
+
     /// A subquery: bound in a nested context, planned as a join when this
     /// level's plan is built; here, a placeholder for its value.
     fn subquery(
@@ -349,7 +446,26 @@ impl<'a> ExprBinder<'a> {
         };
         let grouped = self.agg.is_some();
         let key = format!("{grouped}:{span:?}:{q}");
-        let (join, ty) = super::subquery::bind(ctx, self.scope, q, kind, lhs, grouped, span)?;
+        let (mut join, ty) = super::subquery::bind(ctx, self.scope, q, kind, lhs, grouped, span)?;
+        if let Some(agg) = self.agg.as_deref() {
+            // Correlated over a grouped query: the outer sides of the keys
+            // are read from the aggregate's output, so they must be keys.
+            if let SubJoin::ScalarGrouped { outer_keys, .. }
+            | SubJoin::ScalarRows { outer_keys, .. } = &mut join
+            {
+                for k in outer_keys.iter_mut() {
+                    let Some(pos) = agg.group_by.iter().position(|g| g == k) else {
+                        return Err(SqlError::new(
+                            state::GROUPING_ERROR,
+                            "subquery uses ungrouped column from outer query",
+                        )
+                        .at(span)
+                        .hint("the correlated column must appear in the GROUP BY clause"));
+                    };
+                    *k = agg.group_ref(pos);
+                }
+            }
+        }
         Ok(ctx.add_subquery(key, join, ty))
     }
 
@@ -1028,6 +1144,15 @@ fn numeric_common(a: SqlType, b: SqlType) -> SqlType {
         }
         (_, SqlType::Numeric { .. }) => b,
         _ => SqlType::Double,
+    }
+}
+
+/// A BOOLEAN constant.
+fn bool_literal(value: bool) -> BoundExpr {
+    BoundExpr::Literal {
+        value: Arc::new(BooleanArray::from(vec![value])),
+        ty: SqlType::Bool,
+        untyped: false,
     }
 }
 

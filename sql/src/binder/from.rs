@@ -43,6 +43,20 @@ pub(super) fn bind_from_items(
     };
     let mut acc: Option<Bound> = None;
     for item in items {
+        if let Some((q, alias)) = lateral(&item.relation)
+            && let Some(left) = acc.take()
+        {
+            if let Some(a) = alias {
+                from.declare(&a.name)?;
+            }
+            let mut bound =
+                super::decorrelate::bind_lateral(ctx, left, q, alias, JoinType::Inner, None)?;
+            for join in &item.joins {
+                bound = from.bind_join(bound, join)?;
+            }
+            acc = Some(bound);
+            continue;
+        }
         let bound = from.bind_item(item)?;
         acc = Some(match acc {
             None => bound,
@@ -98,7 +112,10 @@ impl FromBinder<'_, '_> {
                 lateral: true,
                 subquery,
                 ..
-            } => Err(not_supported("LATERAL", subquery.span())),
+            } => Err(not_supported(
+                "LATERAL as the first FROM item or inside parentheses",
+                subquery.span(),
+            )),
             ast::TableFactor::Derived {
                 lateral: false,
                 subquery,
@@ -235,6 +252,25 @@ impl FromBinder<'_, '_> {
             J::FullOuter(c) => (JoinType::Full, c),
             _ => return Err(not_supported("this kind of join", span)),
         };
+        if let Some((q, alias)) = lateral(&join.relation) {
+            if let Some(a) = alias {
+                self.declare(&a.name)?;
+            }
+            let on = match constraint {
+                ast::JoinConstraint::On(e) => Some(e),
+                ast::JoinConstraint::None if join_type == JoinType::Inner => None,
+                _ => {
+                    return Err(not_supported(
+                        "LATERAL with USING, NATURAL, or without ON in an outer join",
+                        span,
+                    ));
+                }
+            };
+            if !matches!(join_type, JoinType::Inner | JoinType::Left) {
+                return Err(not_supported("RIGHT or FULL JOIN LATERAL", span));
+            }
+            return super::decorrelate::bind_lateral(self.ctx, left, q, alias, join_type, on);
+        }
         let right = self.bind_factor(&join.relation)?;
         match constraint {
             ast::JoinConstraint::On(e) => on_join(left, right, join_type, e),
@@ -268,6 +304,19 @@ impl FromBinder<'_, '_> {
                 Err(not_supported("USING ... AS", alias.span))
             }
         }
+    }
+}
+
+/// A `LATERAL (subquery) [alias]` FROM item.
+fn lateral(factor: &ast::TableFactor) -> Option<(&ast::Query, Option<&ast::TableAlias>)> {
+    match factor {
+        ast::TableFactor::Derived {
+            lateral: true,
+            subquery,
+            alias,
+            sample: None,
+        } => Some((subquery, alias.as_ref())),
+        _ => None,
     }
 }
 

@@ -1192,7 +1192,7 @@ fn nullif(args: Vec<Arg>, span: Span) -> BindResult {
     })
 }
 
-fn null_of(ty: SqlType) -> BoundExpr {
+pub(crate) fn null_of(ty: SqlType) -> BoundExpr {
     BoundExpr::Literal {
         value: hyperctl_exec::arrow::array::new_null_array(&ty.to_arrow(), 1),
         ty,

@@ -6,6 +6,7 @@ mod aggregate;
 mod context;
 mod copy;
 mod cte;
+mod decorrelate;
 mod defaults;
 mod dml;
 mod expr;

@@ -44,6 +44,7 @@ pub(crate) fn bind_query_ctx(ctx: &BindCtx<'_>, q: &ast::Query) -> BindResult<Lo
         },
     };
     let (limit, offset) = limits(q.limit_clause.as_ref(), q.fetch.as_ref())?;
+    ctx.sub_limit.set(limit);
     let plan = match q.body.as_ref() {
         SetExpr::Select(select) => bind_select(ctx, select, &order_by)?,
         SetExpr::Values(values) => order_outputs(bind_values(values)?, &order_by)?,
@@ -427,6 +428,8 @@ fn bind_select(
         || items.iter().filter_map(|i| i.expr).any(contains_aggregate)
         || order_by.iter().any(|o| contains_aggregate(&o.expr));
     let mut scalar_keys = None;
+    let mut rows_keys = None;
+    let mut residual = Vec::new();
     if !corr_preds.is_empty() {
         let where_span = select
             .selection
@@ -486,14 +489,26 @@ fn bind_select(
                 });
                 return Ok(plan);
             }
-            Some(SubKind::Scalar) => {
-                if !group_exprs.is_empty() || !grouped {
+            Some(SubKind::Scalar | SubKind::Lateral) => {
+                if !group_exprs.is_empty() {
                     return Err(not_decorrelatable(
-                        "a correlated scalar subquery that is not a single aggregate (no GROUP BY)",
+                        "a correlated subquery with GROUP BY",
                         select.select_token.0.span,
                     ));
                 }
-                scalar_keys = Some(split_keys(corr_preds, where_span)?);
+                if grouped {
+                    scalar_keys = Some(split_keys(corr_preds, where_span)?);
+                } else if sub_kind == Some(SubKind::Lateral) && ctx.sub_limit.get().is_none() {
+                    // Other conditions join the LATERAL rows to the outer row.
+                    let (keys, rest): (Vec<_>, Vec<_>) = corr_preds
+                        .into_iter()
+                        .partition(|p| split_keys(vec![p.clone()], where_span).is_ok());
+                    let (inner, outer) = split_keys(keys, where_span)?;
+                    rows_keys = Some((inner, outer));
+                    residual = rest;
+                } else {
+                    rows_keys = Some(split_keys(corr_preds, where_span)?);
+                }
             }
         }
     }
@@ -599,6 +614,19 @@ fn bind_select(
     if let Some(ast::Distinct::On(on)) = &select.distinct {
         check_distinct_on(&distinct_on, &keys, on, select)?;
     }
+    if let Some((inner_keys, outer_keys)) = rows_keys {
+        let parts = RowsParts {
+            plan,
+            select_exprs,
+            hidden,
+            keys,
+            inner_keys,
+            outer_keys,
+            residual,
+            names: items.iter().map(|i| i.name.clone()).collect(),
+        };
+        return super::decorrelate::finish_rows(ctx, parts, sub_kind, select);
+    }
     let aggregates = agg.aggregates.clone();
     if grouped && !agg.grouping_sets.is_empty() {
         plan = super::grouping::aggregate_sets(plan, &scope, agg);
@@ -629,6 +657,12 @@ fn bind_select(
                 outer_keys,
                 aggregates,
                 having,
+                name: match sub_kind {
+                    Some(SubKind::Lateral) => {
+                        items.first().map_or("#value".into(), |i| i.name.clone())
+                    }
+                    _ => "#value".into(),
+                },
             },
             select,
         );
@@ -919,7 +953,7 @@ fn split_keys(preds: Vec<BoundExpr>, span: Span) -> BindResult<(Vec<BoundExpr>, 
         } = &p
         else {
             return Err(not_decorrelatable(
-                "a correlated condition other than inner = outer in a scalar subquery",
+                "a correlated condition other than inner = outer in a scalar subquery or a LATERAL one with LIMIT",
                 span,
             ));
         };
@@ -931,12 +965,33 @@ fn split_keys(preds: Vec<BoundExpr>, span: Span) -> BindResult<(Vec<BoundExpr>, 
             outer.push(left.as_ref().clone());
         } else {
             return Err(not_decorrelatable(
-                "a correlated condition other than inner = outer in a scalar subquery",
+                "a correlated condition other than inner = outer in a scalar subquery or a LATERAL one with LIMIT",
                 span,
             ));
         }
     }
     Ok((inner, outer))
+}
+
+/// What `finish_rows` needs of a correlated subquery's SELECT that is not
+/// an aggregate.
+pub(super) struct RowsParts {
+    /// The source: FROM and the uncorrelated WHERE.
+    pub(super) plan: LogicalPlan,
+    /// Over the source (placeholders for subqueries).
+    pub(super) select_exprs: Vec<BoundExpr>,
+    /// ORDER BY expressions that are not in the select list.
+    pub(super) hidden: Vec<BoundExpr>,
+    /// ORDER BY over (select list, hidden).
+    pub(super) keys: Vec<BoundSortKey>,
+    /// The inner and outer sides of the correlated equalities.
+    pub(super) inner_keys: Vec<BoundExpr>,
+    pub(super) outer_keys: Vec<BoundExpr>,
+    /// Other correlated conditions (LATERAL without LIMIT only), over the
+    /// source and outer references.
+    pub(super) residual: Vec<BoundExpr>,
+    /// The select list's names.
+    pub(super) names: Vec<String>,
 }
 
 /// What `finish_scalar` needs of a correlated scalar subquery's SELECT.
@@ -951,6 +1006,8 @@ struct ScalarParts {
     outer_keys: Vec<BoundExpr>,
     aggregates: Vec<BoundAggregate>,
     having: Option<BoundExpr>,
+    /// The value's name (a LATERAL column's).
+    name: String,
 }
 
 /// A correlated scalar aggregate: (value, key..., TRUE) per group, and the
@@ -970,6 +1027,7 @@ fn finish_scalar(
         outer_keys,
         aggregates,
         having,
+        name,
     } = parts;
     if !ctx.windows.borrow().is_empty() {
         return Err(not_decorrelatable(
@@ -987,7 +1045,7 @@ fn finish_scalar(
     };
     let mut exprs = vec![value.clone()];
     let mut columns = vec![ColumnInfo {
-        name: "#value".into(),
+        name,
         ty: value.ty(),
         nullable: true,
         qualifier: None,

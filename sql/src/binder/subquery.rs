@@ -14,13 +14,20 @@
 //!   outer sides, with the value over no rows (`count` gives 0) filled in
 //!   for outer rows without a group.
 //!
+//! - `x op ANY (subquery)` for `op` other than `=`: a nested-loop Mark join
+//!   on `x op y` (the mark is the three-valued OR over the rows the
+//!   correlation selects); `x op ALL (...)` is `NOT (x negated-op ANY ...)`.
+//! - A correlated scalar subquery over rows (not one aggregate): see
+//!   `decorrelate`. In a grouped query, a correlated scalar subquery's outer
+//!   keys are read from the aggregate's output, so they must be GROUP BY keys.
+//!
 //! Anything else correlated is a "not supported" error at the reference.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use hyperctl_exec::arrow::array::BooleanArray;
-use hyperctl_exec::{BinaryOp, JoinType};
+use hyperctl_exec::{BinaryOp, JoinType, ScalarFunction};
 use hyperctl_format::SqlType;
 use sqlparser::ast;
 use sqlparser::tokenizer::Span;
@@ -68,9 +75,14 @@ pub(crate) fn bind(
         }
         return uncorrelated(plan, kind, lhs, span);
     };
-    if grouped {
+    if grouped
+        && matches!(
+            correlation,
+            Correlation::Exists { .. } | Correlation::In { .. }
+        )
+    {
         return Err(not_decorrelatable(
-            "a correlated subquery in the select list or HAVING of a grouped query",
+            "a correlated EXISTS, IN, ANY or ALL subquery in the select list or HAVING of a grouped query",
             span,
         ));
     }
@@ -118,6 +130,24 @@ pub(crate) fn bind(
                     filter,
                 },
                 SqlType::Bool,
+            ))
+        }
+        Correlation::Rows {
+            plan, outer_keys, ..
+        } => {
+            leftover(&plan)?;
+            if kind != SubKind::Scalar {
+                return Err(internal("rows of a subquery that is not scalar", span));
+            }
+            let ty = plan.columns().first().map_or(SqlType::Text, |c| c.ty);
+            let outer_keys = outer_keys.iter().map(|k| to_joined(k, w)).collect();
+            Ok((
+                SubJoin::ScalarRows {
+                    plan,
+                    outer_keys,
+                    origin: pack_position(span),
+                },
+                ty,
             ))
         }
         Correlation::Scalar {
@@ -170,6 +200,7 @@ fn uncorrelated(
             },
             SqlType::Bool,
         )),
+        SubKind::Lateral => Err(internal("LATERAL bound as an expression", span)),
         SubKind::In => {
             one_column(&plan)?;
             let inner = column_ref(plan.columns(), 0);
@@ -185,6 +216,25 @@ fn uncorrelated(
                 SqlType::Bool,
             ))
         }
+    }
+}
+
+/// Turns IN's join into `outer op ANY (...)`'s.
+pub(crate) fn compare_join(join: SubJoin, op: BinaryOp, span: Span) -> BindResult<SubJoin> {
+    match join {
+        SubJoin::In {
+            plan,
+            outer,
+            inner,
+            filter,
+        } => Ok(SubJoin::Compare {
+            plan,
+            outer,
+            inner,
+            op,
+            filter,
+        }),
+        _ => Err(internal("ANY / ALL bound as something else than IN", span)),
     }
 }
 
@@ -239,12 +289,55 @@ pub(crate) fn attach(
 ) -> (LogicalPlan, HashMap<usize, usize>) {
     let mut plan = plan;
     let mut map = HashMap::new();
+    let base = plan.columns().len();
     for s in subs {
         let w = plan.columns().len();
-        plan = attach_one(plan, s.join, s.ty);
+        plan = attach_one(plan, shift_join(s.join, base, w - base), s.ty);
         map.insert(s.id, w);
     }
     (plan, map)
+}
+
+/// A correlated condition over (query columns, subquery columns) was bound
+/// with `base` query columns; the subqueries attached before it added
+/// `extra`: moves the subquery's columns past them.
+fn shift_join(join: SubJoin, base: usize, extra: usize) -> SubJoin {
+    if extra == 0 {
+        return join;
+    }
+    let shift =
+        |e: Option<BoundExpr>| e.map(|e| e.map_columns(&|i| if i >= base { i + extra } else { i }));
+    match join {
+        SubJoin::Exists { plan, condition } => SubJoin::Exists {
+            plan,
+            condition: shift(condition),
+        },
+        SubJoin::In {
+            plan,
+            outer,
+            inner,
+            filter,
+        } => SubJoin::In {
+            plan,
+            outer,
+            inner,
+            filter: shift(filter),
+        },
+        SubJoin::Compare {
+            plan,
+            outer,
+            inner,
+            op,
+            filter,
+        } => SubJoin::Compare {
+            plan,
+            outer,
+            inner,
+            op,
+            filter: shift(filter),
+        },
+        other => other,
+    }
 }
 
 /// Keeps the first `w` columns of `plan` and adds `extra`.
@@ -266,9 +359,66 @@ fn project_plus(plan: LogicalPlan, w: usize, extra: BoundExpr, name: &str) -> Lo
     }
 }
 
+/// `input` plus the column of a correlated scalar subquery (LATERAL).
+pub(crate) fn attach_join(input: LogicalPlan, join: SubJoin) -> LogicalPlan {
+    let ty = match &join {
+        SubJoin::ScalarGrouped { plan, .. } | SubJoin::ScalarRows { plan, .. } => {
+            plan.columns().first().map_or(SqlType::Text, |c| c.ty)
+        }
+        _ => SqlType::Bool,
+    };
+    attach_one(input, join, ty)
+}
+
 fn attach_one(input: LogicalPlan, join: SubJoin, ty: SqlType) -> LogicalPlan {
     let w = input.columns().len();
     match join {
+        SubJoin::ScalarRows {
+            plan,
+            outer_keys,
+            origin,
+        } => {
+            let m = outer_keys.len();
+            let keys = outer_keys
+                .into_iter()
+                .enumerate()
+                .map(|(i, k)| {
+                    let key_ty = k.ty();
+                    BoundExpr::Binary {
+                        op: BinaryOp::Eq,
+                        left: Box::new(k),
+                        right: Box::new(BoundExpr::Column {
+                            index: w + 1 + i,
+                            ty: key_ty,
+                            nullable: true,
+                        }),
+                        ty: SqlType::Bool,
+                    }
+                })
+                .collect();
+            let joined = make_join(input, plan, JoinType::Left, BoundExpr::and_all(keys));
+            // Rows whose key has more than one row fail the check; the value
+            // is only read after it.
+            let check = BoundExpr::Function {
+                func: ScalarFunction::SubqueryRowCheck { origin },
+                args: vec![BoundExpr::Column {
+                    index: w + 1 + m,
+                    ty: SqlType::BigInt,
+                    nullable: true,
+                }],
+                ty: SqlType::Bool,
+            };
+            let value = BoundExpr::Case {
+                branches: vec![(check, super::functions::null_of(ty))],
+                else_expr: Some(Box::new(BoundExpr::Column {
+                    index: w,
+                    ty,
+                    nullable: true,
+                })),
+                ty,
+            };
+            project_plus(joined, w, value, "#subquery")
+        }
         SubJoin::Scalar { plan } => {
             let joined = make_join(input, plan, JoinType::Left, None);
             let value = column_ref(joined.columns(), w);
@@ -341,6 +491,47 @@ fn attach_one(input: LogicalPlan, join: SubJoin, ty: SqlType) -> LogicalPlan {
             inner,
             filter,
         } => mark_in(input, plan, outer, inner, filter, JoinType::Mark),
+        SubJoin::Compare {
+            plan,
+            outer,
+            inner,
+            op,
+            filter,
+        } => {
+            // The mark is the three-valued OR of `outer op inner` over the
+            // rows the correlation selects (a row it does not select counts
+            // as FALSE, not NULL).
+            let cmp = BoundExpr::Binary {
+                op,
+                left: Box::new(outer),
+                right: Box::new(inner.map_columns(&|i| i + w)),
+                ty: SqlType::Bool,
+            };
+            let condition = match filter {
+                None => cmp,
+                Some(f) => BoundExpr::Binary {
+                    op: BinaryOp::And,
+                    left: Box::new(is_true(f)),
+                    right: Box::new(cmp),
+                    ty: SqlType::Bool,
+                },
+            };
+            let mut columns = input.columns().to_vec();
+            columns.push(ColumnInfo {
+                name: "#any".into(),
+                ty: SqlType::Bool,
+                nullable: true,
+                qualifier: None,
+            });
+            LogicalPlan::Join {
+                left: Box::new(input),
+                right: Box::new(plan),
+                join_type: JoinType::Mark,
+                on: Vec::new(),
+                filter: Some(condition),
+                columns,
+            }
+        }
     }
 }
 

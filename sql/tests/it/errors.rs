@@ -175,11 +175,11 @@ const CASES: &[(&str, &str, &str, u64, u64)] = &[
         17,
     ),
     (
-        "SELECT a FROM t, LATERAL (SELECT 1) AS u",
+        "SELECT a FROM t FULL JOIN LATERAL (SELECT 1) AS u ON true",
         "0A000",
-        "LATERAL is not supported yet",
+        "RIGHT or FULL JOIN LATERAL is not supported yet",
         1,
-        27,
+        36,
     ),
 ];
 

@@ -59,11 +59,19 @@ const CASES: &[(&str, &str, &str, u64, u64)] = &[
         1,
         28,
     ),
-    // Correlated scalar subquery without an aggregate (could return many rows).
+    // Correlated scalar subquery without an aggregate: a key with two rows.
     (
-        "SELECT a, (SELECT d FROM u WHERE u.a = t.a) FROM t",
+        "SELECT b, (SELECT b FROM t AS t2 WHERE t2.a = t.a) FROM t",
+        "21000",
+        "more than one row returned by a subquery used as an expression",
+        1,
+        12,
+    ),
+    // Correlated scalar subquery with GROUP BY.
+    (
+        "SELECT a, (SELECT max(d) FROM u WHERE u.a = t.a GROUP BY u.d) FROM t",
         "0A000",
-        "not a single aggregate",
+        "a correlated subquery with GROUP BY",
         1,
         12,
     ),
@@ -75,13 +83,44 @@ const CASES: &[(&str, &str, &str, u64, u64)] = &[
         1,
         39,
     ),
-    // Correlated subquery in a grouped query's select list.
+    // Correlated subquery in a grouped query's select list: over a key, or
+    // not at all.
     (
-        "SELECT a, (SELECT max(d) FROM u WHERE u.a = t.a) FROM t GROUP BY a",
+        "SELECT a, (SELECT max(d) FROM u WHERE u.a = t.b) FROM t GROUP BY a",
+        "42803",
+        "subquery uses ungrouped column from outer query",
+        1,
+        12,
+    ),
+    (
+        "SELECT a, EXISTS (SELECT 1 FROM u WHERE u.a = t.a) FROM t GROUP BY a",
         "0A000",
         "grouped query",
         1,
-        12,
+        19,
+    ),
+    // LATERAL: first in FROM, or a condition we cannot turn into join keys
+    // under a LIMIT.
+    (
+        "SELECT * FROM LATERAL (SELECT 1) x",
+        "0A000",
+        "LATERAL as the first FROM item",
+        1,
+        24,
+    ),
+    (
+        "SELECT * FROM t, LATERAL (SELECT d FROM u WHERE u.a < t.a LIMIT 1) x",
+        "0A000",
+        "a LATERAL one with LIMIT is not supported",
+        1,
+        49,
+    ),
+    (
+        "SELECT a FROM t WHERE a < ANY (SELECT a, d FROM u)",
+        "42601",
+        "subquery must return only one column",
+        1,
+        23,
     ),
     // Correlated EXISTS with GROUP BY.
     (
@@ -288,4 +327,51 @@ fn odd_placements_answer_or_fail_cleanly() {
             assert!(!text.contains("internal error"), "{sql}: {text}");
         }
     }
+}
+
+/// The plans of the decorrelated forms: ANY / ALL as a nested-loop Mark
+/// join on the comparison, a scalar subquery over rows and LATERAL as hash
+/// joins on the correlated keys, a LATERAL `ORDER BY ... LIMIT` as a
+/// `row_number()` per key, and the row check of a scalar subquery as a
+/// `count(*)` per key.
+#[test]
+fn decorrelated_plans() {
+    let mut c = sample();
+    let plan = |c: &mut hyperctl_sql::Connection, sql: &str| query(c, &format!("EXPLAIN {sql}"));
+    let has = |lines: &[String], what: &str| lines.iter().any(|l| l.contains(what));
+    let lines = plan(&mut c, "SELECT a FROM t WHERE b > ALL (SELECT d FROM u)");
+    assert!(has(&lines, "NestedLoopJoin Mark on (b <= d)"), "{lines:?}");
+    let lines = plan(
+        &mut c,
+        "SELECT a, b < ANY (SELECT d FROM u WHERE u.a = t.a) FROM t",
+    );
+    assert!(has(&lines, "NestedLoopJoin Mark on"), "{lines:?}");
+    let lines = plan(&mut c, "SELECT a, (SELECT d FROM u WHERE u.a = t.a) FROM t");
+    assert!(has(&lines, "HashJoin Left on [a = "), "{lines:?}");
+    assert!(has(&lines, "countstar"), "{lines:?}");
+    let lines = plan(
+        &mut c,
+        "SELECT t.a, x.d FROM t, LATERAL (SELECT d FROM u WHERE u.a = t.a ORDER BY d DESC LIMIT 1) x",
+    );
+    assert!(has(&lines, "HashJoin Inner on [a = "), "{lines:?}");
+    assert!(
+        has(
+            &lines,
+            "rownumber() AS #rn] partition by [#key0] order by [d DESC]"
+        ),
+        "{lines:?}"
+    );
+    let lines = plan(
+        &mut c,
+        "SELECT t.a, x.m FROM t LEFT JOIN LATERAL (SELECT max(d) AS m FROM u WHERE u.a = t.a) x ON true",
+    );
+    assert!(has(&lines, "HashAggregate group by [a]"), "{lines:?}");
+    assert!(has(&lines, "HashJoin Left on [a = "), "{lines:?}");
+    assert_eq!(
+        query(
+            &mut c,
+            "SELECT t.a, x.d FROM t, LATERAL (SELECT d FROM u WHERE u.a = t.a) x ORDER BY 1, 2"
+        ),
+        ["1|100", "2|200", "2|200"]
+    );
 }

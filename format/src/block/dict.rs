@@ -9,7 +9,7 @@
 //! strings.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hash, Hasher};
+use std::hash::{BuildHasher, BuildHasherDefault, Hash, Hasher};
 
 use super::bitpack::{bits_needed, pack, packed_len, unpack_with};
 use super::plain::{list_len, put_list, read_slices};
@@ -46,19 +46,39 @@ impl Dictionary<'_> {
 }
 
 /// The dictionary of a column, or None when it has more than `cap` distinct
-/// values or is BOOLEAN (whose plain form is already one bit a row).
-pub(crate) fn build<'a>(prep: &Prepared<'a>, cap: usize) -> Option<Dictionary<'a>> {
+/// values, when its payload would take more than `budget` bytes (the
+/// chooser passes the size it would have to beat), or when the column is
+/// BOOLEAN (whose plain form is already one bit a row).
+pub(crate) fn build<'a>(prep: &Prepared<'a>, cap: usize, budget: usize) -> Option<Dictionary<'a>> {
+    let rows = prep.rows;
+    // Payload bytes of `k` distinct values taking `values` bytes: the count,
+    // the values, the code width and the codes (`encoded_len`).
+    let total = move |k: usize, values: usize| {
+        let bits = bits_needed(k.saturating_sub(1) as u64);
+        let codes = packed_len(rows, bits).unwrap_or(usize::MAX / 2);
+        (4 + values + 1).saturating_add(codes)
+    };
     match &prep.values {
         Values::Fixed(_) if prep.kind == Kind::Bool => None,
         Values::Fixed(keys) => {
-            let (values, codes) = sorted_codes(keys, cap)?;
+            let width = prep.kind.width();
+            let (values, codes) =
+                sorted_codes(keys, cap, budget, 5, |_| width, |k, b| total(k, b))?;
             Some(Dictionary {
                 values: DictValues::Fixed(values),
                 codes,
             })
         }
         Values::Var(values) => {
-            let (values, codes) = sorted_codes(values, cap)?;
+            // A value list: its length, then per value an offset and the bytes.
+            let (values, codes) = sorted_codes(
+                values,
+                cap,
+                budget,
+                9,
+                |v| 4 + v.len(),
+                |k, b| total(k, 4 + b),
+            )?;
             Some(Dictionary {
                 values: DictValues::Var(values),
                 codes,
@@ -67,23 +87,85 @@ pub(crate) fn build<'a>(prep: &Prepared<'a>, cap: usize) -> Option<Dictionary<'a
     }
 }
 
+/// A value with its hash, computed once: growing the table moves entries
+/// without hashing their values again.
+#[derive(Clone, Copy)]
+struct Hashed<V> {
+    hash: u64,
+    value: V,
+}
+
+impl<V: Eq> PartialEq for Hashed<V> {
+    fn eq(&self, other: &Self) -> bool {
+        self.hash == other.hash && self.value == other.value
+    }
+}
+
+impl<V: Eq> Eq for Hashed<V> {}
+
+impl<V> Hash for Hashed<V> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u64(self.hash);
+    }
+}
+
+/// The hasher of [`Hashed`] keys: their hash as is.
+#[derive(Debug, Default)]
+struct Prehashed(u64);
+
+impl Hasher for Prehashed {
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `write_u64` of a `Hashed` reaches here; stay total anyway.
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
 /// The distinct values, ascending, and each row's position in them; None past
-/// `cap` distinct values. One hash lookup a row: ids in order of first
-/// appearance, then renumbered by rank.
-fn sorted_codes<V: Copy + Eq + Hash + Ord>(rows: &[V], cap: usize) -> Option<(Vec<V>, Vec<u32>)> {
-    let mut ids: HashMap<V, u32, BuildHasherDefault<CrcHasher>> = HashMap::default();
+/// `cap` distinct values, or when the payload (`total(distinct, their
+/// bytes)`, at least `base` plus `bytes(v)` per distinct value) would pass
+/// `budget` bytes. One hash a row: ids in order of first appearance, then
+/// renumbered by rank (only when the dictionary is within budget).
+fn sorted_codes<V: Copy + Eq + Hash + Ord>(
+    rows: &[V],
+    cap: usize,
+    budget: usize,
+    base: usize,
+    bytes: impl Fn(&V) -> usize,
+    total: impl Fn(usize, usize) -> usize,
+) -> Option<(Vec<V>, Vec<u32>)> {
+    let mut ids: HashMap<Hashed<V>, u32, BuildHasherDefault<Prehashed>> = HashMap::default();
     let mut firsts: Vec<V> = Vec::new();
     let mut codes = Vec::with_capacity(rows.len());
+    let mut value_bytes = 0usize;
+    let hasher = BuildHasherDefault::<CrcHasher>::default();
     for &v in rows {
         let next = firsts.len() as u32;
-        let id = *ids.entry(v).or_insert(next);
+        let key = Hashed {
+            hash: hasher.hash_one(v),
+            value: v,
+        };
+        let id = *ids.entry(key).or_insert(next);
         if id == next {
-            if firsts.len() == cap {
+            value_bytes += bytes(&v);
+            if firsts.len() == cap || base.saturating_add(value_bytes) > budget {
                 return None;
             }
             firsts.push(v);
         }
         codes.push(id);
+    }
+    if total(firsts.len(), value_bytes) > budget {
+        return None;
     }
     let mut order: Vec<u32> = (0..firsts.len() as u32).collect();
     order.sort_unstable_by_key(|&id| firsts[id as usize]);

@@ -556,8 +556,8 @@ mod tests {
             Arc::default(),
         );
         let mut out = Vec::new();
-        while let Some(c) = s.next_chunk().unwrap() {
-            out.push((c.first_line, c.bytes));
+        while let Some(mut c) = s.next_chunk().unwrap() {
+            out.push((c.first_line, std::mem::take(&mut c.bytes)));
         }
         out
     }

@@ -259,7 +259,7 @@ impl BatchBuilder {
 }
 
 /// Types collected as text and cast at the end of the batch.
-fn deferred(ty: SqlType) -> bool {
+pub(crate) fn deferred(ty: SqlType) -> bool {
     !matches!(
         ty,
         SqlType::Int

@@ -55,7 +55,7 @@ use hyperctl_storage::{ColumnDef, TableDef};
 use self::chunks::{
     Buffered, Chunk, OrderedResults, Splitter, csv_error, parallel_chunks, record_end,
 };
-use self::convert::{BatchBuilder, STRING_TOO_LARGE, ValueError};
+use self::convert::{BatchBuilder, STRING_TOO_LARGE, ValueError, deferred};
 use self::csv::{Dialect, Parsed, Record};
 use self::infer::{Inference, unique_names};
 use crate::error::{Error, Result, SqlError, state};
@@ -736,6 +736,8 @@ impl ChunkLoader {
         let capacity = |left: usize| left.clamp(1, BATCH_ROWS);
         let mut builder = BatchBuilder::new(&self.columns, capacity(records_left));
         let mut rows: RowSpans = Vec::new();
+        // Row spans serve rejects and the errors of deferred casts only.
+        let track_rows = self.skip || self.columns.iter().any(|c| deferred(c.ty));
         let bytes = &chunk.bytes;
         let mut record = Record::default();
         let (mut pos, mut line) = (0, chunk.first_line);
@@ -767,7 +769,9 @@ impl ChunkLoader {
             match self.row(&mut builder, &record) {
                 Ok(()) => {
                     builder.end_row();
-                    rows.push((record.line, pos..pos + len));
+                    if track_rows {
+                        rows.push((record.line, pos..pos + len));
+                    }
                 }
                 Err(error) if self.skip => {
                     out.rejects.push(Reject::new(error, &bytes[pos..pos + len]));

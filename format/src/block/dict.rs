@@ -61,13 +61,8 @@ pub(crate) fn build<'a>(prep: &Prepared<'a>, cap: usize, budget: usize) -> Optio
         Values::Fixed(_) if prep.kind == Kind::Bool => None,
         Values::Fixed(keys) => {
             let width = prep.kind.width();
-            let (values, codes) = sorted_codes(
-                keys,
-                (cap, budget),
-                (5, |_| width),
-                |&k| hash_key(k),
-                |k, b| total(k, b),
-            )?;
+            let (values, codes) =
+                sorted_codes(keys, (cap, budget), (5, |_| width), |&k| hash_key(k), total)?;
             Some(Dictionary {
                 values: DictValues::Fixed(values),
                 codes,

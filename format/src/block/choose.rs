@@ -50,9 +50,9 @@ pub(crate) fn plan<'a>(
             let (min, bits) = frame::frame(prep).map_err(not)?;
             Plan::Frame { min, bits }
         }
-        BlockEncoding::Dictionary => {
-            Plan::Dict(dict::build(prep, usize::MAX).ok_or_else(|| not("no dictionary"))?)
-        }
+        BlockEncoding::Dictionary => Plan::Dict(
+            dict::build(prep, usize::MAX, usize::MAX).ok_or_else(|| not("no dictionary"))?,
+        ),
         BlockEncoding::RunLength => Plan::Rle(rle::run_starts(prep)),
         _ => Plan::Plain,
     })
@@ -118,7 +118,21 @@ pub(crate) fn best(ty: &SqlType, prep: &Prepared<'_>) -> Result<(BlockEncoding, 
     if prep.kind != Kind::Bool {
         // A dictionary only beats frame of reference with narrower codes.
         let cap = frame_bits.map_or(prep.rows, |bits| 1usize << bits.saturating_sub(1).min(16));
-        if let Some(d) = dict::build(prep, cap) {
+        // A dictionary larger than what it must beat is never chosen: of
+        // fixed widths (no lz4), larger than the smallest option so far;
+        // of strings, larger than plain (it is then not tried with lz4
+        // either). Building stops there, before hashing every row or
+        // sorting the values.
+        let budget = if prep.kind.is_var() {
+            len(prep, &Plan::Plain)
+        } else {
+            options
+                .iter()
+                .map(|(_, p)| len(prep, p))
+                .min()
+                .unwrap_or(usize::MAX)
+        };
+        if let Some(d) = dict::build(prep, cap, budget) {
             options.push((BlockEncoding::Dictionary, Plan::Dict(d)));
         }
     }

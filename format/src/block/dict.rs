@@ -16,7 +16,6 @@ use super::plain::{list_len, put_list, read_slices};
 use super::values::{Kind, Prepared, Values, VarOut};
 use super::{Ctx, Decoded};
 use crate::bytes::{ByteReader, ByteWriter};
-use crate::checksum::crc32c_append;
 use crate::error::{Error, Result};
 
 /// The distinct values of a column, sorted, and each row's code.
@@ -46,19 +45,38 @@ impl Dictionary<'_> {
 }
 
 /// The dictionary of a column, or None when it has more than `cap` distinct
-/// values or is BOOLEAN (whose plain form is already one bit a row).
-pub(crate) fn build<'a>(prep: &Prepared<'a>, cap: usize) -> Option<Dictionary<'a>> {
+/// values, when its payload would take more than `budget` bytes (the
+/// chooser passes the size it would have to beat), or when the column is
+/// BOOLEAN (whose plain form is already one bit a row).
+pub(crate) fn build<'a>(prep: &Prepared<'a>, cap: usize, budget: usize) -> Option<Dictionary<'a>> {
+    let rows = prep.rows;
+    // Payload bytes of `k` distinct values taking `values` bytes: the count,
+    // the values, the code width and the codes (`encoded_len`).
+    let total = move |k: usize, values: usize| {
+        let bits = bits_needed(k.saturating_sub(1) as u64);
+        let codes = packed_len(rows, bits).unwrap_or(usize::MAX / 2);
+        (4 + values + 1).saturating_add(codes)
+    };
     match &prep.values {
         Values::Fixed(_) if prep.kind == Kind::Bool => None,
         Values::Fixed(keys) => {
-            let (values, codes) = sorted_codes(keys, cap)?;
+            let width = prep.kind.width();
+            let (values, codes) =
+                sorted_codes(keys, (cap, budget), (5, |_| width), |&k| hash_key(k), total)?;
             Some(Dictionary {
                 values: DictValues::Fixed(values),
                 codes,
             })
         }
         Values::Var(values) => {
-            let (values, codes) = sorted_codes(values, cap)?;
+            // A value list: its length, then per value an offset and the bytes.
+            let (values, codes) = sorted_codes(
+                values,
+                (cap, budget),
+                (9, |v: &&[u8]| 4 + v.len()),
+                |v| hash_bytes(v),
+                |k, b| total(k, 4 + b),
+            )?;
             Some(Dictionary {
                 values: DictValues::Var(values),
                 codes,
@@ -67,23 +85,125 @@ pub(crate) fn build<'a>(prep: &Prepared<'a>, cap: usize) -> Option<Dictionary<'a
     }
 }
 
+/// A value with its hash, computed once: growing the table moves entries
+/// without hashing their values again.
+#[derive(Clone, Copy)]
+struct Hashed<V> {
+    hash: u64,
+    value: V,
+}
+
+impl<V: Eq> PartialEq for Hashed<V> {
+    fn eq(&self, other: &Self) -> bool {
+        self.hash == other.hash && self.value == other.value
+    }
+}
+
+impl<V: Eq> Eq for Hashed<V> {}
+
+impl<V> Hash for Hashed<V> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u64(self.hash);
+    }
+}
+
+/// The hasher of [`Hashed`] keys: their hash as is.
+#[derive(Debug, Default)]
+struct Prehashed(u64);
+
+impl Hasher for Prehashed {
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `write_u64` of a `Hashed` reaches here; stay total anyway.
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// Multiplier of the hashes below (FxHash's); hashbrown takes its tag from
+/// the top bits, which a multiplication fills.
+const K: u64 = 0xF135_7AEA_2E62_A9C5;
+
+/// The dictionary's hash of a fixed-width key. The hash decides only where
+/// a value sits in the table, never the dictionary (values are sorted and
+/// renumbered), so it is free to be fast and unkeyed: a column crafted for
+/// collisions only slows its own encoding.
+fn hash_key(k: i128) -> u64 {
+    let (lo, hi) = (k as u64, (k >> 64) as u64);
+    (lo ^ hi.rotate_left(32))
+        .wrapping_mul(K)
+        .rotate_left(26)
+        .wrapping_mul(K)
+}
+
+/// The dictionary's hash of a string or byte value (see [`hash_key`]):
+/// 8 bytes a step, the length mixed in.
+fn hash_bytes(v: &[u8]) -> u64 {
+    let mut h = (v.len() as u64).wrapping_mul(K);
+    let mut words = v.chunks_exact(8);
+    for w in &mut words {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(w);
+        h = (h.rotate_left(5) ^ u64::from_le_bytes(b)).wrapping_mul(K);
+    }
+    let rest = words.remainder();
+    if !rest.is_empty() {
+        let mut b = [0u8; 8];
+        b[..rest.len()].copy_from_slice(rest);
+        h = (h.rotate_left(5) ^ u64::from_le_bytes(b)).wrapping_mul(K);
+    }
+    h ^ (h >> 29)
+}
+
 /// The distinct values, ascending, and each row's position in them; None past
-/// `cap` distinct values. One hash lookup a row: ids in order of first
-/// appearance, then renumbered by rank.
-fn sorted_codes<V: Copy + Eq + Hash + Ord>(rows: &[V], cap: usize) -> Option<(Vec<V>, Vec<u32>)> {
-    let mut ids: HashMap<V, u32, BuildHasherDefault<CrcHasher>> = HashMap::default();
+/// `cap` distinct values, or when the payload (`total(distinct, their
+/// bytes)`: at least `base`, `bytes(v)` per distinct value and the codes)
+/// would pass `budget` bytes. One hash a row: ids in order of first
+/// appearance, then renumbered by rank (only within budget).
+fn sorted_codes<V: Copy + Eq + Ord>(
+    rows: &[V],
+    (cap, budget): (usize, usize),
+    (base, bytes): (usize, impl Fn(&V) -> usize),
+    hash: impl Fn(&V) -> u64,
+    total: impl Fn(usize, usize) -> usize,
+) -> Option<(Vec<V>, Vec<u32>)> {
+    let mut ids: HashMap<Hashed<V>, u32, BuildHasherDefault<Prehashed>> = HashMap::default();
     let mut firsts: Vec<V> = Vec::new();
     let mut codes = Vec::with_capacity(rows.len());
+    let mut value_bytes = 0usize;
+    // The codes' bytes at the width the distinct values so far need (a
+    // lower bound of theirs at the end), updated at each new width.
+    let mut codes_floor = 0usize;
     for &v in rows {
         let next = firsts.len() as u32;
-        let id = *ids.entry(v).or_insert(next);
+        let key = Hashed {
+            hash: hash(&v),
+            value: v,
+        };
+        let id = *ids.entry(key).or_insert(next);
         if id == next {
-            if firsts.len() == cap {
+            value_bytes += bytes(&v);
+            if next.is_power_of_two() {
+                codes_floor = total(firsts.len() + 1, 0).saturating_sub(4 + 1);
+            }
+            let floor = base.saturating_add(value_bytes).saturating_add(codes_floor);
+            if firsts.len() == cap || floor > budget {
                 return None;
             }
             firsts.push(v);
         }
         codes.push(id);
+    }
+    if total(firsts.len(), value_bytes) > budget {
+        return None;
     }
     let mut order: Vec<u32> = (0..firsts.len() as u32).collect();
     order.sort_unstable_by_key(|&id| firsts[id as usize]);
@@ -96,23 +216,6 @@ fn sorted_codes<V: Copy + Eq + Hash + Ord>(rows: &[V], cap: usize) -> Option<(Ve
     }
     let sorted = order.iter().map(|&id| firsts[id as usize]).collect();
     Some((sorted, codes))
-}
-
-/// The dictionary's hasher: crc32c (one SSE4.2 instruction per 8 bytes)
-/// spread over 64 bits, several times faster than SipHash on strings. It is
-/// not keyed: a column crafted for collisions only slows its own encoding.
-#[derive(Debug, Default)]
-struct CrcHasher(u32);
-
-impl Hasher for CrcHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        self.0 = crc32c_append(self.0, bytes);
-    }
-
-    fn finish(&self) -> u64 {
-        // hashbrown takes its tag from the top bits: spread the 32 bits there.
-        u64::from(self.0).wrapping_mul(0x9E37_79B9_7F4A_7C15)
-    }
 }
 
 pub(crate) fn encoded_len(prep: &Prepared<'_>, dict: &Dictionary<'_>) -> usize {

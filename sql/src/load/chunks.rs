@@ -25,7 +25,7 @@ use std::collections::BTreeMap;
 use std::io::Read;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{Receiver, SyncSender, channel, sync_channel};
+use std::sync::mpsc::{Receiver, Sender, SyncSender, channel, sync_channel};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
@@ -37,7 +37,20 @@ use crate::error::{Error, Result};
 #[derive(Debug)]
 pub(crate) struct Chunk {
     pub(crate) first_line: u64,
+    /// Line breaks in `bytes` (records are at most one more).
+    pub(crate) lines: u64,
     pub(crate) bytes: Vec<u8>,
+    /// Where the buffer goes back to once the chunk is dropped.
+    recycle: Option<Sender<Vec<u8>>>,
+}
+
+impl Drop for Chunk {
+    fn drop(&mut self) {
+        if let Some(recycle) = &self.recycle {
+            // The splitter may be gone: the buffer is then freed.
+            let _ = recycle.send(std::mem::take(&mut self.bytes));
+        }
+    }
 }
 
 /// Bytes of the file the loader holds: read and not yet handed on as
@@ -88,6 +101,10 @@ pub(crate) struct Splitter {
     next_line: u64,
     bytes_read: Arc<AtomicU64>,
     buffered: Arc<Buffered>,
+    /// Buffers of chunks done with, to read into again: a fresh buffer a
+    /// chunk would cost the kernel zeroing its pages every time.
+    recycled: Receiver<Vec<u8>>,
+    recycle: Sender<Vec<u8>>,
 }
 
 impl std::fmt::Debug for Splitter {
@@ -108,6 +125,7 @@ impl Splitter {
         chunk_bytes: usize,
         bytes_read: Arc<AtomicU64>,
     ) -> Splitter {
+        let (recycle, recycled) = channel();
         Splitter {
             source,
             path,
@@ -121,6 +139,8 @@ impl Splitter {
             next_line: 1,
             bytes_read,
             buffered: Arc::default(),
+            recycled,
+            recycle,
         }
     }
 
@@ -192,14 +212,25 @@ impl Splitter {
                 if cut == 0 {
                     return Ok(None);
                 }
-                let rest = self.pending.split_off(cut);
+                // The bytes after the cut start the next chunk, in a
+                // buffer a chunk gave back when there is one.
+                let mut rest = self.recycled.try_recv().unwrap_or_default();
+                rest.clear();
+                rest.extend_from_slice(&self.pending[cut..]);
+                self.pending.truncate(cut);
                 let bytes = std::mem::replace(&mut self.pending, rest);
                 self.scanned -= cut;
                 self.last_end = None;
                 let first_line = self.next_line;
-                self.next_line += memchr::memchr_iter(b'\n', &bytes).count() as u64;
+                let lines = memchr::memchr_iter(b'\n', &bytes).count() as u64;
+                self.next_line += lines;
                 self.buffered.add(bytes.len(), self.pending.len());
-                return Ok(Some(Chunk { first_line, bytes }));
+                return Ok(Some(Chunk {
+                    first_line,
+                    lines,
+                    bytes,
+                    recycle: Some(self.recycle.clone()),
+                }));
             }
             self.fill()?;
         }
@@ -255,29 +286,30 @@ impl Splitter {
         self.state = state;
     }
 
-    /// Reads up to a chunk's worth of bytes more (one `read` call).
+    /// Reads a chunk's worth of bytes more, or up to the end of the source
+    /// (which is then reached). Reading into the buffer's spare capacity
+    /// needs no zeroing first.
     fn fill(&mut self) -> Result<()> {
         let start = self.pending.len();
         let want = self.chunk_bytes.min(1 << 24);
-        self.pending.resize(start + want, 0);
-        loop {
-            match self.source.read(&mut self.pending[start..]) {
-                Ok(n) => {
-                    self.pending.truncate(start + n);
-                    self.buffered.add(0, self.pending.len());
-                    self.eof = n == 0;
-                    self.bytes_read.fetch_add(n as u64, Ordering::Relaxed);
-                    return Ok(());
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(source) => {
-                    self.pending.truncate(start);
-                    return Err(Error::Io {
-                        op: "could not read from external source",
-                        path: self.path.clone(),
-                        source,
-                    });
-                }
+        self.pending.reserve(want);
+        match (&mut self.source)
+            .take(want as u64)
+            .read_to_end(&mut self.pending)
+        {
+            Ok(n) => {
+                self.buffered.add(0, self.pending.len());
+                self.eof = n < want;
+                self.bytes_read.fetch_add(n as u64, Ordering::Relaxed);
+                Ok(())
+            }
+            Err(source) => {
+                self.pending.truncate(start);
+                Err(Error::Io {
+                    op: "could not read from external source",
+                    path: self.path.clone(),
+                    source,
+                })
             }
         }
     }
@@ -524,8 +556,8 @@ mod tests {
             Arc::default(),
         );
         let mut out = Vec::new();
-        while let Some(c) = s.next_chunk().unwrap() {
-            out.push((c.first_line, c.bytes));
+        while let Some(mut c) = s.next_chunk().unwrap() {
+            out.push((c.first_line, std::mem::take(&mut c.bytes)));
         }
         out
     }

@@ -95,14 +95,16 @@ fn widen(
     targets: &[usize],
 ) -> Result<RecordBatch> {
     let n = batch.num_rows();
-    let mut columns: Vec<ArrayRef> = def
-        .columns
-        .iter()
-        .map(|c| new_null_array(&c.ty.to_arrow(), n))
-        .collect();
+    let mut columns: Vec<Option<ArrayRef>> = vec![None; def.columns.len()];
     for (array, &target) in batch.columns().iter().zip(targets) {
-        columns[target] = array.clone();
+        columns[target] = Some(array.clone());
     }
+    // Only the columns the COPY does not fill get (allocated) NULLs.
+    let columns: Vec<ArrayRef> = columns
+        .into_iter()
+        .zip(&def.columns)
+        .map(|(a, c)| a.unwrap_or_else(|| new_null_array(&c.ty.to_arrow(), n)))
+        .collect();
     let options = RecordBatchOptions::new().with_row_count(Some(n));
     RecordBatch::try_new_with_options(schema.clone(), columns, &options).map_err(|e| {
         Error::Internal {

@@ -31,6 +31,7 @@ mod convert;
 mod copy;
 mod csv;
 mod external;
+mod fastparse;
 mod infer;
 mod postgres;
 mod source;
@@ -54,7 +55,7 @@ use hyperctl_storage::{ColumnDef, TableDef};
 use self::chunks::{
     Buffered, Chunk, OrderedResults, Splitter, csv_error, parallel_chunks, record_end,
 };
-use self::convert::{BatchBuilder, ValueError};
+use self::convert::{BatchBuilder, STRING_TOO_LARGE, ValueError, deferred};
 use self::csv::{Dialect, Parsed, Record};
 use self::infer::{Inference, unique_names};
 use crate::error::{Error, Result, SqlError, state};
@@ -404,23 +405,32 @@ impl FieldRules {
     /// Field `i` of `record` as text; `None` is NULL.
     fn value<'r>(&self, record: &'r Record, i: usize, path: &str) -> Result<Option<Cow<'r, str>>> {
         let bytes = record.field(i);
-        let quoted = record.quoted[i];
-        let forced_not_null = self.force_not_null.get(i).copied().unwrap_or(false);
-        let forced_null = self.force_null.get(i).copied().unwrap_or(false);
-        if !forced_not_null && (!quoted || forced_null) && bytes == self.null.as_bytes() {
+        if self.is_null(i, bytes, record.quoted[i]) {
             return Ok(None);
         }
+        self.text(bytes, record.line, i, path).map(Some)
+    }
+
+    /// Whether field `i`, `bytes` (`quoted` or not), is NULL.
+    #[inline]
+    fn is_null(&self, i: usize, bytes: &[u8], quoted: bool) -> bool {
+        let forced_not_null = self.force_not_null.get(i).copied().unwrap_or(false);
+        let forced_null = self.force_null.get(i).copied().unwrap_or(false);
+        !forced_not_null && (!quoted || forced_null) && bytes == self.null.as_bytes()
+    }
+
+    /// A non-NULL field `i` (on line `line`) as text.
+    fn text<'r>(&self, bytes: &'r [u8], line: u64, i: usize, path: &str) -> Result<Cow<'r, str>> {
         match std::str::from_utf8(bytes) {
-            Ok(s) => Ok(Some(Cow::Borrowed(s))),
-            Err(_) if self.sanitize => Ok(Some(String::from_utf8_lossy(bytes))),
+            Ok(s) => Ok(Cow::Borrowed(s)),
+            Err(_) if self.sanitize => Ok(String::from_utf8_lossy(bytes)),
             Err(_) => Err(Error::Csv {
                 path: path.to_string(),
-                line: record.line,
+                line,
                 column: i as u64 + 1,
                 reason: format!(
-                    "invalid UTF-8 sequence in line {}; the file must be UTF-8 \
-                     (or use SANITIZE to replace bad bytes)",
-                    record.line
+                    "invalid UTF-8 sequence in line {line}; the file must be UTF-8 \
+                     (or use SANITIZE to replace bad bytes)"
                 ),
             }),
         }
@@ -720,14 +730,22 @@ impl ChunkLoader {
             chunk_bytes: chunk.bytes.len(),
             ..Loaded::default()
         };
-        let mut builder = BatchBuilder::new(&self.columns);
+        // Builders sized for the chunk's records (a batch at most): no
+        // regrowing while they fill.
+        let mut records_left = usize::try_from(chunk.lines).unwrap_or(usize::MAX) + 1;
+        let capacity = |left: usize| left.clamp(1, BATCH_ROWS);
+        let mut builder = BatchBuilder::new(&self.columns, capacity(records_left));
         let mut rows: RowSpans = Vec::new();
+        // Row spans serve rejects and the errors of deferred casts only.
+        let track_rows = self.skip || self.columns.iter().any(|c| deferred(c.ty));
         let bytes = &chunk.bytes;
         let mut record = Record::default();
         let (mut pos, mut line) = (0, chunk.first_line);
         loop {
             if builder.rows() >= BATCH_ROWS {
-                self.flush(&mut builder, &mut rows, bytes, &mut out)?;
+                records_left = records_left.saturating_sub(builder.rows());
+                let next = capacity(records_left);
+                self.flush(&mut builder, &mut rows, bytes, &mut out, next)?;
             }
             let parsed = self
                 .dialect
@@ -751,7 +769,9 @@ impl ChunkLoader {
             match self.row(&mut builder, &record) {
                 Ok(()) => {
                     builder.end_row();
-                    rows.push((record.line, pos..pos + len));
+                    if track_rows {
+                        rows.push((record.line, pos..pos + len));
+                    }
                 }
                 Err(error) if self.skip => {
                     out.rejects.push(Reject::new(error, &bytes[pos..pos + len]));
@@ -765,7 +785,7 @@ impl ChunkLoader {
             pos += len;
             line += record.line_breaks;
         }
-        self.flush(&mut builder, &mut rows, bytes, &mut out)?;
+        self.flush(&mut builder, &mut rows, bytes, &mut out, 0)?;
         out.rejects.sort_by_key(|r| r.line);
         Ok(out)
     }
@@ -773,32 +793,68 @@ impl ChunkLoader {
     /// Appends the fields of `record` (in skip mode, only when all of them fit).
     fn row(&self, builder: &mut BatchBuilder, record: &Record) -> Result<()> {
         check_width(record, self.columns.len(), &self.path)?;
-        let passes = if self.skip { 2 } else { 1 };
-        for pass in (0..passes).rev() {
+        if self.skip {
             for i in 0..record.len() {
                 let value = self.rules.value(record, i, &self.path)?;
-                let column = &self.columns[i];
-                let at = |reason: String| Error::Csv {
-                    path: self.path.clone(),
-                    line: record.line,
-                    column: i as u64 + 1,
-                    reason,
-                };
-                if value.is_none() && !column.nullable {
-                    return Err(at(format!(
-                        "non-NULL value required: column \"{}\" is NOT NULL",
-                        column.name
-                    )));
-                }
-                let appended = if pass == 1 {
-                    builder.check(i, value.as_deref())
-                } else {
-                    builder.append(i, value.as_deref())
-                };
-                appended.map_err(|reason| at(format!("{reason} (column \"{}\")", column.name)))?;
+                self.not_null(record, i, value.is_some())?;
+                builder
+                    .check(i, value.as_deref())
+                    .map_err(|reason| self.field_error(record, i, reason))?;
             }
         }
+        for i in 0..record.len() {
+            let bytes = record.field(i);
+            if self.rules.is_null(i, bytes, record.quoted[i]) {
+                self.not_null(record, i, false)?;
+                builder.append_null(i);
+                continue;
+            }
+            if builder.append_fast(i, bytes) {
+                continue;
+            }
+            let value = self.rules.text(bytes, record.line, i, &self.path)?;
+            builder
+                .append(i, Some(&value))
+                .map_err(|reason| self.field_error(record, i, reason))?;
+        }
         Ok(())
+    }
+
+    /// `Err` when field `i` is NULL (`present` false) in a NOT NULL column.
+    fn not_null(&self, record: &Record, i: usize, present: bool) -> Result<()> {
+        let column = &self.columns[i];
+        if present || column.nullable {
+            return Ok(());
+        }
+        Err(self.csv_at(
+            record,
+            i,
+            format!(
+                "non-NULL value required: column \"{}\" is NOT NULL",
+                column.name
+            ),
+        ))
+    }
+
+    /// The error of a value of field `i` of `record`: `reason` and the column.
+    fn field_error(&self, record: &Record, i: usize, reason: String) -> Error {
+        let column = &self.columns[i];
+        let reason = if reason == STRING_TOO_LARGE {
+            // Hyper's text, then the column and its type.
+            format!("{reason} (column \"{}\" is {})", column.name, column.ty)
+        } else {
+            format!("{reason} (column \"{}\")", column.name)
+        };
+        self.csv_at(record, i, reason)
+    }
+
+    fn csv_at(&self, record: &Record, i: usize, reason: String) -> Error {
+        Error::Csv {
+            path: self.path.clone(),
+            line: record.line,
+            column: i as u64 + 1,
+            reason,
+        }
     }
 
     /// In abort mode, a value before the failing field that a deferred cast
@@ -824,12 +880,13 @@ impl ChunkLoader {
         rows: &mut RowSpans,
         bytes: &[u8],
         out: &mut Loaded,
+        next_capacity: usize,
     ) -> Result<()> {
         if builder.rows() == 0 {
             return Ok(());
         }
         let (batch, bad) = builder
-            .finish(&self.arrow_schema)
+            .finish(&self.arrow_schema, next_capacity)
             .map_err(|what| Error::Internal {
                 what: format!("CSV batch: {what}"),
             })?;

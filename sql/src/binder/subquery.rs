@@ -370,6 +370,28 @@ pub(crate) fn attach_join(input: LogicalPlan, join: SubJoin) -> LogicalPlan {
     attach_one(input, join, ty)
 }
 
+/// `outer_keys[i] = column first + i` for each key (the subquery's key
+/// columns follow its value, after the outer row's columns).
+fn keys_equal(outer_keys: Vec<BoundExpr>, first: usize) -> Vec<BoundExpr> {
+    outer_keys
+        .into_iter()
+        .enumerate()
+        .map(|(i, k)| {
+            let key_ty = k.ty();
+            BoundExpr::Binary {
+                op: BinaryOp::Eq,
+                left: Box::new(k),
+                right: Box::new(BoundExpr::Column {
+                    index: first + i,
+                    ty: key_ty,
+                    nullable: true,
+                }),
+                ty: SqlType::Bool,
+            }
+        })
+        .collect()
+}
+
 fn attach_one(input: LogicalPlan, join: SubJoin, ty: SqlType) -> LogicalPlan {
     let w = input.columns().len();
     match join {
@@ -379,23 +401,7 @@ fn attach_one(input: LogicalPlan, join: SubJoin, ty: SqlType) -> LogicalPlan {
             origin,
         } => {
             let m = outer_keys.len();
-            let keys = outer_keys
-                .into_iter()
-                .enumerate()
-                .map(|(i, k)| {
-                    let key_ty = k.ty();
-                    BoundExpr::Binary {
-                        op: BinaryOp::Eq,
-                        left: Box::new(k),
-                        right: Box::new(BoundExpr::Column {
-                            index: w + 1 + i,
-                            ty: key_ty,
-                            nullable: true,
-                        }),
-                        ty: SqlType::Bool,
-                    }
-                })
-                .collect();
+            let keys = keys_equal(outer_keys, w + 1);
             let joined = make_join(input, plan, JoinType::Left, BoundExpr::and_all(keys));
             // Rows whose key has more than one row fail the check; the value
             // is only read after it.
@@ -430,23 +436,7 @@ fn attach_one(input: LogicalPlan, join: SubJoin, ty: SqlType) -> LogicalPlan {
             empty,
         } => {
             let m = outer_keys.len();
-            let keys = outer_keys
-                .into_iter()
-                .enumerate()
-                .map(|(i, k)| {
-                    let key_ty = k.ty();
-                    BoundExpr::Binary {
-                        op: BinaryOp::Eq,
-                        left: Box::new(k),
-                        right: Box::new(BoundExpr::Column {
-                            index: w + 1 + i,
-                            ty: key_ty,
-                            nullable: true,
-                        }),
-                        ty: SqlType::Bool,
-                    }
-                })
-                .collect();
+            let keys = keys_equal(outer_keys, w + 1);
             let mut joined = make_join(input, plan, JoinType::Left, BoundExpr::and_all(keys));
             let value = BoundExpr::Column {
                 index: w,

@@ -15,9 +15,10 @@
 use std::sync::Arc;
 
 use arrow::array::{
-    Array, ArrayRef, AsArray, Datum, Decimal128Array, Float32Array, Float64Array, Scalar,
-    new_empty_array,
+    Array, ArrayRef, AsArray, BooleanArray, Datum, Decimal128Array, Float32Array, Float64Array,
+    Scalar, new_empty_array,
 };
+use arrow::buffer::BooleanBuffer;
 use arrow::compute::kernels::{boolean, cmp, numeric};
 use arrow::datatypes::{
     DECIMAL128_MAX_PRECISION, DECIMAL128_MAX_SCALE, DataType, Decimal128Type, Float32Type,
@@ -56,6 +57,8 @@ pub(crate) fn evaluate_binary(
         let l = to_boolean(&left.into_array(n)?)?;
         let r = to_boolean(&right.into_array(n)?)?;
         logical(op, &l, &r)?
+    } else if let Some(out) = decimal_compare_scalar(op, &left, &right) {
+        out
     } else if op.is_comparison() {
         let l = left.map(|a| comparable(a, &lt))?;
         let r = right.map(|a| comparable(a, &rt))?;
@@ -70,6 +73,59 @@ pub(crate) fn evaluate_binary(
     } else {
         Value::Array(out)
     })
+}
+
+/// A comparison of a `Decimal128` array with a non-NULL `Decimal128` scalar
+/// of no larger scale (`l_discount >= 0.05`): the scalar is brought to the
+/// array's scale and compared with each value, with no cast of the array
+/// (the general path casts both to `Decimal128(38, s)` first). `None` for
+/// other operands, or when the rescaled scalar would not fit.
+fn decimal_compare_scalar(op: BinaryOp, left: &Value, right: &Value) -> Option<ArrayRef> {
+    let (array, scalar, op) = match (left, right) {
+        (Value::Array(a), Value::Scalar(s)) => (a, s, op),
+        (Value::Scalar(s), Value::Array(a)) => (a, s, op.flipped()?),
+        _ => return None,
+    };
+    let (&DataType::Decimal128(_, s1), &DataType::Decimal128(_, s2)) =
+        (array.data_type(), scalar.data_type())
+    else {
+        return None;
+    };
+    if scalar.len() != 1 || scalar.is_null(0) || s2 > s1 || s2 < 0 {
+        return None;
+    }
+    let factor = 10i128.checked_pow(u32::try_from(s1 - s2).ok()?)?;
+    let k = scalar
+        .as_primitive::<Decimal128Type>()
+        .value(0)
+        .checked_mul(factor)?;
+    let array = array.as_primitive::<Decimal128Type>();
+    let v = array.values();
+    let bits = match op {
+        BinaryOp::Eq => bits_where(v, |x| x == k),
+        BinaryOp::NotEq => bits_where(v, |x| x != k),
+        BinaryOp::Lt => bits_where(v, |x| x < k),
+        BinaryOp::LtEq => bits_where(v, |x| x <= k),
+        BinaryOp::Gt => bits_where(v, |x| x > k),
+        BinaryOp::GtEq => bits_where(v, |x| x >= k),
+        _ => return None,
+    };
+    Some(Arc::new(BooleanArray::new(bits, array.nulls().cloned())))
+}
+
+/// Bit `i` set where `f(values[i])`, packed 64 to a word without a branch
+/// or a bounds check per value.
+fn bits_where(values: &[i128], f: impl Fn(i128) -> bool) -> BooleanBuffer {
+    let words: Vec<u64> = values
+        .chunks(64)
+        .map(|chunk| {
+            chunk
+                .iter()
+                .enumerate()
+                .fold(0u64, |w, (j, &x)| w | (u64::from(f(x)) << j))
+        })
+        .collect();
+    BooleanBuffer::new(arrow::buffer::Buffer::from_vec(words), 0, values.len())
 }
 
 /// The types both operands are brought to before the kernel runs.
@@ -788,5 +844,42 @@ mod tests {
             arithmetic(BinaryOp::Mul, &big, &big),
             Err(Error::Overflow { .. }) | Err(Error::Arrow(_))
         ));
+    }
+
+    proptest::proptest! {
+        /// A decimal column against a scalar, compared directly, agrees with
+        /// the general path (both cast to `Decimal128(38, s)`, then Arrow's
+        /// kernel), NULLs included, with the scalar on either side.
+        #[test]
+        fn decimal_compared_with_a_scalar_agrees_with_the_general_path(
+            values in proptest::collection::vec(proptest::option::weighted(0.9, -10_000i128..10_000), 1..80),
+            constant in -10_000i128..10_000,
+            (s1, s2) in (0i8..5, 0i8..5),
+            op in proptest::sample::select(vec![
+                BinaryOp::Eq, BinaryOp::NotEq, BinaryOp::Lt,
+                BinaryOp::LtEq, BinaryOp::Gt, BinaryOp::GtEq,
+            ]),
+            scalar_left in proptest::bool::ANY,
+        ) {
+            let n = values.len();
+            let column = decimals(&values, 15, s1);
+            let constant = decimals(&[Some(constant)], 9, s2);
+            let (l, r) = if scalar_left {
+                (Value::Scalar(constant.clone()), Value::Array(column.clone()))
+            } else {
+                (Value::Array(column.clone()), Value::Scalar(constant.clone()))
+            };
+            let fast = decimal_compare_scalar(op, &l, &r);
+            proptest::prop_assert_eq!(fast.is_some(), s2 <= s1);
+            let got = evaluate_binary(op, l.clone(), r.clone(), n).unwrap().into_array(n).unwrap();
+            // The general path, by hand.
+            let common = DataType::Decimal128(38, s1.max(s2));
+            let (lc, rc) = (
+                l.map(|a| comparable(a, &common)).unwrap(),
+                r.map(|a| comparable(a, &common)).unwrap(),
+            );
+            let want = with_datums(&lc, &rc, |a, b| compare(op, a, b)).unwrap();
+            proptest::prop_assert_eq!(got.to_data(), want.to_data());
+        }
     }
 }

@@ -91,6 +91,20 @@ impl BinaryOp {
         )
     }
 
+    /// The comparison with its operands swapped (`c < x` is `x > c`);
+    /// `None` for other operators.
+    pub(crate) fn flipped(self) -> Option<BinaryOp> {
+        use BinaryOp::*;
+        Some(match self {
+            Lt => Gt,
+            LtEq => GtEq,
+            Gt => Lt,
+            GtEq => LtEq,
+            Eq | NotEq | IsDistinctFrom | IsNotDistinctFrom => self,
+            _ => return None,
+        })
+    }
+
     pub(crate) fn is_logical(self) -> bool {
         matches!(self, BinaryOp::And | BinaryOp::Or)
     }

@@ -506,13 +506,7 @@ fn attach_one(input: LogicalPlan, join: SubJoin, ty: SqlType) -> LogicalPlan {
                     ty: SqlType::Bool,
                 },
             };
-            let mut columns = input.columns().to_vec();
-            columns.push(ColumnInfo {
-                name: "#any".into(),
-                ty: SqlType::Bool,
-                nullable: true,
-                qualifier: None,
-            });
+            let columns = with_marker(&input, "#any");
             LogicalPlan::Join {
                 left: Box::new(input),
                 right: Box::new(plan),
@@ -525,6 +519,19 @@ fn attach_one(input: LogicalPlan, join: SubJoin, ty: SqlType) -> LogicalPlan {
     }
 }
 
+/// The columns of a mark join over `input`: its own, then the boolean
+/// marker `name`.
+fn with_marker(input: &LogicalPlan, name: &str) -> Vec<ColumnInfo> {
+    let mut columns = input.columns().to_vec();
+    columns.push(ColumnInfo {
+        name: name.into(),
+        ty: SqlType::Bool,
+        nullable: true,
+        qualifier: None,
+    });
+    columns
+}
+
 /// A join on `outer = inner` with `filter` selecting the rows compared.
 fn mark_in(
     input: LogicalPlan,
@@ -534,15 +541,11 @@ fn mark_in(
     filter: Option<BoundExpr>,
     join_type: JoinType,
 ) -> LogicalPlan {
-    let mut columns = input.columns().to_vec();
-    if join_type == JoinType::Mark {
-        columns.push(ColumnInfo {
-            name: "#in".into(),
-            ty: SqlType::Bool,
-            nullable: true,
-            qualifier: None,
-        });
-    }
+    let columns = if join_type == JoinType::Mark {
+        with_marker(&input, "#in")
+    } else {
+        input.columns().to_vec()
+    };
     LogicalPlan::Join {
         left: Box::new(input),
         right: Box::new(plan),

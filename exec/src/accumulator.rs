@@ -89,6 +89,24 @@ pub(crate) fn argument<'a>(
     Ok((values, values.logical_nulls()))
 }
 
+/// [`argument`], which must be of type `expected` (`what` names the
+/// aggregate in the internal error).
+pub(crate) fn typed_argument<'a>(
+    values: Option<&'a ArrayRef>,
+    groups: &[usize],
+    expected: &DataType,
+    what: &str,
+) -> Result<(&'a ArrayRef, Option<NullBuffer>)> {
+    let (values, nulls) = argument(values, groups)?;
+    if values.data_type() != expected {
+        return Err(Error::internal(format!(
+            "{what} of {expected} fed with {}",
+            values.data_type()
+        )));
+    }
+    Ok((values, nulls))
+}
+
 pub(crate) fn is_valid(nulls: &Option<NullBuffer>, i: usize) -> bool {
     nulls.as_ref().is_none_or(|n| n.is_valid(i))
 }
@@ -531,14 +549,7 @@ impl Accumulator for MinMax {
         groups: &[usize],
         num_groups: usize,
     ) -> Result<()> {
-        let (values, nulls) = argument(values, groups)?;
-        if values.data_type() != &self.data_type {
-            return Err(Error::internal(format!(
-                "min/max of {} fed with {}",
-                self.data_type,
-                values.data_type()
-            )));
-        }
+        let (values, nulls) = typed_argument(values, groups, &self.data_type, "min/max")?;
         self.best.resize(num_groups, None);
         if num_groups == 1
             && let Some(best) = self.batch_best(values, nulls.as_ref())?
@@ -661,6 +672,20 @@ impl Variance {
         }
     }
 
+    /// Adds each non-NULL value to its group.
+    fn add_all(
+        &mut self,
+        values: impl Iterator<Item = Option<i128>>,
+        groups: &[usize],
+    ) -> Result<()> {
+        for (x, &g) in values.zip(groups) {
+            if let Some(x) = x {
+                self.add_exact(g, x)?;
+            }
+        }
+        Ok(())
+    }
+
     fn add_exact(&mut self, g: usize, v: i128) -> Result<()> {
         let square = v.checked_mul(v).ok_or_else(|| overflow("variance"))?;
         self.sums[g] = self.sums[g]
@@ -771,20 +796,8 @@ impl Accumulator for Variance {
         let (values, _) = argument(values, groups)?;
         self.resize(num_groups);
         match self.kind.arg(values, "variance")? {
-            NumArg::Int(v) => {
-                for (x, &g) in v.iter().zip(groups) {
-                    if let Some(x) = x {
-                        self.add_exact(g, i128::from(x))?;
-                    }
-                }
-            }
-            NumArg::Decimal(v) => {
-                for (x, &g) in v.iter().zip(groups) {
-                    if let Some(x) = x {
-                        self.add_exact(g, x)?;
-                    }
-                }
-            }
+            NumArg::Int(v) => self.add_all(v.iter().map(|x| x.map(i128::from)), groups)?,
+            NumArg::Decimal(v) => self.add_all(v.iter(), groups)?,
             NumArg::Float(v) => {
                 for (x, &g) in v.iter().zip(groups) {
                     if let Some(x) = x {

@@ -20,7 +20,7 @@ use arrow::compute::SortOptions;
 use arrow::datatypes::{DataType, Float64Type};
 use arrow::row::{RowConverter, Rows, SortField};
 
-use crate::accumulator::{Accumulator, argument, same_kind, target};
+use crate::accumulator::{Accumulator, same_kind, target, typed_argument};
 use crate::aggregate::AggregateFunction;
 use crate::error::{Error, Result};
 
@@ -247,14 +247,7 @@ impl Accumulator for Collect {
         groups: &[usize],
         num_groups: usize,
     ) -> Result<()> {
-        let (input, _) = argument(values, groups)?;
-        if input.data_type() != &self.input {
-            return Err(Error::internal(format!(
-                "collecting aggregate of {} fed with {}",
-                self.input,
-                input.data_type()
-            )));
-        }
+        let (input, _) = typed_argument(values, groups, &self.input, "collecting aggregate")?;
         let nulls = self.values_of(input)?.logical_nulls();
         let chunk = u32::try_from(self.chunks.len())
             .map_err(|_| Error::internal("too many collected chunks"))?;

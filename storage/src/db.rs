@@ -78,6 +78,11 @@ fn default_memory_budget() -> usize {
     let total = std::fs::read_to_string("/proc/meminfo")
         .ok()
         .and_then(|m| mem_total_bytes(&m));
+    budget_for(total)
+}
+
+/// The default budget on a machine of `total` bytes of memory.
+fn budget_for(total: Option<usize>) -> usize {
     match total {
         Some(total) => (total / 4).max(DEFAULT_MEMORY_BUDGET.min(total / 2)),
         None => DEFAULT_MEMORY_BUDGET,
@@ -1159,6 +1164,11 @@ mod tests {
         assert_eq!(mem_total_bytes(meminfo), Some(24_586_412 * 1024));
         assert_eq!(mem_total_bytes("MemFree: 1 kB\n"), None);
         assert_eq!(mem_total_bytes("MemTotal: lots kB\n"), None);
-        assert!(default_memory_budget() >= DEFAULT_MEMORY_BUDGET.min(1 << 20));
+        let gib = 1usize << 30;
+        assert_eq!(budget_for(Some(24 * gib)), 6 * gib);
+        // Small machines: 512 MiB, but never more than half of memory.
+        assert_eq!(budget_for(Some(gib)), DEFAULT_MEMORY_BUDGET);
+        assert_eq!(budget_for(Some(gib / 2)), gib / 4);
+        assert_eq!(budget_for(None), DEFAULT_MEMORY_BUDGET);
     }
 }

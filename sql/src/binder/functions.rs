@@ -706,16 +706,7 @@ pub(super) fn regex_operator(
     use ast::BinaryOperator as B;
     let insensitive = matches!(op, B::PGRegexIMatch | B::PGRegexNotIMatch);
     let negated = matches!(op, B::PGRegexNotMatch | B::PGRegexNotIMatch);
-    let mut args = vec![
-        Arg {
-            expr: l,
-            span: spans.0,
-        },
-        Arg {
-            expr: r,
-            span: spans.1,
-        },
-    ];
+    let mut args = operands(l, r, spans);
     if insensitive {
         args.push(Arg {
             expr: text_literal("i"),
@@ -779,14 +770,9 @@ pub(super) fn bit_operator(
     )
 }
 
-/// `a ^ b`: `power(a, b)` in DOUBLE PRECISION.
-pub(super) fn power_operator(
-    l: BoundExpr,
-    r: BoundExpr,
-    spans: (Span, Span),
-    span: Span,
-) -> BindResult {
-    let args = vec![
+/// The two operands of a binary operator as function arguments.
+fn operands(l: BoundExpr, r: BoundExpr, spans: (Span, Span)) -> Vec<Arg> {
+    vec![
         Arg {
             expr: l,
             span: spans.0,
@@ -795,7 +781,17 @@ pub(super) fn power_operator(
             expr: r,
             span: spans.1,
         },
-    ];
+    ]
+}
+
+/// `a ^ b`: `power(a, b)` in DOUBLE PRECISION.
+pub(super) fn power_operator(
+    l: BoundExpr,
+    r: BoundExpr,
+    spans: (Span, Span),
+    span: Span,
+) -> BindResult {
+    let args = operands(l, r, spans);
     let sigs: &[&[Param]] = &[&[Param::Double, Param::Double]];
     resolve("^", ScalarFunction::Power, sigs, args, span)
 }

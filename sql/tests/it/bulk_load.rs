@@ -376,10 +376,8 @@ fn copy_checks_varchar_and_char_lengths() {
 
 /// Columns a COPY column list leaves out: hyperd (tableauhyperapi 0.0.x,
 /// recorded) gives them NULL, not their DEFAULT, in COPY and in the
-/// Inserter alike, while INSERT applies defaults. FIXME(issue 6): the issue
-/// asks COPY and the Inserter to apply DEFAULTs (PostgreSQL does); that
-/// would differ from Hyper, so it waits for a decision. Today's behaviour,
-/// Hyper's:
+/// Inserter alike, while INSERT applies defaults. We do as Hyper does
+/// (PostgreSQL's COPY would apply the DEFAULT):
 #[test]
 fn copy_leaves_out_columns_null_as_hyper_does() {
     let mut conn = Database::in_memory().connect();

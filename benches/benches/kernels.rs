@@ -42,6 +42,23 @@ fn kernels(c: &mut Criterion) {
         });
     }
     group.finish();
+
+    // Hash-index lookups in a table far larger than the cache (4M keys,
+    // 128 MiB of slots), batched with prefetch against one at a time.
+    let build: Vec<i64> = (0..4_000_000i64).map(|i| i * 3).collect();
+    let probe: Vec<i64> = (0..ROWS as i64)
+        .map(|i| (i * 7_919_993) % 12_000_000)
+        .collect();
+    let index = hyperctl_exec::IntKeyProbe::new(&build, &probe).expect("index");
+    let mut group = c.benchmark_group("probe");
+    group.throughput(Throughput::Elements(ROWS as u64));
+    group.bench_function("int_keys/prefetch", |b| {
+        b.iter(|| black_box(index.found(true)))
+    });
+    group.bench_function("int_keys/one_by_one", |b| {
+        b.iter(|| black_box(index.found(false)))
+    });
+    group.finish();
 }
 
 criterion_group!(benches, kernels);

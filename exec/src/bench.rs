@@ -56,3 +56,42 @@ impl KernelTier {
         Aggregates::for_tier(self.0).min_max_i64(values, None, false)
     }
 }
+
+/// A hash index of the distinct `build` keys and a batch of `probe` keys,
+/// for the `probe/*` benches of `benches/benches/kernels.rs`, which justify
+/// the prefetch of batched lookups.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct IntKeyProbe {
+    index: crate::keys::KeyIndex,
+    probe: crate::keys::Encoded,
+}
+
+#[doc(hidden)]
+impl IntKeyProbe {
+    /// Indexes `build` and encodes `probe` (BIGINT keys).
+    pub fn new(build: &[i64], probe: &[i64]) -> crate::Result<Self> {
+        use arrow::array::{ArrayRef, Int64Array};
+        let mut index = crate::keys::KeyIndex::try_new(&[arrow::datatypes::DataType::Int64])?;
+        let b: ArrayRef = std::sync::Arc::new(Int64Array::from(build.to_vec()));
+        let e = index.encode(&[b], build.len())?;
+        index.insert_all(&e, &mut Vec::new())?;
+        let p: ArrayRef = std::sync::Arc::new(Int64Array::from(probe.to_vec()));
+        let probe = index.encode(&[p], probe.len())?;
+        Ok(IntKeyProbe { index, probe })
+    }
+
+    /// How many probe keys are in the index: looked up as one batch with
+    /// prefetching (`batched`, what the join does) or one at a time.
+    pub fn found(&self, batched: bool) -> usize {
+        if batched {
+            let mut found = Vec::new();
+            self.index.get_all(&self.probe, &mut found);
+            found.iter().filter(|&&k| k != crate::keys::ABSENT).count()
+        } else {
+            (0..self.probe.len())
+                .filter(|&i| self.index.get(&self.probe, i).is_some())
+                .count()
+        }
+    }
+}

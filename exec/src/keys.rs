@@ -17,7 +17,10 @@ use arrow::row::{Row, RowConverter, Rows, SortField};
 
 use crate::binary::normalize_floats;
 use crate::error::{Error, Result};
-use crate::kernels::{self, hash};
+use crate::kernels::{self, hash, prefetch};
+
+/// [`KeyIndex::get_all`]'s number for a key that is not in the index.
+pub(crate) const ABSENT: u32 = u32::MAX;
 
 /// Keys of one batch, encoded for an index: their hashes, and either their
 /// row-format bytes or (one integer-like key column) their values.
@@ -77,19 +80,30 @@ enum Store {
     },
 }
 
+/// One slot of the open-addressing table: the key number + 1 (0: empty) and,
+/// beside it, the key's value (one integer-like column) or its hash (row
+/// keys). A probe reads one slot, so it touches one cache line, and only a
+/// matching hash goes on to compare row bytes.
+#[derive(Debug, Clone, Copy, Default)]
+struct Slot {
+    word: u64,
+    tag: u32,
+}
+
 /// Distinct keys of fixed column types, numbered in first-seen order.
 ///
 /// An open-addressing table (linear probing, at most half full) maps a
 /// key's hash to candidate key numbers; candidates are confirmed on the
-/// key (its value for one integer-like column, its row bytes otherwise).
-/// Keys of fixed-width columns are hashed by the SIMD hash kernel over the
-/// column values, others over their row bytes.
+/// key (its value for one integer-like column, kept in the slot; its hash,
+/// kept in the slot, then its row bytes otherwise). Keys of fixed-width
+/// columns are hashed by the SIMD hash kernel over the column values, others
+/// over their row bytes.
 #[derive(Debug)]
 pub(crate) struct KeyIndex {
     types: Vec<DataType>,
     store: Store,
-    /// Key number + 1 per slot, 0 for empty; the length is a power of two.
-    slots: Vec<u32>,
+    /// The table; its length is a power of two.
+    slots: Vec<Slot>,
     /// Each key's hash, in key-number order.
     hashes: Vec<u64>,
     /// Every key column is fixed-width: hash the values with the kernel.
@@ -118,7 +132,7 @@ impl KeyIndex {
         Ok(KeyIndex {
             types: types.to_vec(),
             store,
-            slots: vec![0; 16],
+            slots: vec![Slot::default(); 16],
             hashes: Vec::new(),
             fixed,
             force_collisions: false,
@@ -141,7 +155,7 @@ impl KeyIndex {
         KeyIndex {
             types: self.types.clone(),
             store,
-            slots: vec![0; 16],
+            slots: vec![Slot::default(); 16],
             hashes: Vec::new(),
             fixed: self.fixed,
             force_collisions: self.force_collisions,
@@ -164,7 +178,7 @@ impl KeyIndex {
             Store::Rows { keys, .. } => keys.size(),
             Store::Ints { values, .. } => values.capacity() * 8,
         };
-        keys + self.slots.capacity() * 4 + self.hashes.capacity() * 8
+        keys + self.slots.capacity() * size_of::<Slot>() + self.hashes.capacity() * 8
     }
 
     /// Encodes and hashes `rows` keys given as one array per key column.
@@ -229,9 +243,30 @@ impl KeyIndex {
         out.clear();
         out.reserve(e.len());
         for i in 0..e.len() {
+            self.prefetch_slot(e, i + prefetch::DISTANCE);
             out.push(self.insert(e, i)?);
         }
         Ok(())
+    }
+
+    /// The number of every key of `e` that was inserted, [`ABSENT`] for the
+    /// others, in row order.
+    pub(crate) fn get_all(&self, e: &Encoded, out: &mut Vec<u32>) {
+        out.clear();
+        out.reserve(e.len());
+        for i in 0..e.len() {
+            self.prefetch_slot(e, i + prefetch::DISTANCE);
+            // Key numbers stay below u32::MAX (insert_key checks it).
+            out.push(self.get(e, i).map_or(ABSENT, |k| k as u32));
+        }
+    }
+
+    /// Starts loading the slot where the probe of key `i` of `e` begins.
+    #[inline(always)]
+    fn prefetch_slot(&self, e: &Encoded, i: usize) {
+        if let Some(&h) = e.hashes.get(i) {
+            prefetch::prefetch(&self.slots, h as usize & (self.slots.len() - 1));
+        }
     }
 
     /// Inserts key `k` of `other` (an [`empty_like`](Self::empty_like)
@@ -279,7 +314,10 @@ impl KeyIndex {
         if is_null {
             return Ok(k);
         }
-        self.slots[slot] = tag;
+        self.slots[slot] = Slot {
+            word: slot_word(key, hash),
+            tag,
+        };
         if self.len() * 2 > self.slots.len() {
             self.grow();
         }
@@ -293,23 +331,17 @@ impl KeyIndex {
         let mask = self.slots.len() - 1;
         let mut at = hash as usize & mask;
         match (&self.store, key) {
-            (
-                Store::Ints {
-                    values, null_key, ..
-                },
-                KeyRef::Int(v, null),
-            ) => {
+            (Store::Ints { null_key, .. }, KeyRef::Int(v, null)) => {
                 if null {
                     return null_key.ok_or(usize::MAX);
                 }
                 loop {
                     let s = self.slots[at];
-                    if s == 0 {
+                    if s.tag == 0 {
                         return Err(at);
                     }
-                    let k = (s - 1) as usize;
-                    if values[k] == v && Some(k) != *null_key {
-                        return Ok(k);
+                    if s.word == v {
+                        return Ok((s.tag - 1) as usize);
                     }
                     at = (at + 1) & mask;
                 }
@@ -318,11 +350,11 @@ impl KeyIndex {
                 let row = row.data();
                 loop {
                     let s = self.slots[at];
-                    if s == 0 {
+                    if s.tag == 0 {
                         return Err(at);
                     }
-                    let k = (s - 1) as usize;
-                    if self.hashes[k] == hash && keys.row(k).data() == row {
+                    let k = (s.tag - 1) as usize;
+                    if s.word == hash && keys.row(k).data() == row {
                         return Ok(k);
                     }
                     at = (at + 1) & mask;
@@ -333,23 +365,47 @@ impl KeyIndex {
         }
     }
 
+    /// Makes room for `keys` keys in all, so that inserting them does not
+    /// grow the table step by step.
+    pub(crate) fn reserve(&mut self, keys: usize) {
+        let size = keys.saturating_mul(2).next_power_of_two();
+        if size > self.slots.len() {
+            self.rebuild_slots(size);
+        }
+        let more = keys.saturating_sub(self.len());
+        self.hashes.reserve(more);
+        if let Store::Ints { values, .. } = &mut self.store {
+            values.reserve(more);
+        }
+    }
+
     fn grow(&mut self) {
-        let size = self.slots.len() * 2;
-        self.slots = vec![0; size];
+        self.rebuild_slots(self.slots.len() * 2);
+    }
+
+    /// Replaces the table with an empty one of `size` slots (a power of two
+    /// above twice the keys) and puts every key back.
+    fn rebuild_slots(&mut self, size: usize) {
+        self.slots = vec![Slot::default(); size];
         let mask = size - 1;
-        let null_key = match &self.store {
-            Store::Ints { null_key, .. } => *null_key,
-            Store::Rows { .. } => None,
+        let (values, null_key) = match &self.store {
+            Store::Ints {
+                values, null_key, ..
+            } => (Some(values), *null_key),
+            Store::Rows { .. } => (None, None),
         };
         for (k, &h) in self.hashes.iter().enumerate() {
             if Some(k) == null_key {
                 continue;
             }
             let mut i = h as usize & mask;
-            while self.slots[i] != 0 {
+            while self.slots[i].tag != 0 {
                 i = (i + 1) & mask;
             }
-            self.slots[i] = k as u32 + 1;
+            self.slots[i] = Slot {
+                word: values.map_or(h, |v| v[k]),
+                tag: k as u32 + 1,
+            };
         }
     }
 
@@ -377,6 +433,15 @@ impl KeyIndex {
                 Ok(vec![make_array(data)])
             }
         }
+    }
+}
+
+/// What a key's slot holds beside its number: an integer key's value, a row
+/// key's hash.
+fn slot_word(key: KeyRef<'_>, hash: u64) -> u64 {
+    match key {
+        KeyRef::Int(v, _) => v,
+        KeyRef::Row(_) => hash,
     }
 }
 
@@ -535,6 +600,43 @@ mod tests {
             let other = index.empty_like();
             assert_eq!(other.len(), 0);
             assert!(index.memory_bytes() > other.memory_bytes());
+        }
+    }
+
+    #[test]
+    fn batch_lookups_and_reserved_tables_agree_with_single_inserts() {
+        for types in [vec![DataType::Int64], vec![DataType::Int64, DataType::Utf8]] {
+            let vals: Vec<Option<i64>> = (0..3000)
+                .map(|i| (i % 11 != 3).then_some((i * 37) % 1009))
+                .collect();
+            let mut cols = vec![ints(&vals)];
+            if types.len() == 2 {
+                let s: Vec<Option<String>> =
+                    (0..3000).map(|i| Some(format!("s{}", i % 3))).collect();
+                let s: Vec<Option<&str>> = s.iter().map(|v| v.as_deref()).collect();
+                cols.push(strs(&s));
+            }
+            let mut grown = KeyIndex::try_new(&types).unwrap();
+            let mut reserved = grown.empty_like();
+            reserved.reserve(3000);
+            let e = grown.encode(&cols, 3000).unwrap();
+            let (mut a, mut b) = (Vec::new(), Vec::new());
+            grown.insert_all(&e, &mut a).unwrap();
+            reserved.insert_all(&e, &mut b).unwrap();
+            assert_eq!(a, b);
+            assert!(reserved.slots.len() >= 4096, "{}", reserved.slots.len());
+            // Half the probes are keys that were never inserted.
+            let probe: Vec<Option<i64>> = (0..3000).map(|i| Some(i * 2)).collect();
+            let mut pcols = vec![ints(&probe)];
+            pcols.extend(cols.iter().skip(1).cloned());
+            let p = grown.encode(&pcols, 3000).unwrap();
+            let mut found = Vec::new();
+            grown.get_all(&p, &mut found);
+            let absent = found.iter().filter(|&&k| k == ABSENT).count();
+            assert!(absent > 0 && absent < 3000, "{absent}");
+            for (i, &k) in found.iter().enumerate() {
+                assert_eq!(grown.get(&p, i).map(|k| k as u32).unwrap_or(ABSENT), k);
+            }
         }
     }
 

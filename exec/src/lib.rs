@@ -104,7 +104,7 @@ pub use aggregate::{AggregateExpr, AggregateFunction, AggregateParam};
 pub use arrow;
 #[cfg(feature = "bench")]
 #[doc(hidden)]
-pub use bench::KernelTier;
+pub use bench::{IntKeyProbe, KernelTier};
 pub use cast::cast as cast_array;
 pub use error::{Error, Result};
 pub use explain::{Profile, collect_profiled, explain};

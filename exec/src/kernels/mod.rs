@@ -13,6 +13,7 @@
 pub(crate) mod aggregate;
 pub(crate) mod compare;
 pub(crate) mod hash;
+pub(crate) mod prefetch;
 
 use std::sync::OnceLock;
 

@@ -253,6 +253,14 @@ fn merge(
     mut spec: Spec,
     ctx: &Ctx,
 ) -> Result<Vec<RecordBatch>> {
+    // One worker's partial already numbers its groups in morsel order (it
+    // took its morsels in order): it is the result as it stands.
+    if groups.keyed.is_some()
+        && let [only] = partials.as_mut_slice()
+        && only.first.is_sorted()
+    {
+        return finish(&only.groups, &mut only.spec);
+    }
     let mut reservation = ctx.pool.reserve("hash aggregate");
     let maps: Vec<Vec<usize>> = match &mut groups.keyed {
         None => partials.iter().map(|_| vec![0]).collect(),
@@ -262,6 +270,10 @@ fn merge(
                 order.extend(part.first.iter().enumerate().map(|(g, &f)| (f, pi, g)));
             }
             order.sort_unstable();
+            // The largest partial's keys are all in the result: room for them
+            // up front spares the table its doublings.
+            let largest = partials.iter().map(|p| p.first.len()).max().unwrap_or(0);
+            index.reserve(largest);
             let mut maps: Vec<Vec<usize>> =
                 partials.iter().map(|p| vec![0; p.first.len()]).collect();
             for (_, pi, g) in order {
@@ -284,11 +296,20 @@ fn merge(
         }
     }
     drop(partials);
+    finish(&groups, &mut spec)
+}
+
+/// The result: one row per group, its keys and its aggregates.
+fn finish(groups: &Groups, spec: &mut Spec) -> Result<Vec<RecordBatch>> {
+    let num_groups = groups.len();
+    if num_groups == 0 {
+        return Ok(vec![]);
+    }
     let mut columns = groups.finish()?;
     for (_, acc) in &mut spec.aggregates {
         columns.push(acc.finish(num_groups)?);
     }
-    Ok(vec![make_batch(spec.schema, columns, num_groups)?])
+    Ok(vec![make_batch(spec.schema.clone(), columns, num_groups)?])
 }
 
 #[cfg(test)]

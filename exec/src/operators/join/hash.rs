@@ -21,7 +21,7 @@ use super::{Pairs, Probe, check_condition, evaluate_on_pairs, joined_schema, row
 use crate::binary::normalize_floats;
 use crate::error::{Error, Result};
 use crate::expr::PhysicalExpr;
-use crate::keys::KeyIndex;
+use crate::keys::{ABSENT, KeyIndex};
 use crate::plan::JoinType;
 
 /// Checks a hash join's keys and filter; returns the key types.
@@ -129,6 +129,9 @@ impl Probe for HashProbe {
         let n = build.num_rows();
         let encoded = self.index.encode(&keys, n)?;
         let nulls = any_null(&keys, n);
+        // Build keys are mostly distinct (primary keys): room for all of
+        // them spares the table its doublings.
+        self.index.reserve(n);
         // Each build row's key number (NONE for a NULL key), then the rows
         // grouped by key: `key_start[k]..key_start[k + 1]` of `key_rows`.
         const NONE: u32 = u32::MAX;
@@ -171,11 +174,14 @@ impl Probe for HashProbe {
         } else {
             None
         };
+        let mut found = Vec::new();
+        self.index.get_all(&encoded, &mut found);
         let mut out = Candidates::default();
-        for (i, &null) in nulls.iter().enumerate().take(encoded.len()) {
+        for (i, (&null, &k)) in nulls.iter().zip(&found).enumerate() {
             let i32_ = row_u32(i)?;
             let mut matched = false;
-            if !null && let Some(k) = self.index.get(&encoded, i) {
+            if !null && k != ABSENT {
+                let k = k as usize;
                 let rows =
                     &self.key_rows[self.key_start[k] as usize..self.key_start[k + 1] as usize];
                 for &r in rows {

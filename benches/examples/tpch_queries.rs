@@ -33,12 +33,12 @@ fn json_string(s: &str) -> String {
     out
 }
 
-/// mimalloc: glibc's malloc hands large blocks back to the OS, so every
-/// batch's buffers cost page faults.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+/// The allocator of the `hyperctl` binary, configured alike.
+#[path = "../../cli/src/alloc.rs"]
+mod alloc;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    alloc::configure();
     let mut args = std::env::args().skip(1);
     let db_path = args
         .next()

@@ -7,8 +7,10 @@
 //! 0 success, 1 a SQL or user error, 2 bad usage (clap), 3 an I/O error or a
 //! damaged or locked file. Errors print as one `error:` line plus `caused by`
 //! lines, never as Rust debug output.
-#![forbid(unsafe_code)]
+// One FFI call, in `alloc` (mimalloc's options), allows it there.
+#![deny(unsafe_code)]
 
+mod alloc;
 mod import;
 mod maintenance;
 mod output;
@@ -262,12 +264,8 @@ fn parse_delimiter(s: &str) -> Result<u8, String> {
     }
 }
 
-/// mimalloc: glibc's malloc hands large blocks back to the OS, so every
-/// batch's buffers cost page faults.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> ExitCode {
+    alloc::configure();
     let cli = Cli::parse();
     verbose::init(cli.verbose);
     if let Some(path) = cli.config {

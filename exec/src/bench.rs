@@ -77,7 +77,7 @@ impl IntKeyProbe {
         let e = index.encode(&[b], build.len())?;
         index.insert_all(&e, &mut Vec::new())?;
         let p: ArrayRef = std::sync::Arc::new(Int64Array::from(probe.to_vec()));
-        let probe = index.encode(&[p], probe.len())?;
+        let probe = index.encode_lookup(&[p], probe.len())?;
         Ok(IntKeyProbe { index, probe })
     }
 

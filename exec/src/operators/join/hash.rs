@@ -167,7 +167,7 @@ impl Probe for HashProbe {
 
     fn pairs(&self, left: &RecordBatch, build: &RecordBatch) -> Result<Pairs> {
         let keys = evaluate_keys(&self.on_left, left)?;
-        let encoded = self.index.encode(&keys, left.num_rows())?;
+        let encoded = self.index.encode_lookup(&keys, left.num_rows())?;
         let nulls = any_null(&keys, left.num_rows());
         let compat = if self.mark {
             Some(Compat::try_new(&keys, &self.right_keys)?)

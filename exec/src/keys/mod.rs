@@ -1,13 +1,15 @@
-//! Hash keys shared by the hash aggregate and the hash join: key columns of
-//! any types are encoded with Arrow's row format, hashed (by the SIMD hash
-//! kernel when every key column is fixed-width), and distinct keys are
+//! Hash keys shared by the hash aggregate and the hash join: key columns are
+//! encoded (one integer-like column as its values; columns of integer,
+//! float, date/time, boolean, NUMERIC and text types as packed 64-bit lanes,
+//! `packed`; any others with Arrow's row format), hashed (by the SIMD hash
+//! kernel but for row-format keys of variable width), and distinct keys are
 //! numbered in first-seen order.
 //!
 //! Invariant: equal SQL keys have equal bytes. NULL has its own encoding (so
 //! the aggregate can group NULLs; the join skips NULL keys itself), and floats
 //! are normalized first so that `-0.0` and `0.0` are one key.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use arrow::array::ArrayData;
 use arrow::array::{Array, ArrayRef, make_array};
@@ -18,6 +20,10 @@ use arrow::row::{Row, RowConverter, Rows, SortField};
 use crate::binary::normalize_floats;
 use crate::error::{Error, Result};
 use crate::kernels::{self, hash, prefetch};
+
+mod packed;
+
+use packed::{Interner, Layout, Strings};
 
 /// [`KeyIndex::get_all`]'s number for a key that is not in the index.
 pub(crate) const ABSENT: u32 = u32::MAX;
@@ -35,6 +41,8 @@ enum EncodedKeys {
     Rows(Rows),
     /// Values zero-extended to 64 bits, and which rows are NULL.
     Ints(Vec<u64>, Option<NullBuffer>),
+    /// Packed lanes, this many per row, row after row.
+    Packed(Vec<u64>, usize),
 }
 
 impl Encoded {
@@ -49,6 +57,9 @@ impl Encoded {
             EncodedKeys::Ints(v, nulls) => {
                 KeyRef::Int(v[i], nulls.as_ref().is_some_and(|n| n.is_null(i)))
             }
+            EncodedKeys::Packed(words, stride) => {
+                KeyRef::Words(&words[i * stride..(i + 1) * stride])
+            }
         }
     }
 }
@@ -59,6 +70,8 @@ enum KeyRef<'a> {
     Row(Row<'a>),
     /// The value, and whether the key is NULL.
     Int(u64, bool),
+    /// Packed lanes.
+    Words(&'a [u64]),
 }
 
 /// How an index stores its distinct keys.
@@ -78,7 +91,20 @@ enum Store {
         values: Vec<u64>,
         null_key: Option<usize>,
     },
+    /// Key columns of types with lanes: each key's lanes, key after key.
+    Packed {
+        layout: Arc<Layout>,
+        words: Vec<u64>,
+        strings: Interner,
+        choice: Choice,
+    },
 }
+
+/// Shared by an index and its [`KeyIndex::empty_like`] siblings, set by the
+/// first batch any of them encodes: stay packed (None), or, when a text key
+/// column's strings are mostly too long for their lane, use the row format
+/// with this converter (interning every string would cost more).
+type Choice = Arc<OnceLock<Option<Arc<RowConverter>>>>;
 
 /// One slot of the open-addressing table: the key number + 1 (0: empty) and,
 /// beside it, the key's value (one integer-like column) or its hash (row
@@ -122,6 +148,12 @@ impl KeyIndex {
                 values: Vec::new(),
                 null_key: None,
             },
+            _ if let Some(layout) = Layout::of(types) => Store::Packed {
+                layout,
+                words: Vec::new(),
+                strings: Interner::default(),
+                choice: Choice::default(),
+            },
             _ => {
                 let fields = types.iter().map(|t| SortField::new(t.clone())).collect();
                 let converter = Arc::new(RowConverter::new(fields)?);
@@ -151,6 +183,12 @@ impl KeyIndex {
                 values: Vec::new(),
                 null_key: None,
             },
+            Store::Packed { layout, choice, .. } => Store::Packed {
+                layout: layout.clone(),
+                words: Vec::new(),
+                strings: Interner::default(),
+                choice: choice.clone(),
+            },
         };
         KeyIndex {
             types: self.types.clone(),
@@ -177,26 +215,40 @@ impl KeyIndex {
         let keys = match &self.store {
             Store::Rows { keys, .. } => keys.size(),
             Store::Ints { values, .. } => values.capacity() * 8,
+            Store::Packed { words, strings, .. } => words.capacity() * 8 + strings.memory_bytes(),
         };
         keys + self.slots.capacity() * size_of::<Slot>() + self.hashes.capacity() * 8
     }
 
-    /// Encodes and hashes `rows` keys given as one array per key column.
+    /// Encodes and hashes `rows` keys given as one array per key column, to
+    /// be inserted (long strings of text keys are numbered).
     ///
     /// # Errors
     ///
     /// [`Error::Internal`] when the columns do not have the declared types or
     /// `rows` rows.
-    pub(crate) fn encode(&self, keys: &[ArrayRef], rows: usize) -> Result<Encoded> {
-        let fits = keys.len() == self.types.len()
-            && keys
-                .iter()
-                .zip(&self.types)
-                .all(|(a, t)| a.data_type() == t && a.len() == rows);
-        if !fits {
-            return Err(Error::internal("keys do not match their declared types"));
+    pub(crate) fn encode(&mut self, keys: &[ArrayRef], rows: usize) -> Result<Encoded> {
+        let normalized = self.checked(keys, rows)?;
+        self.choose_store(&normalized)?;
+        let force = self.force_collisions;
+        if let Store::Packed {
+            layout, strings, ..
+        } = &mut self.store
+        {
+            let strings = Strings::Intern(strings);
+            return packed_keys(layout, &normalized, rows, strings, force);
         }
-        let normalized: Vec<ArrayRef> = keys.iter().map(normalize_floats).collect();
+        self.encode_lookup(keys, rows)
+    }
+
+    /// Encodes and hashes `rows` keys to be looked up (a key with a long
+    /// string that was never inserted is found absent).
+    ///
+    /// # Errors
+    ///
+    /// As [`encode`](Self::encode).
+    pub(crate) fn encode_lookup(&self, keys: &[ArrayRef], rows: usize) -> Result<Encoded> {
+        let normalized = self.checked(keys, rows)?;
         let encoded = match &self.store {
             Store::Rows { converter, .. } => {
                 EncodedKeys::Rows(converter.convert_columns(&normalized)?)
@@ -204,6 +256,12 @@ impl KeyIndex {
             Store::Ints { width, .. } => {
                 let c = &normalized[0];
                 EncodedKeys::Ints(int_values(c, *width, rows)?, c.logical_nulls())
+            }
+            Store::Packed {
+                layout, strings, ..
+            } => {
+                let strings = Strings::Lookup(strings);
+                return packed_keys(layout, &normalized, rows, strings, self.force_collisions);
             }
         };
         let hashes = if self.force_collisions {
@@ -222,6 +280,59 @@ impl KeyIndex {
             hashes,
             keys: encoded,
         })
+    }
+
+    /// A packed index that has no keys yet takes its siblings' choice of
+    /// store, made on the first batch (`keys`) if none of them made it yet.
+    fn choose_store(&mut self, keys: &[ArrayRef]) -> Result<()> {
+        let Store::Packed {
+            layout,
+            words,
+            choice,
+            ..
+        } = &self.store
+        else {
+            return Ok(());
+        };
+        if choice.get().is_none() {
+            let rows = if layout.mostly_long_strings(keys) {
+                let fields = self.types.iter().map(|t| SortField::new(t.clone()));
+                Some(Arc::new(RowConverter::new(fields.collect())?))
+            } else {
+                None
+            };
+            // Another sibling may have chosen meanwhile: its choice stands.
+            let _ = choice.set(rows);
+        }
+        if let Some(Some(converter)) = choice.get()
+            && words.is_empty()
+        {
+            self.use_rows(converter.clone())?;
+        }
+        Ok(())
+    }
+
+    /// Turns an empty index into one of row-format keys.
+    fn use_rows(&mut self, converter: Arc<RowConverter>) -> Result<()> {
+        if self.len() > 0 {
+            return Err(Error::internal("store changed after keys were inserted"));
+        }
+        let keys = converter.empty_rows(0, 0);
+        self.store = Store::Rows { converter, keys };
+        Ok(())
+    }
+
+    /// `keys` checked against the declared types, floats normalized.
+    fn checked(&self, keys: &[ArrayRef], rows: usize) -> Result<Vec<ArrayRef>> {
+        let fits = keys.len() == self.types.len()
+            && keys
+                .iter()
+                .zip(&self.types)
+                .all(|(a, t)| a.data_type() == t && a.len() == rows);
+        if !fits {
+            return Err(Error::internal("keys do not match their declared types"));
+        }
+        Ok(keys.iter().map(normalize_floats).collect())
     }
 
     /// The number of the key of row `i` of `e`, if it was inserted.
@@ -272,11 +383,28 @@ impl KeyIndex {
     /// Inserts key `k` of `other` (an [`empty_like`](Self::empty_like)
     /// sibling); returns its number here.
     pub(crate) fn insert_from(&mut self, other: &KeyIndex, k: usize) -> Result<usize> {
+        if let (Store::Packed { .. }, Store::Rows { converter, .. }) = (&self.store, &other.store) {
+            self.use_rows(converter.clone())?;
+        }
         let key = match &other.store {
             Store::Rows { keys, .. } => KeyRef::Row(keys.row(k)),
             Store::Ints {
                 values, null_key, ..
             } => KeyRef::Int(values[k], Some(k) == *null_key),
+            Store::Packed {
+                layout,
+                words,
+                strings,
+                ..
+            } => {
+                let Store::Packed { strings: ours, .. } = &mut self.store else {
+                    return Err(Error::internal("keys of another kind of index"));
+                };
+                let stride = layout.stride();
+                let key = &words[k * stride..(k + 1) * stride];
+                let key = packed::renumber(layout, key, strings, ours);
+                return self.insert_key(KeyRef::Words(&key), other.hashes[k]);
+            }
         };
         self.insert_key(key, other.hashes[k])
     }
@@ -307,6 +435,10 @@ impl KeyIndex {
                     *null_key = Some(k);
                 }
                 null
+            }
+            (Store::Packed { words, .. }, KeyRef::Words(key)) => {
+                words.extend_from_slice(key);
+                false
             }
             _ => return Err(Error::internal("keys encoded for another index")),
         };
@@ -342,6 +474,20 @@ impl KeyIndex {
                     }
                     if s.word == v {
                         return Ok((s.tag - 1) as usize);
+                    }
+                    at = (at + 1) & mask;
+                }
+            }
+            (Store::Packed { layout, words, .. }, KeyRef::Words(key)) => {
+                let stride = layout.stride();
+                loop {
+                    let s = self.slots[at];
+                    if s.tag == 0 {
+                        return Err(at);
+                    }
+                    let k = (s.tag - 1) as usize;
+                    if s.word == hash && words[k * stride..(k + 1) * stride] == *key {
+                        return Ok(k);
                     }
                     at = (at + 1) & mask;
                 }
@@ -392,7 +538,7 @@ impl KeyIndex {
             Store::Ints {
                 values, null_key, ..
             } => (Some(values), *null_key),
-            Store::Rows { .. } => (None, None),
+            Store::Rows { .. } | Store::Packed { .. } => (None, None),
         };
         for (k, &h) in self.hashes.iter().enumerate() {
             if Some(k) == null_key {
@@ -412,6 +558,12 @@ impl KeyIndex {
     /// The key columns, one row per key in key-number order.
     pub(crate) fn columns(&self) -> Result<Vec<ArrayRef>> {
         match &self.store {
+            Store::Packed {
+                layout,
+                words,
+                strings,
+                ..
+            } => packed::columns(layout, words, strings),
             Store::Rows { converter, keys } => Ok(converter.convert_rows(keys.iter())?),
             Store::Ints {
                 width,
@@ -441,8 +593,26 @@ impl KeyIndex {
 fn slot_word(key: KeyRef<'_>, hash: u64) -> u64 {
     match key {
         KeyRef::Int(v, _) => v,
-        KeyRef::Row(_) => hash,
+        KeyRef::Row(_) | KeyRef::Words(_) => hash,
     }
+}
+
+/// Packed keys of a batch, and their hashes (all 0 when `force_collisions`).
+fn packed_keys(
+    layout: &Layout,
+    normalized: &[ArrayRef],
+    rows: usize,
+    strings: Strings<'_>,
+    force_collisions: bool,
+) -> Result<Encoded> {
+    let (words, mut hashes) = packed::encode(layout, normalized, rows, strings)?;
+    if force_collisions {
+        hashes.fill(0);
+    }
+    Ok(Encoded {
+        hashes,
+        keys: EncodedKeys::Packed(words, layout.stride()),
+    })
 }
 
 /// Integer-like types (compared by value bits): one such key column is

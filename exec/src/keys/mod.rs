@@ -372,6 +372,15 @@ impl KeyIndex {
         }
     }
 
+    /// Starts loading the slot where inserting key `k` of `other` (an
+    /// [`empty_like`](Self::empty_like) sibling) will probe.
+    #[inline(always)]
+    pub(crate) fn prefetch_key_of(&self, other: &KeyIndex, k: usize) {
+        if let Some(&h) = other.hashes.get(k) {
+            prefetch::prefetch(&self.slots, h as usize & (self.slots.len() - 1));
+        }
+    }
+
     /// Starts loading the slot where the probe of key `i` of `e` begins.
     #[inline(always)]
     fn prefetch_slot(&self, e: &Encoded, i: usize) {

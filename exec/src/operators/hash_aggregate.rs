@@ -15,6 +15,7 @@ use crate::accumulator::Accumulator;
 use crate::aggregate::{AggregateExpr, AggregateFunction};
 use crate::error::{Error, Result};
 use crate::expr::PhysicalExpr;
+use crate::kernels::prefetch;
 use crate::keys::KeyIndex;
 use crate::options::Reservation;
 use crate::parallel::{Ctx, Pipeline, drive};
@@ -265,22 +266,24 @@ fn merge(
     let maps: Vec<Vec<usize>> = match &mut groups.keyed {
         None => partials.iter().map(|_| vec![0]).collect(),
         Some(index) => {
-            let mut order: Vec<((u64, u32), usize, usize)> = Vec::new();
-            for (pi, part) in partials.iter().enumerate() {
-                order.extend(part.first.iter().enumerate().map(|(g, &f)| (f, pi, g)));
-            }
-            order.sort_unstable();
+            let firsts: Vec<&[(u64, u32)]> = partials.iter().map(|p| &p.first[..]).collect();
+            let order = first_seen_order(&firsts);
             // The largest partial's keys are all in the result: room for them
             // up front spares the table its doublings.
             let largest = partials.iter().map(|p| p.first.len()).max().unwrap_or(0);
             index.reserve(largest);
             let mut maps: Vec<Vec<usize>> =
                 partials.iter().map(|p| vec![0; p.first.len()]).collect();
-            for (_, pi, g) in order {
-                let Some(keys) = &partials[pi].groups.keyed else {
-                    return Err(Error::internal("ungrouped partial of a grouped aggregate"));
-                };
-                maps[pi][g] = index.insert_from(keys, g)?;
+            let keyed = partials
+                .iter()
+                .map(|p| p.groups.keyed.as_ref())
+                .collect::<Option<Vec<_>>>()
+                .ok_or_else(|| Error::internal("ungrouped partial of a grouped aggregate"))?;
+            for (n, &(pi, g)) in order.iter().enumerate() {
+                if let Some(&(pa, ga)) = order.get(n + prefetch::DISTANCE) {
+                    index.prefetch_key_of(keyed[pa], ga);
+                }
+                maps[pi][g] = index.insert_from(keyed[pi], g)?;
             }
             reservation.resize(index.memory_bytes())?;
             maps
@@ -297,6 +300,34 @@ fn merge(
     }
     drop(partials);
     finish(&groups, &mut spec)
+}
+
+/// Every group of every partial as (partial, group), ordered by the morsel
+/// and row where each was first seen. Each partial's groups are in that order
+/// already (a worker takes its morsels in order), so the lists are merged;
+/// lists out of order are sorted instead.
+fn first_seen_order(firsts: &[&[(u64, u32)]]) -> Vec<(usize, usize)> {
+    let total = firsts.iter().map(|f| f.len()).sum();
+    let mut order = Vec::with_capacity(total);
+    if !firsts.iter().all(|f| f.is_sorted()) {
+        let mut all: Vec<((u64, u32), usize, usize)> = Vec::with_capacity(total);
+        for (pi, f) in firsts.iter().enumerate() {
+            all.extend(f.iter().enumerate().map(|(g, &at)| (at, pi, g)));
+        }
+        all.sort_unstable();
+        order.extend(all.into_iter().map(|(_, pi, g)| (pi, g)));
+        return order;
+    }
+    let mut heads = vec![0usize; firsts.len()];
+    while order.len() < total {
+        let next = (0..firsts.len())
+            .filter_map(|pi| firsts[pi].get(heads[pi]).map(|at| (at, pi)))
+            .min();
+        let Some((_, pi)) = next else { break };
+        order.push((pi, heads[pi]));
+        heads[pi] += 1;
+    }
+    order
 }
 
 /// The result: one row per group, its keys and its aggregates.
@@ -327,6 +358,36 @@ mod tests {
     };
     use proptest::prelude::*;
     use std::collections::BTreeMap;
+
+    proptest! {
+        #![proptest_config(proptest_config())]
+
+        /// Merging the partials' sorted lists gives what sorting all does.
+        #[test]
+        fn first_seen_order_merges_like_a_sort(
+            lists in prop::collection::vec(prop::collection::vec((0u64..20, 0u32..50), 0..40), 1..4),
+            sort_them in any::<bool>(),
+        ) {
+            let mut lists = lists;
+            if sort_them {
+                for l in &mut lists {
+                    l.sort_unstable();
+                    l.dedup();
+                }
+            }
+            let firsts: Vec<&[(u64, u32)]> = lists.iter().map(|l| &l[..]).collect();
+            let mut want: Vec<((u64, u32), usize, usize)> = Vec::new();
+            for (pi, l) in lists.iter().enumerate() {
+                want.extend(l.iter().enumerate().map(|(g, &at)| (at, pi, g)));
+            }
+            want.sort_unstable();
+            let got = first_seen_order(&firsts);
+            let got_at: Vec<(u64, u32)> = got.iter().map(|&(pi, g)| lists[pi][g]).collect();
+            let want_at: Vec<(u64, u32)> = want.iter().map(|w| w.0).collect();
+            prop_assert_eq!(got_at, want_at);
+            prop_assert_eq!(got.len(), want.len());
+        }
+    }
 
     fn agg(func: AggregateFunction, arg: Option<usize>) -> AggregateExpr {
         AggregateExpr::new(func, arg.map(col), format!("{func:?}"))

@@ -59,7 +59,8 @@ pub(crate) struct HashProbe {
     mark: bool,
     index: KeyIndex,
     /// Build rows grouped by key number: key `k`'s are
-    /// `key_rows[key_start[k]..key_start[k + 1]]`.
+    /// `key_rows[key_start[k]..key_start[k + 1]]`, or `key_rows[k]` alone
+    /// when `key_start` is empty (every key once).
     key_start: Vec<u32>,
     key_rows: Vec<u32>,
     /// Build rows with a NULL in some key column.
@@ -157,7 +158,13 @@ impl Probe for HashProbe {
             rows[*at as usize] = row_u32(r)?;
             *at += 1;
         }
-        self.key_start = start;
+        // Every key once (primary keys): key `k`'s one row is `rows[k]`, and
+        // the probe need not read `key_start`.
+        self.key_start = if rows.len() == self.index.len() {
+            Vec::new()
+        } else {
+            start
+        };
         self.key_rows = rows;
         if self.mark {
             self.right_keys = keys;
@@ -182,8 +189,11 @@ impl Probe for HashProbe {
             let mut matched = false;
             if !null && k != ABSENT {
                 let k = k as usize;
-                let rows =
-                    &self.key_rows[self.key_start[k] as usize..self.key_start[k + 1] as usize];
+                let rows = if self.key_start.is_empty() {
+                    &self.key_rows[k..=k]
+                } else {
+                    &self.key_rows[self.key_start[k] as usize..self.key_start[k + 1] as usize]
+                };
                 for &r in rows {
                     out.push(i32_, r, true);
                 }

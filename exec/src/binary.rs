@@ -59,6 +59,8 @@ pub(crate) fn evaluate_binary(
         logical(op, &l, &r)?
     } else if let Some(out) = decimal_compare_scalar(op, &left, &right) {
         out
+    } else if let Some(out) = text_compare_scalar(op, &left, &right) {
+        out
     } else if op.is_comparison() {
         let l = left.map(|a| comparable(a, &lt))?;
         let r = right.map(|a| comparable(a, &rt))?;
@@ -73,6 +75,68 @@ pub(crate) fn evaluate_binary(
     } else {
         Value::Array(out)
     })
+}
+
+/// `=` or `<>` of a text (`Utf8`) array with a non-NULL text scalar, by
+/// [`text_equals_any`]. `None` for other operands.
+fn text_compare_scalar(op: BinaryOp, left: &Value, right: &Value) -> Option<ArrayRef> {
+    let negated = match op {
+        BinaryOp::Eq => false,
+        BinaryOp::NotEq => true,
+        _ => return None,
+    };
+    let (array, scalar) = match (left, right) {
+        (Value::Array(a), Value::Scalar(s)) | (Value::Scalar(s), Value::Array(a)) => (a, s),
+        _ => return None,
+    };
+    let needle = text_scalar(scalar)?;
+    Some(text_equals_any(
+        array.as_string_opt::<i32>()?,
+        &[needle],
+        negated,
+    ))
+}
+
+/// The bytes of a non-NULL text (`Utf8`) scalar.
+pub(crate) fn text_scalar(scalar: &ArrayRef) -> Option<&[u8]> {
+    let s = scalar.as_string_opt::<i32>()?;
+    (s.len() == 1 && s.is_valid(0)).then(|| s.value(0).as_bytes())
+}
+
+/// Whether each value of `array` equals one of `needles` (differs from all
+/// of them when `negated`); NULL where the value is NULL. One pass over the
+/// offsets: only values of a needle's length are compared, those of at most
+/// 8 bytes as one word, so short codes (`l_shipmode IN ('MAIL', 'SHIP')`)
+/// cost no `memcmp` call per row.
+pub(crate) fn text_equals_any(
+    array: &arrow::array::StringArray,
+    needles: &[&[u8]],
+    negated: bool,
+) -> ArrayRef {
+    fn word(s: &[u8]) -> u64 {
+        s.iter()
+            .enumerate()
+            .fold(0, |w, (i, &c)| w | u64::from(c) << (8 * i))
+    }
+    // Needles over 8 bytes have no word; they are only compared as slices.
+    let words: Vec<(usize, u64)> = needles
+        .iter()
+        .map(|n| (n.len(), if n.len() <= 8 { word(n) } else { 0 }))
+        .collect();
+    let offsets = array.value_offsets();
+    let data = array.value_data();
+    let bits = arrow::buffer::BooleanBuffer::collect_bool(array.len(), |i| {
+        let (start, end) = (offsets[i] as usize, offsets[i + 1] as usize);
+        let v = &data[start..end];
+        let found = if v.len() <= 8 {
+            let w = word(v);
+            words.iter().any(|&(len, n)| len == v.len() && n == w)
+        } else {
+            needles.iter().any(|n| *n == v)
+        };
+        found != negated
+    });
+    Arc::new(BooleanArray::new(bits, array.nulls().cloned()))
 }
 
 /// A comparison of a `Decimal128` array with a non-NULL `Decimal128` scalar
@@ -378,6 +442,36 @@ mod tests {
     use arrow::array::{BooleanArray, Date32Array, Decimal128Array, Int32Array, StringArray};
     use arrow::datatypes::{Decimal128Type, Int32Type, Int64Type, Schema};
     use arrow::record_batch::RecordBatch;
+
+    proptest::proptest! {
+        #![proptest_config(crate::test_util::proptest_config())]
+
+        /// `text_equals_any` agrees with Arrow's `=` ORed over the needles
+        /// (and NOT for `negated`), NULLs included, across the 8-byte limit.
+        #[test]
+        fn text_equals_any_agrees_with_arrow(
+            values in proptest::collection::vec(proptest::option::weighted(0.9, "[ab]{0,10}"), 0..200),
+            needles in proptest::collection::vec("[ab]{0,10}", 1..4),
+            negated in proptest::prelude::any::<bool>(),
+        ) {
+            let array = StringArray::from(values.clone());
+            let needle_bytes: Vec<&[u8]> = needles.iter().map(|n| n.as_bytes()).collect();
+            let got = text_equals_any(&array, &needle_bytes, negated);
+            let mut want: Option<BooleanArray> = None;
+            for n in &needles {
+                let eq = arrow::compute::kernels::cmp::eq(&array, &StringArray::new_scalar(n.as_str())).unwrap();
+                want = Some(match want {
+                    None => eq,
+                    Some(w) => arrow::compute::or_kleene(&w, &eq).unwrap(),
+                });
+            }
+            let mut want = want.unwrap();
+            if negated {
+                want = arrow::compute::not(&want).unwrap();
+            }
+            proptest::prop_assert_eq!(got.as_boolean(), &want);
+        }
+    }
 
     fn batch(columns: Vec<ArrayRef>) -> RecordBatch {
         crate::test_util::nullable_batch(

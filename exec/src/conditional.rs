@@ -22,7 +22,7 @@ use arrow::compute::{interleave, take_record_batch};
 use arrow::datatypes::{DataType, Schema};
 use arrow::record_batch::RecordBatch;
 
-use crate::binary::{evaluate_binary, with_datums};
+use crate::binary::{evaluate_binary, text_equals_any, text_scalar, with_datums};
 use crate::error::{Error, Result};
 use crate::expr::{BinaryOp, PhysicalExpr, Value, to_boolean};
 use crate::functions::invalid;
@@ -136,6 +136,24 @@ pub(crate) fn evaluate_in_list(
 ) -> Result<Value> {
     let rows = batch.num_rows();
     let x = expr.evaluate_value(batch)?;
+    // A text column and a list of non-NULL text literals: one pass.
+    if let Value::Array(a) = &x
+        && let Some(s) = a.as_string_opt::<i32>()
+    {
+        let items = list
+            .iter()
+            .map(|item| match item.evaluate_value(batch)? {
+                Value::Scalar(v) => Ok(Some(v)),
+                Value::Array(_) => Ok(None),
+            })
+            .collect::<Result<Option<Vec<ArrayRef>>>>()?;
+        if let Some(needles) = items
+            .as_ref()
+            .and_then(|items| items.iter().map(text_scalar).collect::<Option<Vec<_>>>())
+        {
+            return Ok(Value::Array(text_equals_any(s, &needles, negated)));
+        }
+    }
     let mut acc: Option<Value> = None;
     for item in list {
         let eq = evaluate_binary(BinaryOp::Eq, x.clone(), item.evaluate_value(batch)?, rows)?;

@@ -393,7 +393,7 @@ pub(crate) fn decode_limited(
         decode_payload(&ctx, encoding, rest, payload_at)?
     };
     match decoded {
-        Decoded::Fixed(keys) => values::keys_to_array(ty, &keys, nulls, payload_at),
+        Decoded::Fixed(keys) => values::keys_to_array(ty, keys, nulls, payload_at),
         Decoded::Var(out) => out.into_array(ty, nulls, payload_at),
     }
 }

@@ -316,7 +316,7 @@ pub(crate) fn float_of_key(kind: Kind, key: i128) -> f64 {
 /// `Corrupt` at `at` for a valid NUMERIC value with more digits than the precision.
 pub(crate) fn keys_to_array(
     ty: &SqlType,
-    keys: &[i128],
+    keys: Vec<i128>,
     nulls: Option<NullBuffer>,
     at: u64,
 ) -> Result<ArrayRef> {
@@ -326,11 +326,11 @@ pub(crate) fn keys_to_array(
             let bits = BooleanBuffer::from_iter(keys.iter().map(|k| k & 1 != 0));
             Arc::new(BooleanArray::new(bits, nulls))
         }
-        SqlType::SmallInt => prim::<Int16Type>(keys, |k| k as i16, nulls),
-        SqlType::Int => prim::<Int32Type>(keys, |k| k as i32, nulls),
-        SqlType::Date => prim::<Date32Type>(keys, |k| k as i32, nulls),
-        SqlType::BigInt => prim::<Int64Type>(keys, |k| k as i64, nulls),
-        SqlType::Time => prim::<Time64MicrosecondType>(keys, |k| k as i64, nulls),
+        SqlType::SmallInt => prim::<Int16Type>(&keys, |k| k as i16, nulls),
+        SqlType::Int => prim::<Int32Type>(&keys, |k| k as i32, nulls),
+        SqlType::Date => prim::<Date32Type>(&keys, |k| k as i32, nulls),
+        SqlType::BigInt => prim::<Int64Type>(&keys, |k| k as i64, nulls),
+        SqlType::Time => prim::<Time64MicrosecondType>(&keys, |k| k as i64, nulls),
         SqlType::Timestamp | SqlType::TimestampTz => {
             let a = PrimitiveArray::<TimestampMicrosecondType>::new(
                 keys.iter().map(|&k| k as i64).collect(),
@@ -338,24 +338,16 @@ pub(crate) fn keys_to_array(
             );
             Arc::new(a.with_data_type(dt))
         }
-        SqlType::Oid => prim::<UInt32Type>(keys, |k| k as u32, nulls),
+        SqlType::Oid => prim::<UInt32Type>(&keys, |k| k as u32, nulls),
         SqlType::Numeric { precision, .. } => {
-            for (row, &k) in keys.iter().enumerate() {
-                if nulls.as_ref().is_none_or(|n| n.is_valid(row))
-                    && !Decimal128Type::is_valid_decimal_precision(k, *precision)
-                {
-                    return Err(Error::corrupt(
-                        at,
-                        format!("row {row}: NUMERIC value {k} has more than {precision} digits"),
-                    ));
-                }
-            }
-            let a = PrimitiveArray::<Decimal128Type>::new(keys.to_vec().into(), nulls);
+            check_numeric_keys(&keys, *precision, nulls.as_ref(), at)?;
+            // `ScalarBuffer::from(Vec)` takes the allocation: no copy.
+            let a = PrimitiveArray::<Decimal128Type>::new(keys.into(), nulls);
             Arc::new(a.with_data_type(dt))
         }
-        SqlType::Real => prim::<Float32Type>(keys, |k| f32::from_bits(k as u32), nulls),
-        SqlType::Double => prim::<Float64Type>(keys, |k| f64::from_bits(k as u64), nulls),
-        SqlType::Interval => prim::<IntervalMonthDayNanoType>(keys, interval_of_key, nulls),
+        SqlType::Real => prim::<Float32Type>(&keys, |k| f32::from_bits(k as u32), nulls),
+        SqlType::Double => prim::<Float64Type>(&keys, |k| f64::from_bits(k as u64), nulls),
+        SqlType::Interval => prim::<IntervalMonthDayNanoType>(&keys, interval_of_key, nulls),
         SqlType::Text
         | SqlType::Varchar { .. }
         | SqlType::Char { .. }
@@ -368,6 +360,44 @@ pub(crate) fn keys_to_array(
             ));
         }
     })
+}
+
+/// The keys of valid rows that do not fit NUMERIC(`precision`) (none above
+/// 38 digits do): a branch-free scan of every key first, and only when one is
+/// out of range a second look that skips null rows.
+///
+/// # Errors
+/// `Corrupt` at `at` naming the first valid row out of range.
+pub(crate) fn check_numeric_keys(
+    keys: &[i128],
+    precision: u8,
+    nulls: Option<&NullBuffer>,
+    at: u64,
+) -> Result<()> {
+    let (lo, hi) = numeric_key_range(precision);
+    if keys.iter().fold(true, |ok, &k| ok & (lo <= k) & (k <= hi)) {
+        return Ok(());
+    }
+    let bad = keys
+        .iter()
+        .enumerate()
+        .find(|&(row, &k)| nulls.is_none_or(|n| n.is_valid(row)) && !(lo <= k && k <= hi));
+    match bad {
+        Some((row, k)) => Err(Error::corrupt(
+            at,
+            format!("row {row}: NUMERIC value {k} has more than {precision} digits"),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// The smallest and largest key of NUMERIC(`precision`); an empty range
+/// (1, 0) past 38 digits, where no value fits 128 bits.
+pub(crate) fn numeric_key_range(precision: u8) -> (i128, i128) {
+    match 10i128.checked_pow(u32::from(precision)) {
+        Some(p) => (1 - p, p - 1),
+        None => (1, 0),
+    }
 }
 
 fn prim<T: ArrowPrimitiveType>(
@@ -481,5 +511,22 @@ mod tests {
         let valid = |i: usize| i == 2 || i == 4;
         assert_eq!(fill(6, valid, 0, |i| i * 10), [20, 20, 20, 20, 40, 40]);
         assert_eq!(fill(2, |_| false, 7, |i| i), [7, 7]);
+    }
+
+    #[test]
+    fn numeric_keys_are_checked_in_valid_rows_only() {
+        assert_eq!(numeric_key_range(0), (0, 0));
+        assert_eq!(numeric_key_range(3), (-999, 999));
+        assert_eq!(numeric_key_range(38).1, 10i128.pow(38) - 1);
+        assert_eq!(numeric_key_range(39), (1, 0));
+        let nulls = NullBuffer::from(vec![true, false, true]);
+        assert!(check_numeric_keys(&[999, 1000, -999], 3, Some(&nulls), 7).is_ok());
+        let err = check_numeric_keys(&[999, 1000, -1000], 3, Some(&nulls), 7);
+        assert!(
+            matches!(err, Err(Error::Corrupt { offset: 7, what }) if what.starts_with("row 2:"))
+        );
+        assert!(check_numeric_keys(&[999, 1000], 3, None, 7).is_err());
+        assert!(check_numeric_keys(&[0], 39, None, 7).is_err());
+        assert!(check_numeric_keys(&[], 3, None, 7).is_ok());
     }
 }

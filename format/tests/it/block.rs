@@ -491,3 +491,60 @@ fn a_slice_encodes_like_a_fresh_array() {
         round_trips(ty, slice.as_ref());
     }
 }
+
+/// NUMERIC values past the precision are errors in every encoding, whether
+/// the decoder can rule them out from the payload's values alone (constant,
+/// frame, dictionary, runs) or has to look at each row; values at the edge
+/// of the precision are not, also where a frame's bit width could reach past
+/// it.
+#[test]
+fn numeric_values_past_the_precision_are_errors_in_every_encoding() {
+    use hyperctl_format::arrow::array::Decimal128Array;
+    let narrow = SqlType::numeric(5, 0).unwrap();
+    let wide = SqlType::numeric(10, 0).unwrap();
+    let column = |values: &[Option<i128>]| {
+        Decimal128Array::from(values.to_vec())
+            .with_precision_and_scale(10, 0)
+            .unwrap()
+    };
+    let fits = [
+        Some(99_999),
+        None,
+        Some(0),
+        Some(-99_999),
+        Some(99_999),
+        Some(5),
+    ];
+    let past = [
+        Some(99_999),
+        None,
+        Some(100_000),
+        Some(-3),
+        Some(-3),
+        Some(5),
+    ];
+    let below = [Some(-100_000), Some(-100_000), None, Some(7)];
+    let constant = [Some(100_000), None, Some(100_000)];
+    for encoding in BlockEncoding::ALL {
+        let encode = |values: &[Option<i128>]| {
+            encode_block_column_as(&wide, &column(values), encoding).map(|e| e.bytes)
+        };
+        if let Ok(bytes) = encode(&fits) {
+            let back = decode_block_column(&narrow, &bytes, fits.len())
+                .unwrap_or_else(|e| panic!("{encoding}: {e}"));
+            let expected = column(&fits).with_precision_and_scale(5, 0).unwrap();
+            assert_eq!(back.as_ref(), &expected as &dyn Array, "{encoding}");
+        }
+        for values in [&past[..], &below[..], &constant[..]] {
+            let Ok(bytes) = encode(values) else {
+                continue;
+            };
+            assert!(decode_block_column(&wide, &bytes, values.len()).is_ok());
+            let err = decode_block_column(&narrow, &bytes, values.len());
+            assert!(
+                matches!(&err, Err(Error::Corrupt { what, .. }) if what.contains("more than 5 digits")),
+                "{encoding} {values:?}: {err:?}"
+            );
+        }
+    }
+}

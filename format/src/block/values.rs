@@ -21,6 +21,7 @@ use arrow::datatypes::{
     Time64MicrosecondType, TimestampMicrosecondType, UInt32Type,
 };
 
+use super::{Ctx, FixedPayload};
 use crate::bytes::ByteWriter;
 use crate::error::{Error, Result};
 use crate::types::SqlType;
@@ -309,45 +310,65 @@ pub(crate) fn float_of_key(kind: Kind, key: i128) -> f64 {
     }
 }
 
-/// An Arrow array of type `ty` from decoded keys (truncated to the type's
-/// width, so that any key gives some value) and nulls.
+/// The Arrow array of a fixed-width column of type `ty`: decodes `payload`
+/// straight into the native width of the type's Arrow buffer and hands that
+/// allocation to Arrow (floats as their bit patterns, reinterpreted; only
+/// BOOLEAN and INTERVAL take a second pass). Values are keys truncated to
+/// the type's width, so that any payload gives some value.
 ///
 /// # Errors
-/// `Corrupt` at `at` for a valid NUMERIC value with more digits than the precision.
-pub(crate) fn keys_to_array(
+/// `Corrupt` as the payload decoders, and at the payload's start for a valid
+/// NUMERIC value with more digits than the precision.
+pub(crate) fn fixed_array(
     ty: &SqlType,
-    keys: Vec<i128>,
-    nulls: Option<NullBuffer>,
-    at: u64,
+    ctx: &Ctx<'_>,
+    payload: FixedPayload<'_>,
 ) -> Result<ArrayRef> {
-    let dt = ty.to_arrow();
+    let nulls = ctx.nulls.cloned();
     Ok(match ty {
         SqlType::Bool => {
-            let bits = BooleanBuffer::from_iter(keys.iter().map(|k| k & 1 != 0));
+            let values = payload.decode::<u8>(ctx)?.values;
+            let bits = BooleanBuffer::from_iter(values.iter().map(|&v| v & 1 != 0));
             Arc::new(BooleanArray::new(bits, nulls))
         }
-        SqlType::SmallInt => prim::<Int16Type>(&keys, |k| k as i16, nulls),
-        SqlType::Int => prim::<Int32Type>(&keys, |k| k as i32, nulls),
-        SqlType::Date => prim::<Date32Type>(&keys, |k| k as i32, nulls),
-        SqlType::BigInt => prim::<Int64Type>(&keys, |k| k as i64, nulls),
-        SqlType::Time => prim::<Time64MicrosecondType>(&keys, |k| k as i64, nulls),
+        SqlType::SmallInt => native::<Int16Type>(payload.decode(ctx)?.values, nulls),
+        SqlType::Int => native::<Int32Type>(payload.decode(ctx)?.values, nulls),
+        SqlType::Date => native::<Date32Type>(payload.decode(ctx)?.values, nulls),
+        SqlType::BigInt => native::<Int64Type>(payload.decode(ctx)?.values, nulls),
+        SqlType::Time => native::<Time64MicrosecondType>(payload.decode(ctx)?.values, nulls),
         SqlType::Timestamp | SqlType::TimestampTz => {
-            let a = PrimitiveArray::<TimestampMicrosecondType>::new(
-                keys.iter().map(|&k| k as i64).collect(),
-                nulls,
-            );
-            Arc::new(a.with_data_type(dt))
+            let values = payload.decode::<i64>(ctx)?.values;
+            let a = PrimitiveArray::<TimestampMicrosecondType>::new(values.into(), nulls);
+            Arc::new(a.with_data_type(ty.to_arrow()))
         }
-        SqlType::Oid => prim::<UInt32Type>(&keys, |k| k as u32, nulls),
+        SqlType::Oid => native::<UInt32Type>(payload.decode(ctx)?.values, nulls),
         SqlType::Numeric { precision, .. } => {
-            check_numeric_keys(&keys, *precision, nulls.as_ref(), at)?;
+            let fixed = payload.decode::<i128>(ctx)?;
+            let (lo, hi) = numeric_key_range(*precision);
+            if !fixed.keys_within.is_some_and(|(a, b)| lo <= a && b <= hi) {
+                check_numeric_keys(&fixed.values, *precision, ctx.nulls, payload.at)?;
+            }
             // `ScalarBuffer::from(Vec)` takes the allocation: no copy.
-            let a = PrimitiveArray::<Decimal128Type>::new(keys.into(), nulls);
-            Arc::new(a.with_data_type(dt))
+            let a = PrimitiveArray::<Decimal128Type>::new(fixed.values.into(), nulls);
+            Arc::new(a.with_data_type(ty.to_arrow()))
         }
-        SqlType::Real => prim::<Float32Type>(&keys, |k| f32::from_bits(k as u32), nulls),
-        SqlType::Double => prim::<Float64Type>(&keys, |k| f64::from_bits(k as u64), nulls),
-        SqlType::Interval => prim::<IntervalMonthDayNanoType>(&keys, interval_of_key, nulls),
+        SqlType::Real => {
+            let bits = Buffer::from_vec(payload.decode::<u32>(ctx)?.values);
+            let values = ScalarBuffer::<f32>::from(bits);
+            Arc::new(PrimitiveArray::<Float32Type>::new(values, nulls))
+        }
+        SqlType::Double => {
+            let bits = Buffer::from_vec(payload.decode::<u64>(ctx)?.values);
+            let values = ScalarBuffer::<f64>::from(bits);
+            Arc::new(PrimitiveArray::<Float64Type>::new(values, nulls))
+        }
+        SqlType::Interval => {
+            let keys = payload.decode::<i128>(ctx)?.values;
+            let values = keys.into_iter().map(interval_of_key).collect();
+            Arc::new(PrimitiveArray::<IntervalMonthDayNanoType>::new(
+                values, nulls,
+            ))
+        }
         SqlType::Text
         | SqlType::Varchar { .. }
         | SqlType::Char { .. }
@@ -355,11 +376,16 @@ pub(crate) fn keys_to_array(
         | SqlType::Bytes
         | SqlType::Geography => {
             return Err(Error::corrupt(
-                at,
+                payload.at,
                 format!("{ty} values are not fixed-width"),
             ));
         }
     })
+}
+
+/// A primitive array that owns `values` (no copy).
+fn native<T: ArrowPrimitiveType>(values: Vec<T::Native>, nulls: Option<NullBuffer>) -> ArrayRef {
+    Arc::new(PrimitiveArray::<T>::new(values.into(), nulls))
 }
 
 /// The keys of valid rows that do not fit NUMERIC(`precision`) (none above
@@ -398,15 +424,6 @@ pub(crate) fn numeric_key_range(precision: u8) -> (i128, i128) {
         Some(p) => (1 - p, p - 1),
         None => (1, 0),
     }
-}
-
-fn prim<T: ArrowPrimitiveType>(
-    keys: &[i128],
-    f: impl Fn(i128) -> T::Native,
-    nulls: Option<NullBuffer>,
-) -> ArrayRef {
-    let values: ScalarBuffer<T::Native> = keys.iter().map(|&k| f(k)).collect();
-    Arc::new(PrimitiveArray::<T>::new(values, nulls))
 }
 
 /// Variable-width values decoded: Arrow offsets and data.

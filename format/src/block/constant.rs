@@ -46,7 +46,7 @@ pub(crate) fn decode_var(ctx: &Ctx<'_>, r: &mut ByteReader<'_>) -> Result<VarOut
     } else {
         r.bytes("constant value")?
     };
-    VarOut::expand(ctx.rows, ctx.nulls, |_| value, ctx.data_len_max, at)
+    VarOut::from_codes(ctx.rows, ctx.nulls, &[value], |_| 0, ctx.data_len_max, at)
 }
 
 /// Decodes a fixed-width payload into values of `T` (width: `native` docs).

@@ -324,10 +324,11 @@ pub(crate) fn decode_var(ctx: &Ctx<'_>, r: &mut ByteReader<'_>) -> Result<VarOut
     if codes.iter().fold(0, |m, &c| m.max(c)) as usize >= count && ctx.rows > 0 {
         return Err(bad_code(packed, bits, ctx.rows, count, codes_at));
     }
-    VarOut::expand(
+    VarOut::from_codes(
         ctx.rows,
         ctx.nulls,
-        |row| dict.get(codes[row] as usize).copied().unwrap_or_default(),
+        &dict,
+        |row| codes[row] as usize,
         ctx.data_len_max,
         values_at,
     )

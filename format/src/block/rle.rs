@@ -143,10 +143,11 @@ pub(crate) fn decode_var(ctx: &Ctx<'_>, r: &mut ByteReader<'_>) -> Result<VarOut
     for (run, &length) in lengths.iter().enumerate() {
         run_of_row.extend(std::iter::repeat_n(run as u32, length));
     }
-    VarOut::expand(
+    VarOut::from_codes(
         ctx.rows,
         ctx.nulls,
-        |row| var[run_of_row[row] as usize],
+        &var,
+        |row| run_of_row[row] as usize,
         ctx.data_len_max,
         values_at,
     )

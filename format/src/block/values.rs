@@ -26,6 +26,9 @@ use crate::bytes::ByteWriter;
 use crate::error::{Error, Result};
 use crate::types::SqlType;
 
+/// Longest value that [`VarOut::from_codes`] copies as a fixed-size move.
+const SHORT_LEN: usize = 16;
+
 /// Largest end offset of variable-width data (Arrow `Utf8`/`Binary` use i32).
 pub(crate) const VAR_DATA_LEN_MAX: usize = i32::MAX as usize;
 
@@ -434,46 +437,73 @@ pub(crate) struct VarOut {
 }
 
 impl VarOut {
-    /// Every row's value, null rows empty; sizes the data first so that
-    /// nothing is allocated past `data_len_max`.
+    /// Every row's value, `dict[code(row)]`, null rows empty; sizes the data
+    /// first so that nothing is allocated past `data_len_max`. Values of at
+    /// most [`SHORT_LEN`] bytes (most dictionaries) are copied as fixed
+    /// 16-byte moves from zero-padded copies of the entries, into data with
+    /// 16 bytes of slack: no `memcpy` call a row.
     ///
     /// # Errors
     /// `Corrupt` at `at` when the values add up to more than `data_len_max`.
-    pub(crate) fn expand<'a>(
+    ///
+    /// # Panics
+    /// When `code(row)` is not below `dict.len()`; callers check codes and
+    /// run lengths against the payload first.
+    pub(crate) fn from_codes(
         rows: usize,
         nulls: Option<&NullBuffer>,
-        value: impl Fn(usize) -> &'a [u8],
+        dict: &[&[u8]],
+        code: impl Fn(usize) -> usize,
         data_len_max: usize,
         at: u64,
     ) -> Result<VarOut> {
-        let valid = |row: usize| nulls.is_none_or(|n| n.is_valid(row));
         // Arrow offsets are i32, whatever the caller allows.
         let data_len_max = data_len_max.min(VAR_DATA_LEN_MAX);
-        let mut total = 0usize;
-        for row in 0..rows {
-            if valid(row) {
-                total = total.saturating_add(value(row).len());
-                if total > data_len_max {
-                    return Err(Error::corrupt(
-                        at,
-                        format!("values: more than {data_len_max} bytes of data"),
-                    ));
-                }
-            }
-        }
-        let mut out = VarOut {
-            offsets: Vec::with_capacity(rows + 1),
-            data: Vec::with_capacity(total),
+        let lens: Vec<usize> = dict.iter().map(|v| v.len()).collect();
+        // A row's length, 0 for null rows. At most 65,536 rows of at most
+        // i32::MAX bytes each: the sum fits a u64.
+        let len_of = |row: usize| {
+            let valid = nulls.is_none_or(|n| n.is_valid(row));
+            lens[code(row)] * usize::from(valid)
         };
-        out.offsets.push(0);
-        for row in 0..rows {
-            if valid(row) {
-                out.data.extend_from_slice(value(row));
-            }
-            // total <= data_len_max <= i32::MAX
-            out.offsets.push(out.data.len() as i32);
+        let total: u64 = (0..rows).map(|row| len_of(row) as u64).sum();
+        if total > data_len_max as u64 {
+            return Err(Error::corrupt(
+                at,
+                format!("values: more than {data_len_max} bytes of data"),
+            ));
         }
-        Ok(out)
+        let total = total as usize;
+        let mut offsets = Vec::with_capacity(rows + 1);
+        offsets.push(0i32);
+        if lens.iter().all(|&len| len <= SHORT_LEN) {
+            let slots: Vec<[u8; SHORT_LEN]> = dict
+                .iter()
+                .map(|v| {
+                    let mut slot = [0u8; SHORT_LEN];
+                    slot[..v.len()].copy_from_slice(v);
+                    slot
+                })
+                .collect();
+            let mut data = vec![0u8; total + SHORT_LEN];
+            let mut end = 0usize;
+            for row in 0..rows {
+                // end <= total, so the 16 bytes fit the slack.
+                data[end..end + SHORT_LEN].copy_from_slice(&slots[code(row)]);
+                end += len_of(row);
+                offsets.push(end as i32);
+            }
+            data.truncate(total);
+            return Ok(VarOut { offsets, data });
+        }
+        let mut data = Vec::with_capacity(total);
+        for row in 0..rows {
+            let len = len_of(row);
+            data.extend_from_slice(&dict[code(row)][..len]);
+            // total <= data_len_max <= i32::MAX
+            offsets.push(data.len() as i32);
+        }
+        Ok(VarOut { offsets, data })
     }
 
     /// The Arrow array of type `ty`; checks UTF-8 for the string types.
@@ -545,5 +575,35 @@ mod tests {
         assert!(check_numeric_keys(&[999, 1000], 3, None, 7).is_err());
         assert!(check_numeric_keys(&[0], 39, None, 7).is_err());
         assert!(check_numeric_keys(&[], 3, None, 7).is_ok());
+    }
+
+    #[test]
+    fn values_from_codes_short_and_long() {
+        let nulls = NullBuffer::from(vec![true, false, true, true]);
+        let codes = [1usize, 0, 0, 2];
+        for dict in [
+            [&b"a"[..], b"", b"0123456789abcdef"],
+            [b"a", b"", b"0123456789abcdefg"],
+        ] {
+            let expected: Vec<u8> = [dict[1], dict[0], dict[2]].concat();
+            for nulls in [None, Some(&nulls)] {
+                let out = VarOut::from_codes(4, nulls, &dict, |row| codes[row], usize::MAX, 0);
+                let out = out.unwrap();
+                let skipped = if nulls.is_some() { 0 } else { dict[0].len() };
+                let ends = [0, 0, skipped, skipped + 1, expected.len() + skipped];
+                assert_eq!(out.offsets, ends.map(|e| e as i32), "{dict:?}");
+                let mut data = [dict[1], dict[0], dict[0], dict[2]].concat();
+                if nulls.is_some() {
+                    data = expected.clone();
+                }
+                assert_eq!(out.data, data);
+                assert_eq!(out.data.len(), *ends.last().unwrap());
+            }
+            let cap = expected.len() - 1;
+            let err = VarOut::from_codes(4, Some(&nulls), &dict, |row| codes[row], cap, 9);
+            assert!(matches!(err, Err(Error::Corrupt { offset: 9, .. })));
+        }
+        let empty = VarOut::from_codes(0, None, &[], |_| 0, 0, 0).unwrap();
+        assert_eq!((empty.offsets, empty.data), (vec![0], vec![]));
     }
 }

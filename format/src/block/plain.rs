@@ -113,7 +113,7 @@ pub(crate) fn read_list<'a>(
     let mut offsets = Vec::with_capacity(count + 1);
     let mut prev = 0usize;
     for (i, le) in raw.chunks_exact(4).enumerate() {
-        let offset = Kind::U32.read_key(le) as usize;
+        let offset = <u32 as Native>::from_le(le) as usize;
         let problem = if i == 0 && offset != 0 {
             Some(format!("is {offset}, must be 0"))
         } else if offset < prev {

@@ -6,7 +6,10 @@
 //! implementation): constant, frame of reference + bit packing, dictionary
 //! with bit-packed codes, run length, or plain; large string payloads are also
 //! tried with lz4. [`decode_block_column`] checks a crc32c and every length
-//! before it allocates, and returns an Arrow array of the column's type.
+//! before it allocates, and returns an Arrow array of the column's type:
+//! fixed-width payloads decode in one pass straight into the buffer Arrow
+//! keeps, in the type's own width (`native` module), and string payloads
+//! into one offsets and one data buffer.
 //! [`ColumnStats`] are the block's min, max and null count for block skipping.
 //!
 //! # Layout of an encoded block column

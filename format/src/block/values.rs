@@ -4,6 +4,8 @@
 //! OIDs and NUMERIC keep their value (so key order is SQL order), BOOLEAN is 0
 //! or 1, floats are their IEEE bit pattern and INTERVAL packs months, days and
 //! nanoseconds into one 128-bit pattern. Variable-width values are byte slices.
+//! Decoding skips the keys: it writes each type's native width (`native`
+//! module) and [`fixed_array`] hands that allocation to Arrow.
 //!
 //! Invariant: null rows hold a copy of the nearest valid value before them (or
 //! after them, for leading nulls), so nulls never add a dictionary entry, widen

@@ -6,7 +6,7 @@
 //! values takes `ceil(count * bits / 64)` words; the bits after the last value
 //! are 0.
 //!
-//! Invariant: [`unpack_with`] reads each value with at most two word loads and
+//! Invariant: [`unpack_chunks`] reads each value with at most two word loads and
 //! shifts, never bit by bit; it is the hot loop of frame-of-reference,
 //! dictionary and run-length decoding.
 
@@ -50,57 +50,82 @@ pub(crate) fn pack(values: impl IntoIterator<Item = u64>, bits: u32, w: &mut Byt
 /// Unpacks `count` values of `bits` bits from `bytes` and maps each with `f`.
 ///
 /// # Panics
-/// When `bytes` is shorter than [`packed_len`]`(count, bits)`; callers take
-/// exactly that many bytes from a checked reader first.
+/// As [`unpack_chunks`].
 pub(crate) fn unpack_with<T>(
     bytes: &[u8],
     bits: u32,
     count: usize,
     f: impl Fn(u64) -> T,
 ) -> Vec<T> {
-    assert!(bits <= 64, "bit width {bits} checked by the caller");
     let mut out = Vec::with_capacity(count);
+    unpack_chunks(bytes, bits, count, |chunk| {
+        out.extend(chunk.iter().map(|&v| f(v)));
+    });
+    out
+}
+
+/// Unpacks `count` values of `bits` bits from `bytes` and hands them to
+/// `sink` in order, 64 at a time (fewer in the last call), so that callers
+/// write their output in one pass with no buffer of unpacked values.
+///
+/// # Panics
+/// When `bits` is above 64 or `bytes` is shorter than
+/// [`packed_len`]`(count, bits)`; callers check the width and take exactly
+/// that many bytes from a checked reader first.
+pub(crate) fn unpack_chunks(bytes: &[u8], bits: u32, count: usize, mut sink: impl FnMut(&[u64])) {
+    assert!(bits <= 64, "bit width {bits} checked by the caller");
+    let mut buf = [0u64; 64];
     if bits == 0 {
-        out.resize_with(count, || f(0));
-        return out;
+        for start in (0..count).step_by(64) {
+            sink(&buf[..(count - start).min(64)]);
+        }
+        return;
     }
     let needed = packed_len(count, bits).unwrap_or(usize::MAX);
     assert!(bytes.len() >= needed, "packed length checked by the caller");
-    // One zero word past the end, so that the second load of the last value
-    // needs no branch.
-    let mut words: Vec<u64> = Vec::with_capacity(needed / 8 + 1);
-    words.extend(bytes[..needed].chunks_exact(8).map(|c| {
-        let mut le = [0u8; 8];
-        le.copy_from_slice(c);
-        u64::from_le_bytes(le)
-    }));
-    words.push(0);
     // Whole groups of 64 values take exactly `bits` words each: unpacked by
-    // a routine specialised for the width, with constant shifts.
+    // a routine specialised for the width, with constant shifts, straight
+    // from the bytes.
     let group = GROUPS[bits as usize - 1];
-    let bits = bits as usize;
-    let mut buf = [0u64; 64];
-    for chunk in words.chunks_exact(bits).take(count / 64) {
+    let group_len = 8 * bits as usize;
+    let groups = count / 64;
+    for chunk in bytes.chunks_exact(group_len).take(groups) {
         group(chunk, &mut buf);
-        out.extend(buf.iter().map(|&v| f(v)));
+        sink(&buf);
     }
+    let tail = count % 64;
+    if tail == 0 {
+        return;
+    }
+    // The last, partial group: at most 64 words, copied with one zero word
+    // after them so that the second load of the last value needs no branch.
+    let mut words = [0u64; 65];
+    let rest = &bytes[groups * group_len..needed];
+    for (w, le) in words.iter_mut().zip(rest.chunks_exact(8)) {
+        *w = u64::from_le_bytes(le.try_into().unwrap_or_default());
+    }
+    let bits = bits as usize;
     let mask = u64::MAX >> (64 - bits);
-    for i in out.len()..count {
+    for (i, v) in buf[..tail].iter_mut().enumerate() {
         let bit = i * bits;
         let (word, shift) = (bit / 64, (bit % 64) as u32);
         let lo = words[word] >> shift;
         // `<< 1 << (63 - shift)` is `<< (64 - shift)` without overflowing at 0.
         let hi = (words[word + 1] << 1) << (63 - shift);
-        out.push(f((lo | hi) & mask));
+        *v = (lo | hi) & mask;
     }
-    out
+    sink(&buf[..tail]);
 }
 
-/// Unpacks 64 values of `BITS` bits from exactly `BITS` words.
-fn unpack_group<const BITS: usize>(words: &[u64], out: &mut [u64; 64]) {
-    let Ok(words) = <&[u64; BITS]>::try_from(words) else {
+/// Unpacks 64 values of `BITS` bits from exactly `8 * BITS` bytes.
+fn unpack_group<const BITS: usize>(bytes: &[u8], out: &mut [u64; 64]) {
+    let mut words = [0u64; BITS];
+    if bytes.len() != 8 * BITS {
         return;
-    };
+    }
+    for (w, le) in words.iter_mut().zip(bytes.chunks_exact(8)) {
+        *w = u64::from_le_bytes(le.try_into().unwrap_or_default());
+    }
     let mask = u64::MAX >> (64 - BITS);
     for (j, v) in out.iter_mut().enumerate() {
         let bit = j * BITS;
@@ -113,7 +138,7 @@ fn unpack_group<const BITS: usize>(words: &[u64], out: &mut [u64; 64]) {
     }
 }
 
-type GroupFn = fn(&[u64], &mut [u64; 64]);
+type GroupFn = fn(&[u8], &mut [u64; 64]);
 
 macro_rules! group_fns {
     ($($bits:literal)*) => { [$(unpack_group::<$bits> as GroupFn),*] };

@@ -4,8 +4,9 @@
 //! little-endian for fixed widths (BOOLEAN: one byte, 0 or 1), a u32 length
 //! and the bytes for variable widths.
 
+use super::native::Native;
 use super::values::{Prepared, Values, VarOut};
-use super::{Ctx, Decoded};
+use super::{Ctx, Fixed};
 use crate::bytes::{ByteReader, ByteWriter};
 use crate::error::Result;
 
@@ -37,24 +38,32 @@ pub(crate) fn encode(prep: &Prepared<'_>, w: &mut ByteWriter) {
     }
 }
 
-pub(crate) fn decode(ctx: &Ctx<'_>, r: &mut ByteReader<'_>) -> Result<Decoded> {
-    // As the encoder: no value when no row is valid (also for 0 rows).
-    let all_null = ctx.rows == ctx.nulls.map_or(0, |n| n.null_count());
-    if ctx.kind.is_var() {
-        let at = r.offset();
-        let value = if all_null {
-            &[][..]
-        } else {
-            r.bytes("constant value")?
-        };
-        let out = VarOut::expand(ctx.rows, ctx.nulls, |_| value, ctx.data_len_max, at)?;
-        return Ok(Decoded::Var(out));
-    }
-    let key = if all_null {
-        0
+/// Decodes a string or byte payload.
+pub(crate) fn decode_var(ctx: &Ctx<'_>, r: &mut ByteReader<'_>) -> Result<VarOut> {
+    let at = r.offset();
+    let value = if all_null(ctx) {
+        &[][..]
     } else {
-        let le = r.raw(ctx.kind.width(), "constant value")?;
-        ctx.kind.read_key(le)
+        r.bytes("constant value")?
     };
-    Ok(Decoded::Fixed(vec![key; ctx.rows]))
+    VarOut::from_codes(ctx.rows, ctx.nulls, &[value], |_| 0, ctx.data_len_max, at)
+}
+
+/// Decodes a fixed-width payload into values of `T` (width: `native` docs).
+pub(crate) fn decode_fixed<T: Native>(ctx: &Ctx<'_>, r: &mut ByteReader<'_>) -> Result<Fixed<T>> {
+    let value = if all_null(ctx) {
+        T::default()
+    } else {
+        T::from_le(r.raw(T::WIDTH, "constant value")?)
+    };
+    let key = value.to_key();
+    Ok(Fixed {
+        values: vec![value; ctx.rows],
+        keys_within: Some((key, key)),
+    })
+}
+
+/// As the encoder: no value when no row is valid (also for 0 rows).
+fn all_null(ctx: &Ctx<'_>) -> bool {
+    ctx.rows == ctx.nulls.map_or(0, |n| n.null_count())
 }

@@ -11,10 +11,11 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hash, Hasher};
 
-use super::bitpack::{bits_needed, pack, packed_len, unpack_with};
+use super::bitpack::{bits_needed, pack, packed_len, unpack_chunks, unpack_with};
+use super::native::Native;
 use super::plain::{list_len, put_list, read_slices};
 use super::values::{Kind, Prepared, Values, VarOut};
-use super::{Ctx, Decoded};
+use super::{Ctx, Fixed};
 use crate::bytes::{ByteReader, ByteWriter};
 use crate::error::{Error, Result};
 
@@ -242,7 +243,8 @@ pub(crate) fn encode(prep: &Prepared<'_>, dict: &Dictionary<'_>, w: &mut ByteWri
     Ok(())
 }
 
-pub(crate) fn decode(ctx: &Ctx<'_>, r: &mut ByteReader<'_>) -> Result<Decoded> {
+/// Reads the dictionary size and checks it against the rows.
+fn read_count(ctx: &Ctx<'_>, r: &mut ByteReader<'_>) -> Result<usize> {
     let count_at = r.offset();
     let count = r.u32("dictionary size")? as usize;
     if count > ctx.rows || (count == 0 && ctx.rows > 0) {
@@ -251,15 +253,11 @@ pub(crate) fn decode(ctx: &Ctx<'_>, r: &mut ByteReader<'_>) -> Result<Decoded> {
             format!("dictionary size: {count} values for {} rows", ctx.rows),
         ));
     }
-    let values_at = r.offset();
-    let dict = if ctx.kind.is_var() {
-        DictValues::Var(read_slices(r, count, "dictionary")?)
-    } else {
-        let len = count * ctx.kind.width();
-        let raw = r.raw(len, "dictionary values")?;
-        let keys = raw.chunks_exact(ctx.kind.width());
-        DictValues::Fixed(keys.map(|le| ctx.kind.read_key(le)).collect())
-    };
+    Ok(count)
+}
+
+/// Reads the code bit width and returns it with the packed codes and their offset.
+fn read_codes<'a>(ctx: &Ctx<'_>, r: &mut ByteReader<'a>) -> Result<(u32, &'a [u8], u64)> {
     let bits_at = r.offset();
     let bits = u32::from(r.u8("dictionary code bit width")?);
     if bits > 32 {
@@ -270,26 +268,68 @@ pub(crate) fn decode(ctx: &Ctx<'_>, r: &mut ByteReader<'_>) -> Result<Decoded> {
     }
     let codes_at = r.offset();
     let len = packed_len(ctx.rows, bits).ok_or_else(|| r.error("dictionary codes: overflow"))?;
-    let codes = unpack_with(r.raw(len, "dictionary codes")?, bits, ctx.rows, |c| {
-        c as usize
+    Ok((bits, r.raw(len, "dictionary codes")?, codes_at))
+}
+
+/// The error for the first code at or past `count` (there is one).
+fn bad_code(packed: &[u8], bits: u32, rows: usize, count: usize, at: u64) -> Error {
+    let codes = unpack_with(packed, bits, rows, |c| c as usize);
+    let (row, code) = codes
+        .iter()
+        .enumerate()
+        .find(|&(_, &c)| c >= count)
+        .map_or((0, 0), |(row, &c)| (row, c));
+    Error::corrupt(
+        at,
+        format!("dictionary code of row {row}: {code} is not below {count}"),
+    )
+}
+
+/// Decodes a fixed-width payload into values of `T` (width: `native` docs),
+/// looking each code up as it is unpacked.
+pub(crate) fn decode_fixed<T: Native>(ctx: &Ctx<'_>, r: &mut ByteReader<'_>) -> Result<Fixed<T>> {
+    let count = read_count(ctx, r)?;
+    let raw = r.raw(count * T::WIDTH, "dictionary values")?;
+    let dict: Vec<T> = raw.chunks_exact(T::WIDTH).map(T::from_le).collect();
+    let (bits, packed, codes_at) = read_codes(ctx, r)?;
+    let mut values = Vec::with_capacity(ctx.rows);
+    let mut code_max = 0u64;
+    unpack_chunks(packed, bits, ctx.rows, |codes| {
+        code_max = codes.iter().fold(code_max, |m, &c| m.max(c));
+        // A code past the end yields a default here and an error below.
+        values.extend(
+            codes
+                .iter()
+                .map(|&c| dict.get(c as usize).copied().unwrap_or_default()),
+        );
     });
-    if let Some(bad) = codes.iter().position(|&c| c >= count) {
-        return Err(Error::corrupt(
-            codes_at,
-            format!(
-                "dictionary code of row {bad}: {} is not below {count}",
-                codes[bad]
-            ),
-        ));
+    if ctx.rows > 0 && code_max >= count as u64 {
+        return Err(bad_code(packed, bits, ctx.rows, count, codes_at));
     }
-    Ok(match dict {
-        DictValues::Fixed(d) => Decoded::Fixed(codes.iter().map(|&c| d[c]).collect()),
-        DictValues::Var(d) => Decoded::Var(VarOut::expand(
-            ctx.rows,
-            ctx.nulls,
-            |row| d[codes[row]],
-            ctx.data_len_max,
-            values_at,
-        )?),
+    let keys = dict.iter().map(|v| v.to_key());
+    let keys_within = keys.clone().min().zip(keys.max());
+    Ok(Fixed {
+        values,
+        keys_within,
     })
+}
+
+/// Decodes a string or byte payload.
+pub(crate) fn decode_var(ctx: &Ctx<'_>, r: &mut ByteReader<'_>) -> Result<VarOut> {
+    let count = read_count(ctx, r)?;
+    let values_at = r.offset();
+    let dict = read_slices(r, count, "dictionary")?;
+    let (bits, packed, codes_at) = read_codes(ctx, r)?;
+    let codes = unpack_with(packed, bits, ctx.rows, |c| c as u32);
+    if codes.iter().fold(0, |m, &c| m.max(c)) as usize >= count && ctx.rows > 0 {
+        return Err(bad_code(packed, bits, ctx.rows, count, codes_at));
+    }
+    VarOut::from_codes(
+        ctx.rows,
+        ctx.nulls,
+        &dict,
+        |row| codes[row] as usize,
+        ctx.data_len_max,
+        values_at,
+    )
 }

@@ -7,11 +7,12 @@
 //! (`bitpack` module docs). A row's value is `reference + distance`,
 //! wrapping in the type's width.
 
-use super::bitpack::{bits_needed, pack, packed_len, unpack_with};
+use super::bitpack::{bits_needed, pack, packed_len, unpack_chunks};
+use super::native::Native;
 use super::values::{Prepared, Values};
-use super::{Ctx, Decoded};
+use super::{Ctx, Fixed};
 use crate::bytes::{ByteReader, ByteWriter};
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 /// The reference and bit width, or why frame of reference does not apply.
 pub(crate) fn frame(prep: &Prepared<'_>) -> std::result::Result<(i128, u32), &'static str> {
@@ -46,20 +47,37 @@ pub(crate) fn encode(prep: &Prepared<'_>, min: i128, bits: u32, w: &mut ByteWrit
     pack(keys.iter().map(|&k| k.wrapping_sub(min) as u64), bits, w);
 }
 
-pub(crate) fn decode(ctx: &Ctx<'_>, r: &mut ByteReader<'_>) -> Result<Decoded> {
-    let width = ctx.kind.width();
-    let min = ctx.kind.read_key(r.raw(width, "frame reference")?);
+/// Decodes a payload into values of `T` (width: `native` docs): the
+/// reference plus each distance, wrapping in `T` as in the type's width.
+pub(crate) fn decode<T: Native>(ctx: &Ctx<'_>, r: &mut ByteReader<'_>) -> Result<Fixed<T>> {
+    let min = T::from_le(r.raw(T::WIDTH, "frame reference")?);
     let bits_at = r.offset();
     let bits = u32::from(r.u8("frame bit width")?);
-    if bits > 64 || bits as usize > 8 * width {
-        return Err(crate::error::Error::corrupt(
+    if bits > 64 || bits as usize > 8 * T::WIDTH {
+        return Err(Error::corrupt(
             bits_at,
             format!("frame bit width: {bits} is wider than the type"),
         ));
     }
     let len = packed_len(ctx.rows, bits).ok_or_else(|| r.error("frame distances: overflow"))?;
     let packed = r.raw(len, "frame distances")?;
-    Ok(Decoded::Fixed(unpack_with(packed, bits, ctx.rows, |d| {
-        min.wrapping_add(i128::from(d))
-    })))
+    let mut values = Vec::with_capacity(ctx.rows);
+    unpack_chunks(packed, bits, ctx.rows, |distances| {
+        values.extend(distances.iter().map(|&d| min.wrapping_add(T::from_u64(d))));
+    });
+    // Without wrapping, every value lies between the reference and the
+    // reference plus the largest distance `bits` can hold.
+    let low = min.to_key();
+    let top = if bits == 0 {
+        0
+    } else {
+        u64::MAX >> (64 - bits)
+    };
+    let high = low
+        .checked_add(i128::from(top))
+        .filter(|&h| h <= T::MAX_KEY);
+    Ok(Fixed {
+        values,
+        keys_within: high.map(|high| (low, high)),
+    })
 }

@@ -6,7 +6,10 @@
 //! implementation): constant, frame of reference + bit packing, dictionary
 //! with bit-packed codes, run length, or plain; large string payloads are also
 //! tried with lz4. [`decode_block_column`] checks a crc32c and every length
-//! before it allocates, and returns an Arrow array of the column's type.
+//! before it allocates, and returns an Arrow array of the column's type:
+//! fixed-width payloads decode in one pass straight into the buffer Arrow
+//! keeps, in the type's own width (`native` module), and string payloads
+//! into one offsets and one data buffer.
 //! [`ColumnStats`] are the block's min, max and null count for block skipping.
 //!
 //! # Layout of an encoded block column
@@ -51,6 +54,7 @@ mod choose;
 mod constant;
 mod dict;
 mod frame;
+mod native;
 mod plain;
 mod rle;
 mod stats;
@@ -66,6 +70,7 @@ use crate::checksum::crc32c;
 use crate::error::{Error, Result};
 use crate::types::SqlType;
 
+use native::Native;
 pub use stats::{ColumnRange, ColumnStats, STAT_BYTES_MAX, StatValue};
 pub(crate) use values::VAR_DATA_LEN_MAX;
 use values::{Kind, Prepared, VarOut, prepare};
@@ -312,11 +317,50 @@ pub(crate) struct Ctx<'a> {
     pub(crate) data_len_max: usize,
 }
 
-/// What a payload decoder returns.
+/// What a fixed-width payload decoder returns: one value a row, in the
+/// column's native width (`native` module docs).
 #[derive(Debug)]
-pub(crate) enum Decoded {
-    Fixed(Vec<i128>),
-    Var(VarOut),
+pub(crate) struct Fixed<T> {
+    pub(crate) values: Vec<T>,
+    /// Keys (inclusive) that every value lies between, when the payload
+    /// gives them without a look at each row (a frame's reference and its
+    /// widest distance, a dictionary's or the runs' values); the NUMERIC
+    /// precision check then needs no pass over the rows.
+    pub(crate) keys_within: Option<(i128, i128)>,
+}
+
+/// A fixed-width payload (never lz4) and where it starts in the block column.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct FixedPayload<'a> {
+    encoding: BlockEncoding,
+    bytes: &'a [u8],
+    pub(crate) at: u64,
+}
+
+impl FixedPayload<'_> {
+    /// Decodes every row into a value of `T`, whose width must be the
+    /// column kind's (`native` module docs).
+    ///
+    /// # Errors
+    /// `Corrupt` as [`decode_block_column`]; `Internal` when `T` does not
+    /// have the kind's width (a bug of the caller).
+    pub(crate) fn decode<T: Native>(&self, ctx: &Ctx<'_>) -> Result<Fixed<T>> {
+        if T::WIDTH != ctx.kind.width() || ctx.kind.is_var() {
+            return Err(Error::Internal {
+                what: "block decode: native width differs from the column's",
+            });
+        }
+        let mut p = ByteReader::new(self.bytes, self.at);
+        let fixed = match self.encoding.base() {
+            BlockEncoding::Constant => constant::decode_fixed(ctx, &mut p)?,
+            BlockEncoding::ForBitpack => frame::decode(ctx, &mut p)?,
+            BlockEncoding::Dictionary => dict::decode_fixed(ctx, &mut p)?,
+            BlockEncoding::RunLength => rle::decode_fixed(ctx, &mut p)?,
+            _ => plain::decode_fixed(ctx.kind, ctx.rows, &mut p)?,
+        };
+        p.finish("payload")?;
+        Ok(fixed)
+    }
 }
 
 /// Header, null bitmap, payload (already compressed when lz4) and crc32c.
@@ -378,11 +422,20 @@ pub(crate) fn decode_limited(
         nulls: nulls.as_ref(),
         data_len_max,
     };
-    let decoded = if encoding.is_lz4() {
+    if !kind.is_var() {
+        // `unfit_for` keeps lz4 to variable widths.
+        let payload = FixedPayload {
+            encoding,
+            bytes: rest,
+            at: payload_at,
+        };
+        return values::fixed_array(ty, &ctx, payload);
+    }
+    let out = if encoding.is_lz4() {
         let raw = decompress(rest, payload_at, rows, data_len_max)?;
         // Offsets inside the decompressed payload are not offsets of `bytes`:
         // report the payload's start and name the raw offset in the text.
-        decode_payload(&ctx, encoding, &raw, 0).map_err(|e| match e {
+        decode_var_payload(&ctx, encoding, &raw, 0).map_err(|e| match e {
             Error::Corrupt { offset, what } => Error::corrupt(
                 payload_at,
                 format!("lz4 payload, at its decompressed byte {offset}: {what}"),
@@ -390,31 +443,32 @@ pub(crate) fn decode_limited(
             other => other,
         })?
     } else {
-        decode_payload(&ctx, encoding, rest, payload_at)?
+        decode_var_payload(&ctx, encoding, rest, payload_at)?
     };
-    match decoded {
-        Decoded::Fixed(keys) => values::keys_to_array(ty, &keys, nulls, payload_at),
-        Decoded::Var(out) => out.into_array(ty, nulls, payload_at),
-    }
+    out.into_array(ty, nulls, payload_at)
 }
 
-/// Decodes a payload (decompressed already) that starts at `at`.
-fn decode_payload(
+/// Decodes a string or byte payload (decompressed already) that starts at `at`.
+fn decode_var_payload(
     ctx: &Ctx<'_>,
     encoding: BlockEncoding,
     payload: &[u8],
     at: u64,
-) -> Result<Decoded> {
+) -> Result<VarOut> {
     let mut p = ByteReader::new(payload, at);
-    let decoded = match encoding.base() {
-        BlockEncoding::Constant => constant::decode(ctx, &mut p)?,
-        BlockEncoding::ForBitpack => frame::decode(ctx, &mut p)?,
-        BlockEncoding::Dictionary => dict::decode(ctx, &mut p)?,
-        BlockEncoding::RunLength => rle::decode(ctx, &mut p)?,
-        _ => plain::decode(ctx.kind, ctx.rows, &mut p)?,
+    let out = match encoding.base() {
+        BlockEncoding::Constant => constant::decode_var(ctx, &mut p)?,
+        BlockEncoding::Dictionary => dict::decode_var(ctx, &mut p)?,
+        BlockEncoding::RunLength => rle::decode_var(ctx, &mut p)?,
+        BlockEncoding::ForBitpack => {
+            return Err(Error::Internal {
+                what: "block decode: frame of reference for a string column passed the check",
+            });
+        }
+        _ => plain::decode_var(ctx.rows, &mut p)?,
     };
     p.finish("payload")?;
-    Ok(decoded)
+    Ok(out)
 }
 
 /// Checks the trailing crc32c and returns the bytes it covers.

@@ -10,8 +10,9 @@
 //! decreasing, then `offsets[k]` bytes of data; value `i` is
 //! `data[offsets[i]..offsets[i + 1]]`.
 
-use super::Decoded;
+use super::Fixed;
 use super::bitpack::{packed_len, unpack_with};
+use super::native::Native;
 use super::values::{Kind, VAR_DATA_LEN_MAX, VarOut};
 use crate::bytes::{ByteReader, ByteWriter};
 use crate::error::{Error, Result};
@@ -112,7 +113,7 @@ pub(crate) fn read_list<'a>(
     let mut offsets = Vec::with_capacity(count + 1);
     let mut prev = 0usize;
     for (i, le) in raw.chunks_exact(4).enumerate() {
-        let offset = Kind::U32.read_key(le) as usize;
+        let offset = <u32 as Native>::from_le(le) as usize;
         let problem = if i == 0 && offset != 0 {
             Some(format!("is {offset}, must be 0"))
         } else if offset < prev {
@@ -153,32 +154,40 @@ pub(crate) fn read_slices<'a>(
         .collect())
 }
 
-pub(crate) fn decode(kind: Kind, rows: usize, r: &mut ByteReader<'_>) -> Result<Decoded> {
-    if kind.is_var() {
-        let (offsets, data) = read_list(r, rows, "plain values")?;
-        return Ok(Decoded::Var(VarOut {
-            offsets,
-            data: data.to_vec(),
-        }));
-    }
-    if kind == Kind::Bool {
+/// Decodes a string or byte payload.
+pub(crate) fn decode_var(rows: usize, r: &mut ByteReader<'_>) -> Result<VarOut> {
+    let (offsets, data) = read_list(r, rows, "plain values")?;
+    Ok(VarOut {
+        offsets,
+        data: data.to_vec(),
+    })
+}
+
+/// Decodes a fixed-width payload into values of `T` (width: `native` docs);
+/// BOOLEAN (`kind`) is one bit a row.
+pub(crate) fn decode_fixed<T: Native>(
+    kind: Kind,
+    rows: usize,
+    r: &mut ByteReader<'_>,
+) -> Result<Fixed<T>> {
+    let values = if kind == Kind::Bool {
         let len = packed_len(rows, 1).ok_or_else(|| r.error("plain booleans: overflow"))?;
         // Whole words are read from a copy; only ceil(rows / 8) bytes are stored.
         let stored = r.raw(rows.div_ceil(8), "plain booleans")?;
         let mut words = stored.to_vec();
         words.resize(len, 0);
-        return Ok(Decoded::Fixed(unpack_with(&words, 1, rows, i128::from)));
-    }
-    let width = kind.width();
-    let len = rows
-        .checked_mul(width)
-        .ok_or_else(|| r.error("plain values: overflow"))?;
-    let raw = r.raw(len, "plain values")?;
-    Ok(Decoded::Fixed(
-        raw.chunks_exact(width)
-            .map(|le| kind.read_key(le))
-            .collect(),
-    ))
+        unpack_with(&words, 1, rows, T::from_u64)
+    } else {
+        let len = rows
+            .checked_mul(T::WIDTH)
+            .ok_or_else(|| r.error("plain values: overflow"))?;
+        let raw = r.raw(len, "plain values")?;
+        raw.chunks_exact(T::WIDTH).map(T::from_le).collect()
+    };
+    Ok(Fixed {
+        values,
+        keys_within: None,
+    })
 }
 
 /// Packs booleans for tests of the layout.

@@ -7,9 +7,10 @@
 //! bit-packed. The lengths add up to `n`.
 
 use super::bitpack::{bits_needed, pack, packed_len, unpack_with};
+use super::native::Native;
 use super::plain::{list_len, put_list, read_slices};
 use super::values::{Prepared, Values, VarOut};
-use super::{Ctx, Decoded};
+use super::{Ctx, Fixed};
 use crate::bytes::{ByteReader, ByteWriter};
 use crate::error::{Error, Result};
 
@@ -68,7 +69,8 @@ pub(crate) fn encode(prep: &Prepared<'_>, starts: &[usize], w: &mut ByteWriter) 
     Ok(())
 }
 
-pub(crate) fn decode(ctx: &Ctx<'_>, r: &mut ByteReader<'_>) -> Result<Decoded> {
+/// Reads the run count and checks it against the rows.
+fn read_count(ctx: &Ctx<'_>, r: &mut ByteReader<'_>) -> Result<usize> {
     let count_at = r.offset();
     let runs = r.u32("run count")? as usize;
     if runs > ctx.rows || (runs == 0 && ctx.rows > 0) {
@@ -77,14 +79,11 @@ pub(crate) fn decode(ctx: &Ctx<'_>, r: &mut ByteReader<'_>) -> Result<Decoded> {
             format!("run count: {runs} runs for {} rows", ctx.rows),
         ));
     }
-    let values_at = r.offset();
-    let (fixed, var) = if ctx.kind.is_var() {
-        (Vec::new(), read_slices(r, runs, "run values")?)
-    } else {
-        let raw = r.raw(runs * ctx.kind.width(), "run values")?;
-        let keys = raw.chunks_exact(ctx.kind.width());
-        (keys.map(|le| ctx.kind.read_key(le)).collect(), Vec::new())
-    };
+    Ok(runs)
+}
+
+/// Reads the `runs` run lengths and checks that they add up to the rows.
+fn read_lengths(ctx: &Ctx<'_>, r: &mut ByteReader<'_>, runs: usize) -> Result<Vec<usize>> {
     let bits_at = r.offset();
     let bits = u32::from(r.u8("run length bit width")?);
     if bits > 32 {
@@ -96,36 +95,60 @@ pub(crate) fn decode(ctx: &Ctx<'_>, r: &mut ByteReader<'_>) -> Result<Decoded> {
     let lengths_at = r.offset();
     let len = packed_len(runs, bits).ok_or_else(|| r.error("run lengths: overflow"))?;
     let lengths = unpack_with(r.raw(len, "run lengths")?, bits, runs, |l| l as usize + 1);
-    // Run index of every row, checking that the lengths add up to the rows.
-    let mut run_of_row = Vec::with_capacity(ctx.rows);
+    let mut total = 0usize;
     for (run, &length) in lengths.iter().enumerate() {
-        if length > ctx.rows - run_of_row.len() {
+        if length > ctx.rows - total {
             return Err(Error::corrupt(
                 lengths_at,
                 format!("run lengths: run {run} ends past row {}", ctx.rows),
             ));
         }
-        run_of_row.resize(run_of_row.len() + length, run);
+        total += length;
     }
-    if run_of_row.len() != ctx.rows {
+    if total != ctx.rows {
         return Err(Error::corrupt(
             lengths_at,
-            format!(
-                "run lengths: add up to {}, not {}",
-                run_of_row.len(),
-                ctx.rows
-            ),
+            format!("run lengths: add up to {total}, not {}", ctx.rows),
         ));
     }
-    Ok(if ctx.kind.is_var() {
-        Decoded::Var(VarOut::expand(
-            ctx.rows,
-            ctx.nulls,
-            |row| var[run_of_row[row]],
-            ctx.data_len_max,
-            values_at,
-        )?)
-    } else {
-        Decoded::Fixed(run_of_row.iter().map(|&run| fixed[run]).collect())
+    Ok(lengths)
+}
+
+/// Decodes a fixed-width payload into values of `T` (width: `native` docs),
+/// each run written as it is read.
+pub(crate) fn decode_fixed<T: Native>(ctx: &Ctx<'_>, r: &mut ByteReader<'_>) -> Result<Fixed<T>> {
+    let runs = read_count(ctx, r)?;
+    let raw = r.raw(runs * T::WIDTH, "run values")?;
+    let lengths = read_lengths(ctx, r, runs)?;
+    let mut values = Vec::with_capacity(ctx.rows);
+    for (le, &length) in raw.chunks_exact(T::WIDTH).zip(&lengths) {
+        values.extend(std::iter::repeat_n(T::from_le(le), length));
+    }
+    let keys = raw.chunks_exact(T::WIDTH).map(|le| T::from_le(le).to_key());
+    let keys_within = keys.clone().min().zip(keys.max());
+    Ok(Fixed {
+        values,
+        keys_within,
     })
+}
+
+/// Decodes a string or byte payload.
+pub(crate) fn decode_var(ctx: &Ctx<'_>, r: &mut ByteReader<'_>) -> Result<VarOut> {
+    let runs = read_count(ctx, r)?;
+    let values_at = r.offset();
+    let var = read_slices(r, runs, "run values")?;
+    let lengths = read_lengths(ctx, r, runs)?;
+    // Run index of every row (the lengths add up to the rows).
+    let mut run_of_row = Vec::with_capacity(ctx.rows);
+    for (run, &length) in lengths.iter().enumerate() {
+        run_of_row.extend(std::iter::repeat_n(run as u32, length));
+    }
+    VarOut::from_codes(
+        ctx.rows,
+        ctx.nulls,
+        &var,
+        |row| run_of_row[row] as usize,
+        ctx.data_len_max,
+        values_at,
+    )
 }

@@ -4,6 +4,8 @@
 //! OIDs and NUMERIC keep their value (so key order is SQL order), BOOLEAN is 0
 //! or 1, floats are their IEEE bit pattern and INTERVAL packs months, days and
 //! nanoseconds into one 128-bit pattern. Variable-width values are byte slices.
+//! Decoding skips the keys: it writes each type's native width (`native`
+//! module) and [`fixed_array`] hands that allocation to Arrow.
 //!
 //! Invariant: null rows hold a copy of the nearest valid value before them (or
 //! after them, for leading nulls), so nulls never add a dictionary entry, widen
@@ -21,9 +23,13 @@ use arrow::datatypes::{
     Time64MicrosecondType, TimestampMicrosecondType, UInt32Type,
 };
 
+use super::{Ctx, FixedPayload};
 use crate::bytes::ByteWriter;
 use crate::error::{Error, Result};
 use crate::types::SqlType;
+
+/// Longest value that [`VarOut::from_codes`] copies as a fixed-size move.
+const SHORT_LEN: usize = 16;
 
 /// Largest end offset of variable-width data (Arrow `Utf8`/`Binary` use i32).
 pub(crate) const VAR_DATA_LEN_MAX: usize = i32::MAX as usize;
@@ -309,53 +315,65 @@ pub(crate) fn float_of_key(kind: Kind, key: i128) -> f64 {
     }
 }
 
-/// An Arrow array of type `ty` from decoded keys (truncated to the type's
-/// width, so that any key gives some value) and nulls.
+/// The Arrow array of a fixed-width column of type `ty`: decodes `payload`
+/// straight into the native width of the type's Arrow buffer and hands that
+/// allocation to Arrow (floats as their bit patterns, reinterpreted; only
+/// BOOLEAN and INTERVAL take a second pass). Values are keys truncated to
+/// the type's width, so that any payload gives some value.
 ///
 /// # Errors
-/// `Corrupt` at `at` for a valid NUMERIC value with more digits than the precision.
-pub(crate) fn keys_to_array(
+/// `Corrupt` as the payload decoders, and at the payload's start for a valid
+/// NUMERIC value with more digits than the precision.
+pub(crate) fn fixed_array(
     ty: &SqlType,
-    keys: &[i128],
-    nulls: Option<NullBuffer>,
-    at: u64,
+    ctx: &Ctx<'_>,
+    payload: FixedPayload<'_>,
 ) -> Result<ArrayRef> {
-    let dt = ty.to_arrow();
+    let nulls = ctx.nulls.cloned();
     Ok(match ty {
         SqlType::Bool => {
-            let bits = BooleanBuffer::from_iter(keys.iter().map(|k| k & 1 != 0));
+            let values = payload.decode::<u8>(ctx)?.values;
+            let bits = BooleanBuffer::from_iter(values.iter().map(|&v| v & 1 != 0));
             Arc::new(BooleanArray::new(bits, nulls))
         }
-        SqlType::SmallInt => prim::<Int16Type>(keys, |k| k as i16, nulls),
-        SqlType::Int => prim::<Int32Type>(keys, |k| k as i32, nulls),
-        SqlType::Date => prim::<Date32Type>(keys, |k| k as i32, nulls),
-        SqlType::BigInt => prim::<Int64Type>(keys, |k| k as i64, nulls),
-        SqlType::Time => prim::<Time64MicrosecondType>(keys, |k| k as i64, nulls),
+        SqlType::SmallInt => native::<Int16Type>(payload.decode(ctx)?.values, nulls),
+        SqlType::Int => native::<Int32Type>(payload.decode(ctx)?.values, nulls),
+        SqlType::Date => native::<Date32Type>(payload.decode(ctx)?.values, nulls),
+        SqlType::BigInt => native::<Int64Type>(payload.decode(ctx)?.values, nulls),
+        SqlType::Time => native::<Time64MicrosecondType>(payload.decode(ctx)?.values, nulls),
         SqlType::Timestamp | SqlType::TimestampTz => {
-            let a = PrimitiveArray::<TimestampMicrosecondType>::new(
-                keys.iter().map(|&k| k as i64).collect(),
-                nulls,
-            );
-            Arc::new(a.with_data_type(dt))
+            let values = payload.decode::<i64>(ctx)?.values;
+            let a = PrimitiveArray::<TimestampMicrosecondType>::new(values.into(), nulls);
+            Arc::new(a.with_data_type(ty.to_arrow()))
         }
-        SqlType::Oid => prim::<UInt32Type>(keys, |k| k as u32, nulls),
+        SqlType::Oid => native::<UInt32Type>(payload.decode(ctx)?.values, nulls),
         SqlType::Numeric { precision, .. } => {
-            for (row, &k) in keys.iter().enumerate() {
-                if nulls.as_ref().is_none_or(|n| n.is_valid(row))
-                    && !Decimal128Type::is_valid_decimal_precision(k, *precision)
-                {
-                    return Err(Error::corrupt(
-                        at,
-                        format!("row {row}: NUMERIC value {k} has more than {precision} digits"),
-                    ));
-                }
+            let fixed = payload.decode::<i128>(ctx)?;
+            let (lo, hi) = numeric_key_range(*precision);
+            if !fixed.keys_within.is_some_and(|(a, b)| lo <= a && b <= hi) {
+                check_numeric_keys(&fixed.values, *precision, ctx.nulls, payload.at)?;
             }
-            let a = PrimitiveArray::<Decimal128Type>::new(keys.to_vec().into(), nulls);
-            Arc::new(a.with_data_type(dt))
+            // `ScalarBuffer::from(Vec)` takes the allocation: no copy.
+            let a = PrimitiveArray::<Decimal128Type>::new(fixed.values.into(), nulls);
+            Arc::new(a.with_data_type(ty.to_arrow()))
         }
-        SqlType::Real => prim::<Float32Type>(keys, |k| f32::from_bits(k as u32), nulls),
-        SqlType::Double => prim::<Float64Type>(keys, |k| f64::from_bits(k as u64), nulls),
-        SqlType::Interval => prim::<IntervalMonthDayNanoType>(keys, interval_of_key, nulls),
+        SqlType::Real => {
+            let bits = Buffer::from_vec(payload.decode::<u32>(ctx)?.values);
+            let values = ScalarBuffer::<f32>::from(bits);
+            Arc::new(PrimitiveArray::<Float32Type>::new(values, nulls))
+        }
+        SqlType::Double => {
+            let bits = Buffer::from_vec(payload.decode::<u64>(ctx)?.values);
+            let values = ScalarBuffer::<f64>::from(bits);
+            Arc::new(PrimitiveArray::<Float64Type>::new(values, nulls))
+        }
+        SqlType::Interval => {
+            let keys = payload.decode::<i128>(ctx)?.values;
+            let values = keys.into_iter().map(interval_of_key).collect();
+            Arc::new(PrimitiveArray::<IntervalMonthDayNanoType>::new(
+                values, nulls,
+            ))
+        }
         SqlType::Text
         | SqlType::Varchar { .. }
         | SqlType::Char { .. }
@@ -363,20 +381,54 @@ pub(crate) fn keys_to_array(
         | SqlType::Bytes
         | SqlType::Geography => {
             return Err(Error::corrupt(
-                at,
+                payload.at,
                 format!("{ty} values are not fixed-width"),
             ));
         }
     })
 }
 
-fn prim<T: ArrowPrimitiveType>(
+/// A primitive array that owns `values` (no copy).
+fn native<T: ArrowPrimitiveType>(values: Vec<T::Native>, nulls: Option<NullBuffer>) -> ArrayRef {
+    Arc::new(PrimitiveArray::<T>::new(values.into(), nulls))
+}
+
+/// The keys of valid rows that do not fit NUMERIC(`precision`) (none above
+/// 38 digits do): a branch-free scan of every key first, and only when one is
+/// out of range a second look that skips null rows.
+///
+/// # Errors
+/// `Corrupt` at `at` naming the first valid row out of range.
+pub(crate) fn check_numeric_keys(
     keys: &[i128],
-    f: impl Fn(i128) -> T::Native,
-    nulls: Option<NullBuffer>,
-) -> ArrayRef {
-    let values: ScalarBuffer<T::Native> = keys.iter().map(|&k| f(k)).collect();
-    Arc::new(PrimitiveArray::<T>::new(values, nulls))
+    precision: u8,
+    nulls: Option<&NullBuffer>,
+    at: u64,
+) -> Result<()> {
+    let (lo, hi) = numeric_key_range(precision);
+    if keys.iter().fold(true, |ok, &k| ok & (lo <= k) & (k <= hi)) {
+        return Ok(());
+    }
+    let bad = keys
+        .iter()
+        .enumerate()
+        .find(|&(row, &k)| nulls.is_none_or(|n| n.is_valid(row)) && !(lo <= k && k <= hi));
+    match bad {
+        Some((row, k)) => Err(Error::corrupt(
+            at,
+            format!("row {row}: NUMERIC value {k} has more than {precision} digits"),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// The smallest and largest key of NUMERIC(`precision`); an empty range
+/// (1, 0) past 38 digits, where no value fits 128 bits.
+pub(crate) fn numeric_key_range(precision: u8) -> (i128, i128) {
+    match 10i128.checked_pow(u32::from(precision)) {
+        Some(p) => (1 - p, p - 1),
+        None => (1, 0),
+    }
 }
 
 /// Variable-width values decoded: Arrow offsets and data.
@@ -387,46 +439,73 @@ pub(crate) struct VarOut {
 }
 
 impl VarOut {
-    /// Every row's value, null rows empty; sizes the data first so that
-    /// nothing is allocated past `data_len_max`.
+    /// Every row's value, `dict[code(row)]`, null rows empty; sizes the data
+    /// first so that nothing is allocated past `data_len_max`. Values of at
+    /// most [`SHORT_LEN`] bytes (most dictionaries) are copied as fixed
+    /// 16-byte moves from zero-padded copies of the entries, into data with
+    /// 16 bytes of slack: no `memcpy` call a row.
     ///
     /// # Errors
     /// `Corrupt` at `at` when the values add up to more than `data_len_max`.
-    pub(crate) fn expand<'a>(
+    ///
+    /// # Panics
+    /// When `code(row)` is not below `dict.len()`; callers check codes and
+    /// run lengths against the payload first.
+    pub(crate) fn from_codes(
         rows: usize,
         nulls: Option<&NullBuffer>,
-        value: impl Fn(usize) -> &'a [u8],
+        dict: &[&[u8]],
+        code: impl Fn(usize) -> usize,
         data_len_max: usize,
         at: u64,
     ) -> Result<VarOut> {
-        let valid = |row: usize| nulls.is_none_or(|n| n.is_valid(row));
         // Arrow offsets are i32, whatever the caller allows.
         let data_len_max = data_len_max.min(VAR_DATA_LEN_MAX);
-        let mut total = 0usize;
-        for row in 0..rows {
-            if valid(row) {
-                total = total.saturating_add(value(row).len());
-                if total > data_len_max {
-                    return Err(Error::corrupt(
-                        at,
-                        format!("values: more than {data_len_max} bytes of data"),
-                    ));
-                }
-            }
-        }
-        let mut out = VarOut {
-            offsets: Vec::with_capacity(rows + 1),
-            data: Vec::with_capacity(total),
+        let lens: Vec<usize> = dict.iter().map(|v| v.len()).collect();
+        // A row's length, 0 for null rows. At most 65,536 rows of at most
+        // i32::MAX bytes each: the sum fits a u64.
+        let len_of = |row: usize| {
+            let valid = nulls.is_none_or(|n| n.is_valid(row));
+            lens[code(row)] * usize::from(valid)
         };
-        out.offsets.push(0);
-        for row in 0..rows {
-            if valid(row) {
-                out.data.extend_from_slice(value(row));
-            }
-            // total <= data_len_max <= i32::MAX
-            out.offsets.push(out.data.len() as i32);
+        let total: u64 = (0..rows).map(|row| len_of(row) as u64).sum();
+        if total > data_len_max as u64 {
+            return Err(Error::corrupt(
+                at,
+                format!("values: more than {data_len_max} bytes of data"),
+            ));
         }
-        Ok(out)
+        let total = total as usize;
+        let mut offsets = Vec::with_capacity(rows + 1);
+        offsets.push(0i32);
+        if lens.iter().all(|&len| len <= SHORT_LEN) {
+            let slots: Vec<[u8; SHORT_LEN]> = dict
+                .iter()
+                .map(|v| {
+                    let mut slot = [0u8; SHORT_LEN];
+                    slot[..v.len()].copy_from_slice(v);
+                    slot
+                })
+                .collect();
+            let mut data = vec![0u8; total + SHORT_LEN];
+            let mut end = 0usize;
+            for row in 0..rows {
+                // end <= total, so the 16 bytes fit the slack.
+                data[end..end + SHORT_LEN].copy_from_slice(&slots[code(row)]);
+                end += len_of(row);
+                offsets.push(end as i32);
+            }
+            data.truncate(total);
+            return Ok(VarOut { offsets, data });
+        }
+        let mut data = Vec::with_capacity(total);
+        for row in 0..rows {
+            let len = len_of(row);
+            data.extend_from_slice(&dict[code(row)][..len]);
+            // total <= data_len_max <= i32::MAX
+            offsets.push(data.len() as i32);
+        }
+        Ok(VarOut { offsets, data })
     }
 
     /// The Arrow array of type `ty`; checks UTF-8 for the string types.
@@ -481,5 +560,52 @@ mod tests {
         let valid = |i: usize| i == 2 || i == 4;
         assert_eq!(fill(6, valid, 0, |i| i * 10), [20, 20, 20, 20, 40, 40]);
         assert_eq!(fill(2, |_| false, 7, |i| i), [7, 7]);
+    }
+
+    #[test]
+    fn numeric_keys_are_checked_in_valid_rows_only() {
+        assert_eq!(numeric_key_range(0), (0, 0));
+        assert_eq!(numeric_key_range(3), (-999, 999));
+        assert_eq!(numeric_key_range(38).1, 10i128.pow(38) - 1);
+        assert_eq!(numeric_key_range(39), (1, 0));
+        let nulls = NullBuffer::from(vec![true, false, true]);
+        assert!(check_numeric_keys(&[999, 1000, -999], 3, Some(&nulls), 7).is_ok());
+        let err = check_numeric_keys(&[999, 1000, -1000], 3, Some(&nulls), 7);
+        assert!(
+            matches!(err, Err(Error::Corrupt { offset: 7, what }) if what.starts_with("row 2:"))
+        );
+        assert!(check_numeric_keys(&[999, 1000], 3, None, 7).is_err());
+        assert!(check_numeric_keys(&[0], 39, None, 7).is_err());
+        assert!(check_numeric_keys(&[], 3, None, 7).is_ok());
+    }
+
+    #[test]
+    fn values_from_codes_short_and_long() {
+        let nulls = NullBuffer::from(vec![true, false, true, true]);
+        let codes = [1usize, 0, 0, 2];
+        for dict in [
+            [&b"a"[..], b"", b"0123456789abcdef"],
+            [b"a", b"", b"0123456789abcdefg"],
+        ] {
+            let expected: Vec<u8> = [dict[1], dict[0], dict[2]].concat();
+            for nulls in [None, Some(&nulls)] {
+                let out = VarOut::from_codes(4, nulls, &dict, |row| codes[row], usize::MAX, 0);
+                let out = out.unwrap();
+                let skipped = if nulls.is_some() { 0 } else { dict[0].len() };
+                let ends = [0, 0, skipped, skipped + 1, expected.len() + skipped];
+                assert_eq!(out.offsets, ends.map(|e| e as i32), "{dict:?}");
+                let mut data = [dict[1], dict[0], dict[0], dict[2]].concat();
+                if nulls.is_some() {
+                    data = expected.clone();
+                }
+                assert_eq!(out.data, data);
+                assert_eq!(out.data.len(), *ends.last().unwrap());
+            }
+            let cap = expected.len() - 1;
+            let err = VarOut::from_codes(4, Some(&nulls), &dict, |row| codes[row], cap, 9);
+            assert!(matches!(err, Err(Error::Corrupt { offset: 9, .. })));
+        }
+        let empty = VarOut::from_codes(0, None, &[], |_| 0, 0, 0).unwrap();
+        assert_eq!((empty.offsets, empty.data), (vec![0], vec![]));
     }
 }

@@ -244,6 +244,34 @@ proptest! {
     }
 }
 
+proptest! {
+    // Full blocks are slow to build in a debug build: fewer cases.
+    #![proptest_config(config(16))]
+
+    /// Full and nearly full blocks (65,536 rows and lengths around whole
+    /// groups of 64 packed values) of every type, with nulls, built from a
+    /// random column in random runs: every encoding decodes them back.
+    #[test]
+    fn full_blocks_of_every_type_round_trip(
+        (ty, column) in any_column(),
+        rows in prop::sample::select(vec![BLOCK_ROWS_MAX, BLOCK_ROWS_MAX - 1, 63, 64, 65, 4097]),
+        seed in any::<u64>(),
+        run_max in 1u64..300,
+    ) {
+        prop_assume!(!column.is_empty());
+        let mut random = xorshift(seed);
+        let mut indices = Vec::with_capacity(rows);
+        while indices.len() < rows {
+            let index = (random.next().unwrap_or(0) % column.len() as u64) as u32;
+            let run = 1 + random.next().unwrap_or(0) % run_max;
+            indices.extend(std::iter::repeat_n(index, run as usize));
+        }
+        indices.truncate(rows);
+        let block = take(column.as_ref(), &UInt32Array::from(indices), None).expect("take");
+        round_trips(ty, block.as_ref());
+    }
+}
+
 #[test]
 fn empty_one_row_all_null_and_full_blocks_of_every_type() {
     for ty in SqlType::examples() {
@@ -489,5 +517,117 @@ fn a_slice_encodes_like_a_fresh_array() {
         let b = encode_block_column(&ty, fresh.as_ref()).expect("encode");
         assert_eq!(a, b, "{ty}");
         round_trips(ty, slice.as_ref());
+    }
+}
+
+/// NUMERIC values past the precision are errors in every encoding, whether
+/// the decoder can rule them out from the payload's values alone (constant,
+/// frame, dictionary, runs) or has to look at each row; values at the edge
+/// of the precision are not, also where a frame's bit width could reach past
+/// it.
+#[test]
+fn numeric_values_past_the_precision_are_errors_in_every_encoding() {
+    use hyperctl_format::arrow::array::Decimal128Array;
+    let narrow = SqlType::numeric(5, 0).unwrap();
+    let wide = SqlType::numeric(10, 0).unwrap();
+    let column = |values: &[Option<i128>]| {
+        Decimal128Array::from(values.to_vec())
+            .with_precision_and_scale(10, 0)
+            .unwrap()
+    };
+    let fits = [
+        Some(99_999),
+        None,
+        Some(0),
+        Some(-99_999),
+        Some(99_999),
+        Some(5),
+    ];
+    let past = [
+        Some(99_999),
+        None,
+        Some(100_000),
+        Some(-3),
+        Some(-3),
+        Some(5),
+    ];
+    let below = [Some(-100_000), Some(-100_000), None, Some(7)];
+    let constant = [Some(100_000), None, Some(100_000)];
+    for encoding in BlockEncoding::ALL {
+        let encode = |values: &[Option<i128>]| {
+            encode_block_column_as(&wide, &column(values), encoding).map(|e| e.bytes)
+        };
+        if let Ok(bytes) = encode(&fits) {
+            let back = decode_block_column(&narrow, &bytes, fits.len())
+                .unwrap_or_else(|e| panic!("{encoding}: {e}"));
+            let expected = column(&fits).with_precision_and_scale(5, 0).unwrap();
+            assert_eq!(back.as_ref(), &expected as &dyn Array, "{encoding}");
+        }
+        for values in [&past[..], &below[..], &constant[..]] {
+            let Ok(bytes) = encode(values) else {
+                continue;
+            };
+            assert!(decode_block_column(&wide, &bytes, values.len()).is_ok());
+            let err = decode_block_column(&narrow, &bytes, values.len());
+            assert!(
+                matches!(&err, Err(Error::Corrupt { what, .. }) if what.contains("more than 5 digits")),
+                "{encoding} {values:?}: {err:?}"
+            );
+        }
+    }
+}
+
+/// Codes past the dictionary's end are errors wherever they sit (in a whole
+/// group of 64 packed codes or in the last, partial one) for fixed-width and
+/// string columns, and name the first bad row.
+#[test]
+fn dictionary_codes_past_the_end_are_errors() {
+    let rows = 130usize;
+    for bad_row in [0, 63, 64, 100, 129] {
+        for (ty, width) in [
+            (SqlType::BigInt, 8),
+            (SqlType::numeric(18, 2).unwrap(), 16),
+            (SqlType::Text, 0),
+        ] {
+            let mut bytes = header(3, 0, rows as u32);
+            bytes.extend_from_slice(&3u32.to_le_bytes());
+            if width == 0 {
+                // A value list: offsets 0, 1, 2, 3 and the data "abc".
+                for offset in 0u32..4 {
+                    bytes.extend_from_slice(&offset.to_le_bytes());
+                }
+                bytes.extend_from_slice(b"abc");
+            } else {
+                for value in 0u8..3 {
+                    bytes.extend(std::iter::once(value).chain(std::iter::repeat_n(0, width - 1)));
+                }
+            }
+            bytes.push(2);
+            let codes: Vec<u64> = (0..rows)
+                .map(|i| if i == bad_row { 3 } else { (i % 3) as u64 })
+                .collect();
+            let mut words = vec![0u64; (rows * 2).div_ceil(64)];
+            for (i, &c) in codes.iter().enumerate() {
+                words[i * 2 / 64] |= c << (i * 2 % 64);
+            }
+            for w in &words {
+                bytes.extend_from_slice(&w.to_le_bytes());
+            }
+            let sealed = seal(bytes.clone());
+            let err = decode_block_column(&ty, &sealed, rows);
+            assert!(
+                matches!(&err, Err(Error::Corrupt { what, .. }) if what.contains(&format!("row {bad_row}:"))),
+                "{ty} row {bad_row}: {err:?}"
+            );
+            // The same bytes with a valid code decode.
+            let fixed_word = bad_row * 2 / 64;
+            let mut good = bytes;
+            let at = good.len() - 8 * (words.len() - fixed_word);
+            let mut word = words[fixed_word];
+            word &= !(3u64 << (bad_row * 2 % 64));
+            good[at..at + 8].copy_from_slice(&word.to_le_bytes());
+            let back = decode_block_column(&ty, &seal(good), rows);
+            assert!(back.is_ok_and(|a| a.len() == rows), "{ty} row {bad_row}");
+        }
     }
 }

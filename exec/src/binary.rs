@@ -132,7 +132,7 @@ pub(crate) fn text_equals_any(
             let w = word(v);
             words.iter().any(|&(len, n)| len == v.len() && n == w)
         } else {
-            needles.iter().any(|n| *n == v)
+            needles.contains(&v)
         };
         found != negated
     });

@@ -71,10 +71,10 @@ impl ExprBinder<'_> {
             }
         };
         let arg_type = call.arg.as_ref().map(|a| a.ty().to_arrow());
-        if let (AggregateFunction::ArrayAgg, Some(arg)) = (call.func, &call.arg) {
-            if arg.ty().element().is_some() {
-                return Err(super::array::multi_dimensional(span));
-            }
+        if let (AggregateFunction::ArrayAgg, Some(arg)) = (call.func, &call.arg)
+            && arg.ty().element().is_some()
+        {
+            return Err(super::array::multi_dimensional(span));
         }
         let ty = call
             .func

@@ -585,7 +585,7 @@ pub(crate) fn check_persistable(column: &str, ty: SqlType) -> Result<(), SqlErro
         state::FEATURE_NOT_SUPPORTED,
         "Data type not allowed for persisted tables.",
     )
-    .hint(&format!(
+    .hint(format!(
         "Persistence of data type '{}' not allowed (column \"{column}\").",
         pg_array_name(ty)
     )))

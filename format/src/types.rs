@@ -145,7 +145,8 @@ impl SqlType {
         Ok(SqlType::Numeric { precision, scale })
     }
 
-    /// Every type, with representative parameters (for tests and docs).
+    /// Every type that can be stored, with representative parameters (for
+    /// tests and docs); no arrays, which are never stored.
     pub fn examples() -> Vec<SqlType> {
         use SqlType::*;
         vec![
@@ -175,8 +176,6 @@ impl SqlType {
             Interval,
             Oid,
             Geography,
-            SqlType::array_of(Int).expect("one dimension"),
-            SqlType::array_of(Char { length: 3 }).expect("one dimension"),
         ]
     }
 
@@ -581,7 +580,12 @@ mod tests {
 
     #[test]
     fn display_parses_back_and_arrow_fields_round_trip() {
-        for ty in SqlType::examples() {
+        let arrays = [
+            SqlType::array_of(SqlType::Int).unwrap(),
+            SqlType::array_of(SqlType::Char { length: 3 }).unwrap(),
+            SqlType::array_of(SqlType::numeric(5, 1).unwrap()).unwrap(),
+        ];
+        for ty in SqlType::examples().into_iter().chain(arrays) {
             assert_eq!(SqlType::parse(&ty.to_string()).unwrap(), ty, "{ty}");
             let field = ty.arrow_field("c", true);
             assert_eq!(SqlType::from_arrow_field(&field).unwrap(), ty);

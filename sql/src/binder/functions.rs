@@ -445,7 +445,13 @@ impl ExprBinder<'_> {
         let mut exprs = vec![x];
         exprs.extend(list.iter());
         let args = self.bind_args(&exprs)?;
-        let (_, mut args) = common_args(args, "IN")?;
+        let (ty, mut args) = common_args(args, "IN")?;
+        if ty.element().is_some() {
+            return Err(not_supported(
+                "IN over arrays (write a = b OR ...)",
+                x.span(),
+            ));
+        }
         let x = args.remove(0);
         if args.is_empty() {
             return Err(not_supported("an empty IN list", exprs[0].span()));

@@ -6,7 +6,7 @@ SELECT ARRAY[1, 2, NULL];
 SELECT ARRAY['a b', 'c,d', 'e"f', NULL, '', 'NULL', 'x\y'];
 SELECT ARRAY[1.5, 2], ARRAY[true, false], ARRAY[1::double precision, 0.1];
 SELECT ARRAY[date '2020-01-01', NULL], ARRAY[timestamp '2020-01-01 10:00:00.5'];
-SELECT ARRAY[interval '1 day 2 hours'], ARRAY[1::bigint, 2];
+SELECT ARRAY[interval '1 day 2 hours'], ARRAY['a'::char(3), NULL], ARRAY[1::bigint, 2];
 SELECT ARRAY[]::int[], ARRAY[]::text[];
 SELECT ARRAY[[1, 2], [3, 4]];
 SELECT ARRAY[NULL];

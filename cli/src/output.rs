@@ -99,7 +99,11 @@ fn cells(result: &QueryResult) -> Result<Vec<Vec<Option<String>>>> {
     let opts = options("");
     let mut rows = Vec::with_capacity(result.num_rows());
     for batch in &result.batches {
-        let columns: Vec<ArrayRef> = batch.columns().iter().map(utc_as_offset).collect();
+        let columns: Vec<ArrayRef> = batch
+            .columns()
+            .iter()
+            .map(printable)
+            .collect::<Result<_>>()?;
         let formatters = columns
             .iter()
             .map(|c| ArrayFormatter::try_new(c.as_ref(), &opts))
@@ -115,6 +119,15 @@ fn cells(result: &QueryResult) -> Result<Vec<Vec<Option<String>>>> {
         }
     }
     Ok(rows)
+}
+
+/// A column as it prints: arrays as Hyper's text (`[1,NULL,3]`), the
+/// rest as [`utc_as_offset`] says.
+fn printable(array: &ArrayRef) -> Result<ArrayRef> {
+    Ok(match hyperctl_sql::arrays_as_text(array)? {
+        Some(text) => text,
+        None => utc_as_offset(array),
+    })
 }
 
 /// TIMESTAMPTZ values are UTC instants in arrays whose time zone is named

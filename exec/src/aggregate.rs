@@ -64,6 +64,8 @@ pub enum AggregateFunction {
     /// `percentile_disc(f) WITHIN GROUP (ORDER BY x)`: the first value whose
     /// cumulative distribution reaches `f`; needs [`AggregateParam::Fraction`].
     PercentileDisc,
+    /// `array_agg(x)`: the values (NULLs included) as an array.
+    ArrayAgg,
 }
 
 /// The constant parameter of an aggregate.
@@ -278,6 +280,9 @@ impl AggregateFunction {
                 Ok(Boolean)
             }
             (AggregateFunction::StringAgg, _) if *arg == Utf8 => Ok(Utf8),
+            (AggregateFunction::ArrayAgg, _) if !matches!(arg, List(_)) => {
+                Ok(crate::functions::list_of(arg))
+            }
             (AggregateFunction::PercentileCont, Some(_)) => Ok(Float64),
             (AggregateFunction::PercentileDisc, _)
                 if RowConverter::supports_fields(&[SortField::new(arg.clone())]) =>
@@ -305,6 +310,7 @@ impl AggregateFunction {
             AggregateFunction::StringAgg
                 | AggregateFunction::PercentileCont
                 | AggregateFunction::PercentileDisc
+                | AggregateFunction::ArrayAgg
         )
     }
 
@@ -346,6 +352,7 @@ impl AggregateFunction {
                 (AggregateFunction::PercentileDisc, AggregateParam::Fraction(f)) => {
                     Finisher::Disc(*f)
                 }
+                (AggregateFunction::ArrayAgg, AggregateParam::None) => Finisher::ArrayAgg,
                 (f, p) => return Err(Error::internal(format!("{f:?} with parameter {p:?}"))),
             };
             let arg = arg.ok_or_else(|| Error::internal(format!("{self:?} needs an argument")))?;

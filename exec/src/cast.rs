@@ -28,6 +28,9 @@ pub fn cast(array: &ArrayRef, to: &DataType) -> Result<ArrayRef> {
     if array.data_type() == to {
         return Ok(array.clone());
     }
+    if let Some(arrays) = cast_arrays(array, to)? {
+        return Ok(arrays);
+    }
     check_cast(array.data_type(), to)?;
     if matches!(to, DataType::Utf8)
         && let Some(text) = float_to_text(array)
@@ -47,6 +50,32 @@ pub fn cast(array: &ArrayRef, to: &DataType) -> Result<ArrayRef> {
         return crate::text_temporal::cast_text(array, to, arrow_cast);
     }
     arrow_cast(source)
+}
+
+/// Casts from or to arrays (their text form, or element by element);
+/// `None` when neither side is an array.
+fn cast_arrays(array: &ArrayRef, to: &DataType) -> Result<Option<ArrayRef>> {
+    use arrow::array::AsArray;
+    match (array.data_type(), to) {
+        (DataType::List(_), DataType::Utf8) => crate::functions::arrays_as_text(array),
+        (DataType::Utf8, DataType::List(_)) => Ok(Some(crate::functions::cast_text_to_array(
+            array.as_string::<i32>(),
+            to,
+        )?)),
+        (DataType::Null, DataType::List(_)) => {
+            Ok(Some(arrow::array::new_null_array(to, array.len())))
+        }
+        (DataType::List(_), DataType::List(_)) => Ok(Some(crate::functions::cast_array_elements(
+            array.as_list::<i32>(),
+            to,
+        )?)),
+        (DataType::List(_), _) | (_, DataType::List(_)) => Err(Error::InvalidCast {
+            value: String::new(),
+            to: to.to_string(),
+            reason: "invalid cast".into(),
+        }),
+        _ => Ok(None),
+    }
 }
 
 /// Floats as text the way Hyper prints them by default: the shortest digits

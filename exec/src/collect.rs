@@ -1,5 +1,6 @@
 //! The collecting aggregates: `string_agg`, `percentile_cont` (and
-//! `median`), `percentile_disc`. They keep every non-NULL input row, and at
+//! `median`), `percentile_disc`, `array_agg`. They keep every non-NULL input
+//! row (`array_agg`: every row), and at
 //! the end sort each group's rows by the order keys (stable: ties keep input
 //! order), drop repeated values under DISTINCT, and reduce the sorted values
 //! with a [`Finisher`].
@@ -33,6 +34,8 @@ pub(crate) enum Finisher {
     Cont(f64),
     /// The first value whose cumulative distribution reaches this fraction.
     Disc(f64),
+    /// The values as an array (`array_agg`), NULLs included.
+    ArrayAgg,
     /// Fed to a fresh accumulator of this function (`count(DISTINCT x)`,
     /// `sum(DISTINCT x)`, ... when DISTINCT is done here).
     Inner(AggregateFunction),
@@ -220,6 +223,33 @@ impl Collect {
                 inner.update(Some(&picked), &of_group, groups.len())?;
                 inner.finish(groups.len())
             }
+            Finisher::ArrayAgg => {
+                let mut lengths = Vec::with_capacity(groups.len());
+                let mut validity = Vec::with_capacity(groups.len());
+                let mut indices = Vec::new();
+                for rows in groups {
+                    lengths.push(rows.len());
+                    validity.push(!rows.is_empty());
+                    for &i in rows {
+                        indices.push(
+                            u32::try_from(i)
+                                .map_err(|_| Error::internal("too many collected rows"))?,
+                        );
+                    }
+                }
+                let picked =
+                    arrow::compute::take(values.as_ref(), &UInt32Array::from(indices), None)?;
+                let field = match &self.out {
+                    DataType::List(f) => f.clone(),
+                    other => return Err(Error::internal(format!("array_agg into {other}"))),
+                };
+                Ok(Arc::new(arrow::array::ListArray::try_new(
+                    field,
+                    arrow::buffer::OffsetBuffer::from_lengths(lengths),
+                    picked,
+                    Some(arrow::buffer::NullBuffer::from(validity)),
+                )?))
+            }
             Finisher::Disc(f) => {
                 let picks: UInt32Array = groups
                     .iter()
@@ -256,7 +286,8 @@ impl Accumulator for Collect {
             if g >= num_groups {
                 return Err(Error::internal("collected group out of range"));
             }
-            if nulls.as_ref().is_none_or(|n| n.is_valid(i)) {
+            let keep_nulls = self.finisher == Finisher::ArrayAgg;
+            if keep_nulls || nulls.as_ref().is_none_or(|n| n.is_valid(i)) {
                 self.entries.push((g, chunk, i as u32));
             }
         }
@@ -342,6 +373,25 @@ mod tests {
         assert_eq!(out.value(0), "b,a");
         assert_eq!(out.value(1), "c");
         assert!(out.is_null(2));
+    }
+
+    #[test]
+    fn array_agg_keeps_nulls_and_gives_null_for_empty_groups() {
+        let out_type = crate::functions::list_of(&DataType::Int64);
+        let c = Collect::try_new(
+            Finisher::ArrayAgg,
+            &DataType::Int64,
+            out_type,
+            vec![],
+            false,
+        )
+        .unwrap();
+        let out = finish_one(c, ints(&[Some(2), None, Some(1)]), &[0, 0, 1], 3);
+        let text = crate::functions::arrays_as_text(&out).unwrap().unwrap();
+        let text = text.as_string::<i32>();
+        assert_eq!(text.value(0), "[2,NULL]");
+        assert_eq!(text.value(1), "[1]");
+        assert!(text.is_null(2));
     }
 
     #[test]

@@ -109,7 +109,10 @@ pub use cast::cast as cast_array;
 pub use error::{Error, Result};
 pub use explain::{Profile, collect_profiled, explain};
 pub use expr::{BinaryOp, PhysicalExpr};
-pub use functions::{BitOp, DateField, IntervalOp, ScalarFunction, TrimSide, parse_interval};
+pub use functions::{
+    BitOp, DateField, IntervalOp, ScalarFunction, TrimSide, arrays_as_text, ordinality,
+    parse_interval, unnest,
+};
 pub use operators::recursive::WorkTable;
 pub use operators::set_ops::SetOpKind;
 pub use operators::window::{

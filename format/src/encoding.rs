@@ -321,6 +321,8 @@ fn encode_values(ty: SqlType, array: &dyn Array, w: &mut ByteWriter) -> Result<(
                 .ok_or_else(|| mismatch(ty, array))?;
             put_var(a.len(), |i| a.is_valid(i).then(|| a.value(i)), w)
         }
+        // Hyper does not persist arrays; the SQL layer rejects them first.
+        SqlType::Array(_) => Err(mismatch(ty, array)),
     }
 }
 
@@ -416,6 +418,10 @@ fn decode_values(
             read_var(r, rows, nulls, true)
         }
         SqlType::Bytes | SqlType::Geography => read_var(r, rows, nulls, false),
+        SqlType::Array(_) => Err(Error::corrupt(
+            r.offset(),
+            "an array column (arrays are not persisted)",
+        )),
     }
 }
 

@@ -75,9 +75,55 @@ pub enum SqlType {
     Oid,
     /// TABLEAU.TABGEOGRAPHY, Tableau's geography blob.
     Geography,
+    /// An array of the element type (Hyper's `array(integer)`), one
+    /// dimension; an Arrow `List`. Arrays live only in query results: Hyper
+    /// does not persist them. Built with [`SqlType::array_of`].
+    Array(&'static SqlType),
 }
 
+/// The element types of the array types made so far: each is leaked once,
+/// so that `SqlType` stays `Copy` (there are few distinct element types).
+static ARRAY_ELEMENTS: std::sync::Mutex<Vec<&'static SqlType>> = std::sync::Mutex::new(Vec::new());
+
 impl SqlType {
+    /// The array type of `element`s. VARCHAR(n) elements are TEXT (Hyper's
+    /// `array(text)`).
+    ///
+    /// # Errors
+    /// `InvalidType` for an array of arrays (Hyper has one dimension only).
+    pub fn array_of(element: SqlType) -> Result<SqlType> {
+        let element = match element {
+            SqlType::Array(_) => {
+                return Err(Error::InvalidType {
+                    spelling: format!("{element}[]"),
+                    reason: "Multi-dimensional arrays are not supported".into(),
+                });
+            }
+            SqlType::Varchar { .. } => SqlType::Text,
+            other => other,
+        };
+        let mut known = ARRAY_ELEMENTS
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let interned = match known.iter().find(|t| ***t == element) {
+            Some(t) => *t,
+            None => {
+                let t: &'static SqlType = Box::leak(Box::new(element));
+                known.push(t);
+                t
+            }
+        };
+        Ok(SqlType::Array(interned))
+    }
+
+    /// The element type of an array type.
+    pub fn element(&self) -> Option<SqlType> {
+        match self {
+            SqlType::Array(e) => Some(**e),
+            _ => None,
+        }
+    }
+
     /// NUMERIC(precision, scale), checked.
     ///
     /// # Errors
@@ -99,7 +145,8 @@ impl SqlType {
         Ok(SqlType::Numeric { precision, scale })
     }
 
-    /// Every type, with representative parameters (for tests and docs).
+    /// Every type that can be stored, with representative parameters (for
+    /// tests and docs); no arrays, which are never stored.
     pub fn examples() -> Vec<SqlType> {
         use SqlType::*;
         vec![
@@ -152,6 +199,10 @@ impl SqlType {
             SqlType::TimestampTz => DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
             SqlType::Interval => DataType::Interval(IntervalUnit::MonthDayNano),
             SqlType::Oid => DataType::UInt32,
+            SqlType::Array(e) => DataType::List(std::sync::Arc::new(Field::new_list_field(
+                e.to_arrow(),
+                true,
+            ))),
         }
     }
 
@@ -203,6 +254,7 @@ impl SqlType {
             DataType::Timestamp(_, None) => SqlType::Timestamp,
             DataType::Timestamp(_, Some(_)) => SqlType::TimestampTz,
             DataType::Interval(_) => SqlType::Interval,
+            DataType::List(f) => SqlType::array_of(SqlType::from_arrow(f.data_type())?)?,
             other => {
                 return Err(Error::TypeMismatch {
                     sql_type: "(none)".into(),
@@ -235,6 +287,27 @@ impl SqlType {
             SqlType::Interval => 1186,
             SqlType::Oid => 26,
             SqlType::Geography => 5003,
+            // PostgreSQL's array type OIDs (`_int4`, ...), which hyperd uses.
+            SqlType::Array(e) => match e {
+                SqlType::Bool => 1000,
+                SqlType::SmallInt => 1005,
+                SqlType::Int => 1007,
+                SqlType::BigInt => 1016,
+                SqlType::Numeric { .. } => 1231,
+                SqlType::Double => 1022,
+                SqlType::Real => 1021,
+                SqlType::Varchar { .. } => 1015,
+                SqlType::Char { .. } => 1014,
+                SqlType::Bytes => 1001,
+                SqlType::Json => 199,
+                SqlType::Date => 1182,
+                SqlType::Time => 1183,
+                SqlType::Timestamp => 1115,
+                SqlType::TimestampTz => 1185,
+                SqlType::Interval => 1187,
+                SqlType::Oid => 1028,
+                _ => 1009,
+            },
         }
     }
 
@@ -269,6 +342,7 @@ impl SqlType {
                 w.put_u8(scale);
             }
             SqlType::Varchar { max_length: n } | SqlType::Char { length: n } => w.put_u32(n),
+            SqlType::Array(e) => e.encode(w),
             _ => {}
         }
     }
@@ -293,6 +367,10 @@ impl SqlType {
             10 => SqlType::Char {
                 length: r.u32("char length")?,
             },
+            21 => {
+                let element = Self::decode(r)?;
+                SqlType::array_of(element).map_err(|e| Error::corrupt(at, format!("type: {e}")))?
+            }
             _ => Self::from_plain_tag(tag)
                 .ok_or_else(|| Error::corrupt(at, format!("unknown type tag {tag}")))?,
         };
@@ -320,6 +398,7 @@ impl SqlType {
             SqlType::Interval => 17,
             SqlType::Oid => 18,
             SqlType::Geography => 19,
+            SqlType::Array(_) => 21,
         }
     }
 
@@ -357,6 +436,13 @@ impl SqlType {
             reason: reason.to_string(),
         };
         let lower = spelling.trim().to_ascii_lowercase();
+        if let Some(element) = lower.strip_suffix("[]") {
+            let element = SqlType::parse(element)?;
+            return SqlType::array_of(element).map_err(|e| match e {
+                Error::InvalidType { reason, .. } => invalid(&reason),
+                other => other,
+            });
+        }
         let (name, params) = match lower.find('(') {
             Some(open) => {
                 let close = lower
@@ -475,6 +561,7 @@ impl fmt::Display for SqlType {
             SqlType::Interval => f.write_str("INTERVAL"),
             SqlType::Oid => f.write_str("OID"),
             SqlType::Geography => f.write_str("TABLEAU.TABGEOGRAPHY"),
+            SqlType::Array(e) => write!(f, "{e}[]"),
         }
     }
 }
@@ -493,7 +580,12 @@ mod tests {
 
     #[test]
     fn display_parses_back_and_arrow_fields_round_trip() {
-        for ty in SqlType::examples() {
+        let arrays = [
+            SqlType::array_of(SqlType::Int).unwrap(),
+            SqlType::array_of(SqlType::Char { length: 3 }).unwrap(),
+            SqlType::array_of(SqlType::numeric(5, 1).unwrap()).unwrap(),
+        ];
+        for ty in SqlType::examples().into_iter().chain(arrays) {
             assert_eq!(SqlType::parse(&ty.to_string()).unwrap(), ty, "{ty}");
             let field = ty.arrow_field("c", true);
             assert_eq!(SqlType::from_arrow_field(&field).unwrap(), ty);
@@ -546,6 +638,20 @@ mod tests {
         ] {
             assert!(SqlType::parse(bad).is_err(), "{bad} should be rejected");
         }
+    }
+
+    #[test]
+    fn arrays_have_one_dimension() {
+        let ints = SqlType::parse("int[]").unwrap();
+        assert_eq!(ints.element(), Some(SqlType::Int));
+        assert_eq!(ints.to_string(), "INTEGER[]");
+        assert_eq!(ints.oid(), 1007);
+        assert_eq!(
+            SqlType::parse("varchar(3)[]").unwrap(),
+            SqlType::array_of(SqlType::Text).unwrap()
+        );
+        assert!(SqlType::parse("int[][]").is_err());
+        assert!(SqlType::array_of(ints).is_err());
     }
 
     #[test]

@@ -272,5 +272,6 @@ pub(crate) mod state {
     pub(crate) const DEPENDENT_OBJECTS_STILL_EXIST: &str = "2BP01";
     pub(crate) const DUPLICATE_OBJECT: &str = "42710";
     pub(crate) const INTERNAL_ERROR: &str = "XX000";
+    pub(crate) const INDETERMINATE_DATATYPE: &str = "42P18";
     pub(crate) const NUMERIC_VALUE_OUT_OF_RANGE: &str = "22003";
 }

@@ -163,14 +163,47 @@ fn family_of_oid(oid: u32) -> String {
         1184 => "TIMESTAMPTZ",
         1186 => "INTERVAL",
         26 => "OID",
-        other => return format!("OID {other}"),
+        other => return array_family_of_oid(other).unwrap_or_else(|| format!("OID {other}")),
     }
     .to_owned()
 }
 
+/// Our type family for PostgreSQL's array type OIDs (`_int4` is
+/// `INTEGER[]`).
+fn array_family_of_oid(oid: u32) -> Option<String> {
+    let element = match oid {
+        1000 => 16,
+        1005 => 21,
+        1007 => 23,
+        1016 => 20,
+        1231 => 1700,
+        1022 => 701,
+        1021 => 700,
+        1009 | 1015 => 25,
+        1014 => 1042,
+        1001 => 17,
+        199 => 114,
+        1182 => 1082,
+        1183 => 1083,
+        1115 => 1114,
+        1185 => 1184,
+        1187 => 1186,
+        1028 => 26,
+        _ => return None,
+    };
+    Some(format!("{}[]", family_of_oid(element)))
+}
+
+/// A type's family: its name without modifiers (`NUMERIC(5,1)[]` is
+/// `NUMERIC[]`).
 fn family(ty: &SqlType) -> String {
     let s = ty.to_string();
-    s.split('(').next().unwrap_or_default().trim().to_owned()
+    let base = s.split('(').next().unwrap_or_default().trim();
+    if s.ends_with("[]") && !base.ends_with("[]") {
+        format!("{base}[]")
+    } else {
+        base.to_owned()
+    }
 }
 
 /// Hyper's text output for booleans and timestamps, in our spelling.
@@ -265,6 +298,10 @@ fn render(r: &QueryResult) -> Table {
             .columns()
             .iter()
             .map(|c| match c.data_type() {
+                DataType::List(_) => hyperctl_sql::arrays_as_text(c)
+                    .ok()
+                    .flatten()
+                    .unwrap_or_else(|| Arc::clone(c)),
                 DataType::Timestamp(TimeUnit::Microsecond, Some(_)) => Arc::new(
                     c.as_primitive::<TimestampMicrosecondType>()
                         .clone()

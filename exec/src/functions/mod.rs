@@ -19,6 +19,7 @@
 //! NULLs: every function returns NULL when an argument is NULL, except
 //! `concat` (skips NULLs) and `greatest`/`least` (ignore NULLs, as Hyper).
 
+mod array;
 mod calendar;
 mod datetime;
 mod format;
@@ -32,6 +33,8 @@ pub(crate) use datetime::days_from_civil;
 use arrow::array::ArrayRef;
 use arrow::datatypes::DataType;
 
+pub use array::{arrays_as_text, ordinality, unnest};
+pub(crate) use array::{cast_array_elements, cast_text_to_array, list_of};
 pub use datetime::DateField;
 pub use interval::{IntervalOp, parse_interval};
 
@@ -226,6 +229,27 @@ pub enum ScalarFunction {
         /// The caller's tag of the subquery (as `SingleRow`'s).
         origin: u64,
     },
+    /// `ARRAY[x, ...]`: arguments of one (non-array) type; NULLs kept.
+    MakeArray,
+    /// `a[i]`: 1-based (BIGINT), NULL outside the array.
+    ArrayElement,
+    /// `a[lo:hi]`: 1-based, inclusive, clamped.
+    ArraySlice,
+    /// `array_length(a)`: INTEGER.
+    ArrayLength,
+    /// `array_to_string(a, sep [, null_text])`.
+    ArrayToString,
+    /// `a || b` of two arrays (a NULL array counts as empty).
+    ArrayConcat,
+    /// `a || x`: `x` appended.
+    ArrayAppend,
+    /// `x || a`: `x` prepended.
+    ArrayPrepend,
+    /// `a = b` (`negated`: `a <> b`) of two arrays of one type.
+    ArrayEquals {
+        /// `<>` instead of `=`.
+        negated: bool,
+    },
 }
 
 impl ScalarFunction {
@@ -254,6 +278,15 @@ impl ScalarFunction {
             MakeDate | MakeTime | MakeTimestamp | DateDiff(_) => calendar::return_type(*self, args),
             Interval(op) => interval::return_type(*op, args),
             ToChar | ToDate | ToTimestamp => format::return_type(*self, args),
+            MakeArray
+            | ArrayElement
+            | ArraySlice
+            | ArrayLength
+            | ArrayToString
+            | ArrayConcat
+            | ArrayAppend
+            | ArrayPrepend
+            | ArrayEquals { .. } => array::return_type(*self, args),
             SubqueryRowCheck { .. } => match args {
                 [DataType::Int64] => Ok(DataType::Boolean),
                 _ => Err(bad_args(*self, args)),
@@ -267,7 +300,10 @@ impl ScalarFunction {
     pub fn nullable(&self, args_nullable: bool) -> bool {
         match self {
             ScalarFunction::Concat => false,
-            ScalarFunction::RegexpSubstr => true,
+            ScalarFunction::RegexpSubstr
+            | ScalarFunction::ArrayElement
+            | ScalarFunction::ArrayEquals { .. } => true,
+            ScalarFunction::MakeArray => false,
             _ => args_nullable,
         }
     }
@@ -294,6 +330,15 @@ impl ScalarFunction {
             MakeDate | MakeTime | MakeTimestamp | DateDiff(_) => calendar::evaluate(*self, args)?,
             Interval(op) => interval::evaluate(*op, args)?,
             ToChar | ToDate | ToTimestamp => format::evaluate(*self, args)?,
+            MakeArray
+            | ArrayElement
+            | ArraySlice
+            | ArrayLength
+            | ArrayToString
+            | ArrayConcat
+            | ArrayAppend
+            | ArrayPrepend
+            | ArrayEquals { .. } => array::evaluate(*self, args)?,
             SubqueryRowCheck { origin } => row_check(&args[0], *origin)?,
         };
         if out.data_type() != &want {

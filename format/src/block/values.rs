@@ -67,7 +67,9 @@ impl Kind {
             SqlType::Text | SqlType::Varchar { .. } | SqlType::Char { .. } | SqlType::Json => {
                 Kind::Utf8
             }
-            SqlType::Bytes | SqlType::Geography => Kind::Binary,
+            // Arrays are never stored (encode_column rejects them first);
+            // as bytes they would be rejected as a type mismatch.
+            SqlType::Bytes | SqlType::Geography | SqlType::Array(_) => Kind::Binary,
         }
     }
 
@@ -379,7 +381,8 @@ pub(crate) fn fixed_array(
         | SqlType::Char { .. }
         | SqlType::Json
         | SqlType::Bytes
-        | SqlType::Geography => {
+        | SqlType::Geography
+        | SqlType::Array(_) => {
             return Err(Error::corrupt(
                 payload.at,
                 format!("{ty} values are not fixed-width"),

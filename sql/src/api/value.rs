@@ -202,6 +202,9 @@ pub enum Value {
     Interval(Interval),
     /// OID.
     Oid(u32),
+    /// An array (only in query results: Hyper does not persist arrays);
+    /// NULL elements are [`Value::Null`].
+    Array(Vec<Value>),
 }
 
 impl Value {
@@ -389,6 +392,14 @@ pub(crate) fn value_at(array: &dyn Array, ty: SqlType, row: usize) -> Result<Val
                 days: v.days,
                 microseconds: v.nanoseconds / 1000,
             })
+        }
+        SqlType::Array(element) => {
+            let items = array.as_list_opt::<i32>().ok_or_else(mismatch)?.value(row);
+            Value::Array(
+                (0..items.len())
+                    .map(|i| value_at(items.as_ref(), *element, i))
+                    .collect::<Result<_, _>>()?,
+            )
         }
         other => {
             return Err(SqlError::new(

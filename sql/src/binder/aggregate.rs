@@ -71,13 +71,22 @@ impl ExprBinder<'_> {
             }
         };
         let arg_type = call.arg.as_ref().map(|a| a.ty().to_arrow());
+        if let (AggregateFunction::ArrayAgg, Some(arg)) = (call.func, &call.arg)
+            && arg.ty().element().is_some()
+        {
+            return Err(super::array::multi_dimensional(span));
+        }
         let ty = call
             .func
             .return_type(arg_type.as_ref())
             .map_err(|_| wrong_types(name, call.arg.as_ref(), span))
-            .and_then(|t| {
-                SqlType::from_arrow(&t)
-                    .map_err(|e| type_error(format!("function {name}: {e}"), span))
+            .and_then(|t| match (call.func, &call.arg) {
+                // The element's SQL type, which its Arrow type may not tell.
+                (AggregateFunction::ArrayAgg, Some(arg)) => {
+                    super::array::array_type(arg.ty(), span)
+                }
+                _ => SqlType::from_arrow(&t)
+                    .map_err(|e| type_error(format!("function {name}: {e}"), span)),
             })?;
         let bound = BoundAggregate {
             func: call.func,
@@ -222,6 +231,12 @@ impl ExprBinder<'_> {
                     param: AggregateParam::Separator(self.separator(sep, name)?),
                 }
             }
+            (F::ArrayAgg, [FnArg::Expr(x)]) => Call {
+                func,
+                arg: Some(self.bind_arg(x)?),
+                order_by: order,
+                param: AggregateParam::None,
+            },
             (F::StringAgg | F::PercentileCont | F::PercentileDisc, _) => {
                 return Err(wrong_count());
             }

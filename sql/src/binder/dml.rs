@@ -545,6 +545,8 @@ pub(crate) fn bind_add_columns(
 
 fn add_column(column_def: &ast::ColumnDef, if_not_exists: bool) -> BindResult<AddColumn> {
     let ty = super::sql_type(&column_def.data_type, column_def.name.span)?;
+    super::array::check_persistable(&column_def.name.value, ty)
+        .map_err(|e| e.at(column_def.name.span))?;
     let mut def = hyperctl_storage::ColumnDef::new(normalize(&column_def.name), ty, true);
     let mut default = None;
     for opt in &column_def.options {

@@ -149,6 +149,11 @@ impl<'a> ExprBinder<'a> {
                 ..
             } => {
                 let ty = sql_type(data_type, expr.span())?;
+                if let Expr::Array(a) = inner.as_ref()
+                    && a.elem.is_empty()
+                {
+                    return self.empty_array(ty, inner.span());
+                }
                 let bound = self.bind(inner)?;
                 cast(bound, ty, inner.span())
             }
@@ -268,6 +273,10 @@ impl<'a> ExprBinder<'a> {
                 compare_op,
                 right,
             } => self.quantified(left, compare_op, right, false, expr.span()),
+            Expr::Array(a) => self.array_constructor(a, expr.span()),
+            Expr::CompoundFieldAccess { root, access_chain } => {
+                self.subscript(root, access_chain, expr.span())
+            }
             Expr::Ceil { expr: x, field } => self.ceil_floor(x, field, true, expr.span()),
             Expr::Floor { expr: x, field } => self.ceil_floor(x, field, false, expr.span()),
             _ => Err(not_supported(&describe(expr), expr.span())),
@@ -539,6 +548,9 @@ impl<'a> ExprBinder<'a> {
         let l = self.bind(left)?;
         let r = self.bind(right)?;
         let spans = (left.span(), right.span());
+        if super::array::is_array_operation(&l, &r) {
+            return super::array::array_compare(op, l, r, spans, span);
+        }
         let (op, kind) = match op {
             B::PGRegexMatch | B::PGRegexIMatch | B::PGRegexNotMatch | B::PGRegexNotIMatch => {
                 return functions::regex_operator(op, l, r, spans, span);
@@ -726,6 +738,7 @@ pub(crate) fn aggregate_function(name: &str) -> Option<AggregateFunction> {
         "stddev_pop" => AggregateFunction::StddevPop,
         "bool_and" | "every" => AggregateFunction::BoolAnd,
         "bool_or" => AggregateFunction::BoolOr,
+        "array_agg" => AggregateFunction::ArrayAgg,
         "string_agg" => AggregateFunction::StringAgg,
         "median" | "percentile_cont" => AggregateFunction::PercentileCont,
         "percentile_disc" => AggregateFunction::PercentileDisc,
@@ -965,6 +978,17 @@ fn convert_literal(value: &ArrayRef, ty: SqlType, span: Span) -> Result<ArrayRef
         ..CastOptions::default()
     };
     let target = ty.to_arrow();
+    // Arrays read their text form, and say what is wrong with it (Hyper's
+    // "invalid array format: ..." messages).
+    if ty.element().is_some() {
+        return hyperctl_exec::cast_array(value, &target).map_err(|e| {
+            let message = match e {
+                hyperctl_exec::Error::InvalidCast { reason, .. } => reason,
+                other => other.to_string(),
+            };
+            SqlError::new(state::INVALID_TEXT, message).at(span)
+        });
+    }
     // Numbers convert with the executor's cast (integers round as Hyper does,
     // `2.5::int` = 3; floats print as Hyper does, `1e20::text` = `1e+20`),
     // and so does text (dates and times read as Hyper reads them:

@@ -132,6 +132,25 @@ impl FromBinder<'_, '_> {
                 table_with_joins,
                 alias: None,
             } => self.bind_item(table_with_joins),
+            ast::TableFactor::UNNEST {
+                alias,
+                array_exprs,
+                with_offset: false,
+                with_ordinality,
+                ..
+            } => {
+                if let Some(a) = alias {
+                    self.declare(&a.name)?;
+                }
+                let scope = Scope::default();
+                let plan = super::array::unnest_rows(
+                    &scope,
+                    array_exprs,
+                    *with_ordinality,
+                    factor.span(),
+                )?;
+                derived_plan(plan, alias.as_ref())
+            }
             other => Err(not_supported("this kind of FROM item", other.span())),
         }
     }

@@ -152,9 +152,9 @@ fn signatures(name: &str) -> Option<(ScalarFunction, &'static [&'static [Param]]
 }
 
 /// A bound argument and where it came from.
-struct Arg {
-    expr: BoundExpr,
-    span: Span,
+pub(super) struct Arg {
+    pub(super) expr: BoundExpr,
+    pub(super) span: Span,
 }
 
 impl ExprBinder<'_> {
@@ -183,6 +183,10 @@ impl ExprBinder<'_> {
             return Ok(bound);
         }
         let args = self.bind_args(&exprs)?;
+        let args = match super::array::array_function(&name, args, span) {
+            Ok(bound) => return bound,
+            Err(args) => args,
+        };
         let Some((func, sigs)) = signatures(&name) else {
             return Err(SqlError::new(
                 state::UNDEFINED_FUNCTION,
@@ -305,7 +309,7 @@ impl ExprBinder<'_> {
             ("version", 0) => text_literal(concat!("hyperctl ", env!("CARGO_PKG_VERSION"))),
             // The type's name as Hyper spells it, as TEXT (Hyper's result
             // type is regtype, which we do not have).
-            ("pg_typeof", 1) => text_literal(pg_type_name(&args[0].expr)),
+            ("pg_typeof", 1) => text_literal(&pg_type_name(&args[0].expr)),
             ("current_database", 0) => {
                 match self.ctx.map_or(Some(""), |c| c.catalog.current_database()) {
                     Some(name) => text_literal(name),
@@ -441,7 +445,13 @@ impl ExprBinder<'_> {
         let mut exprs = vec![x];
         exprs.extend(list.iter());
         let args = self.bind_args(&exprs)?;
-        let (_, mut args) = common_args(args, "IN")?;
+        let (ty, mut args) = common_args(args, "IN")?;
+        if ty.element().is_some() {
+            return Err(not_supported(
+                "IN over arrays (write a = b OR ...)",
+                x.span(),
+            ));
+        }
         let x = args.remove(0);
         if args.is_empty() {
             return Err(not_supported("an empty IN list", exprs[0].span()));
@@ -669,6 +679,13 @@ impl ExprBinder<'_> {
     /// `a || b`: text concatenation; a non-text side is converted to text.
     pub(super) fn string_concat(&mut self, a: &Expr, b: &Expr, span: Span) -> BindResult {
         let args = self.bind_args(&[a, b])?;
+        if super::array::is_array_operation(&args[0].expr, &args[1].expr) {
+            let mut it = args.into_iter();
+            let (Some(l), Some(r)) = (it.next(), it.next()) else {
+                return Err(type_error("|| needs two operands".into(), span));
+            };
+            return super::array::array_concat(l.expr, r.expr, (l.span, r.span));
+        }
         let stringy = |x: &Arg| x.expr.ty().is_string() || x.expr.is_untyped_literal();
         if !args.iter().any(stringy) {
             return Err(type_error(
@@ -800,7 +817,7 @@ pub(super) fn power_operator(
 /// The name Hyper's `pg_typeof` gives a value's type: no modifiers, and
 /// VARCHAR(n) is `text` (Hyper stores it as TEXT); an untyped NULL is
 /// `unknown`, an untyped string literal `text`.
-fn pg_type_name(e: &BoundExpr) -> &'static str {
+fn pg_type_name(e: &BoundExpr) -> String {
     if let BoundExpr::Literal {
         value,
         untyped: true,
@@ -808,9 +825,17 @@ fn pg_type_name(e: &BoundExpr) -> &'static str {
     } = e
         && value.is_null(0)
     {
-        return "unknown";
+        return "unknown".into();
     }
     match e.ty() {
+        t @ SqlType::Array(_) => super::array::pg_array_name(t),
+        t => pg_type_name_of(t).into(),
+    }
+}
+
+/// Hyper's name of a (non-array) type, as `pg_typeof` gives it.
+pub(super) fn pg_type_name_of(ty: SqlType) -> &'static str {
+    match ty {
         SqlType::Bool => "boolean",
         SqlType::SmallInt => "smallint",
         SqlType::Int => "integer",
@@ -1041,7 +1066,10 @@ fn escape_char(e: &Expr) -> Result<Option<char>, SqlError> {
 }
 
 /// The common type of `args` and the arguments coerced to it.
-fn common_args(args: Vec<Arg>, context: &str) -> Result<(SqlType, Vec<BoundExpr>), SqlError> {
+pub(super) fn common_args(
+    args: Vec<Arg>,
+    context: &str,
+) -> Result<(SqlType, Vec<BoundExpr>), SqlError> {
     let mut acc: Option<SqlType> = None;
     for a in args.iter().filter(|a| !a.expr.is_untyped_literal()) {
         let t = a.expr.ty();

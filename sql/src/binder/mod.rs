@@ -3,6 +3,7 @@
 //! offending token.
 
 mod aggregate;
+mod array;
 mod context;
 mod copy;
 mod cte;

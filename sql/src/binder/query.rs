@@ -396,6 +396,9 @@ fn bind_select(
     select: &ast::Select,
     order_by: &[ast::OrderByExpr],
 ) -> BindResult<LogicalPlan> {
+    if let Some(rewritten) = super::array::select_list_unnest(select) {
+        return bind_select(ctx, &rewritten, order_by);
+    }
     let sub_kind = ctx.sub_kind.take();
     check_select_clauses(select)?;
     ctx.named_windows

@@ -370,6 +370,15 @@ fn bind_create_table(
             None,
         ),
     };
+    for c in &columns {
+        if ct.temporary && c.ty.element().is_some() {
+            return Err(not_supported(
+                &format!("an array column (\"{}\") in a temporary table", c.name),
+                span,
+            ));
+        }
+        super::array::check_persistable(&c.name, c.ty).map_err(|e| e.at(span))?;
+    }
     Ok(BoundStatement::CreateTable {
         database: q.database,
         def: TableDef {

@@ -556,6 +556,37 @@ fn fit_strings(array: ArrayRef, ty: SqlType) -> Result<ArrayRef> {
     Ok(std::sync::Arc::new(fitted))
 }
 
+/// A CHAR(n) column (or the elements of an array of CHAR(n)) padded with
+/// blanks to `w` characters.
+fn pad_column(a: &ArrayRef, w: usize) -> Result<ArrayRef> {
+    use hyperctl_exec::arrow::array::{ListArray, StringArray};
+    if let Some(list) = a.as_list_opt::<i32>() {
+        let values = pad_column(list.values(), w)?;
+        let padded = ListArray::try_new(
+            hyperctl_exec::arrow::datatypes::Field::new_list_field(
+                values.data_type().clone(),
+                true,
+            )
+            .into(),
+            list.offsets().clone(),
+            values,
+            list.nulls().cloned(),
+        )
+        .map_err(|e| Error::Internal {
+            what: format!("padding CHAR array elements: {e}"),
+        })?;
+        return Ok(std::sync::Arc::new(padded));
+    }
+    let Some(strings) = a.as_string_opt::<i32>() else {
+        return Ok(a.clone());
+    };
+    let padded: StringArray = strings
+        .iter()
+        .map(|v| v.map(|s| format!("{s:<w$}")))
+        .collect();
+    Ok(std::sync::Arc::new(padded))
+}
+
 /// CHAR(n) columns of a query's result padded with blanks to n characters,
 /// as Hyper shows them (`'j'::char(2)` is `'j '`); inside the engine the
 /// values have no trailing blanks.
@@ -563,7 +594,7 @@ pub(super) fn pad_chars(mut result: QueryResult) -> Result<QueryResult> {
     let widths: Vec<Option<usize>> = result
         .columns
         .iter()
-        .map(|c| match c.ty {
+        .map(|c| match c.ty.element().unwrap_or(c.ty) {
             SqlType::Char { length } => Some(length as usize),
             _ => None,
         })
@@ -576,17 +607,11 @@ pub(super) fn pad_chars(mut result: QueryResult) -> Result<QueryResult> {
             .columns()
             .iter()
             .zip(&widths)
-            .map(|(a, w)| match (w, a.as_string_opt::<i32>()) {
-                (Some(w), Some(strings)) => {
-                    let padded: hyperctl_exec::arrow::array::StringArray = strings
-                        .iter()
-                        .map(|v| v.map(|s| format!("{s:<w$}")))
-                        .collect();
-                    std::sync::Arc::new(padded) as ArrayRef
-                }
-                _ => a.clone(),
+            .map(|(a, w)| match w {
+                Some(w) => pad_column(a, *w),
+                None => Ok(a.clone()),
             })
-            .collect();
+            .collect::<Result<Vec<_>>>()?;
         *batch =
             RecordBatch::try_new(result.schema.clone(), columns).map_err(|e| Error::Internal {
                 what: format!("padding CHAR columns: {e}"),

@@ -161,6 +161,24 @@ fn scalar_and_list_queries() {
     );
 }
 
+/// Arrays come back as `Value::Array`, NULL elements as `Value::Null`.
+#[test]
+fn array_values() {
+    let mut c = Database::in_memory().connect();
+    assert_eq!(
+        c.execute_scalar_query("SELECT ARRAY[1, NULL, 3]").unwrap(),
+        Value::Array(vec![Value::Int(1), Value::Null, Value::Int(3)])
+    );
+    assert_eq!(
+        c.execute_scalar_query("SELECT ARRAY['a']").unwrap(),
+        Value::Array(vec![Value::from("a")])
+    );
+    assert_eq!(
+        c.execute_scalar_query("SELECT NULL::int[]").unwrap(),
+        Value::Null
+    );
+}
+
 /// One column of every type, through the Inserter and back through a query.
 #[test]
 fn inserter_round_trips_every_type() {

@@ -294,6 +294,14 @@ fn render_column(column: &ArrayRef, kind: char) -> Vec<String> {
     // with chrono-tz: give it as the same offset (the CLI does too).
     let utc;
     let column = match column.data_type() {
+        // Arrays as Hyper prints them: `[1,NULL,3]`.
+        DataType::List(_) => {
+            utc = hyperctl_sql::arrays_as_text(column)
+                .ok()
+                .flatten()
+                .unwrap_or_else(|| Arc::clone(column));
+            &utc
+        }
         DataType::Timestamp(TimeUnit::Microsecond, Some(_)) => {
             utc = Arc::new(
                 column

@@ -110,8 +110,8 @@ pub use error::{Error, Result};
 pub use explain::{Profile, collect_profiled, explain};
 pub use expr::{BinaryOp, PhysicalExpr};
 pub use functions::{
-    BitOp, DateField, IntervalOp, ScalarFunction, TrimSide, arrays_as_text, ordinality,
-    parse_interval, unnest,
+    BitOp, DateField, IntervalOp, ScalarFunction, TrimSide, arrays_as_text, interval_text,
+    ordinality, parse_interval, unnest,
 };
 pub use operators::recursive::WorkTable;
 pub use operators::set_ops::SetOpKind;

@@ -240,40 +240,6 @@ fn normalize(family: &str, text: &str) -> String {
     }
 }
 
-/// Hyper's ISO 8601 interval output: `P1Y2M3DT4H5M6.5S`, `PT0S` for zero.
-fn iso_interval(months: i32, days: i32, nanos: i64) -> String {
-    let mut s = String::from("P");
-    let (years, months) = (months / 12, months % 12);
-    for (v, unit) in [(years, 'Y'), (months, 'M'), (days, 'D')] {
-        if v != 0 {
-            let _ = write!(s, "{v}{unit}");
-        }
-    }
-    let micros = nanos / 1000;
-    if micros != 0 {
-        s.push('T');
-        let (hours, rest) = (micros / 3_600_000_000, micros % 3_600_000_000);
-        let (minutes, rest) = (rest / 60_000_000, rest % 60_000_000);
-        if hours != 0 {
-            let _ = write!(s, "{hours}H");
-        }
-        if minutes != 0 {
-            let _ = write!(s, "{minutes}M");
-        }
-        if rest != 0 {
-            let (secs, frac) = (rest / 1_000_000, (rest % 1_000_000).abs());
-            let sign = if rest < 0 && secs == 0 { "-" } else { "" };
-            if frac == 0 {
-                let _ = write!(s, "{sign}{secs}S");
-            } else {
-                let f = format!("{frac:06}");
-                let _ = write!(s, "{sign}{secs}.{}S", f.trim_end_matches('0'));
-            }
-        }
-    }
-    if s == "P" { "PT0S".into() } else { s }
-}
-
 fn ours(conn: &mut Connection, sql: &str) -> Answer {
     match conn.execute(sql) {
         Err(e) => Err(Failure {
@@ -326,7 +292,7 @@ fn render(r: &QueryResult) -> Table {
                     }
                     if *c.data_type() == DataType::Interval(IntervalUnit::MonthDayNano) {
                         let v = c.as_primitive::<IntervalMonthDayNanoType>().value(i);
-                        return Some(iso_interval(v.months, v.days, v.nanoseconds));
+                        return Some(hyperctl_sql::interval_text(v.months, v.days, v.nanoseconds));
                     }
                     let text = f.as_ref().map(|f| f.value(i).to_string());
                     Some(normalize(

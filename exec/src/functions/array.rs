@@ -321,7 +321,7 @@ fn element_texts(values: &ArrayRef) -> Result<Vec<Option<String>>> {
                 .map(|i| {
                     valid(i).then(|| {
                         let x = v.value(i);
-                        iso_interval(x.months, x.days, x.nanoseconds)
+                        interval_text(x.months, x.days, x.nanoseconds)
                     })
                 })
                 .collect()
@@ -386,8 +386,9 @@ fn temporal_texts(values: &ArrayRef) -> Result<Vec<Option<String>>> {
         .collect())
 }
 
-/// Hyper's ISO 8601 interval text: `P1Y2M3DT4H5M6.5S`, `PT0S` for zero.
-fn iso_interval(months: i32, days: i32, nanos: i64) -> String {
+/// Hyper's ISO 8601 interval text: `P1Y2M3DT4H5M6.5S`, `PT0S` for zero
+/// (how hyperd prints an interval, alone or in an array).
+pub fn interval_text(months: i32, days: i32, nanos: i64) -> String {
     use std::fmt::Write as _;
     let mut s = String::from("P");
     let (years, months) = (months / 12, months % 12);

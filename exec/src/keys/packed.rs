@@ -349,12 +349,7 @@ pub(super) fn columns(
                     4 => Buffer::from_iter((0..n).map(|k| lane(k) as u32)),
                     _ => Buffer::from_iter((0..n).map(lane)),
                 };
-                let data = ArrayData::builder(t.clone())
-                    .len(n)
-                    .add_buffer(buffer)
-                    .nulls(nulls)
-                    .build()?;
-                make_array(data)
+                fixed_array(t, n, buffer, nulls)?
             }
             Column::Bool => Arc::new(BooleanArray::new(
                 (0..n).map(|k| lane(k) == 1).collect(),
@@ -364,12 +359,7 @@ pub(super) fn columns(
                 let buffer = Buffer::from_iter(
                     (0..n).map(|k| (u128::from(key(k)[l + 1]) << 64 | u128::from(lane(k))) as i128),
                 );
-                let data = ArrayData::builder(t.clone())
-                    .len(n)
-                    .add_buffer(buffer)
-                    .nulls(nulls)
-                    .build()?;
-                make_array(data)
+                fixed_array(t, n, buffer, nulls)?
             }
             Column::Text => {
                 let mut b = StringBuilder::new();
@@ -404,6 +394,21 @@ pub(super) fn columns(
         l += kind.lanes();
     }
     Ok(out)
+}
+
+/// An array of type `t` (fixed-width) of `n` values in `buffer`.
+fn fixed_array(
+    t: &DataType,
+    n: usize,
+    buffer: Buffer,
+    nulls: Option<NullBuffer>,
+) -> Result<ArrayRef> {
+    let data = ArrayData::builder(t.clone())
+        .len(n)
+        .add_buffer(buffer)
+        .nulls(nulls)
+        .build()?;
+    Ok(make_array(data))
 }
 
 #[cfg(test)]

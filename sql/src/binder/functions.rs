@@ -711,7 +711,6 @@ fn position(mut args: Vec<Arg>, span: Span) -> BindResult {
     resolve("position", ScalarFunction::StrPos, sigs, args, span)
 }
 
-/// Casts the arguments to the first signature they all fit.
 /// `a ~ b`, `a ~* b`, `a !~ b`, `a !~* b`: `regexp_like`, negated for `!`.
 pub(super) fn regex_operator(
     op: &ast::BinaryOperator,
@@ -907,6 +906,7 @@ fn regex_escape(c: char) -> String {
     }
 }
 
+/// Casts the arguments to the first signature they all fit.
 fn resolve(
     name: &str,
     func: ScalarFunction,

@@ -193,7 +193,9 @@ fn sorted_codes<V: Copy + Eq + Ord>(
         if id == next {
             value_bytes += bytes(&v);
             if next.is_power_of_two() {
-                codes_floor = total(firsts.len() + 1, 0).saturating_sub(4 + 1);
+                // `total` less its fixed part (`total` of one value, whose
+                // codes take no bits): the codes alone.
+                codes_floor = total(firsts.len() + 1, 0).saturating_sub(total(1, 0));
             }
             let floor = base.saturating_add(value_bytes).saturating_add(codes_floor);
             if firsts.len() == cap || floor > budget {

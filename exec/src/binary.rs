@@ -114,15 +114,19 @@ pub(crate) fn text_equals_any(
     needles: &[&[u8]],
     negated: bool,
 ) -> ArrayRef {
-    fn word(s: &[u8]) -> u64 {
-        s.iter()
-            .enumerate()
-            .fold(0, |w, (i, &c)| w | u64::from(c) << (8 * i))
-    }
     // Needles over 8 bytes have no word; they are only compared as slices.
     let words: Vec<(usize, u64)> = needles
         .iter()
-        .map(|n| (n.len(), if n.len() <= 8 { word(n) } else { 0 }))
+        .map(|n| {
+            (
+                n.len(),
+                if n.len() <= 8 {
+                    short_word(n, 0, n.len())
+                } else {
+                    0
+                },
+            )
+        })
         .collect();
     let offsets = array.value_offsets();
     let data = array.value_data();
@@ -137,16 +141,7 @@ pub(crate) fn text_equals_any(
         let len = end - start;
         let found = if len <= 8 {
             short_lengths >> len & 1 == 1 && {
-                // One 8-byte load where the buffer has 8 bytes left, masked
-                // to the value's length.
-                let w = match data.get(start..start + 8) {
-                    Some(b) if len > 0 => {
-                        let mut a = [0u8; 8];
-                        a.copy_from_slice(b);
-                        u64::from_le_bytes(a) & (u64::MAX >> (64 - 8 * len))
-                    }
-                    _ => word(&data[start..end]),
-                };
+                let w = short_word(data, start, len);
                 words.iter().any(|&(l, n)| l == len && n == w)
             }
         } else {
@@ -155,6 +150,26 @@ pub(crate) fn text_equals_any(
         found != negated
     });
     Arc::new(BooleanArray::new(bits, array.nulls().cloned()))
+}
+
+/// The `len` (at most 8) bytes of `data` from `start` as one little-endian
+/// word, zero above them: one 8-byte load, masked, where the buffer has 8
+/// bytes left (no `memcpy` call for a short value), byte by byte otherwise.
+pub(crate) fn short_word(data: &[u8], start: usize, len: usize) -> u64 {
+    debug_assert!(len <= 8);
+    match data.get(start..start + 8) {
+        Some(b) if len > 0 => {
+            let mut a = [0u8; 8];
+            a.copy_from_slice(b);
+            u64::from_le_bytes(a) & (u64::MAX >> (64 - 8 * len))
+        }
+        _ => data
+            .get(start..start + len)
+            .unwrap_or_default()
+            .iter()
+            .enumerate()
+            .fold(0, |w, (i, &c)| w | u64::from(c) << (8 * i)),
+    }
 }
 
 /// A comparison of a `Decimal128` array with a non-NULL `Decimal128` scalar

@@ -495,7 +495,14 @@ impl KeyIndex {
                         return Err(at);
                     }
                     let k = (s.tag - 1) as usize;
-                    if s.word == hash && words[k * stride..(k + 1) * stride] == *key {
+                    // Word by word: a slice comparison would call memcmp
+                    // for a few words.
+                    if s.word == hash
+                        && words[k * stride..(k + 1) * stride]
+                            .iter()
+                            .zip(key.iter())
+                            .all(|(a, b)| a == b)
+                    {
                         return Ok(k);
                     }
                     at = (at + 1) & mask;

@@ -27,6 +27,7 @@ use arrow::array::{Array, ArrayData, ArrayRef, AsArray, BooleanArray, StringBuil
 use arrow::buffer::{Buffer, NullBuffer, ScalarBuffer};
 use arrow::datatypes::{DataType, Decimal128Type};
 
+use crate::binary::short_word;
 use crate::error::{Error, Result};
 use crate::kernels::{self, hash};
 
@@ -220,20 +221,26 @@ pub(super) fn encode(
             }
             Column::Text => {
                 let s = array.as_string::<i32>();
+                let (offsets, data) = (s.value_offsets(), s.value_data());
                 let mut lane = Vec::with_capacity(rows);
                 let mut hash_lane = Vec::with_capacity(rows);
                 for i in 0..rows {
-                    if is_null(i) {
-                        lane.push(0);
-                        hash_lane.push(0);
-                        continue;
-                    }
-                    let bytes = s.value(i).as_bytes();
-                    if bytes.len() <= INLINE {
-                        let v = inline(bytes);
+                    let (start, end) = (offsets[i] as usize, offsets[i + 1] as usize);
+                    let len = end - start;
+                    if len <= INLINE {
+                        // A NULL's lanes are 0 (its bytes, if any, are ignored).
+                        let v = if is_null(i) {
+                            0
+                        } else {
+                            short_word(data, start, len) | (len as u64) << 56
+                        };
                         lane.push(v);
                         hash_lane.push(v);
+                    } else if is_null(i) {
+                        lane.push(0);
+                        hash_lane.push(0);
                     } else {
+                        let bytes = &data[start..end];
                         let id = match &mut strings {
                             Strings::Intern(t) => Some(t.intern(bytes)),
                             Strings::Lookup(t) => t.get(bytes),
@@ -256,13 +263,6 @@ pub(super) fn encode(
         }
     }
     Ok((words, hashes.into_iter().map(hash::finish).collect()))
-}
-
-/// A string of at most [`INLINE`] bytes as one lane.
-fn inline(bytes: &[u8]) -> u64 {
-    let mut w = [0u8; 8];
-    w[..bytes.len()].copy_from_slice(bytes);
-    u64::from_le_bytes(w) | ((bytes.len() as u64) << 56)
 }
 
 /// The value bits of a fixed-width column, zero-extended.

@@ -147,11 +147,12 @@ pub(crate) fn evaluate_in_list(
                 Value::Array(_) => Ok(None),
             })
             .collect::<Result<Option<Vec<ArrayRef>>>>()?;
-        if let Some(needles) = items
+        if let Some(out) = items
             .as_ref()
             .and_then(|items| items.iter().map(text_scalar).collect::<Option<Vec<_>>>())
+            .and_then(|needles| text_equals_any(s, &needles, negated))
         {
-            return Ok(Value::Array(text_equals_any(s, &needles, negated)));
+            return Ok(Value::Array(out));
         }
     }
     let mut acc: Option<Value> = None;

@@ -734,13 +734,24 @@ fn connecting(reads: &[Vec<usize>], used: &[bool], a: &[usize], b: &[usize]) -> 
 /// equality); with none, a quarter of the cross product.
 fn join_estimate(a: &Part, b: &Part, on: &[usize], key_rows: &[Option<f64>]) -> f64 {
     let cross = a.rows * b.rows;
-    let keys = on
-        .iter()
-        .filter_map(|&p| key_rows[p])
-        .fold(None, |m: Option<f64>, k| Some(m.map_or(k, |m| m.max(k))));
-    match keys {
-        Some(keys) => (cross / keys.max(1.0)).max(1.0),
-        None => cross * 0.25,
+    rows_over_keys(cross, on.iter().filter_map(|&p| key_rows[p])).unwrap_or(cross * 0.25)
+}
+
+/// Rows of an equi-join whose cross product has `cross` rows: `cross` over
+/// the distinct values of its most selective key (the largest of `keys`),
+/// at least 1; None without a key count. The join order (here) and the
+/// physical planner's estimates (`plan.rs`) both use it.
+pub(crate) fn rows_over_keys(cross: f64, keys: impl IntoIterator<Item = f64>) -> Option<f64> {
+    let keys = keys.into_iter().reduce(f64::max)?;
+    Some((cross / keys.max(1.0)).max(1.0))
+}
+
+/// At most how many distinct values `key` has when it is an output column
+/// of `plan` ([`column_distinct`]); None for other expressions.
+pub(crate) fn key_distinct(plan: &LogicalPlan, key: &BoundExpr) -> Option<f64> {
+    match key {
+        BoundExpr::Column { index, .. } => column_distinct(plan, *index),
+        _ => None,
     }
 }
 

@@ -1250,21 +1250,15 @@ fn inner_join_rows(
     r: u64,
     on: &[(BoundExpr, BoundExpr)],
 ) -> u64 {
-    let distinct = |plan: &LogicalPlan, key: &BoundExpr| match key {
-        BoundExpr::Column { index, .. } => crate::optimize::column_distinct(plan, *index),
-        _ => None,
-    };
-    let keys = on
-        .iter()
-        .filter_map(|(lk, rk)| match (distinct(left, lk), distinct(right, rk)) {
-            (Some(a), Some(b)) => Some(a.max(b)),
-            (a, b) => a.or(b),
-        })
-        .fold(None, |m: Option<f64>, k| Some(m.map_or(k, |m| m.max(k))));
-    match keys {
-        Some(keys) => ((l as f64 * r as f64 / keys.max(1.0)).ceil() as u64).max(1),
-        None => l.max(r),
-    }
+    use crate::optimize::{key_distinct, rows_over_keys};
+    let keys =
+        on.iter().filter_map(
+            |(lk, rk)| match (key_distinct(left, lk), key_distinct(right, rk)) {
+                (Some(a), Some(b)) => Some(a.max(b)),
+                (a, b) => a.or(b),
+            },
+        );
+    rows_over_keys(l as f64 * r as f64, keys).map_or(l.max(r), |rows| rows.ceil() as u64)
 }
 
 /// Rows a semi join keeps of its `l` left rows: the share of the left key's
@@ -1278,18 +1272,12 @@ fn semi_join_rows(
     r: u64,
     on: &[(BoundExpr, BoundExpr)],
 ) -> u64 {
+    use crate::optimize::key_distinct;
     let share = on
         .iter()
         .filter_map(|(lk, rk)| {
-            let BoundExpr::Column { index, .. } = lk else {
-                return None;
-            };
-            let left_keys = crate::optimize::column_distinct(left, *index)?;
-            let right_keys = match rk {
-                BoundExpr::Column { index, .. } => crate::optimize::column_distinct(right, *index)
-                    .map_or(r as f64, |d| d.min(r as f64)),
-                _ => r as f64,
-            };
+            let left_keys = key_distinct(left, lk)?;
+            let right_keys = key_distinct(right, rk).map_or(r as f64, |d| d.min(r as f64));
             Some((right_keys / left_keys).min(1.0))
         })
         .fold(1.0f64, f64::min);

@@ -376,15 +376,20 @@ impl KeyIndex {
     /// [`empty_like`](Self::empty_like) sibling) will probe.
     #[inline(always)]
     pub(crate) fn prefetch_key_of(&self, other: &KeyIndex, k: usize) {
-        if let Some(&h) = other.hashes.get(k) {
-            prefetch::prefetch(&self.slots, h as usize & (self.slots.len() - 1));
-        }
+        self.prefetch_hash(other.hashes.get(k));
     }
 
     /// Starts loading the slot where the probe of key `i` of `e` begins.
     #[inline(always)]
     fn prefetch_slot(&self, e: &Encoded, i: usize) {
-        if let Some(&h) = e.hashes.get(i) {
+        self.prefetch_hash(e.hashes.get(i));
+    }
+
+    /// Starts loading the slot where a probe for `hash` begins (none: no
+    /// key).
+    #[inline(always)]
+    fn prefetch_hash(&self, hash: Option<&u64>) {
+        if let Some(&h) = hash {
             prefetch::prefetch(&self.slots, h as usize & (self.slots.len() - 1));
         }
     }

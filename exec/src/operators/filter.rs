@@ -3,8 +3,16 @@
 //! The predicate is split at its ANDs; each conjunct of the shape
 //! `column op literal` over an `Int32`/`Date32`, `Int64`/`Date64`/timestamp
 //! or `Float64` column runs as a SIMD compare kernel (resolved once per
-//! pipeline), the others as one expression. A row stays when every
-//! conjunct is TRUE, which is exactly when their Kleene AND is TRUE.
+//! pipeline), the others as expressions, `column op literal` ones first. A
+//! row stays when every conjunct is TRUE, which is exactly when their
+//! Kleene AND is TRUE.
+//!
+//! Before a costly conjunct (anything but a comparison of fixed-width
+//! columns and literals: text, functions, casts, ORs) the batch is cut down
+//! to the rows the conjuncts so far keep, if that is at most half of them,
+//! so that a selective cheap conjunct (a date range, say) spares the costly
+//! ones most of their rows. Cheap conjuncts run over the whole batch:
+//! gathering their rows first would cost more than comparing them all.
 
 use arrow::array::{Array, ArrayRef, AsArray, BooleanArray};
 use arrow::buffer::{BooleanBuffer, Buffer, ScalarBuffer};
@@ -44,7 +52,9 @@ pub(crate) fn execute(input: BatchStream, predicate: PhysicalExpr) -> BatchStrea
 #[derive(Debug)]
 pub(crate) struct FilterOp {
     fast: Vec<(usize, Fast)>,
-    rest: Option<PhysicalExpr>,
+    /// The other conjuncts, in the order they run, each with whether it is
+    /// cheap (see the module comment).
+    rest: Vec<(bool, PhysicalExpr)>,
 }
 
 /// A compare kernel by column type.
@@ -62,22 +72,22 @@ impl FilterOp {
         let mut conjuncts = Vec::new();
         split_and(predicate, &mut conjuncts);
         let mut fast = Vec::new();
-        let mut rest: Option<PhysicalExpr> = None;
+        let mut rest = Vec::new();
         for c in conjuncts {
-            match fast_compare(c, input, tier) {
+            let c = fold_cast_operands(c);
+            match fast_compare(&c, input, tier) {
                 Some(f) => fast.push(f),
-                None => {
-                    rest = Some(match rest {
-                        None => c.clone(),
-                        Some(r) => PhysicalExpr::Binary {
-                            op: BinaryOp::And,
-                            left: Box::new(r),
-                            right: Box::new(c.clone()),
-                        },
-                    })
-                }
+                None => rest.push(c),
             }
         }
+        // A comparison of fixed-width columns and literals cannot fail and
+        // is cheap: those run first (the sort is stable).
+        let rest = rest
+            .into_iter()
+            .map(|c| (is_cheap(&c, input), c))
+            .collect::<Vec<_>>();
+        let (mut rest, costly): (Vec<_>, Vec<_>) = rest.into_iter().partition(|(cheap, _)| *cheap);
+        rest.extend(costly);
         FilterOp { fast, rest }
     }
 
@@ -89,10 +99,9 @@ impl FilterOp {
 
     /// The rows of `batch` where the predicate is TRUE.
     pub(crate) fn apply(&self, batch: &RecordBatch) -> Result<RecordBatch> {
-        let rows = batch.num_rows();
         let mut keep: Option<BooleanBuffer> = None;
-        let mut and = |m: BooleanBuffer| {
-            keep = Some(match keep.take() {
+        let and = |keep: &mut Option<BooleanBuffer>, m: BooleanBuffer| {
+            *keep = Some(match keep.take() {
                 None => m,
                 Some(k) => &k & &m,
             })
@@ -102,25 +111,83 @@ impl FilterOp {
                 .columns()
                 .get(*column)
                 .ok_or_else(|| Error::internal(format!("filter column {column} out of range")))?;
-            and(fast.run(array)?);
+            and(&mut keep, fast.run(array)?);
         }
-        if let Some(rest) = &self.rest {
-            let mask = to_boolean(&rest.evaluate(batch)?)?;
-            and(true_bits(as_boolean(&mask)?));
+        let mut current = std::borrow::Cow::Borrowed(batch);
+        for (cheap, conjunct) in &self.rest {
+            if let Some(k) = keep.take_if(|k| !cheap && k.count_set_bits() * 2 <= k.len()) {
+                current = std::borrow::Cow::Owned(cut(&current, k)?);
+                if current.num_rows() == 0 {
+                    return Ok(current.into_owned());
+                }
+            }
+            let mask = to_boolean(&conjunct.evaluate(&current)?)?;
+            and(&mut keep, true_bits(as_boolean(&mask)?));
         }
-        let keep = keep.unwrap_or_else(|| BooleanBuffer::new_set(rows));
-        if keep.len() != rows {
-            return Err(Error::internal("filter mask of the wrong length"));
+        match keep {
+            None => Ok(current.into_owned()),
+            Some(k) => cut(&current, k),
         }
-        // All rows pass (a range that covers the block, say): no copy.
-        if keep.count_set_bits() == rows {
-            return Ok(batch.clone());
-        }
-        Ok(arrow::compute::filter_record_batch(
-            batch,
-            &BooleanArray::new(keep, None),
-        )?)
     }
+}
+
+/// The rows of `batch` whose bit in `keep` is set; no copy when all are.
+fn cut(batch: &RecordBatch, keep: BooleanBuffer) -> Result<RecordBatch> {
+    if keep.len() != batch.num_rows() {
+        return Err(Error::internal("filter mask of the wrong length"));
+    }
+    // All rows pass (a range that covers the block, say): no copy.
+    if keep.count_set_bits() == keep.len() {
+        return Ok(batch.clone());
+    }
+    Ok(arrow::compute::filter_record_batch(
+        batch,
+        &BooleanArray::new(keep, None),
+    )?)
+}
+
+/// `e`, with a comparison's `CAST(literal AS t)` operands (the binder's
+/// coercions, as in `l_discount >= CAST(0.05 AS NUMERIC(15, 2))`) cast once
+/// into literals, so that the comparison can run as a kernel or count as
+/// cheap. A cast that fails is left in place to fail when it runs.
+fn fold_cast_operands(e: &PhysicalExpr) -> PhysicalExpr {
+    let PhysicalExpr::Binary { op, left, right } = e else {
+        return e.clone();
+    };
+    if !op.is_comparison() {
+        return e.clone();
+    }
+    let fold = |operand: &PhysicalExpr| {
+        if let PhysicalExpr::Cast { expr, to } = operand
+            && let PhysicalExpr::Literal { value } = expr.as_ref()
+            && let Ok(value) = crate::cast::cast(value, to)
+        {
+            return PhysicalExpr::Literal { value };
+        }
+        operand.clone()
+    };
+    PhysicalExpr::Binary {
+        op: *op,
+        left: Box::new(fold(left)),
+        right: Box::new(fold(right)),
+    }
+}
+
+/// A comparison of columns and literals of fixed-width types: it cannot
+/// fail, and gathering its rows first costs more than comparing them all.
+fn is_cheap(e: &PhysicalExpr, input: &Schema) -> bool {
+    let PhysicalExpr::Binary { op, left, right } = e else {
+        return false;
+    };
+    let fixed_operand = |e: &PhysicalExpr| match e {
+        PhysicalExpr::Column { index } => input
+            .fields()
+            .get(*index)
+            .is_some_and(|f| f.data_type().is_primitive()),
+        PhysicalExpr::Literal { value } => value.data_type().is_primitive(),
+        _ => false,
+    };
+    op.is_comparison() && fixed_operand(left) && fixed_operand(right)
 }
 
 /// TRUE rows of a boolean array (NULL counts as FALSE).
@@ -244,7 +311,7 @@ mod tests {
     use crate::expr::{BinaryOp, PhysicalExpr};
     use crate::plan::{PhysicalPlan, collect};
     use crate::source::MemorySource;
-    use crate::test_util::{bools, col, ints, lit_i64, lit_null};
+    use crate::test_util::{bools, col, ints, lit_i64, lit_null, strs};
     use arrow::array::AsArray;
     use arrow::datatypes::{DataType, Int64Type};
     use arrow::record_batch::RecordBatch;
@@ -321,6 +388,77 @@ mod tests {
             predicate: lit_null(DataType::Null),
         };
         assert!(collect(&plan).unwrap().is_empty());
+    }
+
+    /// `a < k1 AND b = 'w' AND CAST(k2) IS DISTINCT FROM a AND b <> 'v'`:
+    /// a kernel conjunct, costly text conjuncts (the batch is cut before
+    /// them when the rows so far are few) and a cheap one after a folded
+    /// cast, against evaluating the whole predicate as one Kleene AND and
+    /// filtering once.
+    fn mixed_predicate(k1: i64, k2: i32, w: &str, v: &str) -> PhysicalExpr {
+        let text = |s: &str| PhysicalExpr::Literal {
+            value: strs(&[Some(s)]),
+        };
+        let and = |l, r| PhysicalExpr::Binary {
+            op: BinaryOp::And,
+            left: Box::new(l),
+            right: Box::new(r),
+        };
+        let cmp = |op, l, r| PhysicalExpr::Binary {
+            op,
+            left: Box::new(l),
+            right: Box::new(r),
+        };
+        let cast = PhysicalExpr::Cast {
+            expr: Box::new(PhysicalExpr::Literal {
+                value: Arc::new(arrow::array::Int32Array::from(vec![k2])),
+            }),
+            to: DataType::Int64,
+        };
+        and(
+            and(
+                and(
+                    cmp(BinaryOp::Lt, col(0), lit_i64(k1)),
+                    cmp(BinaryOp::Eq, col(1), text(w)),
+                ),
+                cmp(BinaryOp::IsDistinctFrom, cast, col(0)),
+            ),
+            cmp(BinaryOp::NotEq, col(1), text(v)),
+        )
+    }
+
+    proptest::proptest! {
+        #![proptest_config(crate::test_util::proptest_config())]
+        #[test]
+        fn cutting_between_conjuncts_keeps_the_rows_of_one_and(
+            rows in proptest::collection::vec(
+                (proptest::option::of(-20i64..20), proptest::option::of("[a-c]{0,2}")),
+                0..300,
+            ),
+            k1 in -25i64..25,
+            k2 in -25i32..25,
+            w in "[a-c]{0,2}",
+            v in "[a-c]{0,2}",
+        ) {
+            let a: Vec<Option<i64>> = rows.iter().map(|r| r.0).collect();
+            let b: Vec<Option<&str>> = rows.iter().map(|r| r.1.as_deref()).collect();
+            let batch =
+                crate::test_util::nullable_batch([("a", ints(&a)), ("b", strs(&b))]).unwrap();
+            let predicate = mixed_predicate(k1, k2, &w, &v);
+            let op = super::FilterOp::new(&predicate, batch.schema_ref(), crate::kernels::tier());
+            proptest::prop_assert_eq!(op.kernel_conjuncts(), 1);
+            // The folded cast makes its conjunct cheap: it runs before the text ones.
+            proptest::prop_assert!(op.rest[0].0 && !op.rest[1].0 && !op.rest[2].0);
+            let got = op.apply(&batch).unwrap();
+            let mask = crate::expr::to_boolean(&predicate.evaluate(&batch).unwrap()).unwrap();
+            let mask = super::true_bits(crate::expr::as_boolean(&mask).unwrap());
+            let want = arrow::compute::filter_record_batch(
+                &batch,
+                &arrow::array::BooleanArray::new(mask, None),
+            )
+            .unwrap();
+            proptest::prop_assert_eq!(got, want);
+        }
     }
 
     #[test]

@@ -34,6 +34,7 @@ mod api;
 mod binder;
 mod connection;
 mod error;
+mod join_filters;
 mod load;
 mod optimize;
 mod parse;

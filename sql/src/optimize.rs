@@ -895,18 +895,44 @@ fn prune(plan: LogicalPlan, need: &[bool]) -> (LogicalPlan, Vec<Option<usize>>) 
             predicate,
             keeps,
         } => {
-            let mut need = need.to_vec();
-            mark(&predicate, &mut need);
-            let (input, map) = prune(*input, &need);
+            let mut wide = need.to_vec();
+            mark(&predicate, &mut wide);
+            let (input, map) = prune(*input, &wide);
             let predicate = remap(&predicate, &map);
-            (
-                LogicalPlan::Filter {
-                    input: Box::new(input),
-                    predicate,
-                    keeps,
-                },
-                map,
-            )
+            let filter = LogicalPlan::Filter {
+                input: Box::new(input),
+                predicate,
+                keeps,
+            };
+            if wide.iter().zip(need).all(|(w, n)| w == n) {
+                return (filter, map);
+            }
+            // Columns only the predicate reads go right after it (exec's
+            // filter then does not copy them; TPC-H Q13's comment).
+            let kept: Vec<(usize, usize)> = (0..need.len())
+                .filter(|&i| need[i])
+                .filter_map(|i| map[i].map(|at| (i, at)))
+                .collect();
+            if kept.is_empty() {
+                // No batch without columns: the filter keeps its own.
+                return (filter, map);
+            }
+            let columns = filter.columns();
+            let exprs = kept
+                .iter()
+                .map(|&(_, at)| crate::binder::column_ref(columns, at))
+                .collect();
+            let columns = kept.iter().map(|&(_, at)| columns[at].clone()).collect();
+            let mut out = vec![None; map.len()];
+            for (new, &(old, _)) in kept.iter().enumerate() {
+                out[old] = Some(new);
+            }
+            let plan = LogicalPlan::Project {
+                input: Box::new(filter),
+                exprs,
+                columns,
+            };
+            (plan, out)
         }
         LogicalPlan::Project {
             input,

@@ -55,6 +55,10 @@ pub(crate) struct FilterOp {
     /// The other conjuncts, in the order they run, each with whether it is
     /// cheap (see the module comment).
     rest: Vec<(bool, PhysicalExpr)>,
+    /// The input columns the output keeps (all when `None`): a projection
+    /// of columns folded into the filter, so that columns only the
+    /// predicate reads are not copied.
+    output: Option<Vec<usize>>,
 }
 
 /// A compare kernel by column type.
@@ -88,7 +92,25 @@ impl FilterOp {
             .collect::<Vec<_>>();
         let (mut rest, costly): (Vec<_>, Vec<_>) = rest.into_iter().partition(|(cheap, _)| *cheap);
         rest.extend(costly);
-        FilterOp { fast, rest }
+        FilterOp {
+            fast,
+            rest,
+            output: None,
+        }
+    }
+
+    /// Keeps only the input columns at `columns` in the output, in that
+    /// order (a projection of columns right after the filter).
+    pub(crate) fn keep_only(&mut self, columns: Vec<usize>) {
+        self.output = Some(columns);
+    }
+
+    /// `batch` narrowed to [`FilterOp::output`].
+    fn narrow(&self, batch: &RecordBatch) -> Result<RecordBatch> {
+        Ok(match &self.output {
+            Some(columns) => batch.project(columns)?,
+            None => batch.clone(),
+        })
     }
 
     /// How many conjuncts run as kernels (tests).
@@ -118,15 +140,16 @@ impl FilterOp {
             if let Some(k) = keep.take_if(|k| !cheap && k.count_set_bits() * 2 <= k.len()) {
                 current = std::borrow::Cow::Owned(cut(&current, k)?);
                 if current.num_rows() == 0 {
-                    return Ok(current.into_owned());
+                    return self.narrow(&current);
                 }
             }
             let mask = to_boolean(&conjunct.evaluate(&current)?)?;
             and(&mut keep, true_bits(as_boolean(&mask)?));
         }
+        let out = self.narrow(&current)?;
         match keep {
-            None => Ok(current.into_owned()),
-            Some(k) => cut(&current, k),
+            None => Ok(out),
+            Some(k) => cut(&out, k),
         }
     }
 }

@@ -237,9 +237,25 @@ pub(crate) fn pipeline(plan: &PhysicalPlan, ctx: &Ctx) -> Result<Pipeline> {
         }
         PhysicalPlan::Projection { input, exprs } => {
             let mut p = pipeline(input, ctx)?;
+            let mut exprs: Vec<PhysicalExpr> = exprs.iter().map(|(e, _)| e.clone()).collect();
+            let columns: Option<Vec<usize>> = exprs
+                .iter()
+                .map(|e| match e {
+                    PhysicalExpr::Column { index } => Some(*index),
+                    _ => None,
+                })
+                .collect();
+            // Columns right after a filter: the filter keeps only those, and
+            // does not copy the others; the projection passes them on.
+            if let (Some(columns), Some((Op::Filter(f), _))) = (columns, p.ops.last_mut()) {
+                exprs = (0..columns.len())
+                    .map(|index| PhysicalExpr::Column { index })
+                    .collect();
+                f.keep_only(columns);
+            }
             p.ops.push((
                 Op::Project {
-                    exprs: exprs.iter().map(|(e, _)| e.clone()).collect(),
+                    exprs,
                     schema: schema.clone(),
                 },
                 key(plan),

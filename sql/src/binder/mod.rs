@@ -25,6 +25,7 @@ pub(crate) use copy::{bind_copy, bind_copy_to, parse_copy};
 pub(crate) use dml::{AddColumn, ColumnChange, ModifyPlan, ReshapeColumns};
 pub(crate) use expr::{not_supported, sql_type};
 pub(crate) use from::make_join;
+pub(crate) use query::column_ref;
 pub(crate) use statement::{BoundStatement, InsertPlan, bind_statement};
 
 use hyperctl_storage::{DEFAULT_SCHEMA, Snapshot, TableHandle, WriteTxn};

@@ -25,6 +25,7 @@ pub(crate) fn bind_query(catalog: &dyn CatalogView, q: &ast::Query) -> BindResul
     let plan = crate::optimize::reorder_joins(bind_query_ctx(&ctx, q)?);
     let plan = crate::optimize::push_semi_joins(plan);
     let plan = crate::optimize::reduce_grouped_joins(plan);
+    let plan = crate::join_filters::push_join_filters(plan);
     Ok(crate::optimize::prune_columns(plan))
 }
 
@@ -273,7 +274,7 @@ pub(super) fn sort_key(expr: BoundExpr, o: &ast::OrderByExpr) -> BoundSortKey {
     }
 }
 
-pub(super) fn column_ref(columns: &[ColumnInfo], i: usize) -> BoundExpr {
+pub(crate) fn column_ref(columns: &[ColumnInfo], i: usize) -> BoundExpr {
     BoundExpr::Column {
         index: i,
         ty: columns[i].ty,

@@ -213,7 +213,9 @@ impl Bitmap {
 impl Bloom {
     /// A filter of the key hashes `hashes`.
     fn build(hashes: &[u64]) -> Bloom {
-        let bits = (hashes.len() * BLOOM_BITS_PER_KEY).next_power_of_two().max(512);
+        let bits = (hashes.len() * BLOOM_BITS_PER_KEY)
+            .next_power_of_two()
+            .max(512);
         let mut words = vec![0u64; bits / 64];
         let mask = words.len() - 1;
         for &h in hashes {
@@ -343,16 +345,21 @@ mod tests {
         ];
         let spread = prop_oneof![Just(300i64), Just(1i64 << 23), Just(i64::MAX)];
         (base, spread).prop_flat_map(|(base, spread)| {
-            let key = prop::option::weighted(
-                0.85,
-                (0..=spread).prop_map(move |d| base.wrapping_add(d)),
-            );
+            let key =
+                prop::option::weighted(0.85, (0..=spread).prop_map(move |d| base.wrapping_add(d)));
             let build = prop::collection::vec(key.clone(), 0..80);
-            let probe = prop::collection::vec((key, any::<prop::sample::Index>(), any::<bool>()), 0..200);
+            let probe =
+                prop::collection::vec((key, any::<prop::sample::Index>(), any::<bool>()), 0..200);
             (build, probe).prop_map(|(build, probe)| {
                 let probe = probe
                     .into_iter()
-                    .map(|(k, at, copy)| if copy && !build.is_empty() { build[at.index(build.len())] } else { k })
+                    .map(|(k, at, copy)| {
+                        if copy && !build.is_empty() {
+                            build[at.index(build.len())]
+                        } else {
+                            k
+                        }
+                    })
                     .collect();
                 (build, probe)
             })
@@ -406,18 +413,29 @@ mod tests {
         assert!(!f.on_values());
         // Only NULLs: an empty bitmap.
         let nulls = column(&[None, None], true);
-        let f = PreFilter::try_build(&[nulls.clone()], &[]).unwrap().unwrap();
-        let mut out = vec![7];
-        f.select(&[column(&[Some(0), None, Some(-1)], true)], &[], &[], &mut out)
+        let f = PreFilter::try_build(std::slice::from_ref(&nulls), &[])
+            .unwrap()
             .unwrap();
+        let mut out = vec![7];
+        f.select(
+            &[column(&[Some(0), None, Some(-1)], true)],
+            &[],
+            &[],
+            &mut out,
+        )
+        .unwrap();
         assert!(out.is_empty());
         // Many distinct keys of a wide span: no filter.
         let many: Vec<u64> = (0..=BLOOM_KEYS_MAX as u64).collect();
-        assert!(PreFilter::try_build(&[column(&[Some(0), Some(i64::MAX)], false)], &many)
-            .unwrap()
-            .is_none());
+        assert!(
+            PreFilter::try_build(&[column(&[Some(0), Some(i64::MAX)], false)], &many)
+                .unwrap()
+                .is_none()
+        );
         // A probe column of another width is an error, not a panic.
-        let f = PreFilter::try_build(&[column(&[Some(1)], false)], &hashes).unwrap().unwrap();
+        let f = PreFilter::try_build(&[column(&[Some(1)], false)], &hashes)
+            .unwrap()
+            .unwrap();
         assert!(matches!(
             f.select(&[nulls], &[], &[], &mut out),
             Err(Error::Internal { .. })

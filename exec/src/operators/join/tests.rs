@@ -462,9 +462,11 @@ fn wide_keys() -> impl Strategy<Value = (Vec<Option<i64>>, Vec<Option<i64>>)> {
     ];
     let spread = prop_oneof![Just(50i64), Just(1i64 << 30), Just(i64::MAX)];
     (base, spread).prop_flat_map(|(base, spread)| {
-        let key = prop::option::weighted(0.85, (0..=spread).prop_map(move |d| base.wrapping_add(d)));
+        let key =
+            prop::option::weighted(0.85, (0..=spread).prop_map(move |d| base.wrapping_add(d)));
         let right = prop::collection::vec(key.clone(), 0..40);
-        let left = prop::collection::vec((key, any::<prop::sample::Index>(), any::<bool>()), 0..120);
+        let left =
+            prop::collection::vec((key, any::<prop::sample::Index>(), any::<bool>()), 0..120);
         (right, left).prop_map(|(right, left)| {
             let left = left
                 .into_iter()

@@ -51,6 +51,11 @@ impl Encoded {
         self.hashes.len()
     }
 
+    /// Each key's hash, in row order.
+    pub(crate) fn hashes(&self) -> &[u64] {
+        &self.hashes
+    }
+
     fn key(&self, i: usize) -> KeyRef<'_> {
         match &self.keys {
             EncodedKeys::Rows(rows) => KeyRef::Row(rows.row(i)),
@@ -370,6 +375,32 @@ impl KeyIndex {
             // Key numbers stay below u32::MAX (insert_key checks it).
             out.push(self.get(e, i).map_or(ABSENT, |k| k as u32));
         }
+    }
+
+    /// The number of the key of each row `rows` names of `e` ([`ABSENT`]
+    /// for keys not inserted), in the order of `rows`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Internal`] when a row is beyond `e`.
+    pub(crate) fn get_some(&self, e: &Encoded, rows: &[u32], out: &mut Vec<u32>) -> Result<()> {
+        if rows.iter().any(|&r| r as usize >= e.len()) {
+            return Err(Error::internal("key lookup beyond its batch"));
+        }
+        out.clear();
+        out.reserve(rows.len());
+        for (j, &r) in rows.iter().enumerate() {
+            if let Some(&ahead) = rows.get(j + prefetch::DISTANCE) {
+                self.prefetch_slot(e, ahead as usize);
+            }
+            out.push(self.get(e, r as usize).map_or(ABSENT, |k| k as u32));
+        }
+        Ok(())
+    }
+
+    /// Each distinct key's hash, in key-number order.
+    pub(crate) fn key_hashes(&self) -> &[u64] {
+        &self.hashes
     }
 
     /// Starts loading the slot where inserting key `k` of `other` (an

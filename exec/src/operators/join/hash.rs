@@ -1,7 +1,8 @@
 //! The hash join's probe: the build side's keys go into a [`KeyIndex`]
 //! (Arrow's row format, as the hash aggregate uses), each left row looks its
 //! key up, and the residual filter, if any, is evaluated over the candidate
-//! pairs.
+//! pairs. A [`PreFilter`] built with the index picks the probe rows that may
+//! match, so the others never reach the table.
 //!
 //! NULL keys never match (SQL `=`): build rows with a NULL key are not
 //! indexed. For Mark, a left row without a match also gets the pairs whose
@@ -12,16 +13,21 @@
 
 use std::cmp::Ordering;
 
-use arrow::array::{Array, ArrayRef, DynComparator, make_comparator};
+use arrow::array::{Array, ArrayRef, DynComparator, UInt32Array, make_comparator};
 use arrow::compute::SortOptions;
 use arrow::datatypes::{DataType, Schema};
 use arrow::record_batch::RecordBatch;
 
+use super::prefilter::PreFilter;
 use super::{Pairs, Probe, check_condition, evaluate_on_pairs, joined_schema, row_u32};
 use crate::binary::normalize_floats;
 use crate::error::{Error, Result};
 use crate::expr::PhysicalExpr;
 use crate::keys::{ABSENT, KeyIndex};
+
+/// The probe gathers the candidate keys of a batch before encoding them
+/// when at most this fraction (1 / N) of its rows are candidates.
+const GATHER_BELOW: usize = 2;
 use crate::plan::JoinType;
 
 /// Checks a hash join's keys and filter; returns the key types.
@@ -67,6 +73,10 @@ pub(crate) struct HashProbe {
     null_rows: Vec<u32>,
     /// The build side's key columns (Mark only).
     right_keys: Vec<ArrayRef>,
+    /// Picks the probe rows that may match, if one applies to the keys.
+    prefilter: Option<PreFilter>,
+    /// Tests: build no pre-filter.
+    no_prefilter: bool,
 }
 
 impl HashProbe {
@@ -87,7 +97,70 @@ impl HashProbe {
             key_rows: Vec::new(),
             null_rows: Vec::new(),
             right_keys: Vec::new(),
+            prefilter: None,
+            no_prefilter: false,
         })
+    }
+
+    /// Tests: probe every row without a pre-filter.
+    #[cfg(test)]
+    pub(crate) fn disable_prefilter(&mut self) {
+        self.no_prefilter = true;
+    }
+
+    /// The candidate rows of a probe batch with key columns `keys` (in
+    /// order, none with a NULL key column; a superset of the rows with a
+    /// match) and their key numbers ([`ABSENT`] for no match).
+    fn lookup(&self, keys: &[ArrayRef], rows: usize) -> Result<(Vec<u32>, Vec<u32>)> {
+        let mut candidates = Vec::new();
+        let mut found = Vec::new();
+        match &self.prefilter {
+            Some(f) if f.on_values() => {
+                f.select(keys, &[], &[], &mut candidates)?;
+                if candidates.len() <= rows / GATHER_BELOW {
+                    // Few candidates: encode and hash only theirs.
+                    let at = UInt32Array::from(candidates.clone());
+                    let gathered = keys
+                        .iter()
+                        .map(|k| Ok(arrow::compute::take(k.as_ref(), &at, None)?))
+                        .collect::<Result<Vec<_>>>()?;
+                    let encoded = self.index.encode_lookup(&gathered, candidates.len())?;
+                    self.index.get_all(&encoded, &mut found);
+                } else {
+                    let encoded = self.index.encode_lookup(keys, rows)?;
+                    self.index.get_some(&encoded, &candidates, &mut found)?;
+                }
+            }
+            other => {
+                let encoded = self.index.encode_lookup(keys, rows)?;
+                let nulls = any_null(keys, rows);
+                match other {
+                    Some(f) => f.select(keys, encoded.hashes(), &nulls, &mut candidates)?,
+                    None => {
+                        for (i, &null) in nulls.iter().enumerate() {
+                            if !null {
+                                candidates.push(row_u32(i)?);
+                            }
+                        }
+                    }
+                }
+                self.index.get_some(&encoded, &candidates, &mut found)?;
+            }
+        }
+        Ok((candidates, found))
+    }
+
+    /// Pairs left row `i` with the build rows of key number `k`.
+    fn push_rows(&self, i: u32, k: u32, out: &mut Candidates) {
+        let k = k as usize;
+        let rows = if self.key_start.is_empty() {
+            &self.key_rows[k..=k]
+        } else {
+            &self.key_rows[self.key_start[k] as usize..self.key_start[k + 1] as usize]
+        };
+        for &r in rows {
+            out.push(i, r, true);
+        }
     }
 
     /// Tests: every key hashes alike.
@@ -166,6 +239,9 @@ impl Probe for HashProbe {
             start
         };
         self.key_rows = rows;
+        if !self.no_prefilter {
+            self.prefilter = PreFilter::try_build(&keys, self.index.key_hashes())?;
+        }
         if self.mark {
             self.right_keys = keys;
         }
@@ -174,43 +250,45 @@ impl Probe for HashProbe {
 
     fn pairs(&self, left: &RecordBatch, build: &RecordBatch) -> Result<Pairs> {
         let keys = evaluate_keys(&self.on_left, left)?;
-        let encoded = self.index.encode_lookup(&keys, left.num_rows())?;
-        let nulls = any_null(&keys, left.num_rows());
-        let compat = if self.mark {
-            Some(Compat::try_new(&keys, &self.right_keys)?)
-        } else {
-            None
-        };
-        let mut found = Vec::new();
-        self.index.get_all(&encoded, &mut found);
+        let rows = left.num_rows();
+        let (candidates, found) = self.lookup(&keys, rows)?;
         let mut out = Candidates::default();
-        for (i, (&null, &k)) in nulls.iter().zip(&found).enumerate() {
-            let i32_ = row_u32(i)?;
-            let mut matched = false;
-            if !null && k != ABSENT {
-                let k = k as usize;
-                let rows = if self.key_start.is_empty() {
-                    &self.key_rows[k..=k]
-                } else {
-                    &self.key_rows[self.key_start[k] as usize..self.key_start[k + 1] as usize]
-                };
-                for &r in rows {
-                    out.push(i32_, r, true);
+        if !self.mark {
+            for (&i, &k) in candidates.iter().zip(&found) {
+                if k != ABSENT {
+                    self.push_rows(i, k, &mut out);
                 }
-                matched = true;
             }
-            if let Some(c) = &compat
-                && !(matched && self.filter.is_none())
-            {
-                self.null_candidates(i32_, null, build.num_rows(), c, &mut out)?;
+            return out.into_pairs(self.filter.as_ref(), false, left, build);
+        }
+        // Mark: every left row, for the pairs whose comparison is NULL.
+        let compat = Compat::try_new(&keys, &self.right_keys)?;
+        let nulls = any_null(&keys, rows);
+        let mut next = candidates.iter().zip(&found).peekable();
+        for (i, &null) in nulls.iter().enumerate() {
+            let i32_ = row_u32(i)?;
+            let k = match next.peek() {
+                Some(&(&c, &k)) if c == i32_ => {
+                    next.next();
+                    k
+                }
+                _ => ABSENT,
+            };
+            let matched = !null && k != ABSENT;
+            if matched {
+                self.push_rows(i32_, k, &mut out);
+            }
+            if !(matched && self.filter.is_none()) {
+                self.null_candidates(i32_, null, build.num_rows(), &compat, &mut out)?;
             }
         }
-        out.into_pairs(self.filter.as_ref(), self.mark, left, build)
+        out.into_pairs(self.filter.as_ref(), true, left, build)
     }
 
     fn memory_bytes(&self) -> usize {
         let lists = (self.key_start.capacity() + self.key_rows.capacity()) * 4;
-        self.index.memory_bytes() + lists + self.null_rows.capacity() * 4
+        let prefilter = self.prefilter.as_ref().map_or(0, PreFilter::memory_bytes);
+        self.index.memory_bytes() + lists + self.null_rows.capacity() * 4 + prefilter
     }
 }
 

@@ -24,6 +24,7 @@
 
 pub(crate) mod hash;
 pub(crate) mod nested_loop;
+mod prefilter;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};

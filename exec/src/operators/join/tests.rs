@@ -10,6 +10,7 @@ use arrow::record_batch::RecordBatch;
 use arrow::util::display::{ArrayFormatter, FormatOptions};
 use proptest::prelude::*;
 
+use super::{Probe, hash};
 use crate::error::Error;
 use crate::expr::{BinaryOp, PhysicalExpr};
 use crate::plan::{JoinType, PhysicalPlan, collect};
@@ -445,6 +446,100 @@ proptest! {
         let filter = with_filter.then(|| binary(BinaryOp::LtEq, col(2), col(5)));
         let hash = hash_join(split(&l, &left_cuts), split(&r, &right_cuts), on.clone(), filter.clone(), join_type);
         let looped = loop_join(split(&l, &left_cuts), split(&r, &right_cuts), on, filter, join_type);
+        prop_assert_eq!(rendered(&collect(&hash).unwrap()), rendered(&collect(&looped).unwrap()));
+    }
+}
+
+/// Keys for the pre-filter's tests: a small span (bitmap) or a wide one
+/// (bloom filter) from a random base, negative values and NULLs; left keys
+/// are partly copies of right keys, so rows both hit and miss.
+fn wide_keys() -> impl Strategy<Value = (Vec<Option<i64>>, Vec<Option<i64>>)> {
+    let base = prop_oneof![
+        Just(0i64),
+        -(1i64 << 40)..(1i64 << 40),
+        Just(i64::MIN),
+        Just(i64::MAX - 50)
+    ];
+    let spread = prop_oneof![Just(50i64), Just(1i64 << 30), Just(i64::MAX)];
+    (base, spread).prop_flat_map(|(base, spread)| {
+        let key =
+            prop::option::weighted(0.85, (0..=spread).prop_map(move |d| base.wrapping_add(d)));
+        let right = prop::collection::vec(key.clone(), 0..40);
+        let left =
+            prop::collection::vec((key, any::<prop::sample::Index>(), any::<bool>()), 0..120);
+        (right, left).prop_map(|(right, left)| {
+            let left = left
+                .into_iter()
+                .map(|(k, at, copy)| match copy && !right.is_empty() {
+                    true => right[at.index(right.len())],
+                    false => k,
+                })
+                .collect();
+            (left, right)
+        })
+    })
+}
+
+/// A table of keys (Int32 when `narrow`, wrapping) and a value per row.
+fn keyed(keys: &[Option<i64>], narrow: bool) -> RecordBatch {
+    let k: ArrayRef = if narrow {
+        let v: Vec<Option<i32>> = keys.iter().map(|k| k.map(|k| k as i32)).collect();
+        Arc::new(arrow::array::Int32Array::from(v))
+    } else {
+        ints(keys)
+    };
+    let v: Vec<Option<i64>> = (0..keys.len() as i64).map(|i| Some(i % 5)).collect();
+    nullable_batch([("k", k), ("v", ints(&v))]).unwrap()
+}
+
+/// A hash probe's pairs of `left` against `right`, without the FALSE ones
+/// (which a probe may leave out), sorted.
+fn probe_pairs(
+    left: &RecordBatch,
+    right: &RecordBatch,
+    filter: Option<PhysicalExpr>,
+    join_type: JoinType,
+    prefilter: bool,
+) -> Vec<(u32, u32, Option<bool>)> {
+    let on = vec![(col(0), col(0))];
+    let types = hash::check(&left.schema(), &right.schema(), &on, filter.as_ref()).unwrap();
+    let mut probe = hash::HashProbe::try_new(&on, filter, join_type, &types).unwrap();
+    if !prefilter {
+        probe.disable_prefilter();
+    }
+    probe.prepare(right).unwrap();
+    let pairs = probe.pairs(left, right).unwrap();
+    let mut out: Vec<_> = (0..pairs.left.len())
+        .map(|p| (pairs.left[p], pairs.right[p], pairs.verdict[p]))
+        .filter(|p| p.2 != Some(false))
+        .collect();
+    out.sort();
+    out
+}
+
+proptest! {
+    #![proptest_config(proptest_config())]
+
+    /// The probe with its pre-filter (bitmap or bloom) gives the pairs the
+    /// probe without one gives, and the hash join (with it) the rows of
+    /// the nested-loop join, over wide, negative and NULL keys.
+    #[test]
+    fn prefiltered_join_matches_unfiltered_and_nested_loop(
+        (left, right) in wide_keys(),
+        narrow in any::<bool>(),
+        with_filter in any::<bool>(),
+        left_cuts in prop::collection::vec(0usize..128, 0..3),
+        join_type in prop::sample::select(ALL.to_vec()),
+    ) {
+        let (l, r) = (keyed(&left, narrow), keyed(&right, narrow));
+        let filter = with_filter.then(|| binary(BinaryOp::LtEq, col(1), col(3)));
+        prop_assert_eq!(
+            probe_pairs(&l, &r, filter.clone(), join_type, true),
+            probe_pairs(&l, &r, filter.clone(), join_type, false)
+        );
+        let on = vec![(0, 0)];
+        let hash = hash_join(split(&l, &left_cuts), vec![r.clone()], on.clone(), filter.clone(), join_type);
+        let looped = loop_join(split(&l, &left_cuts), vec![r], on, filter, join_type);
         prop_assert_eq!(rendered(&collect(&hash).unwrap()), rendered(&collect(&looped).unwrap()));
     }
 }

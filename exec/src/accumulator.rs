@@ -30,6 +30,20 @@ pub(crate) trait Accumulator: Send + std::fmt::Debug {
         num_groups: usize,
     ) -> Result<()>;
 
+    /// [`update`](Self::update), where `batch_counts[g]` is the number of
+    /// rows of group `g` in `groups` (one entry per group), which an
+    /// accumulator that counts rows may take instead of counting them.
+    fn update_counted(
+        &mut self,
+        values: Option<&ArrayRef>,
+        groups: &[usize],
+        num_groups: usize,
+        batch_counts: &[i64],
+    ) -> Result<()> {
+        let _ = batch_counts;
+        self.update(values, groups, num_groups)
+    }
+
     /// The result of each of the `num_groups` groups, in group order.
     fn finish(&mut self, num_groups: usize) -> Result<ArrayRef>;
 
@@ -135,15 +149,35 @@ impl Accumulator for Count {
         num_groups: usize,
     ) -> Result<()> {
         self.counts.resize(num_groups, 0);
-        if self.star {
-            for &g in groups {
-                self.counts[g] += 1;
-            }
+        let nulls = if self.star {
+            None
+        } else {
+            argument(values, groups)?.1
+        };
+        if num_groups <= SMALL_GROUPS {
+            count_small(groups, nulls.as_ref(), &mut self.counts);
             return Ok(());
         }
-        let (_, nulls) = argument(values, groups)?;
         for (i, &g) in groups.iter().enumerate() {
             self.counts[g] += i64::from(is_valid(&nulls, i));
+        }
+        Ok(())
+    }
+
+    fn update_counted(
+        &mut self,
+        values: Option<&ArrayRef>,
+        groups: &[usize],
+        num_groups: usize,
+        batch_counts: &[i64],
+    ) -> Result<()> {
+        let all_valid = self.star || argument(values, groups)?.1.is_none();
+        if !all_valid || batch_counts.len() != num_groups {
+            return self.update(values, groups, num_groups);
+        }
+        self.counts.resize(num_groups, 0);
+        for (count, &more) in self.counts.iter_mut().zip(batch_counts) {
+            *count += more;
         }
         Ok(())
     }
@@ -260,24 +294,23 @@ impl SumAvg {
     }
 
     /// Adds `values` (NULLs skipped) to their `groups`: without a check per
-    /// value when [`SumAvg::bound`] shows no sum can leave `i128`, else
-    /// checked.
+    /// value when [`SumAvg::bound`] shows no sum can leave `i128` (and in
+    /// `i64` partial sums when the batch's own bound fits them and the
+    /// groups are few), else checked.
+    /// `largest` is at least the largest magnitude of `values`; `batch_counts`,
+    /// if given, holds the number of rows of each group in `groups`.
     fn add_values<T: Copy + Into<i128>>(
         &mut self,
-        values: &[T],
-        nulls: Option<&arrow::buffer::NullBuffer>,
+        (values, largest): (&[T], u128),
+        nulls: Option<&NullBuffer>,
         groups: &[usize],
+        batch_counts: Option<&[i64]>,
     ) -> Result<()> {
-        let largest = values
-            .iter()
-            .map(|&v| v.into().unsigned_abs())
-            .max()
-            .unwrap_or(0);
-        let bound = largest
-            .checked_mul(values.len() as u128)
+        let batch = largest.checked_mul(values.len() as u128);
+        let bound = batch
             .and_then(|b| b.checked_add(self.bound))
             .filter(|&b| b <= i128::MAX as u128);
-        let Some(bound) = bound else {
+        let (Some(batch), Some(bound)) = (batch, bound) else {
             // From now on every value is checked.
             self.bound = u128::MAX;
             let values = values
@@ -287,6 +320,11 @@ impl SumAvg {
             return self.add_exact(values, groups);
         };
         self.bound = bound;
+        if self.exact.len() <= SMALL_GROUPS && batch <= i64::MAX as u128 {
+            let counts = &mut self.counts;
+            add_small(values, nulls, groups, &mut self.exact, counts, batch_counts);
+            return Ok(());
+        }
         match nulls {
             None => {
                 for (&v, &g) in values.iter().zip(groups) {
@@ -303,6 +341,53 @@ impl SumAvg {
             }
         }
         Ok(())
+    }
+
+    /// [`Accumulator::update`], with each group's rows in `groups` when
+    /// known.
+    fn add(
+        &mut self,
+        values: Option<&ArrayRef>,
+        groups: &[usize],
+        num_groups: usize,
+        batch_counts: Option<&[i64]>,
+    ) -> Result<()> {
+        let (values, _) = argument(values, groups)?;
+        self.resize(num_groups);
+        match self.kind.arg(values, "sum")? {
+            NumArg::Int(v) => {
+                if num_groups == 1 {
+                    // Every row is in group 0: the SIMD kernel, summed exactly.
+                    let sum = Aggregates::current().sum_i64(v.values(), v.nulls());
+                    self.bound = self.bound.saturating_add(sum.unsigned_abs());
+                    self.exact[0] = self.exact[0]
+                        .checked_add(sum)
+                        .ok_or_else(|| overflow("sum"))?;
+                    self.counts[0] += valid_count(v.len(), v.nulls());
+                    return Ok(());
+                }
+                let largest = magnitude_bound_i64(v.values());
+                self.add_values((v.values(), largest), v.nulls(), groups, batch_counts)
+            }
+            NumArg::Decimal(v) => {
+                let largest = crate::binary::magnitude_bound(v.values());
+                self.add_values((v.values(), largest), v.nulls(), groups, batch_counts)
+            }
+            NumArg::Float(v) => {
+                if num_groups == 1 {
+                    self.float[0] += Aggregates::current().sum_f64(v.values(), v.nulls());
+                    self.counts[0] += valid_count(v.len(), v.nulls());
+                    return Ok(());
+                }
+                for (x, &g) in v.iter().zip(groups) {
+                    if let Some(x) = x {
+                        self.float[g] += x;
+                        self.counts[g] += 1;
+                    }
+                }
+                Ok(())
+            }
+        }
     }
 
     fn add_exact(
@@ -372,6 +457,107 @@ impl SumAvg {
     }
 }
 
+/// At most this many groups take [`add_small`] and [`count_small`].
+pub(crate) const SMALL_GROUPS: usize = 256;
+
+/// Partial sums per group in [`add_small`] and [`count_small`]: row `i`
+/// goes to copy `i % COPIES`, so that rows of one group in a row do not
+/// wait on each other's add.
+const COPIES: usize = 4;
+
+/// [`magnitude_bound`](crate::binary::magnitude_bound) of `i64` values.
+fn magnitude_bound_i64(values: &[i64]) -> u128 {
+    let or = values
+        .iter()
+        .fold(0u64, |acc, &v| acc | (v ^ (v >> 63)) as u64);
+    if values.is_empty() {
+        0
+    } else {
+        u128::from(or) + 1
+    }
+}
+
+/// Adds the valid `values` to `exact[groups[i]]` and counts them in
+/// `counts`, through `i64` partial sums of [`COPIES`] copies per group.
+/// Without NULLs, `batch_counts` (each group's rows in `groups`), if given,
+/// are the counts, so the loop only sums.
+///
+/// The caller guarantees that every value's magnitude times `values.len()`
+/// fits `i64` (so no partial sum, NULL slots zeroed, can overflow, and each
+/// value converts exactly), that every group is below `exact.len()`, and
+/// that `counts` and `batch_counts` are as long as `exact`.
+fn add_small<T: Copy + Into<i128>>(
+    values: &[T],
+    nulls: Option<&NullBuffer>,
+    groups: &[usize],
+    exact: &mut [i128],
+    counts: &mut [i64],
+    batch_counts: Option<&[i64]>,
+) {
+    let n = exact.len();
+    let mut sums = vec![0i64; COPIES * n];
+    let value = |v: T| -> i64 { v.into() as i64 };
+    match (nulls, batch_counts) {
+        (None, Some(batch_counts)) => {
+            let (vs, gs) = (values.chunks_exact(COPIES), groups.chunks_exact(COPIES));
+            for (&v, &g) in vs.remainder().iter().zip(gs.remainder()) {
+                sums[g * COPIES] += value(v);
+            }
+            for (v, g) in vs.zip(gs) {
+                for c in 0..COPIES {
+                    sums[g[c] * COPIES + c] += value(v[c]);
+                }
+            }
+            for (count, &more) in counts.iter_mut().zip(batch_counts) {
+                *count += more;
+            }
+        }
+        _ => {
+            let valid = nulls.map(NullBuffer::inner);
+            for (i, (&v, &g)) in values.iter().zip(groups).enumerate() {
+                let ok = valid.is_none_or(|b| b.value(i));
+                sums[g * COPIES + i % COPIES] += value(v) & -i64::from(ok);
+            }
+            count_small(groups, nulls, counts);
+        }
+    }
+    for (g, sum) in exact.iter_mut().enumerate() {
+        *sum += sums[g * COPIES..(g + 1) * COPIES]
+            .iter()
+            .map(|&s| i128::from(s))
+            .sum::<i128>();
+    }
+}
+
+/// Adds one to `counts[groups[i]]` for each row `i` whose `valid` bit is
+/// set (every row without `valid`), through [`COPIES`] counts per group;
+/// every group is below `counts.len()`.
+pub(crate) fn count_small(groups: &[usize], valid: Option<&NullBuffer>, counts: &mut [i64]) {
+    let mut seen = vec![0i64; COPIES * counts.len()];
+    match valid {
+        None => {
+            let gs = groups.chunks_exact(COPIES);
+            for &g in gs.remainder() {
+                seen[g * COPIES] += 1;
+            }
+            for g in gs {
+                for c in 0..COPIES {
+                    seen[g[c] * COPIES + c] += 1;
+                }
+            }
+        }
+        Some(valid) => {
+            let valid = valid.inner();
+            for (i, &g) in groups.iter().enumerate() {
+                seen[g * COPIES + i % COPIES] += i64::from(valid.value(i));
+            }
+        }
+    }
+    for (g, count) in counts.iter_mut().enumerate() {
+        *count += seen[g * COPIES..(g + 1) * COPIES].iter().sum::<i64>();
+    }
+}
+
 pub(crate) fn overflow(what: &str) -> Error {
     Error::Overflow {
         what: what.to_string(),
@@ -396,38 +582,18 @@ impl Accumulator for SumAvg {
         groups: &[usize],
         num_groups: usize,
     ) -> Result<()> {
-        let (values, _) = argument(values, groups)?;
-        self.resize(num_groups);
-        match self.kind.arg(values, "sum")? {
-            NumArg::Int(v) => {
-                if num_groups == 1 {
-                    // Every row is in group 0: the SIMD kernel, summed exactly.
-                    let sum = Aggregates::current().sum_i64(v.values(), v.nulls());
-                    self.bound = self.bound.saturating_add(sum.unsigned_abs());
-                    self.exact[0] = self.exact[0]
-                        .checked_add(sum)
-                        .ok_or_else(|| overflow("sum"))?;
-                    self.counts[0] += valid_count(v.len(), v.nulls());
-                    return Ok(());
-                }
-                self.add_values(v.values(), v.nulls(), groups)
-            }
-            NumArg::Decimal(v) => self.add_values(v.values(), v.nulls(), groups),
-            NumArg::Float(v) => {
-                if num_groups == 1 {
-                    self.float[0] += Aggregates::current().sum_f64(v.values(), v.nulls());
-                    self.counts[0] += valid_count(v.len(), v.nulls());
-                    return Ok(());
-                }
-                for (x, &g) in v.iter().zip(groups) {
-                    if let Some(x) = x {
-                        self.float[g] += x;
-                        self.counts[g] += 1;
-                    }
-                }
-                Ok(())
-            }
-        }
+        self.add(values, groups, num_groups, None)
+    }
+
+    fn update_counted(
+        &mut self,
+        values: Option<&ArrayRef>,
+        groups: &[usize],
+        num_groups: usize,
+        batch_counts: &[i64],
+    ) -> Result<()> {
+        let counts = Some(batch_counts).filter(|c| c.len() == num_groups);
+        self.add(values, groups, num_groups, counts)
     }
 
     fn finish(&mut self, num_groups: usize) -> Result<ArrayRef> {
@@ -953,6 +1119,7 @@ impl Accumulator for BoolAndOr {
 mod tests {
     use super::*;
     use crate::test_util::{ints, strs};
+    use proptest::prelude::*;
 
     #[test]
     fn rounding_half_away_from_zero() {
@@ -988,6 +1155,159 @@ mod tests {
             c.update(None, &[0], 1),
             Err(Error::Internal { .. })
         ));
+    }
+
+    /// A value near a bound that matters: `i64::MAX` over the batch's rows
+    /// (the edge of the `i64` partial sums), `i128::MAX` over a few rows
+    /// (the edge of the unchecked `i128` sums), or small.
+    fn edgy_value() -> impl Strategy<Value = i128> {
+        let near = |m: i128| (m - 1000..=m).prop_flat_map(|v| prop_oneof![Just(v), Just(-v)]);
+        prop_oneof![
+            4 => -1000i128..1000,
+            1 => near(i128::from(i64::MAX) / 64),
+            1 => near(i128::from(i64::MAX) / 3),
+            1 => near(i128::MAX / 4),
+        ]
+    }
+
+    /// The reference: per group, the checked sum and the count of the
+    /// valid values; `None` when a sum leaves `i128`.
+    fn reference_sums(
+        batches: &[(Vec<Option<i128>>, Vec<usize>)],
+        num_groups: usize,
+    ) -> Option<Vec<(i128, i64)>> {
+        let mut out = vec![(0i128, 0i64); num_groups];
+        for (values, groups) in batches {
+            for (v, &g) in values.iter().zip(groups) {
+                if let Some(v) = v {
+                    out[g].0 = out[g].0.checked_add(*v)?;
+                    out[g].1 += 1;
+                }
+            }
+        }
+        Some(out)
+    }
+
+    proptest::proptest! {
+        #![proptest_config(crate::test_util::proptest_config())]
+
+        /// Sums, averages and counts of decimals and integers, over few
+        /// groups (the `i64` partial sums) and many (the `i128` loop), with
+        /// NULLs and values near each bound, agree with a checked `i128`
+        /// reference; an overflow there is an overflow error here.
+        #[test]
+        fn sums_and_counts_agree_with_a_checked_reference(
+            batches in prop::collection::vec(
+                prop::collection::vec((prop::option::weighted(0.8, edgy_value()), 0usize..1000), 0..80),
+                1..5,
+            ),
+            num_groups in prop_oneof![1usize..6, Just(SMALL_GROUPS), Just(SMALL_GROUPS + 1), 300usize..400],
+            ints in any::<bool>(),
+            garbage in -1000i128..1000,
+            small_only in any::<bool>(),
+        ) {
+            let batches: Vec<(Vec<Option<i128>>, Vec<usize>)> = batches
+                .iter()
+                .map(|b| {
+                    b.iter()
+                        .map(|&(v, g)| {
+                            // Small values only: every batch takes the `i64` sums.
+                            let v = if small_only { v.map(|v| v % 1000) } else { v };
+                            let v = if ints { v.map(|v| v.clamp(i64::MIN.into(), i64::MAX.into())) } else { v };
+                            (v, g % num_groups)
+                        })
+                        .unzip()
+                })
+                .collect();
+            let (kind, out) = if ints {
+                (NumKind::Int, DataType::Int64)
+            } else {
+                (NumKind::Decimal { scale: 0 }, DataType::Decimal128(38, 0))
+            };
+            let mut sum = SumAvg::new(kind, false, out.clone());
+            // Fed each batch's group counts: the same answers.
+            let mut counted = SumAvg::new(kind, true, out.clone());
+            let mut avg = SumAvg::new(kind, true, out);
+            let mut count = Count::new(false);
+            let mut star = Count::new(true);
+            let mut failed = false;
+            for (values, groups) in &batches {
+                // A NULL slot holds a value too (`garbage`), to be skipped.
+                let valid: Vec<bool> = values.iter().map(Option::is_some).collect();
+                let nulls = Some(NullBuffer::from(valid)).filter(|n| n.null_count() > 0);
+                let slots = values.iter().map(|v| v.unwrap_or(garbage));
+                let array: ArrayRef = if ints {
+                    let slots: Vec<i64> = slots.map(|v| v as i64).collect();
+                    Arc::new(Int64Array::new(slots.into(), nulls))
+                } else {
+                    let slots: Vec<i128> = slots.collect();
+                    Arc::new(Decimal128Array::new(slots.into(), nulls).with_precision_and_scale(38, 0).unwrap())
+                };
+                match sum.update(Some(&array), groups, num_groups) {
+                    Ok(()) => {}
+                    Err(Error::Overflow { .. }) => failed = true,
+                    Err(e) => prop_assert!(false, "{e}"),
+                }
+                let mut rows = vec![0i64; num_groups];
+                for &g in groups {
+                    rows[g] += 1;
+                }
+                let a = avg.update(Some(&array), groups, num_groups);
+                let c = counted.update_counted(Some(&array), groups, num_groups, &rows);
+                prop_assert_eq!(a.is_ok(), c.is_ok());
+                // Counts through both entries, batch by batch.
+                if groups.len() % 2 == 0 {
+                    count.update(Some(&array), groups, num_groups).unwrap();
+                    star.update(None, groups, num_groups).unwrap();
+                } else {
+                    count.update_counted(Some(&array), groups, num_groups, &rows).unwrap();
+                    star.update_counted(None, groups, num_groups, &rows).unwrap();
+                }
+                if failed {
+                    break;
+                }
+            }
+            let want = reference_sums(&batches, num_groups);
+            if !failed {
+                let got = sum.finish(num_groups);
+                match &want {
+                    // The result type's limit: `i64`, or 38 digits.
+                    Some(w) if w.iter().all(|&(s, _)| {
+                        if ints { i64::try_from(s).is_ok() } else { s.unsigned_abs() < 10u128.pow(38) }
+                    }) => {
+                        let got = got.unwrap();
+                        let got: Vec<Option<i128>> = if ints {
+                            got.as_primitive::<Int64Type>().iter().map(|v| v.map(i128::from)).collect()
+                        } else {
+                            got.as_primitive::<Decimal128Type>().iter().collect()
+                        };
+                        let w: Vec<Option<i128>> = w.iter().map(|&(s, n)| (n > 0).then_some(s)).collect();
+                        prop_assert_eq!(got, w);
+                    }
+                    _ => prop_assert!(matches!(got, Err(Error::Overflow { .. })), "{got:?}"),
+                }
+                match (avg.finish(num_groups), counted.finish(num_groups)) {
+                    (Ok(a), Ok(c)) => prop_assert_eq!(a.to_data(), c.to_data()),
+                    (a, c) => prop_assert!(a.is_err() && c.is_err(), "{a:?} vs {c:?}"),
+                }
+                let counts = count.finish(num_groups).unwrap();
+                let counts: Vec<i64> = counts.as_primitive::<Int64Type>().values().to_vec();
+                let mut want_counts = vec![0i64; num_groups];
+                let mut want_star = vec![0i64; num_groups];
+                for (values, groups) in &batches {
+                    for (v, &g) in values.iter().zip(groups) {
+                        want_counts[g] += i64::from(v.is_some());
+                        want_star[g] += 1;
+                    }
+                }
+                prop_assert_eq!(counts, want_counts);
+                let stars = star.finish(num_groups).unwrap();
+                prop_assert_eq!(stars.as_primitive::<Int64Type>().values().to_vec(), want_star);
+            } else {
+                // Only an actual overflow of some group's sum may fail.
+                prop_assert!(want.is_none(), "overflow reported for sums that fit");
+            }
+        }
     }
 
     #[test]

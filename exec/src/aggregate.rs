@@ -213,17 +213,21 @@ impl AggregateExpr {
         Ok((input, keep))
     }
 
-    /// Feeds `batch` to `acc`, row `i` to group `groups[i]`.
+    /// Feeds `batch` to `acc`, row `i` to group `groups[i]`; `batch_counts`,
+    /// if given, is the number of rows of each group in `groups`.
     pub(crate) fn feed(
         &self,
         acc: &mut dyn Accumulator,
         batch: &RecordBatch,
-        groups: &[usize],
+        (groups, batch_counts): (&[usize], Option<&[i64]>),
         num_groups: usize,
     ) -> Result<()> {
         let (input, keep) = self.evaluate(batch)?;
         let Some(keep) = keep else {
-            return acc.update(input.as_ref(), groups, num_groups);
+            return match batch_counts {
+                Some(counts) => acc.update_counted(input.as_ref(), groups, num_groups, counts),
+                None => acc.update(input.as_ref(), groups, num_groups),
+            };
         };
         let kept: Vec<usize> = groups
             .iter()

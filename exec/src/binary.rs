@@ -326,14 +326,10 @@ fn decimal_without_overflow(
         la.as_primitive::<Decimal128Type>(),
         ra.as_primitive::<Decimal128Type>(),
     );
-    let largest = |a: &Decimal128Array| {
-        a.values()
-            .iter()
-            .map(|v| v.unsigned_abs())
-            .max()
-            .unwrap_or(0)
-    };
-    let (lmax, rmax) = (largest(la), largest(ra));
+    let (lmax, rmax) = (magnitude_bound(la.values()), magnitude_bound(ra.values()));
+    // Both sides fit `i64`: products of values (and of values and scale
+    // factors that fit) are single widening multiplies.
+    let narrow = lmax <= i64::MAX as u128 && rmax <= i64::MAX as u128;
     let fits = |bound: Option<u128>| bound.is_some_and(|b| b <= i128::MAX as u128);
     let (precision, scale, out) = match op {
         BinaryOp::Mul => {
@@ -347,7 +343,11 @@ fn decimal_without_overflow(
             (
                 precision,
                 scale,
-                apply(la, l_scalar, ra, r_scalar, |a, b| a.wrapping_mul(b)),
+                if narrow {
+                    apply(la, l_scalar, ra, r_scalar, mul_narrow)
+                } else {
+                    apply(la, l_scalar, ra, r_scalar, |a, b| a.wrapping_mul(b))
+                },
             )
         }
         BinaryOp::Add | BinaryOp::Sub => {
@@ -365,11 +365,12 @@ fn decimal_without_overflow(
             let precision = (scale.saturating_add(integer) as u8)
                 .saturating_add(1)
                 .min(DECIMAL128_MAX_PRECISION);
-            let (lm, rm) = (lm as i128, rm as i128);
-            let out = if op == BinaryOp::Add {
-                apply(la, l_scalar, ra, r_scalar, |a, b| a * lm + b * rm)
+            let sub = op == BinaryOp::Sub;
+            let (l, r) = ((la, l_scalar, lm as i128), (ra, r_scalar, rm as i128));
+            let out = if narrow && lm <= i64::MAX as u128 && rm <= i64::MAX as u128 {
+                add_sub(l, r, sub, mul_narrow)
             } else {
-                apply(la, l_scalar, ra, r_scalar, |a, b| a * lm - b * rm)
+                add_sub(l, r, sub, |a, b| a * b)
             };
             (precision, scale, out)
         }
@@ -379,6 +380,74 @@ fn decimal_without_overflow(
         out.and_then(|a| Ok(a.with_precision_and_scale(precision, scale)?))
             .map(|a| Arc::new(a) as ArrayRef),
     )
+}
+
+/// At least the largest magnitude of `values`: the OR of each value with
+/// its sign bits flipped away (`|v| - 1` for a negative `v`), plus one. One
+/// pass of ORs, where the exact maximum of `i128` magnitudes would branch.
+/// The ORs run on the 64-bit halves, which the compiler vectorizes.
+pub(crate) fn magnitude_bound(values: &[i128]) -> u128 {
+    let (mut lo, mut hi) = (0u64, 0u64);
+    for &v in values {
+        let high = (v >> 64) as i64;
+        let sign = (high >> 63) as u64;
+        lo |= v as u64 ^ sign;
+        hi |= high as u64 ^ sign;
+    }
+    let or = u128::from(hi) << 64 | u128::from(lo);
+    if values.is_empty() {
+        0
+    } else {
+        or.saturating_add(1)
+    }
+}
+
+/// `a * b` for `a` and `b` that fit `i64`: one widening multiply, where an
+/// `i128` multiply takes three.
+#[inline(always)]
+fn mul_narrow(a: i128, b: i128) -> i128 {
+    i128::from(a as i64) * i128::from(b as i64)
+}
+
+/// An operand of [`add_sub`]: its values, whether it is a scalar, and the
+/// factor that brings it to the result's scale.
+type Scaled<'a> = (&'a Decimal128Array, bool, i128);
+
+/// `l * lm + r * rm` (`- r * rm` when `sub`), multiplying by `mul`: a
+/// scalar side is scaled once, and a factor of 1 costs no multiply
+/// (`1 - l_discount` is one subtraction per row).
+fn add_sub(
+    (l, ls, lm): Scaled<'_>,
+    (r, rs, rm): Scaled<'_>,
+    sub: bool,
+    mul: impl Fn(i128, i128) -> i128 + Copy,
+) -> Result<Decimal128Array> {
+    // The caller's bound holds for `-rm` as for `rm`.
+    let rm = if sub { -rm } else { rm };
+    if ls {
+        let a = mul(l.value(0), lm);
+        return Ok(match rm {
+            1 => r.unary(|b| a + b),
+            -1 => r.unary(|b| a - b),
+            _ => r.unary(|b| a + mul(b, rm)),
+        });
+    }
+    if rs {
+        let b = mul(r.value(0), rm);
+        return Ok(if lm == 1 {
+            l.unary(|a| a + b)
+        } else {
+            l.unary(|a| mul(a, lm) + b)
+        });
+    }
+    Ok(match (lm, rm) {
+        (1, 1) => arrow::compute::binary(l, r, |a, b| a + b)?,
+        (1, -1) => arrow::compute::binary(l, r, |a, b| a - b)?,
+        (1, _) => arrow::compute::binary(l, r, |a, b| a + mul(b, rm))?,
+        (_, 1) => arrow::compute::binary(l, r, |a, b| mul(a, lm) + b)?,
+        (_, -1) => arrow::compute::binary(l, r, |a, b| mul(a, lm) - b)?,
+        _ => arrow::compute::binary(l, r, |a, b| mul(a, lm) + mul(b, rm))?,
+    })
 }
 
 /// `f` over the values of `l` and `r`, a scalar one repeated.
@@ -893,13 +962,19 @@ mod tests {
             left in proptest::collection::vec(proptest::option::weighted(0.9, -10i128.pow(20)..10i128.pow(20)), 1..40),
             right_seed in proptest::collection::vec(proptest::option::weighted(0.9, -10i128.pow(17)..10i128.pow(17)), 1..40),
             huge in proptest::bool::weighted(0.2),
+            (l_digits, r_digits) in (1u32..=21, 1u32..=21),
+            edge in proptest::sample::select(vec![0, i128::from(i64::MAX), -i128::from(i64::MAX), i128::from(i64::MIN), i128::from(i64::MAX) + 1]),
             (s1, s2) in (0i8..6, 0i8..6),
             (p1, p2) in (21u8..=38, 21u8..=38),
             op in proptest::sample::select(vec![BinaryOp::Add, BinaryOp::Sub, BinaryOp::Mul]),
             scalar in 0u8..3,
         ) {
+            // Fewer digits on a side: the narrow (`i64`) multiplies, up to
+            // magnitudes around `i64::MAX` (`edge`, on both sides of it).
             let n = left.len();
-            let mut right: Vec<Option<i128>> = (0..n).map(|i| right_seed[i % right_seed.len()]).collect();
+            let mut left: Vec<Option<i128>> = left.iter().map(|v| v.map(|v| v % 10i128.pow(l_digits))).collect();
+            let mut right: Vec<Option<i128>> = (0..n).map(|i| right_seed[i % right_seed.len()].map(|v| v % 10i128.pow(r_digits))).collect();
+            left[n / 2] = left[n / 2].map(|_| edge);
             if huge {
                 right[0] = Some(i128::MAX / 3);
             }
@@ -939,6 +1014,23 @@ mod tests {
             proptest::prop_assert_eq!(public.is_ok(), reference.is_ok());
             if let (Ok(a), Ok(b)) = (public, reference) {
                 proptest::prop_assert_eq!(a.to_data(), b.to_data());
+            }
+        }
+    }
+
+    proptest::proptest! {
+        /// The OR bound is at least the largest magnitude, and less than
+        /// twice it plus two.
+        #[test]
+        fn magnitude_bound_holds(values in proptest::collection::vec(proptest::num::i128::ANY, 0..20)) {
+            let largest = values.iter().map(|v| v.unsigned_abs()).max();
+            let bound = magnitude_bound(&values);
+            match largest {
+                None => proptest::prop_assert_eq!(bound, 0),
+                Some(m) => {
+                    proptest::prop_assert!(bound >= m, "{bound} < {m}");
+                    proptest::prop_assert!(bound <= m.saturating_mul(2).saturating_add(2));
+                }
             }
         }
     }

@@ -7,11 +7,11 @@
 
 use std::sync::Arc;
 
-use arrow::array::ArrayRef;
-use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use arrow::array::{Array, ArrayRef, AsArray};
+use arrow::datatypes::{DataType, Field, Int8Type, Schema, SchemaRef, UInt8Type};
 use arrow::record_batch::RecordBatch;
 
-use crate::accumulator::Accumulator;
+use crate::accumulator::{Accumulator, SMALL_GROUPS, count_small};
 use crate::aggregate::{AggregateExpr, AggregateFunction};
 use crate::error::{Error, Result};
 use crate::expr::PhysicalExpr;
@@ -87,7 +87,7 @@ pub(crate) fn execute(input: BatchStream, spec: Spec) -> BatchStream {
 
 fn aggregate(input: BatchStream, mut spec: Spec) -> Result<Vec<RecordBatch>> {
     let mut groups = Groups::try_new(&spec.group_types)?;
-    let mut group_of_row = Vec::new();
+    let (mut group_of_row, mut counts) = (Vec::new(), Vec::new());
     for batch in input {
         let batch = batch?;
         let keys = spec
@@ -96,8 +96,10 @@ fn aggregate(input: BatchStream, mut spec: Spec) -> Result<Vec<RecordBatch>> {
             .map(|e| e.evaluate(&batch))
             .collect::<Result<Vec<_>>>()?;
         groups.assign(&keys, batch.num_rows(), &mut group_of_row)?;
+        let num_groups = groups.len();
+        let counts = batch_counts(&group_of_row, num_groups, &mut counts);
         for (a, acc) in &mut spec.aggregates {
-            a.feed(acc.as_mut(), &batch, &group_of_row, groups.len())?;
+            a.feed(acc.as_mut(), &batch, (&group_of_row, counts), num_groups)?;
         }
     }
     let num_groups = groups.len();
@@ -116,15 +118,25 @@ fn aggregate(input: BatchStream, mut spec: Spec) -> Result<Vec<RecordBatch>> {
 struct Groups {
     /// `None` without GROUP BY: then there is exactly one group.
     keyed: Option<KeyIndex>,
+    /// Keys of one or two columns whose values are single bytes (see
+    /// [`byte_key_columns`]): group + 1 by the key's bytes, 0 for a key not
+    /// seen yet. Allocated by the first batch of such keys.
+    ///
+    /// Invariant: a non-zero entry is the number `keyed` gave that key.
+    by_bytes: Vec<u32>,
 }
 
 impl Groups {
     fn try_new(types: &[DataType]) -> Result<Self> {
         if types.is_empty() {
-            return Ok(Groups { keyed: None });
+            return Ok(Groups {
+                keyed: None,
+                by_bytes: Vec::new(),
+            });
         }
         Ok(Groups {
             keyed: Some(KeyIndex::try_new(types)?),
+            by_bytes: Vec::new(),
         })
     }
 
@@ -139,6 +151,9 @@ impl Groups {
             out.resize(rows, 0);
             return Ok(());
         };
+        if let Some(bytes) = byte_key_columns(keys, rows) {
+            return assign_by_bytes(k, &mut self.by_bytes, keys, &bytes, out);
+        }
         let encoded = k.encode(keys, rows)?;
         k.insert_all(&encoded, out)
     }
@@ -147,11 +162,12 @@ impl Groups {
     fn empty_like(&self) -> Groups {
         Groups {
             keyed: self.keyed.as_ref().map(KeyIndex::empty_like),
+            by_bytes: Vec::new(),
         }
     }
 
     fn memory_bytes(&self) -> usize {
-        self.keyed.as_ref().map_or(0, KeyIndex::memory_bytes)
+        self.keyed.as_ref().map_or(0, KeyIndex::memory_bytes) + self.by_bytes.capacity() * 4
     }
 
     /// The key columns, one row per group.
@@ -163,6 +179,116 @@ impl Groups {
     }
 }
 
+/// The rows of each group in `groups`, counted into `buffer`, when there
+/// are few groups (then one count serves every aggregate of the batch).
+fn batch_counts<'a>(
+    groups: &[usize],
+    num_groups: usize,
+    buffer: &'a mut Vec<i64>,
+) -> Option<&'a [i64]> {
+    if num_groups > SMALL_GROUPS {
+        return None;
+    }
+    buffer.clear();
+    buffer.resize(num_groups, 0);
+    count_small(groups, None, buffer);
+    Some(buffer)
+}
+
+/// The most key columns [`byte_key_columns`] takes: their bytes index a
+/// table of `1 << (8 * BYTE_KEYS_MAX)` entries.
+const BYTE_KEYS_MAX: usize = 2;
+
+/// Each key column's value bytes, one per row, when every column is a text
+/// column of one-byte strings or a one-byte integer column, none has a NULL,
+/// and there are at most [`BYTE_KEYS_MAX`] columns (`l_returnflag,
+/// l_linestatus`); else `None`. Such keys are their bytes, so they index a
+/// table directly instead of being encoded, hashed and probed.
+fn byte_key_columns(keys: &[ArrayRef], rows: usize) -> Option<Vec<&[u8]>> {
+    if keys.is_empty() || keys.len() > BYTE_KEYS_MAX {
+        return None;
+    }
+    keys.iter()
+        .map(|c| {
+            if c.len() != rows || c.logical_null_count() > 0 {
+                return None;
+            }
+            match c.data_type() {
+                DataType::Utf8 => {
+                    let s = c.as_string::<i32>();
+                    let offsets = s.value_offsets();
+                    let start = *offsets.first()?;
+                    // Every string is one byte: offset `i` is `start + i`.
+                    let one_byte = offsets
+                        .iter()
+                        .zip(start..)
+                        .fold(true, |all, (&o, want)| all & (o == want));
+                    let start = usize::try_from(start).ok()?;
+                    s.value_data().get(start..start + rows).filter(|_| one_byte)
+                }
+                DataType::Int8 => c.as_primitive::<Int8Type>().values().inner().get(..rows),
+                DataType::UInt8 => c.as_primitive::<UInt8Type>().values().inner().get(..rows),
+                _ => None,
+            }
+        })
+        .collect()
+}
+
+/// [`Groups::assign`] for keys of single bytes (`bytes`, from
+/// [`byte_key_columns`] over `keys`): each row's bytes index `table`, and a
+/// key seen for the first time is inserted into `index`, in row order, so
+/// the groups are numbered as the general path numbers them.
+fn assign_by_bytes(
+    index: &mut KeyIndex,
+    table: &mut Vec<u32>,
+    keys: &[ArrayRef],
+    bytes: &[&[u8]],
+    out: &mut Vec<usize>,
+) -> Result<()> {
+    table.resize(1 << (8 * bytes.len()), 0);
+    match bytes {
+        [a] => assign_codes(index, table, keys, a.iter().map(|&x| usize::from(x)), out),
+        [a, b] => {
+            let codes = a.iter().zip(*b);
+            let codes = codes.map(|(&x, &y)| usize::from(x) << 8 | usize::from(y));
+            assign_codes(index, table, keys, codes, out)
+        }
+        _ => Err(Error::internal("byte keys of more than two columns")),
+    }
+}
+
+/// [`assign_by_bytes`] with each row's key as one number (`codes`), below
+/// `table.len()`.
+fn assign_codes(
+    index: &mut KeyIndex,
+    table: &mut [u32],
+    keys: &[ArrayRef],
+    codes: impl ExactSizeIterator<Item = usize>,
+    out: &mut Vec<usize>,
+) -> Result<()> {
+    out.reserve(codes.len());
+    let mut one = Vec::with_capacity(1);
+    for (i, c) in codes.enumerate() {
+        let slot = table
+            .get_mut(c)
+            .ok_or_else(|| Error::internal("byte key past its table"))?;
+        let g = match *slot {
+            0 => {
+                let row: Vec<ArrayRef> = keys.iter().map(|k| k.slice(i, 1)).collect();
+                let encoded = index.encode(&row, 1)?;
+                index.insert_all(&encoded, &mut one)?;
+                let g = one[0];
+                *slot = u32::try_from(g + 1)
+                    .map_err(|_| Error::internal("more byte keys than bytes"))?;
+                g
+            }
+            g => g as usize - 1,
+        };
+        out.push(g);
+    }
+    Ok(())
+}
+
 /// One worker's share of a parallel aggregate.
 struct Partial {
     groups: Groups,
@@ -170,6 +296,8 @@ struct Partial {
     first: Vec<(u64, u32)>,
     spec: Spec,
     group_of_row: Vec<usize>,
+    /// [`batch_counts`]' buffer.
+    counts: Vec<i64>,
     reservation: Reservation,
 }
 
@@ -189,8 +317,14 @@ impl Partial {
             }
         }
         let num_groups = self.groups.len();
+        let counts = batch_counts(&self.group_of_row, num_groups, &mut self.counts);
         for (a, acc) in &mut self.spec.aggregates {
-            a.feed(acc.as_mut(), batch, &self.group_of_row, num_groups)?;
+            a.feed(
+                acc.as_mut(),
+                batch,
+                (&self.group_of_row, counts),
+                num_groups,
+            )?;
         }
         let accs: usize = self
             .spec
@@ -230,6 +364,7 @@ pub(crate) fn run_parallel(
                 first: Vec::new(),
                 spec: Spec::new(&input, group_by, aggregates, schema.clone())?,
                 group_of_row: Vec::new(),
+                counts: Vec::new(),
                 reservation: ctx.pool.reserve("hash aggregate"),
             })
         },
@@ -387,6 +522,93 @@ mod tests {
             prop_assert_eq!(got_at, want_at);
             prop_assert_eq!(got.len(), want.len());
         }
+    }
+
+    /// Key `i` of the first key column of [`byte_keys_match_the_oracle`]:
+    /// one-byte strings first, then what the byte table does not take.
+    const FIRST: [Option<&str>; 7] = [
+        Some("A"),
+        Some("N"),
+        Some("R"),
+        Some("\0"),
+        None,
+        Some("AB"),
+        Some(""),
+    ];
+    const SECOND: [Option<&str>; 4] = [Some("F"), Some("O"), None, Some("é")];
+
+    fn key_index() -> impl Strategy<Value = (usize, usize)> {
+        (
+            prop_oneof![8 => 0usize..4, 1 => 4usize..7],
+            prop_oneof![8 => 0usize..2, 1 => 2usize..4],
+        )
+    }
+
+    proptest! {
+        #![proptest_config(proptest_config())]
+
+        /// Keys of one or two text columns, in batches of one-byte strings
+        /// only (the byte table) and batches with NULLs, empty and longer
+        /// strings (the general path), give the oracle's groups and counts
+        /// in first-seen order.
+        #[test]
+        fn byte_keys_match_the_oracle(
+            rows in prop::collection::vec(key_index(), 0..200),
+            cuts in prop::collection::vec(0usize..256, 0..6),
+            two in any::<bool>(),
+        ) {
+            let a: Vec<Option<&str>> = rows.iter().map(|r| FIRST[r.0]).collect();
+            let b: Vec<Option<&str>> = rows.iter().map(|r| SECOND[r.1]).collect();
+            let batch = nullable_batch([("a", strs(&a)), ("b", strs(&b))]).unwrap();
+            let keys: &[usize] = if two { &[0, 1] } else { &[0] };
+            let out = run(split(&batch, &cuts), keys, vec![agg(CountStar, None)]).unwrap();
+            let mut order: Vec<(Option<&str>, Option<&str>)> = Vec::new();
+            let mut counts: BTreeMap<(Option<&str>, Option<&str>), i64> = BTreeMap::new();
+            for (&x, &y) in a.iter().zip(&b) {
+                let key = (x, if two { y } else { None });
+                if !counts.contains_key(&key) {
+                    order.push(key);
+                }
+                *counts.entry(key).or_default() += 1;
+            }
+            let got_a: Vec<Option<&str>> = out.column(0).as_string::<i32>().iter().collect();
+            let want_a: Vec<Option<&str>> = order.iter().map(|k| k.0).collect();
+            prop_assert_eq!(got_a, want_a);
+            if two {
+                let got_b: Vec<Option<&str>> = out.column(1).as_string::<i32>().iter().collect();
+                let want_b: Vec<Option<&str>> = order.iter().map(|k| k.1).collect();
+                prop_assert_eq!(got_b, want_b);
+            }
+            let want: Vec<Option<i64>> = order.iter().map(|k| Some(counts[k])).collect();
+            prop_assert_eq!(i64s(out.column(keys.len())), want);
+        }
+    }
+
+    #[test]
+    fn one_byte_integer_keys_and_a_null_batch() {
+        use arrow::array::{Int8Array, UInt8Array};
+        let k: ArrayRef = Arc::new(Int8Array::from(vec![-1, 5, -1, 127, -128, 5]));
+        let u: ArrayRef = Arc::new(UInt8Array::from(vec![255, 0, 255, 1, 1, 0]));
+        let b1 = nullable_batch([("k", k), ("u", u)]).unwrap();
+        let k: ArrayRef = Arc::new(Int8Array::from(vec![None, Some(-128), Some(0)]));
+        let u: ArrayRef = Arc::new(UInt8Array::from(vec![Some(255), Some(1), Some(0)]));
+        let b2 = nullable_batch([("k", k), ("u", u)]).unwrap();
+        let out = run(
+            vec![b1.clone(), b2, b1],
+            &[0, 1],
+            vec![agg(CountStar, None)],
+        )
+        .unwrap();
+        let k: Vec<_> = out
+            .column(0)
+            .as_primitive::<arrow::datatypes::Int8Type>()
+            .iter()
+            .collect();
+        assert_eq!(k, [Some(-1), Some(5), Some(127), Some(-128), None, Some(0)]);
+        assert_eq!(
+            i64s(out.column(2)),
+            [Some(4), Some(4), Some(2), Some(3), Some(1), Some(1)]
+        );
     }
 
     fn agg(func: AggregateFunction, arg: Option<usize>) -> AggregateExpr {

@@ -32,6 +32,7 @@
 
 mod api;
 mod binder;
+mod common_exprs;
 mod connection;
 mod error;
 mod join_filters;

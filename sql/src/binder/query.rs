@@ -26,6 +26,7 @@ pub(crate) fn bind_query(catalog: &dyn CatalogView, q: &ast::Query) -> BindResul
     let plan = crate::optimize::push_semi_joins(plan);
     let plan = crate::optimize::reduce_grouped_joins(plan);
     let plan = crate::join_filters::push_join_filters(plan);
+    let plan = crate::common_exprs::share_aggregate_arithmetic(plan);
     Ok(crate::optimize::prune_columns(plan))
 }
 

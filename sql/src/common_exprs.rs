@@ -116,15 +116,8 @@ fn count_subtrees(e: &BoundExpr, counts: &mut Vec<(BoundExpr, usize)>) {
         Some((_, n)) => *n += 1,
         None => counts.push((e.clone(), 1)),
     }
-    match e {
-        BoundExpr::Binary { left, right, .. } => {
-            count_subtrees(left, counts);
-            count_subtrees(right, counts);
-        }
-        BoundExpr::Negate(inner) | BoundExpr::Cast { expr: inner, .. } => {
-            count_subtrees(inner, counts);
-        }
-        _ => {}
+    for operand in operands(e) {
+        count_subtrees(operand, counts);
     }
 }
 
@@ -140,14 +133,16 @@ fn choose(e: &BoundExpr, counts: &[(BoundExpr, usize)], shared: &mut Vec<BoundEx
         }
         return;
     }
+    for operand in operands(e) {
+        choose(operand, counts, shared);
+    }
+}
+
+/// The operands of an arithmetic node (none for others).
+fn operands(e: &BoundExpr) -> Vec<&BoundExpr> {
     match e {
-        BoundExpr::Binary { left, right, .. } => {
-            choose(left, counts, shared);
-            choose(right, counts, shared);
-        }
-        BoundExpr::Negate(inner) | BoundExpr::Cast { expr: inner, .. } => {
-            choose(inner, counts, shared);
-        }
-        _ => {}
+        BoundExpr::Binary { left, right, .. } => vec![left, right],
+        BoundExpr::Negate(inner) | BoundExpr::Cast { expr: inner, .. } => vec![inner],
+        _ => Vec::new(),
     }
 }

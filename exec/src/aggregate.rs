@@ -172,12 +172,38 @@ impl AggregateExpr {
             .accumulator_with(arg.as_ref(), &self.param, keys, self.distinct)
     }
 
-    /// Evaluates what the accumulator is fed over `batch`: the input (see
-    /// [`AggregateExpr::input_type`]) and, with a filter, the rows to keep.
+    /// Evaluates what the accumulator is fed over `batch`: with a filter,
+    /// the rows to keep, and the input (see [`AggregateExpr::input_type`])
+    /// of those rows only (of all rows without one).
     pub(crate) fn evaluate(
         &self,
         batch: &RecordBatch,
     ) -> Result<(Option<ArrayRef>, Option<arrow::array::BooleanArray>)> {
+        let keep = match &self.filter {
+            None => None,
+            Some(f) => {
+                let mask = f.evaluate(batch)?;
+                let mask = mask
+                    .as_boolean_opt()
+                    .ok_or_else(|| Error::internal("aggregate FILTER is not boolean"))?;
+                // NULL counts as false.
+                Some(if mask.null_count() > 0 {
+                    arrow::compute::prep_null_mask_filter(mask)
+                } else {
+                    mask.clone()
+                })
+            }
+        };
+        // The argument only for the rows the FILTER keeps, as in PostgreSQL:
+        // `sum(a / c) FILTER (WHERE c <> 0)` never divides by a zero `c`.
+        let kept;
+        let batch = match &keep {
+            Some(k) => {
+                kept = arrow::compute::filter_record_batch(batch, k)?;
+                &kept
+            }
+            None => batch,
+        };
         let mut input = self.arg.as_ref().map(|e| e.evaluate(batch)).transpose()?;
         if let Some(arg) = &input
             && !self.order_by.is_empty()
@@ -195,21 +221,6 @@ impl AggregateExpr {
                 None,
             )?));
         }
-        let keep = match &self.filter {
-            None => None,
-            Some(f) => {
-                let mask = f.evaluate(batch)?;
-                let mask = mask
-                    .as_boolean_opt()
-                    .ok_or_else(|| Error::internal("aggregate FILTER is not boolean"))?;
-                // NULL counts as false.
-                Some(if mask.null_count() > 0 {
-                    arrow::compute::prep_null_mask_filter(mask)
-                } else {
-                    mask.clone()
-                })
-            }
-        };
         Ok((input, keep))
     }
 
@@ -234,9 +245,6 @@ impl AggregateExpr {
             .zip(keep.values().iter())
             .filter_map(|(&g, k)| k.then_some(g))
             .collect();
-        let input = input
-            .map(|v| arrow::compute::filter(v.as_ref(), &keep))
-            .transpose()?;
         acc.update(input.as_ref(), &kept, num_groups)
     }
 }

@@ -4,10 +4,11 @@
 //! subexpression as a column, and the arguments read that column.
 //!
 //! Only subexpressions of arithmetic (`+ - * /`, negation, casts) over
-//! columns and literals are shared: they are deterministic, and they are
-//! evaluated for every input row either way (an aggregate evaluates its
-//! argument for every row, then applies its FILTER), so an error (a
-//! division by zero) happens in the same cases as before.
+//! columns and literals are shared, and only among the arguments of
+//! aggregates without a FILTER: they are deterministic, and such an
+//! argument is evaluated for every input row either way, so an error (a
+//! division by zero) happens in the same cases as before. An aggregate
+//! with a FILTER evaluates its argument only for the rows it keeps.
 //!
 //! Invariant: every argument computes the same values: a column of the
 //! projection equals the expression it replaced, row by row.
@@ -30,12 +31,20 @@ pub(crate) fn share_aggregate_arithmetic(plan: LogicalPlan) -> LogicalPlan {
     else {
         return plan;
     };
+    // An aggregate with a FILTER evaluates its argument only for the rows
+    // the filter keeps: its argument is left alone.
+    let unfiltered_args = || {
+        aggregates
+            .iter()
+            .filter(|a| a.filter.is_none())
+            .filter_map(|a| a.arg.as_ref())
+    };
     let mut counts: Vec<(BoundExpr, usize)> = Vec::new();
-    for arg in aggregates.iter().filter_map(|a| a.arg.as_ref()) {
+    for arg in unfiltered_args() {
         count_subtrees(arg, &mut counts);
     }
     let mut shared: Vec<BoundExpr> = Vec::new();
-    for arg in aggregates.iter().filter_map(|a| a.arg.as_ref()) {
+    for arg in unfiltered_args() {
         choose(arg, &counts, &mut shared);
     }
     if shared.is_empty() {
@@ -73,7 +82,9 @@ pub(crate) fn share_aggregate_arithmetic(plan: LogicalPlan) -> LogicalPlan {
     let aggregates = aggregates
         .into_iter()
         .map(|mut a| {
-            a.arg = a.arg.map(|arg| arg.rewrite(&column_of));
+            if a.filter.is_none() {
+                a.arg = a.arg.map(|arg| arg.rewrite(&column_of));
+            }
             a
         })
         .collect();

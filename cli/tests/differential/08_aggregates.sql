@@ -16,6 +16,7 @@ SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY i DESC) FROM g;
 SELECT string_agg(k, ',' ORDER BY k), string_agg(DISTINCT k, '' ORDER BY k) FROM g;
 SELECT string_agg(k, '-' ORDER BY i DESC, k) FROM g;
 SELECT count(*) FILTER (WHERE i > 1), sum(i) FILTER (WHERE k = 'a'), max(d) FILTER (WHERE f) FROM g;
+SELECT sum(100 / (i - 4)) FILTER (WHERE i <> 4), count(i) FILTER (WHERE i <> 4) FROM g;
 SELECT approx_count_distinct(k) FROM g;
 SELECT count(*), sum(i), avg(i), min(i), max(i) FROM g WHERE false;
 SELECT count(*) FROM g WHERE k = 'zzz';

@@ -111,7 +111,7 @@ pub use explain::{Profile, collect_profiled, explain};
 pub use expr::{BinaryOp, PhysicalExpr};
 pub use functions::{
     BitOp, DateField, IntervalOp, ScalarFunction, TrimSide, arrays_as_text, interval_text,
-    ordinality, parse_interval, unnest,
+    ordinality, parse_interval, trim_fraction_zeros, unnest,
 };
 pub use operators::recursive::WorkTable;
 pub use operators::set_ops::SetOpKind;

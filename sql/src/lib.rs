@@ -56,7 +56,9 @@ pub use api::value::{Interval, Numeric, Value};
 pub use connection::{Connection, Database, QueryResult, ResultColumn, StatementResult};
 pub use error::{Error, Position, Result, SqlError};
 pub use hyperctl_exec::arrow;
-pub use hyperctl_exec::{ExecOptions, ExecOptionsBuilder, arrays_as_text, interval_text};
+pub use hyperctl_exec::{
+    ExecOptions, ExecOptionsBuilder, arrays_as_text, interval_text, trim_fraction_zeros,
+};
 pub use hyperctl_format::SqlType;
 pub use hyperctl_storage::{ColumnDef, CreateMode, DEFAULT_SCHEMA, TableDef};
 pub use load::{

@@ -223,18 +223,7 @@ fn normalize(family: &str, text: &str) -> String {
         }
         "TIMESTAMP" | "TIME" => {
             // Fractions of a second without trailing zeros (Hyper's output).
-            let text = text.replacen('T', " ", 1);
-            match text.rsplit_once('.') {
-                Some((whole, frac)) if frac.bytes().all(|b| b.is_ascii_digit()) => {
-                    let frac = frac.trim_end_matches('0');
-                    if frac.is_empty() {
-                        whole.to_owned()
-                    } else {
-                        format!("{whole}.{frac}")
-                    }
-                }
-                _ => text,
-            }
+            hyperctl_sql::trim_fraction_zeros(text.replacen('T', " ", 1))
         }
         _ => text.to_owned(),
     }

@@ -368,22 +368,29 @@ fn temporal_texts(values: &ArrayRef) -> Result<Vec<Option<String>>> {
     Ok((0..shown.len())
         .map(|i| {
             shown.is_valid(i).then(|| {
-                let text = f.value(i).to_string();
-                let text = match text.rsplit_once('.') {
-                    Some((whole, frac)) if frac.bytes().all(|b| b.is_ascii_digit()) => {
-                        let frac = frac.trim_end_matches('0');
-                        if frac.is_empty() {
-                            whole.to_owned()
-                        } else {
-                            format!("{whole}.{frac}")
-                        }
-                    }
-                    _ => text,
-                };
+                let text = trim_fraction_zeros(f.value(i).to_string());
                 if utc { format!("{text}+00") } else { text }
             })
         })
         .collect())
+}
+
+/// `text` without the trailing zeros of a trailing `.digits` fraction, and
+/// without the point when nothing is left of it: `12:30:05.500` becomes
+/// `12:30:05.5`, `12:30:05.000` becomes `12:30:05` (how hyperd prints
+/// fractions of a second).
+pub fn trim_fraction_zeros(text: String) -> String {
+    match text.rsplit_once('.') {
+        Some((whole, frac)) if frac.bytes().all(|b| b.is_ascii_digit()) => {
+            let frac = frac.trim_end_matches('0');
+            if frac.is_empty() {
+                whole.to_owned()
+            } else {
+                format!("{whole}.{frac}")
+            }
+        }
+        _ => text,
+    }
 }
 
 /// Hyper's ISO 8601 interval text: `P1Y2M3DT4H5M6.5S`, `PT0S` for zero

@@ -33,7 +33,7 @@ pub(crate) use datetime::days_from_civil;
 use arrow::array::ArrayRef;
 use arrow::datatypes::DataType;
 
-pub use array::{arrays_as_text, interval_text, ordinality, unnest};
+pub use array::{arrays_as_text, interval_text, ordinality, trim_fraction_zeros, unnest};
 pub(crate) use array::{cast_array_elements, cast_text_to_array, list_of};
 pub use datetime::DateField;
 pub use interval::{IntervalOp, parse_interval};

@@ -505,61 +505,56 @@ impl KeyIndex {
     /// not (the NULL key of an integer index has no slot: absent, its `Err`
     /// slot is never filled).
     fn find(&self, key: KeyRef<'_>, hash: u64) -> std::result::Result<usize, usize> {
-        let mask = self.slots.len() - 1;
-        let mut at = hash as usize & mask;
+        let at = hash as usize & (self.slots.len() - 1);
         match (&self.store, key) {
             (Store::Ints { null_key, .. }, KeyRef::Int(v, null)) => {
                 if null {
                     return null_key.ok_or(usize::MAX);
                 }
-                loop {
-                    let s = self.slots[at];
-                    if s.tag == 0 {
-                        return Err(at);
-                    }
-                    if s.word == v {
-                        return Ok((s.tag - 1) as usize);
-                    }
-                    at = (at + 1) & mask;
-                }
+                self.probe(at, |s| s.word == v)
             }
             (Store::Packed { layout, words, .. }, KeyRef::Words(key)) => {
                 let stride = layout.stride();
-                loop {
-                    let s = self.slots[at];
-                    if s.tag == 0 {
-                        return Err(at);
-                    }
+                // Word by word: a slice comparison would call memcmp for a
+                // few words.
+                self.probe(at, |s| {
                     let k = (s.tag - 1) as usize;
-                    // Word by word: a slice comparison would call memcmp
-                    // for a few words.
-                    if s.word == hash
+                    s.word == hash
                         && words[k * stride..(k + 1) * stride]
                             .iter()
                             .zip(key.iter())
                             .all(|(a, b)| a == b)
-                    {
-                        return Ok(k);
-                    }
-                    at = (at + 1) & mask;
-                }
+                })
             }
             (Store::Rows { keys, .. }, KeyRef::Row(row)) => {
                 let row = row.data();
-                loop {
-                    let s = self.slots[at];
-                    if s.tag == 0 {
-                        return Err(at);
-                    }
-                    let k = (s.tag - 1) as usize;
-                    if s.word == hash && keys.row(k).data() == row {
-                        return Ok(k);
-                    }
-                    at = (at + 1) & mask;
-                }
+                self.probe(at, |s| {
+                    s.word == hash && keys.row((s.tag - 1) as usize).data() == row
+                })
             }
             // Keys encoded by another kind of index match nothing.
             _ => Err(usize::MAX),
+        }
+    }
+
+    /// Linear probing from slot `at`: `Ok(key number)` of the first filled
+    /// slot that `is_key` accepts, `Err(slot)` at the first empty one.
+    #[inline(always)]
+    fn probe(
+        &self,
+        mut at: usize,
+        is_key: impl Fn(Slot) -> bool,
+    ) -> std::result::Result<usize, usize> {
+        let mask = self.slots.len() - 1;
+        loop {
+            let s = self.slots[at];
+            if s.tag == 0 {
+                return Err(at);
+            }
+            if is_key(s) {
+                return Ok((s.tag - 1) as usize);
+            }
+            at = (at + 1) & mask;
         }
     }
 

@@ -13,9 +13,11 @@ use arrow::array::{
 };
 use arrow::datatypes::IntervalMonthDayNano;
 
+use std::ops::Bound;
+
 use crate::block::{
-    BLOCK_ROWS_MAX, BlockEncoding, ColumnStats, block_encoding_of, decode_limited,
-    encode_block_column, encode_block_column_as,
+    BLOCK_ROWS_MAX, BlockEncoding, ColumnRange, ColumnStats, PackedColumn, StatValue,
+    block_encoding_of, decode_limited, encode_block_column, encode_block_column_as,
 };
 use crate::checksum::crc32c;
 use crate::encoding::{decode_column, encode_column};
@@ -118,6 +120,7 @@ fn check_block(ty: &SqlType, bytes: &[u8]) {
     let rows = bytes.get(3..7).map_or(0, |le| {
         u32::from_le_bytes([le[0], le[1], le[2], le[3]]) as usize
     });
+    let packed = PackedColumn::parse(ty, bytes, rows);
     let array = match decode_limited(ty, bytes, rows, FUZZ_DATA_LEN_MAX) {
         Ok(array) => array,
         Err(Error::Corrupt { offset, what }) => {
@@ -136,6 +139,11 @@ fn check_block(ty: &SqlType, bytes: &[u8]) {
         panic!("{ty}: decoded array is not valid Arrow: {e}");
     }
     let encoding = block_encoding_of(bytes).unwrap_or_else(|e| panic!("{ty}: {e}"));
+    match packed {
+        Ok(Some(packed)) => check_packed(ty, &packed, array.as_ref()),
+        Ok(None) => {}
+        Err(e) => panic!("{ty}: {encoding} decodes but its packed form fails: {e}"),
+    }
     let again = encode_block_column_as(ty, array.as_ref(), encoding)
         .unwrap_or_else(|e| panic!("{ty}: a decoded {encoding} column does not re-encode: {e}"));
     let back = decode_limited(ty, &again.bytes, rows, usize::MAX)
@@ -145,6 +153,61 @@ fn check_block(ty: &SqlType, bytes: &[u8]) {
         "{ty}: {encoding}: decoded arrays differ"
     );
     check_block_round_trip(ty, array.as_ref());
+}
+
+/// The packed form selects exactly the decoded rows in ranges around a
+/// few of the column's values.
+fn check_packed(ty: &SqlType, packed: &PackedColumn, array: &dyn Array) {
+    let key = |i: usize| -> Option<i128> {
+        let stats = ColumnStats::of(ty, array.slice(i, 1).as_ref()).ok()?;
+        match stats.min? {
+            StatValue::Int(v) => Some(i128::from(v)),
+            StatValue::Int128(v) => Some(v),
+            _ => None,
+        }
+    };
+    let keys: Vec<Option<i128>> = (0..array.len()).map(key).collect();
+    let stat = |k: i128| match i64::try_from(k) {
+        Ok(v) if !matches!(ty, SqlType::Numeric { .. }) => StatValue::Int(v),
+        _ => StatValue::Int128(k),
+    };
+    for at in [0, array.len() / 2, array.len().saturating_sub(1)] {
+        let Some(Some(v)) = keys.get(at).copied() else {
+            continue;
+        };
+        let ranges = [
+            (Bound::Included(v), Bound::Included(v)),
+            (Bound::Excluded(v), Bound::Unbounded),
+            (Bound::Unbounded, Bound::Excluded(v)),
+        ];
+        for (lower, upper) in ranges {
+            let inside = |k: i128| {
+                (match lower {
+                    Bound::Included(l) => k >= l,
+                    Bound::Excluded(l) => k > l,
+                    Bound::Unbounded => true,
+                }) && (match upper {
+                    Bound::Included(u) => k <= u,
+                    Bound::Excluded(u) => k < u,
+                    Bound::Unbounded => true,
+                })
+            };
+            let expected: Vec<u32> = (0..keys.len())
+                .filter(|&i| keys[i].is_some_and(inside))
+                .map(|i| i as u32)
+                .collect();
+            let range = ColumnRange::new(lower.map(stat), upper.map(stat));
+            let got = packed.select(&range, None);
+            assert_eq!(got.as_ref(), Some(&expected), "{ty}: packed selection");
+            let odd: Vec<u32> = (1..keys.len() as u32).step_by(2).collect();
+            let expected_odd: Vec<u32> = expected.into_iter().filter(|i| i % 2 == 1).collect();
+            assert_eq!(
+                packed.select(&range, Some(&odd)),
+                Some(expected_odd),
+                "{ty}: packed selection of candidates"
+            );
+        }
+    }
 }
 
 /// Every encoding that applies round-trips; the chooser's pick is no larger

@@ -43,8 +43,9 @@ pub mod fuzzing;
 
 pub use arrow;
 pub use block::{
-    BLOCK_ROWS_MAX, BlockEncoding, ColumnRange, ColumnStats, EncodedColumn, STAT_BYTES_MAX,
-    StatValue, block_encoding_of, decode_block_column, encode_block_column, encode_block_column_as,
+    BLOCK_ROWS_MAX, BlockEncoding, ColumnRange, ColumnStats, EncodedColumn, PackedColumn,
+    STAT_BYTES_MAX, StatValue, block_encoding_of, decode_block_column, encode_block_column,
+    encode_block_column_as,
 };
 pub use bytes::{ByteReader, ByteWriter};
 pub use checksum::{crc32c, crc32c_append};

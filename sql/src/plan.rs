@@ -1400,17 +1400,24 @@ impl ScanSource for TableSource {
         self.stream(projection, 0..self.table.part_count())
     }
 
-    /// `schema.table`, and the columns whose ranges skip blocks.
+    /// `schema.table`, and the columns whose ranges skip blocks and select
+    /// rows in storage.
     fn describe(&self) -> String {
         let def = self.table.def();
         let mut text = format!("{}.{}", def.schema, def.name);
         if !self.ranges.is_empty() {
-            let names: Vec<&str> = self
-                .ranges
-                .iter()
-                .filter_map(|(c, _)| def.columns.get(*c).map(|c| c.name.as_str()))
-                .collect();
-            text.push_str(&format!(" (block skipping on {})", names.join(", ")));
+            let mut names: Vec<&str> = Vec::new();
+            for (c, _) in &self.ranges {
+                if let Some(c) = def.columns.get(*c)
+                    && !names.contains(&c.name.as_str())
+                {
+                    names.push(&c.name);
+                }
+            }
+            text.push_str(&format!(
+                " (block skipping and row selection on {})",
+                names.join(", ")
+            ));
         }
         text
     }
@@ -1433,8 +1440,9 @@ impl TableSource {
         let n = self.table.def().columns.len();
         let real: Vec<usize> = projection.iter().copied().filter(|i| *i < n).collect();
         let wants_position = projection.len() > real.len();
-        let mut options =
-            hyperctl_storage::ScanOptions::new(&real).with_row_positions(wants_position);
+        let mut options = hyperctl_storage::ScanOptions::new(&real)
+            .with_row_positions(wants_position)
+            .with_row_selection(true);
         for (column, range) in &self.ranges {
             options = options.with_range(*column, range.clone());
         }

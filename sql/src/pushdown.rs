@@ -4,8 +4,10 @@
 //! From a filter directly over a table scan, every conjunct of the form
 //! `column <op> literal` (or `literal <op> column`) with `<op>` one of `=`,
 //! `<`, `<=`, `>`, `>=`, and `column BETWEEN a AND b` (bound as two such
-//! conjuncts), becomes a range on that column. The filter itself stays: a
-//! block that may match is returned whole and filtered as before.
+//! conjuncts), becomes a range on that column; a cast of a literal counts
+//! as the literal it gives. The filter itself stays: a block that may match
+//! is returned whole, or the rows its selective ranges keep (storage's row
+//! selection), and filtered as before.
 //!
 //! Invariant: a range never excludes a row the predicate keeps: only
 //! conjuncts (not OR branches) are used, NULL literals give no range, and
@@ -17,6 +19,23 @@ use hyperctl_exec::BinaryOp;
 use hyperctl_format::{ColumnRange, ColumnStats};
 
 use crate::plan::BoundExpr;
+
+/// A cast of a literal as the literal it gives (exec evaluates the same
+/// cast, so `column < CAST(24 AS NUMERIC(15, 2))` compares with its value);
+/// anything else as it is.
+fn fold_cast(e: &BoundExpr) -> std::borrow::Cow<'_, BoundExpr> {
+    if let BoundExpr::Cast { expr, ty } = e
+        && let BoundExpr::Literal { value, .. } = expr.as_ref()
+        && let Ok(value) = hyperctl_exec::cast_array(value, &ty.to_arrow())
+    {
+        return std::borrow::Cow::Owned(BoundExpr::Literal {
+            value,
+            ty: *ty,
+            untyped: false,
+        });
+    }
+    std::borrow::Cow::Borrowed(e)
+}
 
 /// Ranges on scan columns `0..columns` implied by `predicate`.
 pub(crate) fn scan_ranges(predicate: &BoundExpr, columns: usize) -> Vec<(usize, ColumnRange)> {
@@ -37,6 +56,7 @@ fn collect(e: &BoundExpr, columns: usize, out: &mut Vec<(usize, ColumnRange)>) {
         collect(right, columns, out);
         return;
     }
+    let (left, right) = (fold_cast(left), fold_cast(right));
     let (column, literal, op) = match (left.as_ref(), right.as_ref()) {
         (BoundExpr::Column { index, ty, .. }, BoundExpr::Literal { value, ty: lt, .. })
             if ty == lt =>

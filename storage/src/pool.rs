@@ -1,4 +1,5 @@
-//! The buffer pool: decoded block columns cached under a memory budget,
+//! The buffer pool: decoded block columns (and their packed forms, for
+//! range selection) cached under a memory budget,
 //! evicted by a segmented LRU that resists scans.
 //!
 //! A new entry starts on probation; one used again moves to the protected
@@ -18,14 +19,33 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use std::sync::Arc;
+
+use hyperctl_format::PackedColumn;
 use hyperctl_format::arrow::array::{Array, ArrayRef};
 use parking_lot::Mutex;
 
 use crate::catalog::Extent;
 
+/// What an entry caches of an extent: its decoded array, or its packed
+/// form for range selection (`None` when its encoding has none).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Form {
+    Decoded,
+    Packed,
+}
+
+type Key = (Extent, Form);
+
+#[derive(Debug, Clone)]
+enum Cached {
+    Array(ArrayRef),
+    Packed(Option<Arc<PackedColumn>>),
+}
+
 #[derive(Debug)]
 struct Entry {
-    array: ArrayRef,
+    value: Cached,
     bytes: usize,
     tick: u64,
     protected: bool,
@@ -35,10 +55,10 @@ struct Entry {
 
 #[derive(Debug, Default)]
 struct State {
-    entries: HashMap<Extent, Entry>,
+    entries: HashMap<Key, Entry>,
     /// Least recently used first, per segment.
-    probation: BTreeMap<u64, Extent>,
-    protected: BTreeMap<u64, Extent>,
+    probation: BTreeMap<u64, Key>,
+    protected: BTreeMap<u64, Key>,
     used: usize,
     protected_bytes: usize,
     /// Bytes inserted so far: the clock of staleness.
@@ -139,36 +159,61 @@ impl BufferPool {
     }
 
     pub(crate) fn get(&self, extent: Extent) -> Option<ArrayRef> {
+        match self.lookup((extent, Form::Decoded))? {
+            Cached::Array(array) => Some(array),
+            Cached::Packed(_) => None,
+        }
+    }
+
+    pub(crate) fn insert(&self, extent: Extent, array: &ArrayRef) {
+        let bytes = array.get_array_memory_size();
+        self.store((extent, Form::Decoded), Cached::Array(array.clone()), bytes);
+    }
+
+    /// The packed form of an extent: `None` when not cached, `Some(None)`
+    /// when the extent's encoding has none.
+    pub(crate) fn get_packed(&self, extent: Extent) -> Option<Option<Arc<PackedColumn>>> {
+        match self.lookup((extent, Form::Packed))? {
+            Cached::Packed(packed) => Some(packed),
+            Cached::Array(_) => None,
+        }
+    }
+
+    pub(crate) fn insert_packed(&self, extent: Extent, packed: Option<Arc<PackedColumn>>) {
+        let bytes = packed.as_ref().map_or(64, |p| p.memory_size());
+        self.store((extent, Form::Packed), Cached::Packed(packed), bytes);
+    }
+
+    fn lookup(&self, key: Key) -> Option<Cached> {
         let mut s = self.state.lock();
         let tick = s.next_tick();
         let now = s.inserted;
-        let Some(entry) = s.entries.get_mut(&extent) else {
+        let Some(entry) = s.entries.get_mut(&key) else {
             s.misses += 1;
             return None;
         };
         let old = std::mem::replace(&mut entry.tick, tick);
         let was_protected = std::mem::replace(&mut entry.protected, true);
         entry.seen = now;
-        let (array, bytes) = (entry.array.clone(), entry.bytes);
+        let (value, bytes) = (entry.value.clone(), entry.bytes);
         if was_protected {
             s.protected.remove(&old);
         } else {
             s.probation.remove(&old);
             s.protected_bytes += bytes;
         }
-        s.protected.insert(tick, extent);
+        s.protected.insert(tick, key);
         s.shrink_protected(self.protected_limit());
         s.hits += 1;
-        Some(array)
+        Some(value)
     }
 
-    pub(crate) fn insert(&self, extent: Extent, array: &ArrayRef) {
-        let bytes = array.get_array_memory_size();
+    fn store(&self, key: Key, value: Cached, bytes: usize) {
         if bytes > self.budget / 4 {
             return; // would flush everything else for one column
         }
         let mut s = self.state.lock();
-        if s.entries.contains_key(&extent) {
+        if s.entries.contains_key(&key) {
             return;
         }
         let (limit, stale_after) = (self.protected_limit(), 2 * self.budget as u64);
@@ -176,12 +221,12 @@ impl BufferPool {
         s.inserted += bytes as u64;
         let seen = s.inserted;
         let tick = s.next_tick();
-        s.probation.insert(tick, extent);
+        s.probation.insert(tick, key);
         s.used += bytes;
         s.entries.insert(
-            extent,
+            key,
             Entry {
-                array: array.clone(),
+                value,
                 bytes,
                 tick,
                 protected: false,
@@ -190,9 +235,9 @@ impl BufferPool {
         );
     }
 
-    pub(crate) fn forget(&self, extent: Extent) {
+    fn forget(&self, key: Key) {
         let mut s = self.state.lock();
-        if let Some(e) = s.entries.remove(&extent) {
+        if let Some(e) = s.entries.remove(&key) {
             s.used -= e.bytes;
             if e.protected {
                 s.protected_bytes -= e.bytes;
@@ -206,10 +251,10 @@ impl BufferPool {
     /// Forgets every entry that overlaps `range`.
     pub(crate) fn forget_range(&self, range: Extent) {
         let s = self.state.lock();
-        let victims: Vec<Extent> = s
+        let victims: Vec<Key> = s
             .entries
             .keys()
-            .filter(|e| e.offset < range.end() && range.offset < e.end())
+            .filter(|(e, _)| e.offset < range.end() && range.offset < e.end())
             .copied()
             .collect();
         drop(s);

@@ -11,12 +11,12 @@
 use std::sync::Arc;
 
 use hyperctl_format::arrow::array::{
-    Array, ArrayRef, RecordBatch, RecordBatchOptions, UInt64Array,
+    Array, ArrayRef, RecordBatch, RecordBatchOptions, UInt32Array, UInt64Array,
 };
-use hyperctl_format::arrow::compute::{concat_batches, filter_record_batch};
+use hyperctl_format::arrow::compute::{concat_batches, filter_record_batch, take};
 use hyperctl_format::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use hyperctl_format::{
-    BlockEncoding, ColumnRange, ColumnStats, block_encoding_of, decode_block_column,
+    BlockEncoding, ColumnRange, ColumnStats, PackedColumn, block_encoding_of, decode_block_column,
 };
 
 use crate::catalog::{Block, Catalog, ColumnDef, TableDef, TableEntry};
@@ -83,6 +83,7 @@ pub struct ScanOptions {
     projection: Vec<usize>,
     ranges: Vec<(usize, ColumnRange)>,
     row_positions: bool,
+    select_rows: bool,
 }
 
 impl ScanOptions {
@@ -99,6 +100,20 @@ impl ScanOptions {
     /// that may match is returned whole).
     pub fn with_range(mut self, column: usize, range: ColumnRange) -> Self {
         self.ranges.push((column, range));
+        self
+    }
+
+    /// Lets the scan drop rows, not only blocks, that the ranges rule out.
+    ///
+    /// Per block, the ranges expected to keep at most half of its rows
+    /// (from the block's statistics), when together they are expected to
+    /// keep at most a quarter, are evaluated on their columns' packed form
+    /// ([`PackedColumn`]), most selective first, each on the rows the ones
+    /// before kept; when at most a quarter of the rows are left, only those
+    /// are gathered, from the columns' packed forms or else their decoded
+    /// arrays. Otherwise the block is returned whole. As with block skipping, the caller still filters.
+    pub fn with_row_selection(mut self, yes: bool) -> Self {
+        self.select_rows = yes;
         self
     }
 
@@ -340,6 +355,14 @@ impl TableScan {
     }
 
     fn read_block(&self, block: &Block, start: u64) -> Result<RecordBatch> {
+        let selected = if self.options.select_rows {
+            self.select_rows(block)?
+        } else {
+            None
+        };
+        if let Some(rows) = selected {
+            return self.read_selected(block, rows, start);
+        }
         let arrays = read_block_columns(
             &self.table.inner,
             self.table.def(),
@@ -347,6 +370,88 @@ impl TableScan {
             &self.options.projection,
         )?;
         self.finish(arrays, block.rows, &block.deleted, start)
+    }
+
+    /// The rows of `block` that its selective ranges keep, or `None` to
+    /// read it whole ([`ScanOptions::with_row_selection`]).
+    fn select_rows(&self, block: &Block) -> Result<Option<Vec<u32>>> {
+        // One range per column: `a >= x AND a < y` is selective where
+        // each half alone is not.
+        let mut merged: Vec<(usize, ColumnRange)> = Vec::new();
+        for (c, range) in &self.options.ranges {
+            match merged.iter_mut().find(|(m, _)| m == c) {
+                Some((_, r)) => *r = r.intersect(range),
+                None => merged.push((*c, range.clone())),
+            }
+        }
+        let mut selective: Vec<(f64, usize, &ColumnRange)> = merged
+            .iter()
+            .filter_map(|(c, range)| {
+                let share = block.columns[*c].stats.fraction_in(range)?;
+                (share <= 0.5).then_some((share, *c, range))
+            })
+            .collect();
+        // Rows are gathered only when at most a quarter is left: if the
+        // estimates together leave more, the block is read whole anyway.
+        let left: f64 = selective.iter().map(|s| s.0).product();
+        if selective.is_empty() || left > 0.25 {
+            return Ok(None);
+        }
+        selective.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let mut selected: Option<Vec<u32>> = None;
+        for (_, column, range) in selective {
+            let Some(packed) = packed_column(&self.table.inner, self.table.def(), block, column)?
+            else {
+                continue;
+            };
+            if let Some(rows) = packed.select(range, selected.as_deref()) {
+                let none_left = rows.is_empty();
+                selected = Some(rows);
+                if none_left {
+                    break;
+                }
+            }
+        }
+        // Gathering many rows costs more than the caller's filter would.
+        Ok(selected.filter(|rows| rows.len() * 4 <= block.rows as usize))
+    }
+
+    /// The batch of rows `rows` (ascending) of a block, deleted ones
+    /// dropped: each column gathered from its packed form where it has one
+    /// (small, and cached), else from the decoded column.
+    fn read_selected(&self, block: &Block, mut rows: Vec<u32>, start: u64) -> Result<RecordBatch> {
+        if !block.deleted.is_empty() {
+            rows.retain(|&r| !block.deleted.contains(r));
+        }
+        if rows.is_empty() {
+            return Ok(RecordBatch::new_empty(self.schema.clone()));
+        }
+        let internal = |e: hyperctl_format::arrow::error::ArrowError| Error::Internal {
+            what: format!("gathering rows of table {}: {e}", self.table.def().name),
+        };
+        let (inner, def) = (&self.table.inner, self.table.def());
+        let indices = UInt32Array::from(rows);
+        let mut columns = Vec::with_capacity(self.options.projection.len() + 1);
+        for &col in &self.options.projection {
+            let column = match packed_column(inner, def, block, col)? {
+                Some(packed) => packed.take(indices.values()),
+                None => {
+                    let decoded = read_block_columns(inner, def, block, &[col])?;
+                    let decoded = decoded.first().ok_or_else(|| Error::Internal {
+                        what: "reading one block column gave none".into(),
+                    })?;
+                    take(decoded.as_ref(), &indices, None).map_err(internal)?
+                }
+            };
+            columns.push(column);
+        }
+        if self.options.row_positions {
+            columns.push(Arc::new(UInt64Array::from_iter_values(
+                indices.values().iter().map(|&r| start + u64::from(r)),
+            )));
+        }
+        let options = RecordBatchOptions::new().with_row_count(Some(indices.len()));
+        RecordBatch::try_new_with_options(self.schema.clone(), columns, &options).map_err(internal)
     }
 
     fn read_tail(&self, start: u64) -> Result<Option<RecordBatch>> {
@@ -442,6 +547,39 @@ pub(crate) fn read_block_columns(
     Ok(arrays)
 }
 
+/// The packed form of a block column ([`PackedColumn`]), through the
+/// buffer pool; `None` when its type or encoding has none.
+fn packed_column(
+    inner: &Inner,
+    def: &TableDef,
+    block: &Block,
+    col: usize,
+) -> Result<Option<Arc<PackedColumn>>> {
+    let extent = block.columns[col].extent;
+    if let Some(packed) = inner.pool.get_packed(extent) {
+        return Ok(packed);
+    }
+    let column = &def.columns[col];
+    let buf = read_extent(inner, extent, def, column)?;
+    let packed = PackedColumn::parse(&column.ty, &buf, block.rows as usize)
+        .map_err(|e| Error::Corrupt {
+            path: inner.path.clone(),
+            context: Some(context(def, column)),
+            source: rebase(e, extent.offset),
+        })?
+        .map(Arc::new);
+    if !column.nullable && packed.as_ref().is_some_and(|p| p.has_nulls()) {
+        return Err(corrupt_at(
+            &inner.path,
+            Some(context(def, column)),
+            extent.offset,
+            "block column holds NULLs in a NOT NULL column".to_string(),
+        ));
+    }
+    inner.pool.insert_packed(extent, packed.clone());
+    Ok(packed)
+}
+
 fn read_extent(
     inner: &Inner,
     extent: crate::catalog::Extent,
@@ -479,7 +617,11 @@ impl Iterator for TableScan {
                     self.skipped += 1;
                     continue;
                 }
-                return Some(self.read_block(&block, start));
+                match self.read_block(&block, start) {
+                    // Row selection left none.
+                    Ok(b) if b.num_rows() == 0 => continue,
+                    other => return Some(other),
+                }
             }
             match self.read_tail(start) {
                 Ok(Some(b)) => return Some(Ok(b)),
@@ -530,7 +672,8 @@ mod tests {
     use std::ops::Bound;
     use std::sync::Arc;
 
-    use hyperctl_format::arrow::array::Int64Array;
+    use hyperctl_format::arrow::array::{AsArray, Int32Array, Int64Array};
+    use hyperctl_format::arrow::datatypes::{Int64Type, UInt64Type};
     use hyperctl_format::{SqlType, StatValue};
 
     use super::*;
@@ -572,5 +715,88 @@ mod tests {
             .unwrap();
         assert!(scan.next().is_none());
         assert_eq!(scan.blocks_skipped(), 3);
+    }
+
+    /// (a, position) of every row a scan returns.
+    fn rows_and_positions(table: &TableHandle, options: &ScanOptions) -> Vec<(i64, u64)> {
+        let mut out = Vec::new();
+        for b in table.scan_with(options).unwrap() {
+            let b = b.unwrap();
+            let a = b.column(0).as_primitive::<Int64Type>();
+            let p = b.column(b.num_columns() - 1).as_primitive::<UInt64Type>();
+            out.extend(a.values().iter().copied().zip(p.values().iter().copied()));
+        }
+        out
+    }
+
+    #[test]
+    fn row_selection_returns_the_rows_in_selective_ranges_with_their_positions() {
+        let db = Database::in_memory();
+        let def = TableDef {
+            schema: "public".into(),
+            name: "t".into(),
+            columns: vec![
+                ColumnDef::new("a", SqlType::BigInt, false),
+                ColumnDef::new("b", SqlType::Int, true),
+            ],
+        };
+        let mut txn = db.begin_write().unwrap();
+        txn.create_table(def.clone()).unwrap();
+        let rows = 2 * 65_536 + 100;
+        let b = Int32Array::from_iter((0..rows).map(|i| (i % 7 != 3).then_some((i % 100) as i32)));
+        let batch = RecordBatch::try_new(
+            def.arrow_schema(),
+            vec![Arc::new(Int64Array::from_iter_values(0..rows)), Arc::new(b)],
+        )
+        .unwrap();
+        txn.append("public", "t", &batch).unwrap();
+        let deleted: Vec<u64> = (0..rows as u64).filter(|i| i % 1000 == 5).collect();
+        txn.delete("public", "t", &deleted).unwrap();
+        txn.commit().unwrap();
+        let table = db.snapshot().table("public", "t").unwrap();
+        let live = |i: &i64| i % 1000 != 5;
+        let b_of = |i: i64| (i % 7 != 3).then_some(i % 100);
+
+        // a in [10000, 20000) keeps 15% of the first block, b in [0, 9] 10%
+        // of each: both are evaluated, and exactly their rows come back
+        // from the blocks. The hot tail has no statistics: read whole.
+        let in_blocks = |i: &i64| *i < 2 * 65_536;
+        let a_range = ColumnRange::new(
+            Bound::Included(StatValue::Int(10_000)),
+            Bound::Excluded(StatValue::Int(20_000)),
+        );
+        let b_range = ColumnRange::new(Bound::Unbounded, Bound::Included(StatValue::Int(9)));
+        let options = ScanOptions::new(&[0])
+            .with_range(0, a_range)
+            .with_range(1, b_range.clone())
+            .with_row_positions(true)
+            .with_row_selection(true);
+        let expected: Vec<(i64, u64)> = (10_000..20_000)
+            .filter(|i| live(i) && b_of(*i).is_some_and(|b| b <= 9))
+            .chain((2 * 65_536..rows).filter(live))
+            .map(|i| (i, i as u64))
+            .collect();
+        assert!(rows_and_positions(&table, &options) == expected);
+
+        // b alone: every block (and the tail, which is not selected in).
+        let options = ScanOptions::new(&[0])
+            .with_range(1, b_range)
+            .with_row_positions(true)
+            .with_row_selection(true);
+        let got = rows_and_positions(&table, &options);
+        let expected: Vec<(i64, u64)> = (0..rows)
+            .filter(|i| live(i) && (!in_blocks(i) || b_of(*i).is_some_and(|b| b <= 9)))
+            .map(|i| (i, i as u64))
+            .collect();
+        assert!(got == expected);
+
+        // A range that keeps most rows is not evaluated: whole blocks.
+        let wide = ColumnRange::new(Bound::Included(StatValue::Int(1_000)), Bound::Unbounded);
+        let options = ScanOptions::new(&[0])
+            .with_range(0, wide)
+            .with_row_positions(true)
+            .with_row_selection(true);
+        let expected: Vec<(i64, u64)> = (0..rows).filter(live).map(|i| (i, i as u64)).collect();
+        assert!(rows_and_positions(&table, &options) == expected);
     }
 }

@@ -138,6 +138,99 @@ fn unpack_group<const BITS: usize>(bytes: &[u8], out: &mut [u64; 64]) {
     }
 }
 
+/// The values `v` of a group of 64 values of `BITS` bits (exactly
+/// `8 * BITS` bytes) with `v - low <= span` (wrapping), as bit `j` of the
+/// result for value `j`: a range test fused with unpacking, so no value is
+/// stored.
+fn select_group<const BITS: usize>(bytes: &[u8], low: u64, span: u64) -> u64 {
+    let mut words = [0u64; BITS];
+    if bytes.len() != 8 * BITS {
+        return 0;
+    }
+    for (w, le) in words.iter_mut().zip(bytes.chunks_exact(8)) {
+        *w = u64::from_le_bytes(le.try_into().unwrap_or_default());
+    }
+    let mask = u64::MAX >> (64 - BITS);
+    // Four accumulators, so the ORs do not chain through one register.
+    let mut hits = [0u64; 4];
+    // Spelled out for each of the 64 values, so that every word index and
+    // shift is a constant of the width (a loop is not unrolled this far).
+    macro_rules! test {
+        ($($j:literal)*) => {$(
+            let bit = $j * BITS;
+            let (w, s) = (bit / 64, bit % 64);
+            let mut x = words[w] >> s;
+            if s + BITS > 64 {
+                x |= words[w + 1] << (64 - s);
+            }
+            hits[$j % 4] |= u64::from((x & mask).wrapping_sub(low) <= span) << $j;
+        )*};
+    }
+    test!(
+        0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30 31
+        32 33 34 35 36 37 38 39 40 41 42 43 44 45 46 47 48 49 50 51 52 53 54 55 56 57 58 59 60
+        61 62 63
+    );
+    hits[0] | hits[1] | hits[2] | hits[3]
+}
+
+type SelectFn = fn(&[u8], u64, u64) -> u64;
+
+macro_rules! select_fns {
+    ($($bits:literal)*) => { [$(select_group::<$bits> as SelectFn),*] };
+}
+
+/// `SELECTS[bits - 1]` tests a group of 64 values of `bits` bits.
+static SELECTS: [SelectFn; 64] = select_fns!(
+    1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30 31 32
+    33 34 35 36 37 38 39 40 41 42 43 44 45 46 47 48 49 50 51 52 53 54 55 56 57 58 59 60 61 62
+    63 64
+);
+
+/// For each run of 64 of the `count` packed values of `bits` bits in
+/// `bytes` (fewer in the last), a mask of those with `v - low <= span`
+/// (wrapping), bit `j` for value `j` of the run, handed to `sink` with the
+/// run's first index.
+///
+/// # Panics
+/// As [`unpack_chunks`].
+pub(crate) fn select_chunks(
+    bytes: &[u8],
+    bits: u32,
+    count: usize,
+    low: u64,
+    span: u64,
+    mut sink: impl FnMut(usize, u64),
+) {
+    if bits == 0 {
+        let all = u64::from(0u64.wrapping_sub(low) <= span);
+        for start in (0..count).step_by(64) {
+            let n = (count - start).min(64);
+            sink(start, (u64::MAX >> (64 - n)) * all);
+        }
+        return;
+    }
+    let Some(test) = SELECTS.get(bits as usize - 1) else {
+        return; // wider than 64: checked by the caller
+    };
+    let group_len = 8 * bits as usize;
+    let groups = count / 64;
+    for (g, chunk) in bytes.chunks_exact(group_len).take(groups).enumerate() {
+        sink(g * 64, test(chunk, low, span));
+    }
+    if !count.is_multiple_of(64) {
+        let start = groups * 64;
+        let rest = bytes.get(groups * group_len..).unwrap_or_default();
+        unpack_chunks(rest, bits, count - start, |values| {
+            let mut hits = 0u64;
+            for (j, &v) in values.iter().enumerate() {
+                hits |= u64::from(v.wrapping_sub(low) <= span) << j;
+            }
+            sink(start, hits);
+        });
+    }
+}
+
 type GroupFn = fn(&[u8], &mut [u64; 64]);
 
 macro_rules! group_fns {
@@ -177,6 +270,35 @@ mod tests {
                     .collect();
                 round_trip(&values, bits);
                 round_trip(&vec![max; len], bits);
+            }
+        }
+    }
+
+    #[test]
+    fn fused_selection_agrees_with_unpacking() {
+        for bits in 0..=64u32 {
+            let max = u64::MAX >> (64 - bits.max(1));
+            let max = if bits == 0 { 0 } else { max };
+            for len in [0usize, 1, 63, 64, 65, 200] {
+                let values: Vec<u64> = (0..len as u64)
+                    .map(|i| i.wrapping_mul(0x9E37_79B9_7F4A_7C15) & max)
+                    .collect();
+                let mut w = ByteWriter::new();
+                pack(values.iter().copied(), bits, &mut w);
+                let bytes = w.into_inner();
+                for (low, span) in [(0, 0), (max / 3, max / 2), (max / 2, u64::MAX), (1, 0)] {
+                    let mut got = Vec::new();
+                    select_chunks(&bytes, bits, len, low, span, |start, mut hits| {
+                        while hits != 0 {
+                            got.push(start + hits.trailing_zeros() as usize);
+                            hits &= hits - 1;
+                        }
+                    });
+                    let expected: Vec<usize> = (0..len)
+                        .filter(|&i| values[i].wrapping_sub(low) <= span)
+                        .collect();
+                    assert_eq!(got, expected, "{bits} bits, {len} values, {low} {span}");
+                }
             }
         }
     }

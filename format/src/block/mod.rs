@@ -55,6 +55,7 @@ mod constant;
 mod dict;
 mod frame;
 mod native;
+mod packed;
 mod plain;
 mod rle;
 mod stats;
@@ -71,6 +72,7 @@ use crate::error::{Error, Result};
 use crate::types::SqlType;
 
 use native::Native;
+pub use packed::PackedColumn;
 pub use stats::{ColumnRange, ColumnStats, STAT_BYTES_MAX, StatValue};
 pub(crate) use values::VAR_DATA_LEN_MAX;
 use values::{Kind, Prepared, VarOut, prepare};

@@ -148,6 +148,45 @@ impl ColumnRange {
     pub fn eq(value: StatValue) -> ColumnRange {
         ColumnRange::new(Bound::Included(value.clone()), Bound::Included(value))
     }
+
+    /// The values in both ranges (`a >= 1 AND a < 5` as one range). Where
+    /// two bounds do not compare (values of different types), `self`'s
+    /// stays: the result is never narrower than the intersection.
+    ///
+    /// ```
+    /// use std::ops::Bound;
+    /// use hyperctl_format::{ColumnRange, StatValue};
+    /// let from = ColumnRange::new(Bound::Included(StatValue::Int(1)), Bound::Unbounded);
+    /// let below = ColumnRange::new(Bound::Unbounded, Bound::Excluded(StatValue::Int(5)));
+    /// let both = from.intersect(&below);
+    /// assert_eq!(both.lower, Bound::Included(StatValue::Int(1)));
+    /// assert_eq!(both.upper, Bound::Excluded(StatValue::Int(5)));
+    /// ```
+    pub fn intersect(&self, other: &ColumnRange) -> ColumnRange {
+        ColumnRange::new(
+            tighter(&self.lower, &other.lower, Ordering::Greater),
+            tighter(&self.upper, &other.upper, Ordering::Less),
+        )
+    }
+}
+
+/// Of two lower (`inward` Greater) or upper (`inward` Less) bounds, the one
+/// that keeps fewer values; `a` when they do not compare.
+fn tighter(a: &Bound<StatValue>, b: &Bound<StatValue>, inward: Ordering) -> Bound<StatValue> {
+    let value = |x: &Bound<StatValue>| match x {
+        Bound::Included(v) | Bound::Excluded(v) => Some(v.clone()),
+        Bound::Unbounded => None,
+    };
+    match (value(a), value(b)) {
+        (_, None) => a.clone(),
+        (None, Some(_)) => b.clone(),
+        (Some(x), Some(y)) => match x.sql_cmp(&y) {
+            Some(o) if o == inward => a.clone(),
+            Some(Ordering::Equal) if matches!(b, Bound::Excluded(_)) => b.clone(),
+            Some(Ordering::Equal) | None => a.clone(),
+            Some(_) => b.clone(),
+        },
+    }
 }
 
 /// Row count, null count, min and max of one block column.
@@ -277,6 +316,51 @@ impl ColumnStats {
             Bound::Unbounded => false,
         };
         !below_lower && !above_upper
+    }
+}
+
+impl ColumnStats {
+    /// The share of the block's rows whose value may lie in `range`,
+    /// assuming integer values spread evenly between min and max: the
+    /// non-null share times the share of `min..=max` the range covers.
+    /// `None` for bounds that are not integers (text, floats, booleans).
+    ///
+    /// ```
+    /// use std::ops::Bound;
+    /// use hyperctl_format::{ColumnRange, ColumnStats, StatValue};
+    /// let stats = ColumnStats { rows: 10, null_count: 0, min: Some(StatValue::Int(1)), max: Some(StatValue::Int(100)) };
+    /// let below = ColumnRange::new(Bound::Unbounded, Bound::Excluded(StatValue::Int(26)));
+    /// assert_eq!(stats.fraction_in(&below), Some(0.25));
+    /// ```
+    pub fn fraction_in(&self, range: &ColumnRange) -> Option<f64> {
+        let key = |v: &StatValue| match v {
+            StatValue::Int(v) => Some(i128::from(*v)),
+            StatValue::Int128(v) => Some(*v),
+            _ => None,
+        };
+        if self.rows == 0 || self.null_count >= self.rows {
+            return Some(0.0);
+        }
+        let (min, max) = (key(self.min.as_ref()?)?, key(self.max.as_ref()?)?);
+        let low = match &range.lower {
+            Bound::Included(v) => key(v)?,
+            Bound::Excluded(v) => key(v)?.saturating_add(1),
+            Bound::Unbounded => min,
+        };
+        let high = match &range.upper {
+            Bound::Included(v) => key(v)?,
+            Bound::Excluded(v) => key(v)?.saturating_sub(1),
+            Bound::Unbounded => max,
+        };
+        let (low, high) = (low.max(min), high.min(max));
+        if low > high || min > max {
+            return Some(0.0);
+        }
+        // In f64: NUMERIC(38) keys may differ by more than i128 holds.
+        let covered = high as f64 - low as f64 + 1.0;
+        let span = max as f64 - min as f64 + 1.0;
+        let valid = f64::from(self.rows - self.null_count) / f64::from(self.rows);
+        Some(valid * covered / span)
     }
 }
 

@@ -1,0 +1,635 @@
+//! Range selection on a block column's packed form: the rows whose value
+//! lies in a [`ColumnRange`], found from the frame-of-reference distances or
+//! the dictionary codes as they are stored, without decoding the column.
+//!
+//! A scan with a selective range predicate evaluates it here and decodes
+//! (or gathers from its cache) only the rows it selects, as Hyper's Data
+//! Blocks evaluate restrictions on compressed data. The range becomes one
+//! interval of codes: `reference + distance` is monotonic in the distance,
+//! and a dictionary's values are sorted. So a row is selected when its code
+//! lies in `[low, high]`, one subtraction and one unsigned comparison a row.
+//!
+//! Only integer-like columns (SMALLINT, INTEGER, BIGINT, DATE, TIME,
+//! TIMESTAMP(TZ), OID, NUMERIC) in the constant, frame-of-reference and
+//! dictionary encodings have a packed form; [`PackedColumn::parse`] returns
+//! `None` for the others, and the caller then keeps every row.
+//!
+//! Invariant: [`PackedColumn::select`] returns exactly the non-null rows
+//! whose decoded value ([`super::decode_block_column`]) lies in the range.
+//! Where the decoded values would differ from the stored ones (a frame whose
+//! distances could wrap in the type's width, an unsorted dictionary: neither
+//! is ever written, but bytes can be crafted), `parse` returns `None`.
+
+use std::ops::Bound;
+use std::sync::Arc;
+
+use arrow::array::{ArrayRef, PrimitiveArray};
+use arrow::buffer::NullBuffer;
+use arrow::datatypes::{
+    ArrowPrimitiveType, Date32Type, Decimal128Type, Int16Type, Int32Type, Int64Type,
+    Time64MicrosecondType, TimestampMicrosecondType, UInt32Type,
+};
+
+use super::bitpack::{packed_len, select_chunks, unpack_chunks};
+use super::values::Kind;
+use super::values::numeric_key_range;
+use super::{BlockEncoding, ColumnRange, StatValue};
+use super::{read_encoding, read_header_and_nulls, verify_checksum};
+use crate::bytes::ByteReader;
+use crate::error::{Error, Result};
+use crate::types::SqlType;
+
+/// A block column's values as codes, ready for range selection.
+#[derive(Debug, Clone)]
+pub struct PackedColumn {
+    ty: SqlType,
+    rows: usize,
+    /// Validity bits (least significant first, 1 = valid) with 8 zero bytes
+    /// after them, when some row is null.
+    valid: Option<Vec<u8>>,
+    codes: Codes,
+}
+
+#[derive(Debug, Clone)]
+enum Codes {
+    /// Every row holds this key; `None` when every row is null.
+    Constant(Option<i128>),
+    /// Row `i` holds `reference + code(i)`.
+    Frame { reference: i128, packed: Packed },
+    /// Row `i` holds `values[code(i)]`; the values ascend strictly.
+    Dictionary { values: Vec<i128>, packed: Packed },
+}
+
+/// `rows` codes of `bits` bits (`bitpack` module layout), with 16 zero
+/// bytes after them so that reading one code never runs off the end.
+#[derive(Debug, Clone)]
+struct Packed {
+    bits: u32,
+    bytes: Vec<u8>,
+    /// Length of the packed codes without the padding.
+    len: usize,
+}
+
+/// Zero bytes after the packed codes and the validity bits.
+const PADDING: usize = 16;
+
+impl Packed {
+    fn new(bits: u32, packed: &[u8]) -> Packed {
+        let mut bytes = Vec::with_capacity(packed.len() + PADDING);
+        bytes.extend_from_slice(packed);
+        bytes.resize(packed.len() + PADDING, 0);
+        Packed {
+            bits,
+            bytes,
+            len: packed.len(),
+        }
+    }
+
+    /// The code of row `i` (`i` below the row count).
+    #[inline(always)]
+    fn get(&self, i: usize) -> u64 {
+        if self.bits == 0 {
+            return 0;
+        }
+        let bit = i * self.bits as usize;
+        let (byte, shift) = (bit / 8, (bit % 8) as u32);
+        let word = |at: usize| {
+            self.bytes
+                .get(at..at + 8)
+                .and_then(|le| le.try_into().ok())
+                .map_or(0, u64::from_le_bytes)
+        };
+        let mut v = word(byte) >> shift;
+        if shift + self.bits > 64 {
+            // `<< 1 << (63 - shift)` is `<< (64 - shift)` for shift 1..=7.
+            v |= (word(byte + 8) << 1) << (63 - shift);
+        }
+        v & (u64::MAX >> (64 - self.bits))
+    }
+
+    fn largest_code(&self, rows: usize) -> u64 {
+        let mut max = 0;
+        unpack_chunks(&self.bytes[..self.len], self.bits, rows, |codes| {
+            max = codes.iter().fold(max, |m, &c| m.max(c));
+        });
+        max
+    }
+}
+
+impl PackedColumn {
+    /// The packed form of an encoded block column of type `ty` and `rows`
+    /// rows, or `None` when its type or encoding has none (module docs).
+    ///
+    /// # Errors
+    /// `Corrupt`, as [`super::decode_block_column`] for the same bytes: a
+    /// checksum mismatch, a bad header, null bitmap, bit width or length,
+    /// a dictionary code out of range.
+    pub fn parse(ty: &SqlType, bytes: &[u8], rows: usize) -> Result<Option<PackedColumn>> {
+        let body = verify_checksum(bytes)?;
+        let mut r = ByteReader::new(body, 0);
+        let encoding = read_encoding(&mut r)?;
+        let kind = Kind::of(ty);
+        if !kind.is_integer_like() || kind == Kind::Bool {
+            return Ok(None);
+        }
+        let nulls = read_header_and_nulls(&mut r, rows)?;
+        // As the constant encoder: no value when no row is valid (also for 0 rows).
+        let all_null = nulls.as_ref().map_or(0, |n| n.null_count()) == rows;
+        let valid = nulls.map(|n| {
+            let mut bits = n.inner().values().to_vec();
+            bits.resize(rows.div_ceil(8) + PADDING, 0);
+            bits
+        });
+        let width = kind.width();
+        let codes = match encoding {
+            BlockEncoding::Constant if all_null => Codes::Constant(None),
+            BlockEncoding::Constant => {
+                Codes::Constant(Some(kind.read_key(r.raw(width, "constant value")?)))
+            }
+            BlockEncoding::ForBitpack => {
+                let reference = kind.read_key(r.raw(width, "frame reference")?);
+                let bits_at = r.offset();
+                let bits = u32::from(r.u8("frame bit width")?);
+                if bits > 64 || bits as usize > 8 * width {
+                    return Err(Error::corrupt(
+                        bits_at,
+                        format!("frame bit width: {bits} is wider than the type"),
+                    ));
+                }
+                let len = packed_len(rows, bits).ok_or_else(|| r.error("frame distances"))?;
+                let packed = Packed::new(bits, r.raw(len, "frame distances")?);
+                // Decoding wraps in the type's width: if the largest
+                // distance could pass the type's maximum, stored and decoded
+                // values may differ.
+                let top = if bits == 0 {
+                    0
+                } else {
+                    u64::MAX >> (64 - bits)
+                };
+                match reference.checked_add(i128::from(top)) {
+                    Some(high) if high <= max_key(kind) => {}
+                    _ => return Ok(None),
+                }
+                Codes::Frame { reference, packed }
+            }
+            BlockEncoding::Dictionary => {
+                let count_at = r.offset();
+                let count = r.u32("dictionary size")? as usize;
+                if count > rows || (count == 0 && rows > 0) {
+                    return Err(Error::corrupt(
+                        count_at,
+                        format!("dictionary size: {count} values for {rows} rows"),
+                    ));
+                }
+                let raw = r.raw(count * width, "dictionary values")?;
+                let values: Vec<i128> = raw.chunks_exact(width).map(|v| kind.read_key(v)).collect();
+                let bits_at = r.offset();
+                let bits = u32::from(r.u8("dictionary code bit width")?);
+                if bits > 32 {
+                    return Err(Error::corrupt(
+                        bits_at,
+                        format!("dictionary code bit width: {bits}, at most 32"),
+                    ));
+                }
+                let codes_at = r.offset();
+                let len = packed_len(rows, bits).ok_or_else(|| r.error("dictionary codes"))?;
+                let packed = Packed::new(bits, r.raw(len, "dictionary codes")?);
+                if rows > 0 && packed.largest_code(rows) >= count as u64 {
+                    return Err(Error::corrupt(
+                        codes_at,
+                        format!("dictionary codes: a code is not below {count}"),
+                    ));
+                }
+                if !values.is_sorted_by(|a, b| a < b) {
+                    return Ok(None);
+                }
+                Codes::Dictionary { values, packed }
+            }
+            _ => return Ok(None),
+        };
+        r.finish("payload")?;
+        // NUMERIC keys past the precision are an error of decoding, which
+        // checks each row; leave such a column to it.
+        if let SqlType::Numeric { precision, .. } = ty {
+            let (lo, hi) = numeric_key_range(*precision);
+            let within = match &codes {
+                Codes::Constant(None) => true,
+                Codes::Constant(Some(k)) => (lo..=hi).contains(k),
+                Codes::Frame { reference, packed } => {
+                    let top = if packed.bits == 0 {
+                        0
+                    } else {
+                        u64::MAX >> (64 - packed.bits)
+                    };
+                    lo <= *reference
+                        && reference
+                            .checked_add(i128::from(top))
+                            .is_some_and(|h| h <= hi)
+                }
+                Codes::Dictionary { values, .. } => values.iter().all(|k| (lo..=hi).contains(k)),
+            };
+            if !within {
+                return Ok(None);
+            }
+        }
+        Ok(Some(PackedColumn {
+            ty: *ty,
+            rows,
+            valid,
+            codes,
+        }))
+    }
+
+    /// Rows `rows` (each below [`rows`](Self::rows)) as an array of the
+    /// column's type: what decoding the column and taking those rows gives.
+    pub fn take(&self, rows: &[u32]) -> ArrayRef {
+        let key = |i: u32| -> i128 {
+            let i = (i as usize).min(self.rows.saturating_sub(1));
+            match &self.codes {
+                Codes::Constant(k) => k.unwrap_or(0),
+                Codes::Frame { reference, packed } => reference + i128::from(packed.get(i)),
+                Codes::Dictionary { values, packed } => {
+                    values.get(packed.get(i) as usize).copied().unwrap_or(0)
+                }
+            }
+        };
+        let nulls = self.valid.as_ref().map(|v| {
+            NullBuffer::from_iter(rows.iter().map(|&i| {
+                let i = i as usize;
+                v.get(i / 8).is_some_and(|b| b >> (i % 8) & 1 == 1)
+            }))
+        });
+        fn native<T: ArrowPrimitiveType>(
+            values: impl Iterator<Item = T::Native>,
+            nulls: Option<NullBuffer>,
+        ) -> PrimitiveArray<T> {
+            PrimitiveArray::<T>::new(values.collect(), nulls)
+        }
+        let keys = rows.iter().map(|&i| key(i));
+        // parse() keeps only integer-like types, whose keys fit the type.
+        match self.ty {
+            SqlType::SmallInt => Arc::new(native::<Int16Type>(keys.map(|k| k as i16), nulls)),
+            SqlType::Int => Arc::new(native::<Int32Type>(keys.map(|k| k as i32), nulls)),
+            SqlType::Date => Arc::new(native::<Date32Type>(keys.map(|k| k as i32), nulls)),
+            SqlType::Oid => Arc::new(native::<UInt32Type>(keys.map(|k| k as u32), nulls)),
+            SqlType::Numeric { .. } => {
+                Arc::new(native::<Decimal128Type>(keys, nulls).with_data_type(self.ty.to_arrow()))
+            }
+            SqlType::BigInt => Arc::new(native::<Int64Type>(keys.map(|k| k as i64), nulls)),
+            SqlType::Time => Arc::new(native::<Time64MicrosecondType>(
+                keys.map(|k| k as i64),
+                nulls,
+            )),
+            _ => Arc::new(
+                native::<TimestampMicrosecondType>(keys.map(|k| k as i64), nulls)
+                    .with_data_type(self.ty.to_arrow()),
+            ),
+        }
+    }
+
+    /// Number of rows.
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    /// Whether some row is null.
+    pub fn has_nulls(&self) -> bool {
+        self.valid.is_some()
+    }
+
+    /// Bytes held (for a cache's budget).
+    pub fn memory_size(&self) -> usize {
+        let packed = match &self.codes {
+            Codes::Constant(_) => 0,
+            Codes::Frame { packed, .. } => packed.bytes.len(),
+            Codes::Dictionary { values, packed } => packed.bytes.len() + 16 * values.len(),
+        };
+        size_of::<PackedColumn>() + packed + self.valid.as_ref().map_or(0, Vec::len)
+    }
+
+    /// The non-null rows whose value lies in `range`, ascending; of
+    /// `candidates` (ascending row numbers below [`rows`](Self::rows)) only,
+    /// when given. `None` when the range's bounds are not integers (a
+    /// range of another type's values).
+    pub fn select(&self, range: &ColumnRange, candidates: Option<&[u32]>) -> Option<Vec<u32>> {
+        let (low, high) = key_bounds(range)?;
+        let mut out = Vec::new();
+        let Some((low, high)) = self.code_interval(low, high) else {
+            return Some(out);
+        };
+        let packed = match &self.codes {
+            Codes::Constant(_) => None,
+            Codes::Frame { packed, .. } | Codes::Dictionary { packed, .. } => Some(packed),
+        };
+        let span = high - low;
+        let valid = |i: usize| {
+            self.valid
+                .as_ref()
+                .is_none_or(|v| v.get(i / 8).is_some_and(|b| b >> (i % 8) & 1 == 1))
+        };
+        match (candidates, packed) {
+            (Some(rows), packed) => {
+                // Branch-free: each candidate is written, and kept by
+                // moving past it only when it passes.
+                out.resize(rows.len(), 0);
+                let mut kept = 0;
+                for &i in rows {
+                    if i as usize >= self.rows {
+                        break;
+                    }
+                    let code = packed.map_or(0, |p| p.get(i as usize));
+                    let pass = (code.wrapping_sub(low) <= span) & valid(i as usize);
+                    out[kept] = i;
+                    kept += usize::from(pass);
+                }
+                out.truncate(kept);
+            }
+            (None, None) => {
+                out.extend((0..self.rows).filter(|&i| valid(i)).map(|i| i as u32));
+            }
+            (None, Some(p)) => {
+                select_chunks(
+                    &p.bytes[..p.len],
+                    p.bits,
+                    self.rows,
+                    low,
+                    span,
+                    |start, hits| {
+                        let mut hits = hits;
+                        if let Some(v) = &self.valid {
+                            hits &= v
+                                .get(start / 8..start / 8 + 8)
+                                .and_then(|le| le.try_into().ok())
+                                .map_or(0, u64::from_le_bytes);
+                        }
+                        while hits != 0 {
+                            out.push((start + hits.trailing_zeros() as usize) as u32);
+                            hits &= hits - 1;
+                        }
+                    },
+                );
+            }
+        }
+        Some(out)
+    }
+
+    /// The codes `[low, high]` of the keys `[low, high]`, or `None` when no
+    /// row can hold one.
+    fn code_interval(&self, low: i128, high: i128) -> Option<(u64, u64)> {
+        if low > high {
+            return None;
+        }
+        match &self.codes {
+            Codes::Constant(None) => None,
+            Codes::Constant(Some(key)) => (low..=high).contains(key).then_some((0, 0)),
+            Codes::Frame { reference, packed } => {
+                let top = if packed.bits == 0 {
+                    0
+                } else {
+                    u64::MAX >> (64 - packed.bits)
+                };
+                let from = low.saturating_sub(*reference).max(0);
+                let to = high.saturating_sub(*reference).min(i128::from(top));
+                (from <= to).then_some((from as u64, to as u64))
+            }
+            Codes::Dictionary { values, .. } => {
+                let from = values.partition_point(|v| *v < low);
+                let to = values.partition_point(|v| *v <= high);
+                (from < to).then(|| (from as u64, to as u64 - 1))
+            }
+        }
+    }
+}
+
+/// The largest key a value of `kind` holds.
+fn max_key(kind: Kind) -> i128 {
+    match kind {
+        Kind::I16 => i128::from(i16::MAX),
+        Kind::I32 => i128::from(i32::MAX),
+        Kind::U32 => i128::from(u32::MAX),
+        Kind::I64 => i128::from(i64::MAX),
+        _ => i128::MAX,
+    }
+}
+
+/// The inclusive key bounds of an integer range (`None` for another kind
+/// of bound).
+fn key_bounds(range: &ColumnRange) -> Option<(i128, i128)> {
+    let key = |v: &StatValue| match v {
+        StatValue::Int(v) => Some(i128::from(*v)),
+        StatValue::Int128(v) => Some(*v),
+        _ => None,
+    };
+    let low = match &range.lower {
+        Bound::Included(v) => key(v)?,
+        Bound::Excluded(v) => key(v)?.checked_add(1)?,
+        Bound::Unbounded => i128::MIN,
+    };
+    let high = match &range.upper {
+        Bound::Included(v) => key(v)?,
+        Bound::Excluded(v) => key(v)?.checked_sub(1)?,
+        Bound::Unbounded => i128::MAX,
+    };
+    Some((low, high))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow::array::{Array, ArrayRef, AsArray, Date32Array, Decimal128Array, Int64Array};
+    use arrow::datatypes::{Date32Type, Decimal128Type, Int64Type};
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::block::{decode_block_column, encode_block_column_as};
+
+    /// The keys of a decoded column (None for null rows).
+    fn keys(array: &dyn Array) -> Vec<Option<i128>> {
+        if let Some(a) = array.as_primitive_opt::<Int64Type>() {
+            return a.iter().map(|v| v.map(i128::from)).collect();
+        }
+        if let Some(a) = array.as_primitive_opt::<Date32Type>() {
+            return a.iter().map(|v| v.map(i128::from)).collect();
+        }
+        if let Some(a) = array.as_primitive_opt::<Int16Type>() {
+            return a.iter().map(|v| v.map(i128::from)).collect();
+        }
+        if let Some(a) = array.as_primitive_opt::<UInt32Type>() {
+            return a.iter().map(|v| v.map(i128::from)).collect();
+        }
+        if let Some(a) = array.as_primitive_opt::<TimestampMicrosecondType>() {
+            return a.iter().map(|v| v.map(i128::from)).collect();
+        }
+        array.as_primitive::<Decimal128Type>().iter().collect()
+    }
+
+    fn bound(kind: u8, v: i64, numeric: bool) -> Bound<StatValue> {
+        let value = if numeric {
+            StatValue::Int128(i128::from(v))
+        } else {
+            StatValue::Int(v)
+        };
+        match kind % 3 {
+            0 => Bound::Included(value),
+            1 => Bound::Excluded(value),
+            _ => Bound::Unbounded,
+        }
+    }
+
+    fn column(ty: u8, values: &[Option<i64>]) -> (SqlType, ArrayRef) {
+        match ty % 6 {
+            3 => (
+                SqlType::SmallInt,
+                Arc::new(arrow::array::Int16Array::from_iter(
+                    values.iter().map(|v| v.map(|v| v as i16)),
+                )),
+            ),
+            4 => (
+                SqlType::Oid,
+                Arc::new(arrow::array::UInt32Array::from_iter(
+                    values.iter().map(|v| v.map(|v| (v + 100) as u32)),
+                )),
+            ),
+            5 => (
+                SqlType::Timestamp,
+                Arc::new(
+                    arrow::array::TimestampMicrosecondArray::from(values.to_vec())
+                        .with_data_type(SqlType::Timestamp.to_arrow()),
+                ),
+            ),
+            0 => (SqlType::BigInt, Arc::new(Int64Array::from(values.to_vec()))),
+            1 => (
+                SqlType::Date,
+                Arc::new(Date32Array::from_iter(
+                    values.iter().map(|v| v.map(|v| v as i32)),
+                )),
+            ),
+            _ => (
+                SqlType::Numeric {
+                    precision: 15,
+                    scale: 2,
+                },
+                Arc::new(
+                    Decimal128Array::from_iter(values.iter().map(|v| v.map(i128::from)))
+                        .with_precision_and_scale(15, 2)
+                        .unwrap(),
+                ),
+            ),
+        }
+    }
+
+    proptest! {
+        /// Every packed encoding selects exactly the non-null decoded rows
+        /// in the range, of all rows and of random candidates.
+        #[test]
+        fn selects_the_decoded_rows_in_the_range(
+            ty in 0u8..6,
+            values in prop::collection::vec(prop::option::weighted(0.9, -40i64..40), 0..300),
+            wide in any::<bool>(),
+            lower in (0u8..3, -50i64..50),
+            upper in (0u8..3, -50i64..50),
+            picks in prop::collection::vec(any::<bool>(), 300),
+        ) {
+            // A wide column needs many bits (a frame of 40+ bits).
+            let values: Vec<Option<i64>> = values
+                .iter()
+                .map(|v| v.map(|v| if wide && v > 30 { v << (40 - 32 * i64::from(ty % 6 > 2)) } else { v }))
+                .collect();
+            let (ty, array) = column(ty, &values);
+            let numeric = matches!(ty, SqlType::Numeric { .. });
+            let range = ColumnRange::new(
+                bound(lower.0, lower.1, numeric),
+                bound(upper.0, upper.1, numeric),
+            );
+            let candidates: Vec<u32> = (0..values.len() as u32)
+                .filter(|&i| picks[i as usize])
+                .collect();
+            for encoding in BlockEncoding::ALL {
+                let Ok(encoded) = encode_block_column_as(&ty, array.as_ref(), encoding) else {
+                    continue;
+                };
+                let packed = PackedColumn::parse(&ty, &encoded.bytes, values.len()).unwrap();
+                let has_form = matches!(
+                    encoding,
+                    BlockEncoding::Constant | BlockEncoding::ForBitpack | BlockEncoding::Dictionary
+                );
+                // A frame whose widest distance passes the type's maximum
+                // (values near it) has none: decoding would wrap.
+                let must = matches!(encoding, BlockEncoding::Constant | BlockEncoding::Dictionary);
+                prop_assert!(has_form || packed.is_none(), "{}", encoding);
+                prop_assert!(!must || packed.is_some(), "{}", encoding);
+                let Some(packed) = packed else { continue };
+                let decoded = decode_block_column(&ty, &encoded.bytes, values.len()).unwrap();
+                let (low, high) = key_bounds(&range).unwrap_or((1, 0));
+                let expected: Vec<u32> = keys(decoded.as_ref())
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, k)| k.is_some_and(|k| (low..=high).contains(&k)))
+                    .map(|(i, _)| i as u32)
+                    .collect();
+                let all = packed.select(&range, None);
+                if key_bounds(&range).is_none() {
+                    prop_assert_eq!(all, None);
+                    continue;
+                }
+                prop_assert_eq!(all.as_ref(), Some(&expected), "{}", encoding);
+                let taken = packed.take(&candidates);
+                let indices = arrow::array::UInt32Array::from(candidates.clone());
+                let reference = arrow::compute::take(decoded.as_ref(), &indices, None).unwrap();
+                prop_assert!(taken.as_ref() == reference.as_ref(), "{} take", encoding);
+                let some = packed.select(&range, Some(&candidates)).unwrap();
+                let of_candidates: Vec<u32> =
+                    expected.iter().copied().filter(|i| picks[*i as usize]).collect();
+                prop_assert_eq!(some, of_candidates, "{} of candidates", encoding);
+            }
+        }
+    }
+
+    #[test]
+    fn other_types_and_bounds_have_no_packed_form() {
+        let text = arrow::array::StringArray::from(vec!["a", "b"]);
+        let encoded = crate::block::encode_block_column(&SqlType::Text, &text).unwrap();
+        assert!(
+            PackedColumn::parse(&SqlType::Text, &encoded.bytes, 2)
+                .unwrap()
+                .is_none()
+        );
+        let ints = Int64Array::from(vec![1, 2, 3]);
+        let encoded =
+            encode_block_column_as(&SqlType::BigInt, &ints, BlockEncoding::ForBitpack).unwrap();
+        let packed = PackedColumn::parse(&SqlType::BigInt, &encoded.bytes, 3)
+            .unwrap()
+            .unwrap();
+        let text_range = ColumnRange::eq(StatValue::Bytes(b"x".to_vec()));
+        assert_eq!(packed.select(&text_range, None), None);
+        let mut bad = encoded.bytes.clone();
+        bad[12] ^= 1;
+        assert!(matches!(
+            PackedColumn::parse(&SqlType::BigInt, &bad, 3),
+            Err(Error::Corrupt { .. })
+        ));
+    }
+
+    #[test]
+    fn a_frame_that_could_wrap_has_no_packed_form() {
+        // Reference i64::MAX - 1 with 2 bits: distance 3 would wrap.
+        let ints = Int64Array::from(vec![i64::MAX - 1, i64::MAX]);
+        let encoded =
+            encode_block_column_as(&SqlType::BigInt, &ints, BlockEncoding::ForBitpack).unwrap();
+        let packed = PackedColumn::parse(&SqlType::BigInt, &encoded.bytes, 2).unwrap();
+        // 1 bit suffices for a distance of 1: no wrap, a packed form.
+        assert!(packed.is_some());
+        let mut bytes = encoded.bytes[..encoded.bytes.len() - 4].to_vec();
+        // The bit width byte after the 8-byte reference, at offset 11 + 8.
+        assert_eq!(bytes[19], 1);
+        bytes[19] = 2;
+        let crc = crate::checksum::crc32c(&bytes);
+        bytes.extend_from_slice(&crc.to_le_bytes());
+        assert!(
+            PackedColumn::parse(&SqlType::BigInt, &bytes, 2)
+                .unwrap()
+                .is_none()
+        );
+    }
+}

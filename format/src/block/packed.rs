@@ -243,15 +243,21 @@ impl PackedColumn {
     /// Rows `rows` (each below [`rows`](Self::rows)) as an array of the
     /// column's type: what decoding the column and taking those rows gives.
     pub fn take(&self, rows: &[u32]) -> ArrayRef {
-        let key = |i: u32| -> i128 {
-            let i = (i as usize).min(self.rows.saturating_sub(1));
-            match &self.codes {
-                Codes::Constant(k) => k.unwrap_or(0),
-                Codes::Frame { reference, packed } => reference + i128::from(packed.get(i)),
-                Codes::Dictionary { values, packed } => {
-                    values.get(packed.get(i) as usize).copied().unwrap_or(0)
-                }
-            }
+        let last = self.rows.saturating_sub(1);
+        // One loop per representation, so that the match is not per row.
+        let keys: Vec<i128> = match &self.codes {
+            Codes::Constant(k) => vec![k.unwrap_or(0); rows.len()],
+            Codes::Frame { reference, packed } => rows
+                .iter()
+                .map(|&i| reference + i128::from(packed.get((i as usize).min(last))))
+                .collect(),
+            Codes::Dictionary { values, packed } => rows
+                .iter()
+                .map(|&i| {
+                    let code = packed.get((i as usize).min(last)) as usize;
+                    values.get(code).copied().unwrap_or(0)
+                })
+                .collect(),
         };
         let nulls = self.valid.as_ref().map(|v| {
             NullBuffer::from_iter(rows.iter().map(|&i| {
@@ -265,7 +271,7 @@ impl PackedColumn {
         ) -> PrimitiveArray<T> {
             PrimitiveArray::<T>::new(values.collect(), nulls)
         }
-        let keys = rows.iter().map(|&i| key(i));
+        let keys = keys.into_iter();
         // parse() keeps only integer-like types, whose keys fit the type.
         match self.ty {
             SqlType::SmallInt => Arc::new(native::<Int16Type>(keys.map(|k| k as i16), nulls)),

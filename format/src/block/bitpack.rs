@@ -117,15 +117,25 @@ pub(crate) fn unpack_chunks(bytes: &[u8], bits: u32, count: usize, mut sink: imp
     sink(&buf[..tail]);
 }
 
-/// Unpacks 64 values of `BITS` bits from exactly `8 * BITS` bytes.
-fn unpack_group<const BITS: usize>(bytes: &[u8], out: &mut [u64; 64]) {
-    let mut words = [0u64; BITS];
+/// The `BITS` words of a group of 64 values (`None` unless `bytes` holds
+/// exactly `8 * BITS` bytes).
+#[inline(always)]
+fn group_words<const BITS: usize>(bytes: &[u8]) -> Option<[u64; BITS]> {
     if bytes.len() != 8 * BITS {
-        return;
+        return None;
     }
+    let mut words = [0u64; BITS];
     for (w, le) in words.iter_mut().zip(bytes.chunks_exact(8)) {
         *w = u64::from_le_bytes(le.try_into().unwrap_or_default());
     }
+    Some(words)
+}
+
+/// Unpacks 64 values of `BITS` bits from exactly `8 * BITS` bytes.
+fn unpack_group<const BITS: usize>(bytes: &[u8], out: &mut [u64; 64]) {
+    let Some(words) = group_words::<BITS>(bytes) else {
+        return;
+    };
     let mask = u64::MAX >> (64 - BITS);
     for (j, v) in out.iter_mut().enumerate() {
         let bit = j * BITS;
@@ -143,13 +153,9 @@ fn unpack_group<const BITS: usize>(bytes: &[u8], out: &mut [u64; 64]) {
 /// result for value `j`: a range test fused with unpacking, so no value is
 /// stored.
 fn select_group<const BITS: usize>(bytes: &[u8], low: u64, span: u64) -> u64 {
-    let mut words = [0u64; BITS];
-    if bytes.len() != 8 * BITS {
+    let Some(words) = group_words::<BITS>(bytes) else {
         return 0;
-    }
-    for (w, le) in words.iter_mut().zip(bytes.chunks_exact(8)) {
-        *w = u64::from_le_bytes(le.try_into().unwrap_or_default());
-    }
+    };
     let mask = u64::MAX >> (64 - BITS);
     // Four accumulators, so the ORs do not chain through one register.
     let mut hits = [0u64; 4];
@@ -174,18 +180,22 @@ fn select_group<const BITS: usize>(bytes: &[u8], low: u64, span: u64) -> u64 {
     hits[0] | hits[1] | hits[2] | hits[3]
 }
 
-type SelectFn = fn(&[u8], u64, u64) -> u64;
-
-macro_rules! select_fns {
-    ($($bits:literal)*) => { [$(select_group::<$bits> as SelectFn),*] };
+/// `[f::<1>, f::<2>, ..., f::<64>]`, each as a `T`: a routine per bit width.
+macro_rules! by_width {
+    ($f:ident as $t:ty) => {
+        by_width!(@ $f as $t;
+            1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30 31 32
+            33 34 35 36 37 38 39 40 41 42 43 44 45 46 47 48 49 50 51 52 53 54 55 56 57 58 59 60 61 62
+            63 64
+        )
+    };
+    (@ $f:ident as $t:ty; $($bits:literal)*) => { [$($f::<$bits> as $t),*] };
 }
 
+type SelectFn = fn(&[u8], u64, u64) -> u64;
+
 /// `SELECTS[bits - 1]` tests a group of 64 values of `bits` bits.
-static SELECTS: [SelectFn; 64] = select_fns!(
-    1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30 31 32
-    33 34 35 36 37 38 39 40 41 42 43 44 45 46 47 48 49 50 51 52 53 54 55 56 57 58 59 60 61 62
-    63 64
-);
+static SELECTS: [SelectFn; 64] = by_width!(select_group as SelectFn);
 
 /// For each run of 64 of the `count` packed values of `bits` bits in
 /// `bytes` (fewer in the last), a mask of those with `v - low <= span`
@@ -233,16 +243,8 @@ pub(crate) fn select_chunks(
 
 type GroupFn = fn(&[u8], &mut [u64; 64]);
 
-macro_rules! group_fns {
-    ($($bits:literal)*) => { [$(unpack_group::<$bits> as GroupFn),*] };
-}
-
 /// `GROUPS[bits - 1]` unpacks a group of 64 values of `bits` bits.
-static GROUPS: [GroupFn; 64] = group_fns!(
-    1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30 31 32
-    33 34 35 36 37 38 39 40 41 42 43 44 45 46 47 48 49 50 51 52 53 54 55 56 57 58 59 60 61 62
-    63 64
-);
+static GROUPS: [GroupFn; 64] = by_width!(unpack_group as GroupFn);
 
 #[cfg(test)]
 mod tests {

@@ -246,7 +246,7 @@ pub(crate) fn encode(prep: &Prepared<'_>, dict: &Dictionary<'_>, w: &mut ByteWri
 }
 
 /// Reads the dictionary size and checks it against the rows.
-fn read_count(ctx: &Ctx<'_>, r: &mut ByteReader<'_>) -> Result<usize> {
+pub(crate) fn read_count(ctx: &Ctx<'_>, r: &mut ByteReader<'_>) -> Result<usize> {
     let count_at = r.offset();
     let count = r.u32("dictionary size")? as usize;
     if count > ctx.rows || (count == 0 && ctx.rows > 0) {
@@ -259,7 +259,10 @@ fn read_count(ctx: &Ctx<'_>, r: &mut ByteReader<'_>) -> Result<usize> {
 }
 
 /// Reads the code bit width and returns it with the packed codes and their offset.
-fn read_codes<'a>(ctx: &Ctx<'_>, r: &mut ByteReader<'a>) -> Result<(u32, &'a [u8], u64)> {
+pub(crate) fn read_codes<'a>(
+    ctx: &Ctx<'_>,
+    r: &mut ByteReader<'a>,
+) -> Result<(u32, &'a [u8], u64)> {
     let bits_at = r.offset();
     let bits = u32::from(r.u8("dictionary code bit width")?);
     if bits > 32 {
@@ -274,7 +277,7 @@ fn read_codes<'a>(ctx: &Ctx<'_>, r: &mut ByteReader<'a>) -> Result<(u32, &'a [u8
 }
 
 /// The error for the first code at or past `count` (there is one).
-fn bad_code(packed: &[u8], bits: u32, rows: usize, count: usize, at: u64) -> Error {
+pub(crate) fn bad_code(packed: &[u8], bits: u32, rows: usize, count: usize, at: u64) -> Error {
     let codes = unpack_with(packed, bits, rows, |c| c as usize);
     let (row, code) = codes
         .iter()

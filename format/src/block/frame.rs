@@ -47,20 +47,32 @@ pub(crate) fn encode(prep: &Prepared<'_>, min: i128, bits: u32, w: &mut ByteWrit
     pack(keys.iter().map(|&k| k.wrapping_sub(min) as u64), bits, w);
 }
 
-/// Decodes a payload into values of `T` (width: `native` docs): the
-/// reference plus each distance, wrapping in `T` as in the type's width.
-pub(crate) fn decode<T: Native>(ctx: &Ctx<'_>, r: &mut ByteReader<'_>) -> Result<Fixed<T>> {
-    let min = T::from_le(r.raw(T::WIDTH, "frame reference")?);
+/// Reads a payload of `rows` rows of a `width`-byte type: the reference's
+/// bytes, the bit width (checked against the type's) and the packed
+/// distances.
+pub(crate) fn read<'a>(
+    width: usize,
+    rows: usize,
+    r: &mut ByteReader<'a>,
+) -> Result<(&'a [u8], u32, &'a [u8])> {
+    let reference = r.raw(width, "frame reference")?;
     let bits_at = r.offset();
     let bits = u32::from(r.u8("frame bit width")?);
-    if bits > 64 || bits as usize > 8 * T::WIDTH {
+    if bits > 64 || bits as usize > 8 * width {
         return Err(Error::corrupt(
             bits_at,
             format!("frame bit width: {bits} is wider than the type"),
         ));
     }
-    let len = packed_len(ctx.rows, bits).ok_or_else(|| r.error("frame distances: overflow"))?;
-    let packed = r.raw(len, "frame distances")?;
+    let len = packed_len(rows, bits).ok_or_else(|| r.error("frame distances: overflow"))?;
+    Ok((reference, bits, r.raw(len, "frame distances")?))
+}
+
+/// Decodes a payload into values of `T` (width: `native` docs): the
+/// reference plus each distance, wrapping in `T` as in the type's width.
+pub(crate) fn decode<T: Native>(ctx: &Ctx<'_>, r: &mut ByteReader<'_>) -> Result<Fixed<T>> {
+    let (reference, bits, packed) = read(T::WIDTH, ctx.rows, r)?;
+    let min = T::from_le(reference);
     let mut values = Vec::with_capacity(ctx.rows);
     unpack_chunks(packed, bits, ctx.rows, |distances| {
         values.extend(distances.iter().map(|&d| min.wrapping_add(T::from_u64(d))));

@@ -30,13 +30,14 @@ use arrow::datatypes::{
     Time64MicrosecondType, TimestampMicrosecondType, UInt32Type,
 };
 
-use super::bitpack::{packed_len, select_chunks, unpack_chunks};
+use super::bitpack::{select_chunks, unpack_chunks};
 use super::values::Kind;
 use super::values::numeric_key_range;
 use super::{BlockEncoding, ColumnRange, StatValue};
+use super::{Ctx, dict, frame};
 use super::{read_encoding, read_header_and_nulls, verify_checksum};
 use crate::bytes::ByteReader;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::types::SqlType;
 
 /// A block column's values as codes, ready for range selection.
@@ -147,17 +148,9 @@ impl PackedColumn {
                 Codes::Constant(Some(kind.read_key(r.raw(width, "constant value")?)))
             }
             BlockEncoding::ForBitpack => {
-                let reference = kind.read_key(r.raw(width, "frame reference")?);
-                let bits_at = r.offset();
-                let bits = u32::from(r.u8("frame bit width")?);
-                if bits > 64 || bits as usize > 8 * width {
-                    return Err(Error::corrupt(
-                        bits_at,
-                        format!("frame bit width: {bits} is wider than the type"),
-                    ));
-                }
-                let len = packed_len(rows, bits).ok_or_else(|| r.error("frame distances"))?;
-                let packed = Packed::new(bits, r.raw(len, "frame distances")?);
+                let (reference, bits, packed) = frame::read(width, rows, &mut r)?;
+                let reference = kind.read_key(reference);
+                let packed = Packed::new(bits, packed);
                 // Decoding wraps in the type's width: if the largest
                 // distance could pass the type's maximum, stored and decoded
                 // values may differ.
@@ -173,32 +166,19 @@ impl PackedColumn {
                 Codes::Frame { reference, packed }
             }
             BlockEncoding::Dictionary => {
-                let count_at = r.offset();
-                let count = r.u32("dictionary size")? as usize;
-                if count > rows || (count == 0 && rows > 0) {
-                    return Err(Error::corrupt(
-                        count_at,
-                        format!("dictionary size: {count} values for {rows} rows"),
-                    ));
-                }
+                let ctx = Ctx {
+                    kind,
+                    rows,
+                    nulls: None,
+                    data_len_max: 0,
+                };
+                let count = dict::read_count(&ctx, &mut r)?;
                 let raw = r.raw(count * width, "dictionary values")?;
                 let values: Vec<i128> = raw.chunks_exact(width).map(|v| kind.read_key(v)).collect();
-                let bits_at = r.offset();
-                let bits = u32::from(r.u8("dictionary code bit width")?);
-                if bits > 32 {
-                    return Err(Error::corrupt(
-                        bits_at,
-                        format!("dictionary code bit width: {bits}, at most 32"),
-                    ));
-                }
-                let codes_at = r.offset();
-                let len = packed_len(rows, bits).ok_or_else(|| r.error("dictionary codes"))?;
-                let packed = Packed::new(bits, r.raw(len, "dictionary codes")?);
+                let (bits, codes, codes_at) = dict::read_codes(&ctx, &mut r)?;
+                let packed = Packed::new(bits, codes);
                 if rows > 0 && packed.largest_code(rows) >= count as u64 {
-                    return Err(Error::corrupt(
-                        codes_at,
-                        format!("dictionary codes: a code is not below {count}"),
-                    ));
+                    return Err(dict::bad_code(codes, bits, rows, count, codes_at));
                 }
                 if !values.is_sorted_by(|a, b| a < b) {
                     return Ok(None);
@@ -449,6 +429,7 @@ mod tests {
 
     use super::*;
     use crate::block::{decode_block_column, encode_block_column_as};
+    use crate::error::Error;
 
     /// The keys of a decoded column (None for null rows).
     fn keys(array: &dyn Array) -> Vec<Option<i128>> {

@@ -105,15 +105,16 @@ impl ScanOptions {
 
     /// Lets the scan drop rows, not only blocks, that the ranges rule out.
     ///
-    /// Per block, the ranges expected to keep at most half of its rows
-    /// (from the block's statistics), when together they are expected to
-    /// keep at most a quarter and their columns' values take at least 8
-    /// bytes a row (so that a filter pass over them would cost more than
-    /// gathering the rows they keep), are evaluated on their columns' packed form
+    /// Per block, the ranges expected (from the block's statistics) to keep
+    /// at most half of its rows are evaluated on their columns' packed form
     /// ([`PackedColumn`]), most selective first, each on the rows the ones
-    /// before kept; when at most a quarter of the rows are left, only those
-    /// are gathered, from the columns' packed forms or else their decoded
-    /// arrays. Otherwise the block is returned whole. As with block skipping, the caller still filters.
+    /// before kept, when together they are expected to keep at most a
+    /// quarter and their columns take at least 8 bytes a row (a filter pass
+    /// over narrower values costs less than gathering rows). When at most a
+    /// quarter of the rows are left, only those are gathered, from the
+    /// columns' packed forms or else their decoded arrays; otherwise the
+    /// block is returned whole. As with block skipping, the caller still
+    /// filters.
     pub fn with_row_selection(mut self, yes: bool) -> Self {
         self.select_rows = yes;
         self

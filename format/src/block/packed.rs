@@ -2,9 +2,10 @@
 //! lies in a [`ColumnRange`], found from the frame-of-reference distances or
 //! the dictionary codes as they are stored, without decoding the column.
 //!
-//! A scan with a selective range predicate evaluates it here and decodes
-//! (or gathers from its cache) only the rows it selects, as Hyper's Data
-//! Blocks evaluate restrictions on compressed data. The range becomes one
+//! A scan with a selective range predicate evaluates it here and then
+//! materializes only the rows it selects ([`PackedColumn::take`], again
+//! from the packed form), as Hyper's Data Blocks evaluate restrictions on
+//! compressed data. The range becomes one
 //! interval of codes: `reference + distance` is monotonic in the distance,
 //! and a dictionary's values are sorted. So a row is selected when its code
 //! lies in `[low, high]`, one subtraction and one unsigned comparison a row.
@@ -18,7 +19,11 @@
 //! whose decoded value ([`super::decode_block_column`]) lies in the range.
 //! Where the decoded values would differ from the stored ones (a frame whose
 //! distances could wrap in the type's width, an unsorted dictionary: neither
-//! is ever written, but bytes can be crafted), `parse` returns `None`.
+//! is ever written, but bytes can be crafted) or would fail to decode (a
+//! NUMERIC value past the precision), `parse` returns `None`; [`take`]
+//! gives the decoded column's rows.
+//!
+//! [`take`]: PackedColumn::take
 
 use std::ops::Bound;
 use std::sync::Arc;
@@ -45,8 +50,8 @@ use crate::types::SqlType;
 pub struct PackedColumn {
     ty: SqlType,
     rows: usize,
-    /// Validity bits (least significant first, 1 = valid) with 8 zero bytes
-    /// after them, when some row is null.
+    /// Validity bits (least significant first, 1 = valid) with [`PADDING`]
+    /// zero bytes after them, when some row is null.
     valid: Option<Vec<u8>>,
     codes: Codes,
 }

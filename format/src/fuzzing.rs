@@ -158,48 +158,55 @@ fn check_block(ty: &SqlType, bytes: &[u8]) {
 /// The packed form selects exactly the decoded rows in ranges around a
 /// few of the column's values.
 fn check_packed(ty: &SqlType, packed: &PackedColumn, array: &dyn Array) {
-    let key = |i: usize| -> Option<i128> {
+    // Each row's value as the scan's bounds carry it: text as its bytes
+    // (not the statistics' prefix), integers as `Int`/`Int128`.
+    let value = |i: usize| -> Option<StatValue> {
+        if array.is_null(i) {
+            return None;
+        }
+        if let Some(text) = array.as_any().downcast_ref::<StringArray>() {
+            return Some(StatValue::Bytes(text.value(i).as_bytes().to_vec()));
+        }
         let stats = ColumnStats::of(ty, array.slice(i, 1).as_ref()).ok()?;
         match stats.min? {
-            StatValue::Int(v) => Some(i128::from(v)),
-            StatValue::Int128(v) => Some(v),
+            StatValue::Int(v) if matches!(ty, SqlType::Numeric { .. }) => {
+                Some(StatValue::Int128(i128::from(v)))
+            }
+            v @ (StatValue::Int(_) | StatValue::Int128(_)) => Some(v),
             _ => None,
         }
     };
-    let keys: Vec<Option<i128>> = (0..array.len()).map(key).collect();
-    let stat = |k: i128| match i64::try_from(k) {
-        Ok(v) if !matches!(ty, SqlType::Numeric { .. }) => StatValue::Int(v),
-        _ => StatValue::Int128(k),
-    };
+    let values: Vec<Option<StatValue>> = (0..array.len()).map(value).collect();
+    let odd: Vec<u32> = (1..values.len() as u32).step_by(2).collect();
     for at in [0, array.len() / 2, array.len().saturating_sub(1)] {
-        let Some(Some(v)) = keys.get(at).copied() else {
+        let Some(Some(v)) = values.get(at).cloned() else {
             continue;
         };
         let ranges = [
-            (Bound::Included(v), Bound::Included(v)),
-            (Bound::Excluded(v), Bound::Unbounded),
-            (Bound::Unbounded, Bound::Excluded(v)),
+            (Bound::Included(v.clone()), Bound::Included(v.clone())),
+            (Bound::Excluded(v.clone()), Bound::Unbounded),
+            (Bound::Unbounded, Bound::Excluded(v.clone())),
         ];
         for (lower, upper) in ranges {
-            let inside = |k: i128| {
-                (match lower {
-                    Bound::Included(l) => k >= l,
-                    Bound::Excluded(l) => k > l,
+            let cmp = |a: &StatValue, b: &StatValue| a.sql_cmp(b).expect("values of one type");
+            let inside = |x: &StatValue| {
+                (match &lower {
+                    Bound::Included(l) => cmp(x, l).is_ge(),
+                    Bound::Excluded(l) => cmp(x, l).is_gt(),
                     Bound::Unbounded => true,
-                }) && (match upper {
-                    Bound::Included(u) => k <= u,
-                    Bound::Excluded(u) => k < u,
+                }) && (match &upper {
+                    Bound::Included(u) => cmp(x, u).is_le(),
+                    Bound::Excluded(u) => cmp(x, u).is_lt(),
                     Bound::Unbounded => true,
                 })
             };
-            let expected: Vec<u32> = (0..keys.len())
-                .filter(|&i| keys[i].is_some_and(inside))
+            let expected: Vec<u32> = (0..values.len())
+                .filter(|&i| values[i].as_ref().is_some_and(inside))
                 .map(|i| i as u32)
                 .collect();
-            let range = ColumnRange::new(lower.map(stat), upper.map(stat));
+            let range = ColumnRange::new(lower.clone(), upper.clone());
             let got = packed.select(&range, None);
             assert_eq!(got.as_ref(), Some(&expected), "{ty}: packed selection");
-            let odd: Vec<u32> = (1..keys.len() as u32).step_by(2).collect();
             let expected_odd: Vec<u32> = expected.into_iter().filter(|i| i % 2 == 1).collect();
             assert_eq!(
                 packed.select(&range, Some(&odd)),
@@ -207,7 +214,22 @@ fn check_packed(ty: &SqlType, packed: &PackedColumn, array: &dyn Array) {
                 "{ty}: packed selection of candidates"
             );
         }
+        let listed: Vec<u32> = (0..values.len())
+            .filter(|&i| values[i].as_ref() == Some(&v))
+            .map(|i| i as u32)
+            .collect();
+        assert_eq!(
+            packed.select_in(std::slice::from_ref(&v), None),
+            Some(listed),
+            "{ty}: packed IN selection"
+        );
     }
+    let indices = UInt32Array::from(odd.clone());
+    let reference = arrow::compute::take(array, &indices, None).expect("take of rows in range");
+    assert!(
+        packed.take(&odd).as_ref() == reference.as_ref(),
+        "{ty}: packed take"
+    );
 }
 
 /// Every encoding that applies round-trips; the chooser's pick is no larger

@@ -890,6 +890,38 @@ fn prune(plan: LogicalPlan, need: &[bool]) -> (LogicalPlan, Vec<Option<usize>>) 
             };
             (plan, map)
         }
+        // Stacked filters become one before the columns only the lower one
+        // reads are dropped between them: their conjuncts share a pass, and
+        // all of them reach a scan below (block skipping, row selection).
+        LogicalPlan::Filter {
+            input,
+            predicate,
+            keeps,
+        } if matches!(input.as_ref(), LogicalPlan::Filter { .. }) => {
+            let LogicalPlan::Filter {
+                input: inner,
+                predicate: inner_predicate,
+                keeps: inner_keeps,
+            } = *input
+            else {
+                unreachable!("matched above")
+            };
+            // The estimate stays what the two gave (the build side of a
+            // join above is chosen by it).
+            let keeps = keeps.unwrap_or_else(|| crate::plan::selectivity(&predicate))
+                * inner_keeps.unwrap_or_else(|| crate::plan::selectivity(&inner_predicate));
+            let merged = LogicalPlan::Filter {
+                input: inner,
+                predicate: BoundExpr::Binary {
+                    op: hyperctl_exec::BinaryOp::And,
+                    left: Box::new(inner_predicate),
+                    right: Box::new(predicate),
+                    ty: hyperctl_format::SqlType::Bool,
+                },
+                keeps: Some(keeps),
+            };
+            prune(merged, need)
+        }
         LogicalPlan::Filter {
             input,
             predicate,

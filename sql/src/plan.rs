@@ -1196,11 +1196,18 @@ fn scan(table: &TableHandle, projection: &[usize], predicate: Option<&BoundExpr>
             .filter_map(|(c, range)| projection.get(c).filter(|&&t| t < n).map(|&t| (t, range)))
             .collect()
     });
+    let in_lists = predicate.map_or_else(Vec::new, |p| {
+        crate::pushdown::scan_in_lists(p, projection.len())
+            .into_iter()
+            .filter_map(|(c, list)| projection.get(c).filter(|&&t| t < n).map(|&t| (t, list)))
+            .collect()
+    });
     PhysicalPlan::Scan {
         source: Arc::new(TableSource {
             table: table.clone(),
             positions: projection.iter().any(|&c| c >= n),
             ranges,
+            in_lists,
         }),
         projection: projection.to_vec(),
     }
@@ -1208,7 +1215,7 @@ fn scan(table: &TableHandle, projection: &[usize], predicate: Option<&BoundExpr>
 
 /// The guessed fraction of rows a predicate keeps: an equality 10%, a
 /// range 33%, IN 10% per item, LIKE 25%, AND multiplies, OR adds.
-fn selectivity(predicate: &BoundExpr) -> f64 {
+pub(crate) fn selectivity(predicate: &BoundExpr) -> f64 {
     match predicate {
         BoundExpr::Binary {
             op, left, right, ..
@@ -1381,8 +1388,10 @@ pub(crate) const ROW_POSITION: &str = "__hyperctl_row_position";
 struct TableSource {
     table: TableHandle,
     positions: bool,
-    /// Range predicates for block skipping (`pushdown.rs`).
+    /// Range predicates for block skipping and row selection (`pushdown.rs`).
     ranges: Vec<(usize, hyperctl_format::ColumnRange)>,
+    /// `IN (literals)` lists, likewise.
+    in_lists: Vec<(usize, Vec<hyperctl_format::StatValue>)>,
 }
 
 impl ScanSource for TableSource {
@@ -1405,9 +1414,10 @@ impl ScanSource for TableSource {
     fn describe(&self) -> String {
         let def = self.table.def();
         let mut text = format!("{}.{}", def.schema, def.name);
-        if !self.ranges.is_empty() {
+        if !self.ranges.is_empty() || !self.in_lists.is_empty() {
             let mut names: Vec<&str> = Vec::new();
-            for (c, _) in &self.ranges {
+            let columns = self.ranges.iter().map(|(c, _)| c);
+            for c in columns.chain(self.in_lists.iter().map(|(c, _)| c)) {
                 if let Some(c) = def.columns.get(*c)
                     && !names.contains(&c.name.as_str())
                 {
@@ -1445,6 +1455,9 @@ impl TableSource {
             .with_row_selection(true);
         for (column, range) in &self.ranges {
             options = options.with_range(*column, range.clone());
+        }
+        for (column, list) in &self.in_lists {
+            options = options.with_in_list(*column, list.clone());
         }
         let scan = self
             .table

@@ -16,7 +16,7 @@
 use std::ops::Bound;
 
 use hyperctl_exec::BinaryOp;
-use hyperctl_format::{ColumnRange, ColumnStats};
+use hyperctl_format::{ColumnRange, ColumnStats, StatValue};
 
 use crate::plan::BoundExpr;
 
@@ -35,6 +35,61 @@ fn fold_cast(e: &BoundExpr) -> std::borrow::Cow<'_, BoundExpr> {
         });
     }
     std::borrow::Cow::Borrowed(e)
+}
+
+/// `column IN (literals)` conjuncts of `predicate` on scan columns
+/// `0..columns`, each list's values as statistics values. Lists with a NULL,
+/// a literal of another type, or a value the statistics keep only a prefix
+/// of (a long string) give none: membership needs exact values.
+pub(crate) fn scan_in_lists(predicate: &BoundExpr, columns: usize) -> Vec<(usize, Vec<StatValue>)> {
+    let mut out = Vec::new();
+    collect_in_lists(predicate, columns, &mut out);
+    out
+}
+
+fn collect_in_lists(e: &BoundExpr, columns: usize, out: &mut Vec<(usize, Vec<StatValue>)>) {
+    match e {
+        BoundExpr::Binary {
+            op: BinaryOp::And,
+            left,
+            right,
+            ..
+        } => {
+            collect_in_lists(left, columns, out);
+            collect_in_lists(right, columns, out);
+        }
+        BoundExpr::InList {
+            expr,
+            list,
+            negated: false,
+        } => {
+            let BoundExpr::Column { index, ty, .. } = expr.as_ref() else {
+                return;
+            };
+            if *index >= columns {
+                return;
+            }
+            let mut values = Vec::with_capacity(list.len());
+            for item in list {
+                let item = fold_cast(item);
+                let BoundExpr::Literal { value, ty: lt, .. } = item.as_ref() else {
+                    return;
+                };
+                if lt != ty || value.len() != 1 || value.null_count() != 0 {
+                    return;
+                }
+                let Ok(stats) = ColumnStats::of(ty, value.as_ref()) else {
+                    return;
+                };
+                match (stats.min, stats.max) {
+                    (Some(min), Some(max)) if min == max => values.push(min),
+                    _ => return,
+                }
+            }
+            out.push((*index, values));
+        }
+        _ => {}
+    }
 }
 
 /// Ranges on scan columns `0..columns` implied by `predicate`.

@@ -28,7 +28,7 @@
 use std::ops::Bound;
 use std::sync::Arc;
 
-use arrow::array::{ArrayRef, PrimitiveArray};
+use arrow::array::{ArrayRef, PrimitiveArray, StringBuilder};
 use arrow::buffer::NullBuffer;
 use arrow::datatypes::{
     ArrowPrimitiveType, Date32Type, Decimal128Type, Int16Type, Int32Type, Int64Type,
@@ -36,13 +36,14 @@ use arrow::datatypes::{
 };
 
 use super::bitpack::{select_chunks, unpack_chunks};
+use super::plain::read_slices;
 use super::values::Kind;
 use super::values::numeric_key_range;
 use super::{BlockEncoding, ColumnRange, StatValue};
-use super::{Ctx, dict, frame};
+use super::{Ctx, VAR_DATA_LEN_MAX, decompress, dict, frame};
 use super::{read_encoding, read_header_and_nulls, verify_checksum};
 use crate::bytes::ByteReader;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::types::SqlType;
 
 /// A block column's values as codes, ready for range selection.
@@ -64,6 +65,10 @@ enum Codes {
     Frame { reference: i128, packed: Packed },
     /// Row `i` holds `values[code(i)]`; the values ascend strictly.
     Dictionary { values: Vec<i128>, packed: Packed },
+    /// Text: row `i` holds `values[code(i)]`; the values ascend strictly,
+    /// bytewise (a constant column is one value and codes of 0 bits; an
+    /// all-null one no value).
+    Text { values: Vec<String>, packed: Packed },
 }
 
 /// `rows` codes of `bits` bits (`bitpack` module layout), with 16 zero
@@ -135,7 +140,8 @@ impl PackedColumn {
         let mut r = ByteReader::new(body, 0);
         let encoding = read_encoding(&mut r)?;
         let kind = Kind::of(ty);
-        if !kind.is_integer_like() || kind == Kind::Bool {
+        let text = kind == Kind::Utf8 && ty.to_arrow() == arrow::datatypes::DataType::Utf8;
+        if !text && (!kind.is_integer_like() || kind == Kind::Bool) {
             return Ok(None);
         }
         let nulls = read_header_and_nulls(&mut r, rows)?;
@@ -147,6 +153,20 @@ impl PackedColumn {
             bits
         });
         let width = kind.width();
+        if text {
+            let payload_at = r.offset();
+            let rest = r.raw(r.remaining(), "payload")?;
+            let codes = match parse_text(encoding, rest, payload_at, rows, all_null)? {
+                Some(codes) => codes,
+                None => return Ok(None),
+            };
+            return Ok(Some(PackedColumn {
+                ty: *ty,
+                rows,
+                valid,
+                codes,
+            }));
+        }
         let codes = match encoding {
             BlockEncoding::Constant if all_null => Codes::Constant(None),
             BlockEncoding::Constant => {
@@ -212,6 +232,7 @@ impl PackedColumn {
                             .is_some_and(|h| h <= hi)
                 }
                 Codes::Dictionary { values, .. } => values.iter().all(|k| (lo..=hi).contains(k)),
+                Codes::Text { .. } => false,
             };
             if !within {
                 return Ok(None);
@@ -229,6 +250,22 @@ impl PackedColumn {
     /// column's type: what decoding the column and taking those rows gives.
     pub fn take(&self, rows: &[u32]) -> ArrayRef {
         let last = self.rows.saturating_sub(1);
+        if let Codes::Text { values, packed } = &self.codes {
+            let bytes: usize = rows
+                .iter()
+                .map(|&i| text_of(values, packed, (i as usize).min(last)).len())
+                .sum();
+            let mut out = StringBuilder::with_capacity(rows.len(), bytes);
+            for &i in rows {
+                let i = (i as usize).min(last);
+                if self.is_valid(i) {
+                    out.append_value(text_of(values, packed, i));
+                } else {
+                    out.append_null();
+                }
+            }
+            return Arc::new(out.finish());
+        }
         // One loop per representation, so that the match is not per row.
         let keys: Vec<i128> = match &self.codes {
             Codes::Constant(k) => vec![k.unwrap_or(0); rows.len()],
@@ -243,6 +280,7 @@ impl PackedColumn {
                     values.get(code).copied().unwrap_or(0)
                 })
                 .collect(),
+            Codes::Text { .. } => Vec::new(),
         };
         let nulls = self.valid.as_ref().map(|v| {
             NullBuffer::from_iter(rows.iter().map(|&i| {
@@ -294,30 +332,67 @@ impl PackedColumn {
             Codes::Constant(_) => 0,
             Codes::Frame { packed, .. } => packed.bytes.len(),
             Codes::Dictionary { values, packed } => packed.bytes.len() + 16 * values.len(),
+            Codes::Text { values, packed } => {
+                packed.bytes.len() + values.iter().map(|v| v.len() + 24).sum::<usize>()
+            }
         };
         size_of::<PackedColumn>() + packed + self.valid.as_ref().map_or(0, Vec::len)
     }
 
     /// The non-null rows whose value lies in `range`, ascending; of
     /// `candidates` (ascending row numbers below [`rows`](Self::rows)) only,
-    /// when given. `None` when the range's bounds are not integers (a
-    /// range of another type's values).
+    /// when given. `None` when the range's bounds are not of the column's
+    /// kind (integers for integer-like types, bytes for text).
     pub fn select(&self, range: &ColumnRange, candidates: Option<&[u32]>) -> Option<Vec<u32>> {
-        let (low, high) = key_bounds(range)?;
-        let mut out = Vec::new();
-        let Some((low, high)) = self.code_interval(low, high) else {
-            return Some(out);
-        };
-        let packed = match &self.codes {
-            Codes::Constant(_) => None,
-            Codes::Frame { packed, .. } | Codes::Dictionary { packed, .. } => Some(packed),
+        let Some((low, high)) = self.code_interval(range)? else {
+            return Some(Vec::new());
         };
         let span = high - low;
-        let valid = |i: usize| {
-            self.valid
-                .as_ref()
-                .is_none_or(|v| v.get(i / 8).is_some_and(|b| b >> (i % 8) & 1 == 1))
-        };
+        match (candidates, self.packed()) {
+            (None, Some(p)) => {
+                let mut out = Vec::new();
+                select_chunks(
+                    &p.bytes[..p.len],
+                    p.bits,
+                    self.rows,
+                    low,
+                    span,
+                    |start, hits| self.push_valid(start, hits, &mut out),
+                );
+                Some(out)
+            }
+            _ => Some(self.select_by(|code| code.wrapping_sub(low) <= span, candidates)),
+        }
+    }
+
+    /// The non-null rows whose value is one of `values` (`IN (...)`), as
+    /// [`select`](Self::select). `None` when a value is not of the column's
+    /// kind, or for more than 16 values.
+    pub fn select_in(&self, values: &[StatValue], candidates: Option<&[u32]>) -> Option<Vec<u32>> {
+        if values.len() > 16 {
+            return None;
+        }
+        let mut codes = Vec::with_capacity(values.len());
+        for v in values {
+            let range = ColumnRange::eq(v.clone());
+            if let Some((code, _)) = self.code_interval(&range)? {
+                codes.push(code);
+            }
+        }
+        if codes.is_empty() {
+            return Some(Vec::new());
+        }
+        // Every value tested, branch-free: a list is short.
+        Some(self.select_by(
+            |code| codes.iter().fold(false, |f, &c| f | (c == code)),
+            candidates,
+        ))
+    }
+
+    /// The non-null rows (of `candidates`, when given) whose code passes `test`.
+    fn select_by(&self, test: impl Fn(u64) -> bool, candidates: Option<&[u32]>) -> Vec<u32> {
+        let packed = self.packed();
+        let mut out = Vec::new();
         match (candidates, packed) {
             (Some(rows), packed) => {
                 // Branch-free: each candidate is written, and kept by
@@ -329,49 +404,95 @@ impl PackedColumn {
                         break;
                     }
                     let code = packed.map_or(0, |p| p.get(i as usize));
-                    let pass = (code.wrapping_sub(low) <= span) & valid(i as usize);
                     out[kept] = i;
-                    kept += usize::from(pass);
+                    kept += usize::from(test(code) & self.is_valid(i as usize));
                 }
                 out.truncate(kept);
             }
             (None, None) => {
-                out.extend((0..self.rows).filter(|&i| valid(i)).map(|i| i as u32));
+                if test(0) {
+                    out.extend(
+                        (0..self.rows)
+                            .filter(|&i| self.is_valid(i))
+                            .map(|i| i as u32),
+                    );
+                }
             }
             (None, Some(p)) => {
-                select_chunks(
-                    &p.bytes[..p.len],
-                    p.bits,
-                    self.rows,
-                    low,
-                    span,
-                    |start, hits| {
-                        let mut hits = hits;
-                        if let Some(v) = &self.valid {
-                            hits &= v
-                                .get(start / 8..start / 8 + 8)
-                                .and_then(|le| le.try_into().ok())
-                                .map_or(0, u64::from_le_bytes);
-                        }
-                        while hits != 0 {
-                            out.push((start + hits.trailing_zeros() as usize) as u32);
-                            hits &= hits - 1;
-                        }
-                    },
-                );
+                let mut start = 0;
+                unpack_chunks(&p.bytes[..p.len], p.bits, self.rows, |codes| {
+                    let hits = codes
+                        .iter()
+                        .enumerate()
+                        .fold(0u64, |m, (j, &c)| m | u64::from(test(c)) << j);
+                    self.push_valid(start, hits, &mut out);
+                    start += codes.len();
+                });
             }
         }
-        Some(out)
+        out
     }
 
-    /// The codes `[low, high]` of the keys `[low, high]`, or `None` when no
-    /// row can hold one.
-    fn code_interval(&self, low: i128, high: i128) -> Option<(u64, u64)> {
-        if low > high {
-            return None;
+    /// Pushes rows `start + j` for the bits `j` of `hits` whose row is valid.
+    fn push_valid(&self, start: usize, mut hits: u64, out: &mut Vec<u32>) {
+        if let Some(v) = &self.valid {
+            hits &= v
+                .get(start / 8..start / 8 + 8)
+                .and_then(|le| le.try_into().ok())
+                .map_or(0, u64::from_le_bytes);
         }
+        while hits != 0 {
+            out.push((start + hits.trailing_zeros() as usize) as u32);
+            hits &= hits - 1;
+        }
+    }
+
+    fn is_valid(&self, i: usize) -> bool {
+        self.valid
+            .as_ref()
+            .is_none_or(|v| v.get(i / 8).is_some_and(|b| b >> (i % 8) & 1 == 1))
+    }
+
+    /// The codes, unless every row holds the same integer (code 0).
+    fn packed(&self) -> Option<&Packed> {
         match &self.codes {
-            Codes::Constant(None) => None,
+            Codes::Constant(_) => None,
+            Codes::Frame { packed, .. }
+            | Codes::Dictionary { packed, .. }
+            | Codes::Text { packed, .. } => Some(packed),
+        }
+    }
+
+    /// The codes `[low, high]` of the values in `range`: `Some(None)` when
+    /// no row can hold one, `None` when its bounds are not of this column's
+    /// kind.
+    fn code_interval(&self, range: &ColumnRange) -> Option<Option<(u64, u64)>> {
+        if let Codes::Text { values, .. } = &self.codes {
+            let bytes = |b: &Bound<StatValue>| match b {
+                Bound::Included(StatValue::Bytes(v)) => Some(Bound::Included(v.clone())),
+                Bound::Excluded(StatValue::Bytes(v)) => Some(Bound::Excluded(v.clone())),
+                Bound::Unbounded => Some(Bound::Unbounded),
+                _ => None,
+            };
+            let (lower, upper) = (bytes(&range.lower)?, bytes(&range.upper)?);
+            let from = match &lower {
+                Bound::Included(l) => values.partition_point(|v| v.as_bytes() < l.as_slice()),
+                Bound::Excluded(l) => values.partition_point(|v| v.as_bytes() <= l.as_slice()),
+                Bound::Unbounded => 0,
+            };
+            let to = match &upper {
+                Bound::Included(u) => values.partition_point(|v| v.as_bytes() <= u.as_slice()),
+                Bound::Excluded(u) => values.partition_point(|v| v.as_bytes() < u.as_slice()),
+                Bound::Unbounded => values.len(),
+            };
+            return Some((from < to).then(|| (from as u64, to as u64 - 1)));
+        }
+        let (low, high) = key_bounds(range)?;
+        if low > high {
+            return Some(None);
+        }
+        Some(match &self.codes {
+            Codes::Constant(None) | Codes::Text { .. } => None,
             Codes::Constant(Some(key)) => (low..=high).contains(key).then_some((0, 0)),
             Codes::Frame { reference, packed } => {
                 let top = if packed.bits == 0 {
@@ -388,8 +509,77 @@ impl PackedColumn {
                 let to = values.partition_point(|v| *v <= high);
                 (from < to).then(|| (from as u64, to as u64 - 1))
             }
-        }
+        })
     }
+}
+
+/// The text of row `i`'s code ("" past the values: a null row of an
+/// all-null column).
+fn text_of<'a>(values: &'a [String], packed: &Packed, i: usize) -> &'a str {
+    values
+        .get(packed.get(i) as usize)
+        .map_or("", String::as_str)
+}
+
+/// The codes of a text column's payload `rest` (at `at`), or `None` for an
+/// encoding without them (plain).
+fn parse_text(
+    encoding: BlockEncoding,
+    rest: &[u8],
+    at: u64,
+    rows: usize,
+    all_null: bool,
+) -> Result<Option<Codes>> {
+    let raw;
+    let (payload, at) = match encoding {
+        BlockEncoding::DictionaryLz4 => {
+            raw = decompress(rest, at, rows, VAR_DATA_LEN_MAX)?;
+            (raw.as_slice(), 0)
+        }
+        BlockEncoding::Dictionary | BlockEncoding::Constant => (rest, at),
+        _ => return Ok(None),
+    };
+    let mut r = ByteReader::new(payload, at);
+    let utf8 = |v: &[u8], at: u64| {
+        String::from_utf8(v.to_vec())
+            .map_err(|e| Error::corrupt(at, format!("dictionary value: invalid UTF-8: {e}")))
+    };
+    let codes = if encoding == BlockEncoding::Constant {
+        let value_at = r.offset();
+        let values = if all_null {
+            Vec::new()
+        } else {
+            vec![utf8(r.bytes("constant value")?, value_at)?]
+        };
+        Codes::Text {
+            values,
+            packed: Packed::new(0, &[]),
+        }
+    } else {
+        let ctx = Ctx {
+            kind: Kind::Utf8,
+            rows,
+            nulls: None,
+            data_len_max: VAR_DATA_LEN_MAX,
+        };
+        let count = dict::read_count(&ctx, &mut r)?;
+        let values_at = r.offset();
+        let values = read_slices(&mut r, count, "dictionary")?
+            .into_iter()
+            .map(|v| utf8(v, values_at))
+            .collect::<Result<Vec<String>>>()?;
+        let (bits, codes, codes_at) = dict::read_codes(&ctx, &mut r)?;
+        let packed = Packed::new(bits, codes);
+        if rows > 0 && packed.largest_code(rows) >= count as u64 {
+            return Err(dict::bad_code(codes, bits, rows, count, codes_at));
+        }
+        if !values.is_sorted_by(|a, b| a.as_bytes() < b.as_bytes()) {
+            return Ok(None);
+        }
+        Codes::Text { values, packed }
+    };
+    r.finish("payload")?;
+    Ok(Some(codes))
 }
 
 /// The largest key a value of `kind` holds.
@@ -434,7 +624,6 @@ mod tests {
 
     use super::*;
     use crate::block::{decode_block_column, encode_block_column_as};
-    use crate::error::Error;
 
     /// The keys of a decoded column (None for null rows).
     fn keys(array: &dyn Array) -> Vec<Option<i128>> {
@@ -570,6 +759,21 @@ mod tests {
                 let indices = arrow::array::UInt32Array::from(candidates.clone());
                 let reference = arrow::compute::take(decoded.as_ref(), &indices, None).unwrap();
                 prop_assert!(taken.as_ref() == reference.as_ref(), "{} take", encoding);
+                let list: Vec<StatValue> = [lower.1, upper.1, 7]
+                    .iter()
+                    .map(|&v| if numeric { StatValue::Int128(i128::from(v)) } else { StatValue::Int(v) })
+                    .collect();
+                let keys_in: Vec<i128> = [lower.1, upper.1, 7].iter().map(|&v| i128::from(v)).collect();
+                let in_expected: Vec<u32> = keys(decoded.as_ref())
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, k)| k.is_some_and(|k| keys_in.contains(&k)))
+                    .map(|(i, _)| i as u32)
+                    .collect();
+                prop_assert_eq!(packed.select_in(&list, None), Some(in_expected.clone()), "{} in", encoding);
+                let in_of_candidates: Vec<u32> =
+                    in_expected.iter().copied().filter(|i| picks[*i as usize]).collect();
+                prop_assert_eq!(packed.select_in(&list, Some(&candidates)), Some(in_of_candidates), "{} in of candidates", encoding);
                 let some = packed.select(&range, Some(&candidates)).unwrap();
                 let of_candidates: Vec<u32> =
                     expected.iter().copied().filter(|i| picks[*i as usize]).collect();
@@ -578,12 +782,88 @@ mod tests {
         }
     }
 
+    proptest! {
+        /// Text: dictionary (also lz4) and constant columns select exactly
+        /// the decoded rows in a bytewise range or an IN list, and take
+        /// gives the decoded rows; plain text has no packed form.
+        #[test]
+        fn text_selects_the_decoded_rows(
+            values in prop::collection::vec(
+                prop::option::weighted(0.9, prop::sample::select(vec!["", "a", "ab", "abc", "b", "ba", "c", "é", "zz"])),
+                0..300,
+            ),
+            lower in (0u8..3, prop::sample::select(vec!["", "a", "ab", "b", "bb", "c", "é", "zzz"])),
+            upper in (0u8..3, prop::sample::select(vec!["", "a", "ab", "b", "bb", "c", "é", "zzz"])),
+            list in prop::collection::vec(prop::sample::select(vec!["a", "ab", "ba", "q", "é"]), 1..4),
+            picks in prop::collection::vec(any::<bool>(), 300),
+        ) {
+            let ty = SqlType::Text;
+            let array = arrow::array::StringArray::from(values.clone());
+            let bytes = |v: &str| StatValue::Bytes(v.as_bytes().to_vec());
+            let bound = |(kind, v): (u8, &str)| match kind % 3 {
+                0 => Bound::Included(bytes(v)),
+                1 => Bound::Excluded(bytes(v)),
+                _ => Bound::Unbounded,
+            };
+            let range = ColumnRange::new(bound(lower), bound(upper));
+            let inside = |v: &str| {
+                let v = v.as_bytes();
+                (match lower.0 % 3 {
+                    0 => v >= lower.1.as_bytes(),
+                    1 => v > lower.1.as_bytes(),
+                    _ => true,
+                }) && (match upper.0 % 3 {
+                    0 => v <= upper.1.as_bytes(),
+                    1 => v < upper.1.as_bytes(),
+                    _ => true,
+                })
+            };
+            let candidates: Vec<u32> = (0..values.len() as u32).filter(|&i| picks[i as usize]).collect();
+            let listed: Vec<StatValue> = list.iter().map(|v| bytes(v)).collect();
+            for encoding in BlockEncoding::ALL {
+                let Ok(encoded) = encode_block_column_as(&ty, &array, encoding) else {
+                    continue;
+                };
+                let packed = PackedColumn::parse(&ty, &encoded.bytes, values.len()).unwrap();
+                let has_form = matches!(
+                    encoding,
+                    BlockEncoding::Constant | BlockEncoding::Dictionary | BlockEncoding::DictionaryLz4
+                );
+                prop_assert_eq!(packed.is_some(), has_form, "{}", encoding);
+                let Some(packed) = packed else { continue };
+                let expected: Vec<u32> = values
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, v)| v.is_some_and(inside))
+                    .map(|(i, _)| i as u32)
+                    .collect();
+                prop_assert_eq!(packed.select(&range, None), Some(expected.clone()), "{}", encoding);
+                let of_candidates: Vec<u32> =
+                    expected.iter().copied().filter(|i| picks[*i as usize]).collect();
+                prop_assert_eq!(packed.select(&range, Some(&candidates)), Some(of_candidates), "{}", encoding);
+                let in_expected: Vec<u32> = values
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, v)| v.is_some_and(|v| list.contains(&v)))
+                    .map(|(i, _)| i as u32)
+                    .collect();
+                prop_assert_eq!(packed.select_in(&listed, None), Some(in_expected), "{} in", encoding);
+                let decoded = decode_block_column(&ty, &encoded.bytes, values.len()).unwrap();
+                let indices = arrow::array::UInt32Array::from(candidates.clone());
+                let reference = arrow::compute::take(decoded.as_ref(), &indices, None).unwrap();
+                prop_assert!(packed.take(&candidates).as_ref() == reference.as_ref(), "{} take", encoding);
+                // Integer bounds are not a text column's.
+                prop_assert_eq!(packed.select(&ColumnRange::eq(StatValue::Int(1)), None), None);
+            }
+        }
+    }
+
     #[test]
     fn other_types_and_bounds_have_no_packed_form() {
-        let text = arrow::array::StringArray::from(vec!["a", "b"]);
-        let encoded = crate::block::encode_block_column(&SqlType::Text, &text).unwrap();
+        let bytes = arrow::array::BinaryArray::from(vec![&b"a"[..], b"b"]);
+        let encoded = crate::block::encode_block_column(&SqlType::Bytes, &bytes).unwrap();
         assert!(
-            PackedColumn::parse(&SqlType::Text, &encoded.bytes, 2)
+            PackedColumn::parse(&SqlType::Bytes, &encoded.bytes, 2)
                 .unwrap()
                 .is_none()
         );
@@ -595,6 +875,10 @@ mod tests {
             .unwrap();
         let text_range = ColumnRange::eq(StatValue::Bytes(b"x".to_vec()));
         assert_eq!(packed.select(&text_range, None), None);
+        assert_eq!(
+            packed.select_in(&[StatValue::Bytes(b"x".to_vec())], None),
+            None
+        );
         let mut bad = encoded.bytes.clone();
         bad[12] ^= 1;
         assert!(matches!(

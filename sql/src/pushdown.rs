@@ -4,10 +4,11 @@
 //! From a filter directly over a table scan, every conjunct of the form
 //! `column <op> literal` (or `literal <op> column`) with `<op>` one of `=`,
 //! `<`, `<=`, `>`, `>=`, and `column BETWEEN a AND b` (bound as two such
-//! conjuncts), becomes a range on that column; a cast of a literal counts
-//! as the literal it gives. The filter itself stays: a block that may match
-//! is returned whole, or the rows its selective ranges keep (storage's row
-//! selection), and filtered as before.
+//! conjuncts), becomes a range on that column (the binder converts a
+//! literal compared with a column of another type to the column's type);
+//! `column IN (literals)` becomes an IN list. The filter itself stays: a
+//! block that may match is returned whole, or the rows its selective
+//! ranges and lists keep (storage's row selection), and filtered as before.
 //!
 //! Invariant: a range never excludes a row the predicate keeps: only
 //! conjuncts (not OR branches) are used, NULL literals give no range, and
@@ -19,23 +20,6 @@ use hyperctl_exec::BinaryOp;
 use hyperctl_format::{ColumnRange, ColumnStats, StatValue};
 
 use crate::plan::BoundExpr;
-
-/// A cast of a literal as the literal it gives (exec evaluates the same
-/// cast, so `column < CAST(24 AS NUMERIC(15, 2))` compares with its value);
-/// anything else as it is.
-fn fold_cast(e: &BoundExpr) -> std::borrow::Cow<'_, BoundExpr> {
-    if let BoundExpr::Cast { expr, ty } = e
-        && let BoundExpr::Literal { value, .. } = expr.as_ref()
-        && let Ok(value) = hyperctl_exec::cast_array(value, &ty.to_arrow())
-    {
-        return std::borrow::Cow::Owned(BoundExpr::Literal {
-            value,
-            ty: *ty,
-            untyped: false,
-        });
-    }
-    std::borrow::Cow::Borrowed(e)
-}
 
 /// `column IN (literals)` conjuncts of `predicate` on scan columns
 /// `0..columns`, each list's values as statistics values. Lists with a NULL,
@@ -71,8 +55,7 @@ fn collect_in_lists(e: &BoundExpr, columns: usize, out: &mut Vec<(usize, Vec<Sta
             }
             let mut values = Vec::with_capacity(list.len());
             for item in list {
-                let item = fold_cast(item);
-                let BoundExpr::Literal { value, ty: lt, .. } = item.as_ref() else {
+                let BoundExpr::Literal { value, ty: lt, .. } = item else {
                     return;
                 };
                 if lt != ty || value.len() != 1 || value.null_count() != 0 {
@@ -111,7 +94,6 @@ fn collect(e: &BoundExpr, columns: usize, out: &mut Vec<(usize, ColumnRange)>) {
         collect(right, columns, out);
         return;
     }
-    let (left, right) = (fold_cast(left), fold_cast(right));
     let (column, literal, op) = match (left.as_ref(), right.as_ref()) {
         (BoundExpr::Column { index, ty, .. }, BoundExpr::Literal { value, ty: lt, .. })
             if ty == lt =>

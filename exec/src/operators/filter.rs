@@ -78,10 +78,9 @@ impl FilterOp {
         let mut fast = Vec::new();
         let mut rest = Vec::new();
         for c in conjuncts {
-            let c = fold_cast_operands(c);
-            match fast_compare(&c, input, tier) {
+            match fast_compare(c, input, tier) {
                 Some(f) => fast.push(f),
-                None => rest.push(c),
+                None => rest.push(c.clone()),
             }
         }
         // A comparison of fixed-width columns and literals cannot fail and
@@ -167,33 +166,6 @@ fn cut(batch: &RecordBatch, keep: BooleanBuffer) -> Result<RecordBatch> {
         batch,
         &BooleanArray::new(keep, None),
     )?)
-}
-
-/// `e`, with a comparison's `CAST(literal AS t)` operands (the binder's
-/// coercions, as in `l_discount >= CAST(0.05 AS NUMERIC(15, 2))`) cast once
-/// into literals, so that the comparison can run as a kernel or count as
-/// cheap. A cast that fails is left in place to fail when it runs.
-fn fold_cast_operands(e: &PhysicalExpr) -> PhysicalExpr {
-    let PhysicalExpr::Binary { op, left, right } = e else {
-        return e.clone();
-    };
-    if !op.is_comparison() {
-        return e.clone();
-    }
-    let fold = |operand: &PhysicalExpr| {
-        if let PhysicalExpr::Cast { expr, to } = operand
-            && let PhysicalExpr::Literal { value } = expr.as_ref()
-            && let Ok(value) = crate::cast::cast(value, to)
-        {
-            return PhysicalExpr::Literal { value };
-        }
-        operand.clone()
-    };
-    PhysicalExpr::Binary {
-        op: *op,
-        left: Box::new(fold(left)),
-        right: Box::new(fold(right)),
-    }
 }
 
 /// A comparison of columns and literals of fixed-width types: it cannot

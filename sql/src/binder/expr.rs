@@ -1109,6 +1109,15 @@ pub(crate) fn coerce(e: BoundExpr, ty: SqlType, span: Span, context: &str) -> Bi
         return cast(e, ty, span);
     }
     if implicitly_castable(e.ty(), ty) {
+        // A literal converts now, as an explicit CAST of one does: the plan
+        // then compares with a value (block skipping and row selection take
+        // `l_discount >= 0.05` as a range). One that does not convert keeps
+        // the cast, whose error comes when it is evaluated.
+        if matches!(e, BoundExpr::Literal { .. })
+            && let Ok(folded) = cast(e.clone(), ty, span)
+        {
+            return Ok(folded);
+        }
         return Ok(BoundExpr::Cast {
             expr: Box::new(e),
             ty,

@@ -898,29 +898,7 @@ fn prune(plan: LogicalPlan, need: &[bool]) -> (LogicalPlan, Vec<Option<usize>>) 
             predicate,
             keeps,
         } if matches!(input.as_ref(), LogicalPlan::Filter { .. }) => {
-            let LogicalPlan::Filter {
-                input: inner,
-                predicate: inner_predicate,
-                keeps: inner_keeps,
-            } = *input
-            else {
-                unreachable!("matched above")
-            };
-            // The estimate stays what the two gave (the build side of a
-            // join above is chosen by it).
-            let keeps = keeps.unwrap_or_else(|| crate::plan::selectivity(&predicate))
-                * inner_keeps.unwrap_or_else(|| crate::plan::selectivity(&inner_predicate));
-            let merged = LogicalPlan::Filter {
-                input: inner,
-                predicate: BoundExpr::Binary {
-                    op: hyperctl_exec::BinaryOp::And,
-                    left: Box::new(inner_predicate),
-                    right: Box::new(predicate),
-                    ty: hyperctl_format::SqlType::Bool,
-                },
-                keeps: Some(keeps),
-            };
-            prune(merged, need)
+            prune(crate::plan::merge_filters(*input, predicate, keeps), need)
         }
         LogicalPlan::Filter {
             input,

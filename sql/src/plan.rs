@@ -700,27 +700,11 @@ impl LogicalPlan {
             // as one: its conjuncts share a pass, and all their ranges skip
             // blocks.
             LogicalPlan::Filter {
-                input, predicate, ..
+                input,
+                predicate,
+                keeps,
             } if matches!(input.as_ref(), LogicalPlan::Filter { .. }) => {
-                let LogicalPlan::Filter {
-                    input: inner,
-                    predicate: inner_predicate,
-                    ..
-                } = input.as_ref()
-                else {
-                    unreachable!("matched above")
-                };
-                LogicalPlan::Filter {
-                    input: inner.clone(),
-                    predicate: BoundExpr::Binary {
-                        op: BinaryOp::And,
-                        left: Box::new(inner_predicate.clone()),
-                        right: Box::new(predicate.clone()),
-                        ty: SqlType::Bool,
-                    },
-                    keeps: None,
-                }
-                .lower()
+                merge_filters(input.as_ref().clone(), predicate.clone(), *keeps).lower()
             }
             LogicalPlan::Filter {
                 input, predicate, ..
@@ -1213,9 +1197,44 @@ fn scan(table: &TableHandle, projection: &[usize], predicate: Option<&BoundExpr>
     }
 }
 
+/// `Filter(predicate, input)` with a filter `input` as one filter whose
+/// predicate is the AND of both (their conjuncts then share a pass and all
+/// reach a scan below); the estimate is the product of the two. Any other
+/// `input` gets the filter as it is.
+pub(crate) fn merge_filters(
+    input: LogicalPlan,
+    predicate: BoundExpr,
+    keeps: Option<f64>,
+) -> LogicalPlan {
+    let LogicalPlan::Filter {
+        input: inner,
+        predicate: inner_predicate,
+        keeps: inner_keeps,
+    } = input
+    else {
+        return LogicalPlan::Filter {
+            input: Box::new(input),
+            predicate,
+            keeps,
+        };
+    };
+    let keeps = keeps.unwrap_or_else(|| selectivity(&predicate))
+        * inner_keeps.unwrap_or_else(|| selectivity(&inner_predicate));
+    LogicalPlan::Filter {
+        input: inner,
+        predicate: BoundExpr::Binary {
+            op: BinaryOp::And,
+            left: Box::new(inner_predicate),
+            right: Box::new(predicate),
+            ty: SqlType::Bool,
+        },
+        keeps: Some(keeps),
+    }
+}
+
 /// The guessed fraction of rows a predicate keeps: an equality 10%, a
 /// range 33%, IN 10% per item, LIKE 25%, AND multiplies, OR adds.
-pub(crate) fn selectivity(predicate: &BoundExpr) -> f64 {
+fn selectivity(predicate: &BoundExpr) -> f64 {
     match predicate {
         BoundExpr::Binary {
             op, left, right, ..
